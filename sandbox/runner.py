@@ -1,0 +1,69 @@
+"""Serve an ASGI app over real HTTP on loopback, in a background thread, on a free port.
+
+Used by tests, by ``backlog-bot sandbox`` and by ``backlog-bot demo``. Loopback only.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class ServedApp:
+    """An ASGI app running under uvicorn in a daemon thread; ``url`` is its base URL."""
+
+    def __init__(self, app: Any, *, host: str = LOOPBACK, port: int | None = None) -> None:
+        if host not in (LOOPBACK, "localhost", "::1"):
+            raise ValueError("sandbox servers listen on loopback only")
+        self.host = host
+        self.port = port or free_port(host)
+        self.url = f"http://{host}:{self.port}"
+        config = uvicorn.Config(
+            app, host=host, port=self.port, log_level="warning", access_log=False, lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name=f"sandbox:{self.port}")
+        self._thread.daemon = True
+
+    def start(self, timeout: float = 10.0) -> ServedApp:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"sandbox server on {self.url} did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> ServedApp:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[ServedApp]:
+    """``with serve(app) as served: httpx.get(served.url + "/...")``."""
+    served = ServedApp(app).start()
+    try:
+        yield served
+    finally:
+        served.stop()

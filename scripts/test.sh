@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs everything the tests need into .venv and .cache, then runs lint and the test suite.
+# The README's test command and CI's .ci/run both run this script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Services the tests use: PostgreSQL on 127.0.0.1:5432 (start it if it has stopped).
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  fi
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+
+# GitHub's official API descriptions (contract oracles), from the npm registry.
+if [ ! -f .cache/oracles/node_modules/@octokit/webhooks-examples/package.json ]; then
+  npm install --silent --no-audit --no-fund --ignore-scripts --prefix .cache/oracles \
+    @octokit/openapi@23.0.2 @octokit/graphql-schema@15.26.1 @octokit/webhooks-examples@7.6.1
+fi
+
+.venv/bin/ruff check .
+
+set +e
+.venv/bin/python -m pytest "$@"
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+  echo "pytest collected no tests" >&2
+  exit 1
+fi
+exit "$rc"

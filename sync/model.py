@@ -1,0 +1,414 @@
+"""The backlog domain model: pure, immutable data with no I/O.
+
+Everything else (rules, Jira and GitHub sync, Slack digests, webhooks) reads this model.
+It knows nothing of Markdown, HTTP, Slack or the database.
+
+Conventions:
+- ``line`` is the 1-based line in the source document where the element starts
+  (0 when the element did not come from a document, e.g. built in a test).
+- Values a team may write wrongly are kept raw beside the parsed value
+  (``points_raw`` beside ``points``), so rules can report what was written.
+- Collections are tuples so that models are hashable and cannot be mutated by accident.
+
+The canonical JSON form is ``Backlog.model_dump(mode="json")``; its JSON Schema is generated
+from these classes (see ``docs/backlog.schema.json``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+class Node(BaseModel):
+    """Base of every model element: frozen, strict about unknown keys."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- building blocks ------------------------------------------------------------------------
+
+
+class ChecklistItem(Node):
+    """One ``- [ ] text`` (or plain bullet) item of a checklist."""
+
+    text: str
+    checked: bool = False
+    line: int = 0
+
+
+class Definition(Node):
+    """A Definition of Ready or Definition of Done checklist, as the document states it."""
+
+    title: str = ""
+    intro: str = ""
+    items: tuple[ChecklistItem, ...] = ()
+    line: int = 0
+
+
+DependencyKind = Literal["story", "epic", "phrase", "none"]
+
+
+class Dependency(Node):
+    """One dependency of a story, resolved where possible, with the raw text kept.
+
+    ``kind``: ``story`` (``target`` is a story id such as ``US-001``), ``epic`` (``target`` is an
+    epic id such as ``EPIC-001``; ``qualifier`` keeps "completed"), ``phrase`` (free text such as
+    "All previous stories"; ``resolved`` lists the story ids it stands for where the parser
+    could tell), ``none`` (the field says "None").
+    """
+
+    raw: str
+    kind: DependencyKind
+    target: str | None = None
+    qualifier: str | None = None
+    resolved: tuple[str, ...] = ()
+
+
+class UserStory(Node):
+    """The "As a <role>, I want <want> so that <benefit>" sentence, split into its parts."""
+
+    text: str
+    role: str | None = None
+    want: str | None = None
+    benefit: str | None = None
+    line: int = 0
+
+
+GherkinKeyword = Literal["Feature", "Scenario", "Background", "Given", "When", "Then", "And", "But"]
+
+
+class GherkinStep(Node):
+    """A Given/When/Then step and the bullet items listed under it."""
+
+    keyword: GherkinKeyword
+    text: str
+    items: tuple[str, ...] = ()
+    line: int = 0
+
+
+class AcceptanceCriteria(Node):
+    """A story's acceptance criteria: Gherkin steps when written that way, checklist otherwise."""
+
+    steps: tuple[GherkinStep, ...] = ()
+    checklist: tuple[ChecklistItem, ...] = ()
+    raw: str = ""
+    line: int = 0
+
+    @property
+    def then_items(self) -> tuple[str, ...]:
+        """Bullet items under the Then step (and And/But steps following it)."""
+        items: list[str] = []
+        in_then = False
+        for step in self.steps:
+            if step.keyword == "Then":
+                in_then = True
+            elif step.keyword in ("Given", "When"):
+                in_then = False
+            if in_then:
+                items.extend(step.items)
+        return tuple(items)
+
+    @property
+    def is_gherkin(self) -> bool:
+        keywords = {step.keyword for step in self.steps}
+        return {"Given", "When", "Then"} <= keywords
+
+
+class Task(Node):
+    """A story task: ``1. **Title** (8 hrs) - DevOps`` with detail bullets."""
+
+    number: int | None = None
+    title: str
+    hours: float | None = None
+    hours_raw: str | None = None
+    roles: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()
+    line: int = 0
+
+
+class Subtask(Node):
+    """A story subtask: ``Subtask 1.1.1: Title (2 hrs)``."""
+
+    number: str | None = None
+    title: str
+    hours: float | None = None
+    hours_raw: str | None = None
+    line: int = 0
+
+
+class Story(Node):
+    """A user story with its estimate, dependencies, criteria, tasks and subtasks."""
+
+    id: str
+    title: str = ""
+    heading: str = ""
+    number: str | None = None
+    epic_id: str | None = None
+    points: int | None = None
+    points_raw: str | None = None
+    priority: str | None = None
+    dependencies_raw: str | None = None
+    dependencies: tuple[Dependency, ...] = ()
+    user_story: UserStory | None = None
+    acceptance_criteria: AcceptanceCriteria | None = None
+    tasks: tuple[Task, ...] = ()
+    subtasks: tuple[Subtask, ...] = ()
+    suppressions: tuple[str, ...] = Field(
+        default=(), description="Rule ids or id prefixes silenced by an inline comment."
+    )
+    line: int = 0
+    end_line: int = 0
+
+    @property
+    def task_hours(self) -> float:
+        return sum(task.hours or 0 for task in self.tasks)
+
+    @property
+    def subtask_hours(self) -> float:
+        return sum(subtask.hours or 0 for subtask in self.subtasks)
+
+    @property
+    def story_dependency_ids(self) -> tuple[str, ...]:
+        """Story ids this story depends on, explicit or resolved from phrases."""
+        ids: list[str] = []
+        for dep in self.dependencies:
+            if dep.kind == "story" and dep.target:
+                ids.append(dep.target)
+            ids.extend(dep.resolved)
+        return tuple(dict.fromkeys(ids))
+
+
+class Epic(Node):
+    """An epic and its stories."""
+
+    id: str
+    name: str = ""
+    heading: str = ""
+    number: int | None = None
+    business_value: str | None = None
+    timeline: str | None = None
+    points: int | None = None
+    points_raw: str | None = None
+    acceptance_criteria: tuple[ChecklistItem, ...] = ()
+    stories: tuple[Story, ...] = ()
+    line: int = 0
+    end_line: int = 0
+
+    @property
+    def story_points_sum(self) -> int:
+        return sum(story.points or 0 for story in self.stories)
+
+
+# --- team and planning ----------------------------------------------------------------------
+
+
+class TeamRole(Node):
+    """One row of the team capacity table."""
+
+    name: str
+    availability_pct: float | None = None
+    weekly_hours: float | None = None
+    sprint_hours: float | None = None
+    line: int = 0
+
+    @property
+    def key(self) -> str:
+        """Short, case-folded name used to match task roles ("DevOps Engineer" -> "devops")."""
+        return role_key(self.name)
+
+
+class Team(Node):
+    roles: tuple[TeamRole, ...] = ()
+    stated_weekly_hours: float | None = None
+    stated_sprint_hours: float | None = None
+    velocity_capacity_raw: str | None = None
+    line: int = 0
+
+    def role(self, name: str) -> TeamRole | None:
+        """The team role a task's role label refers to ("Backend" -> "Backend Developer")."""
+        key = role_key(name)
+        for role in self.roles:
+            if role.key == key:
+                return role
+        return None
+
+
+class SprintTaskLine(Node):
+    """A task line listed under a committed story in the sprint plan."""
+
+    title: str
+    hours: float | None = None
+    roles: tuple[str, ...] = ()
+    line: int = 0
+
+
+class SprintCommitment(Node):
+    """A committed story in a sprint, as the sprint plan lists it."""
+
+    story_id: str
+    title: str = ""
+    points: int | None = None
+    roles: tuple[str, ...] = ()
+    continued: bool = False
+    tasks: tuple[SprintTaskLine, ...] = ()
+    stated_total_hours: float | None = None
+    line: int = 0
+
+
+class BufferItem(Node):
+    """A non-story item in a sprint that takes points ("Buffer for Story Spillover (70 pts)")."""
+
+    title: str
+    points: int | None = None
+    line: int = 0
+
+
+class CapacityCheckLine(Node):
+    """One line of a sprint's "Sprint Capacity Check": ``DevOps: 30 + 4 = **34 hrs**``."""
+
+    role: str
+    addends: tuple[float, ...] = ()
+    stated_total: float | None = None
+    limit: float | None = None
+    line: int = 0
+
+
+class Sprint(Node):
+    number: int
+    name: str = ""
+    weeks: str | None = None
+    goal: str | None = None
+    capacity_points: int | None = None
+    velocity_actual: int | None = None
+    overview_points: int | None = Field(
+        default=None, description="Story points given for the sprint in the overview table."
+    )
+    committed: tuple[SprintCommitment, ...] = ()
+    buffer_items: tuple[BufferItem, ...] = ()
+    capacity_check: tuple[CapacityCheckLine, ...] = ()
+    notes: tuple[str, ...] = ()
+    line: int = 0
+    end_line: int = 0
+
+    @property
+    def id(self) -> str:
+        return f"sprint-{self.number}"
+
+    @property
+    def committed_story_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(item.story_id for item in self.committed))
+
+
+class EstimationBand(Node):
+    """A row of the estimation poker guide: points -> hour range and complexity."""
+
+    points: int
+    hours_min: float | None = None
+    hours_max: float | None = None
+    complexity: str | None = None
+    examples: str | None = None
+    line: int = 0
+
+
+class VelocityRecord(Node):
+    sprint: str
+    planned: int | None = None
+    completed: int | None = None
+    velocity: int | None = None
+    completion_rate_pct: float | None = None
+    line: int = 0
+
+
+class DependencyRow(Node):
+    """A row of the dependency matrix."""
+
+    story_id: str
+    label: str | None = None
+    depends_on_raw: str = ""
+    depends_on: tuple[Dependency, ...] = ()
+    blocks: tuple[str, ...] = ()
+    notes: str | None = None
+    line: int = 0
+
+
+class Risk(Node):
+    number: int | None = None
+    title: str
+    probability: str | None = None
+    impact: str | None = None
+    mitigations: tuple[str, ...] = ()
+    line: int = 0
+
+
+class Section(Node):
+    """A section the parser does not interpret, kept verbatim so nothing is lost."""
+
+    heading: str
+    level: int
+    text: str = ""
+    line: int = 0
+    end_line: int = 0
+
+
+# --- the whole backlog ----------------------------------------------------------------------
+
+
+class Backlog(Node):
+    schema_version: int = SCHEMA_VERSION
+    title: str = ""
+    source: str | None = None
+    metadata: dict[str, str] = Field(
+        default_factory=dict, description="Bold label/value pairs at the top of the document."
+    )
+    declared_total_points: int | None = None
+    team: Team = Field(default_factory=Team)
+    epics: tuple[Epic, ...] = ()
+    sprints: tuple[Sprint, ...] = ()
+    sprint_overview_total_points: int | None = None
+    definition_of_ready: Definition | None = None
+    definition_of_done: Definition | None = None
+    estimation_guide: tuple[EstimationBand, ...] = ()
+    velocity_history: tuple[VelocityRecord, ...] = ()
+    dependency_matrix: tuple[DependencyRow, ...] = ()
+    risks: tuple[Risk, ...] = ()
+    other_sections: tuple[Section, ...] = ()
+
+    @property
+    def stories(self) -> tuple[Story, ...]:
+        return tuple(story for epic in self.epics for story in epic.stories)
+
+    def iter_stories(self) -> Iterator[Story]:
+        for epic in self.epics:
+            yield from epic.stories
+
+    def story(self, story_id: str) -> Story | None:
+        for story in self.iter_stories():
+            if story.id == story_id:
+                return story
+        return None
+
+    def stories_by_id(self) -> dict[str, Story]:
+        return {story.id: story for story in self.iter_stories()}
+
+    def epic(self, epic_id: str) -> Epic | None:
+        return next((epic for epic in self.epics if epic.id == epic_id), None)
+
+    def sprint_of(self) -> dict[str, int]:
+        """Story id -> number of the first sprint that commits it (continuations ignored)."""
+        planned: dict[str, int] = {}
+        for sprint in self.sprints:
+            for item in sprint.committed:
+                if not item.continued:
+                    planned.setdefault(item.story_id, sprint.number)
+        return planned
+
+
+def role_key(name: str) -> str:
+    """Normalise a role label for matching: first word, case-folded ("Backend Developer")."""
+    words = name.strip().split()
+    return words[0].casefold() if words else ""
