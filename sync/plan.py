@@ -1,0 +1,96 @@
+"""Plans: the pure difference between the backlog and what a target already has.
+
+A planner (one per target) compares desired state with known remote state and returns a
+``Plan`` of ``Change`` records. ``plan`` prints it; ``apply`` executes it step by step and
+records each step. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Action = Literal["create", "update", "link", "move", "close", "delete", "orphan", "unchanged"]
+WRITE_ACTIONS: frozenset[str] = frozenset({"create", "update", "link", "move", "close", "delete"})
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One step of a plan: what to do to which remote object for which backlog element.
+
+    ``diff`` maps a field name to ``(current, desired)`` for updates; ``fields`` is the full
+    desired content for creates. ``line`` points at the backlog line the element comes from.
+    ``orphan`` reports a remote object whose backlog element is gone (closed only with prune).
+    """
+
+    action: Action
+    target: str
+    kind: str
+    backlog_id: str
+    summary: str = ""
+    remote_key: str | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    diff: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+    line: int | None = None
+
+    @property
+    def is_write(self) -> bool:
+        return self.action in WRITE_ACTIONS
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "target": self.target,
+            "kind": self.kind,
+            "backlog_id": self.backlog_id,
+            "summary": self.summary,
+            "remote_key": self.remote_key,
+            "fields": dict(self.fields),
+            "diff": {name: list(pair) for name, pair in self.diff.items()},
+            "line": self.line,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The ordered changes for one target."""
+
+    target: str
+    changes: tuple[Change, ...] = ()
+
+    @property
+    def writes(self) -> tuple[Change, ...]:
+        return tuple(change for change in self.changes if change.is_write)
+
+    @property
+    def is_noop(self) -> bool:
+        return not self.writes
+
+    def counts(self) -> dict[str, int]:
+        """Number of changes by action, in a stable order."""
+        counter = Counter(change.action for change in self.changes)
+        order = ("create", "update", "link", "move", "close", "delete", "orphan", "unchanged")
+        return {action: counter[action] for action in order if counter[action]}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "counts": self.counts(),
+            "changes": [
+                change.to_dict() for change in self.changes if change.action != "unchanged"
+            ],
+        }
+
+
+def merge(plans: Iterable[Plan], target: str = "all") -> Plan:
+    return Plan(target, tuple(change for plan in plans for change in plan.changes))
+
+
+def content_hash(content: Mapping[str, Any]) -> str:
+    """A stable hash of what is pushed for one element: equal content, equal hash."""
+    encoded = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:32]
