@@ -100,6 +100,17 @@ class Settings(BaseSettings):
     backlog_file: str = "examples/bss-modernization.md"
     timezone: str = "UTC"
 
+    # The long-running service (``backlog-bot serve``): see bot/app.py and bot/inbox.py.
+    migrate_on_start: bool = False
+    webhook_max_body_bytes: int = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+    webhook_max_attempts: int = 5
+    webhook_lease_seconds: float = 60.0
+    webhook_backoff_seconds: float = 2.0
+    webhook_poll_seconds: float = 1.0
+    webhook_handler_modules: str = ""  # extra "module:function" registrars, comma separated
+    readiness_timeout_seconds: float = 2.0
+    log_level: str = "INFO"
+
     @classmethod
     def settings_customise_sources(
         cls,

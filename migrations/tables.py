@@ -5,4 +5,5 @@ Add a module here when it defines a table; ``migrations/env.py`` and the migrati
 
 from __future__ import annotations
 
+import bot.inbox  # noqa: F401
 import sync.store  # noqa: F401

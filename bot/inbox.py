@@ -1,0 +1,303 @@
+"""The durable webhook inbox: every accepted delivery is a row before it is acknowledged.
+
+Lifecycle of a row (``status``)::
+
+    queued ──claim──> processing ──complete──> done
+      ^                   │  └────ignore────> ignored   (no handler wanted it)
+      └──fail (backoff)───┤
+                          └──fail (attempt N)──> parked  (kept with its error; ``inbox retry``)
+
+Deduplication is the unique key ``(source, delivery_id)``: a redelivery inserts nothing.
+Claiming is one statement that moves rows to ``processing`` with a lease
+(``claimed_by``/``claimed_until``): on PostgreSQL the candidate rows are picked with
+``FOR UPDATE SKIP LOCKED`` so replicas never block on or double-claim a row; on SQLite the
+single ``UPDATE ... RETURNING`` holds the database write lock, which is just as exclusive.
+A row whose lease ran out (its worker was killed) is claimable again. ``attempts`` counts
+claims, so a delivery that keeps killing its worker is parked too.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Field, SQLModel
+
+QUEUED = "queued"
+PROCESSING = "processing"
+DONE = "done"
+PARKED = "parked"
+IGNORED = "ignored"
+STATUSES = (QUEUED, PROCESSING, DONE, PARKED, IGNORED)
+MAX_ERROR_CHARS = 2000
+
+
+def utcnow() -> datetime:
+    """Aware UTC (SQLModel stores ``datetime`` fields as UTC timestamps)."""
+    return datetime.now(UTC)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One webhook delivery as received (after its signature was checked)."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("source", "delivery_id", name="uq_webhook_delivery"),
+        sa.Index("ix_webhook_delivery_claim", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(description="github or jira")
+    delivery_id: str = Field(description="X-GitHub-Delivery / X-Atlassian-Webhook-Identifier")
+    event: str = Field(description="X-GitHub-Event, or Jira's webhookEvent")
+    action: str | None = None
+    payload: dict[str, Any] = Field(
+        default_factory=dict, sa_column=sa.Column(sa.JSON, nullable=False)
+    )
+    received_at: datetime = Field(default_factory=utcnow)
+    status: str = Field(default=QUEUED)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str | None = None
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+    finished_at: datetime | None = None
+
+
+TABLE: sa.Table = WebhookDelivery.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A claimed delivery as handlers see it."""
+
+    id: int
+    source: str
+    delivery_id: str
+    event: str
+    action: str | None
+    payload: dict[str, Any]
+    attempts: int
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Backoff ``base * 2**(attempt-1)`` seconds, capped; parked after ``max_attempts``."""
+
+    max_attempts: int = 5
+    base_seconds: float = 2.0
+    cap_seconds: float = 600.0
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.cap_seconds, self.base_seconds * 2 ** max(0, attempt - 1)))
+
+
+class Inbox:
+    """Operations on the ``webhook_delivery`` table, safe across threads and replicas."""
+
+    def __init__(self, engine: Engine, *, policy: RetryPolicy | None = None) -> None:
+        self.engine = engine
+        self.policy = policy or RetryPolicy()
+        self.dialect = engine.dialect.name
+        # SQLite has one writer: serialising this process's writes avoids its busy-wait sleeps
+        # (1-100 ms), which would otherwise dominate acknowledgement latency under load.
+        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        if self._write_lock is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
+    def enqueue(
+        self,
+        *,
+        source: str,
+        delivery_id: str,
+        event: str,
+        action: str | None,
+        payload: dict[str, Any],
+        status: str = QUEUED,
+    ) -> bool:
+        """Store a delivery; False when ``(source, delivery_id)`` was already there."""
+        now = utcnow()
+        values = {
+            "source": source,
+            "delivery_id": delivery_id,
+            "event": event,
+            "action": action,
+            "payload": payload,
+            "received_at": now,
+            "status": status,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "finished_at": now if status == IGNORED else None,
+        }
+        statement = _insert(self.dialect)(TABLE).values(**values)
+        statement = statement.on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+        with self._writing() as conn:
+            return bool(conn.execute(statement).rowcount == 1)
+
+    def claim(
+        self, worker_id: str, *, limit: int = 10, lease_seconds: float = 60.0
+    ) -> list[Delivery]:
+        """Take up to ``limit`` due deliveries (queued and due, or with an expired lease)."""
+        now = utcnow()
+        c = TABLE.c
+        due = sa.or_(
+            sa.and_(c.status == QUEUED, c.next_attempt_at <= now),
+            sa.and_(c.status == PROCESSING, c.claimed_until < now),
+        )
+        candidates = sa.select(c.id).where(due).order_by(c.id).limit(limit)
+        if self.dialect == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        statement = (
+            sa.update(TABLE)
+            .where(c.id.in_(candidates.scalar_subquery()))
+            .where(due)
+            .values(
+                status=PROCESSING,
+                claimed_by=worker_id,
+                claimed_until=now + timedelta(seconds=lease_seconds),
+                attempts=c.attempts + 1,
+            )
+            .returning(
+                c.id,
+                c.source,
+                c.delivery_id,
+                c.event,
+                c.action,
+                c.payload,
+                c.attempts,
+                c.received_at,
+            )
+        )
+        with self._writing() as conn:
+            rows = conn.execute(statement).all()
+        return sorted((Delivery(*row) for row in rows), key=lambda d: d.id)
+
+    def complete(self, delivery: Delivery, worker_id: str, *, status: str = DONE) -> bool:
+        """Mark a claimed delivery done (or ignored); False if the lease was lost meanwhile."""
+        return self._finish(delivery.id, worker_id, status=status, last_error=None)
+
+    def fail(self, delivery: Delivery, worker_id: str, error: str) -> str:
+        """Record a failure: back to ``queued`` with backoff, or ``parked`` at the last attempt."""
+        error = error[:MAX_ERROR_CHARS]
+        if delivery.attempts >= self.policy.max_attempts:
+            self._finish(delivery.id, worker_id, status=PARKED, last_error=error)
+            return PARKED
+        due = utcnow() + timedelta(seconds=self.policy.delay(delivery.attempts))
+        c = TABLE.c
+        with self._writing() as conn:
+            conn.execute(
+                sa.update(TABLE)
+                .where(c.id == delivery.id, c.claimed_by == worker_id)
+                .values(
+                    status=QUEUED,
+                    next_attempt_at=due,
+                    last_error=error,
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+            )
+        return QUEUED
+
+    def release(self, worker_id: str) -> int:
+        """Give back every delivery this worker holds (graceful shutdown); attempts refunded."""
+        c = TABLE.c
+        with self._writing() as conn:
+            result = conn.execute(
+                sa.update(TABLE)
+                .where(c.status == PROCESSING, c.claimed_by == worker_id)
+                .values(status=QUEUED, claimed_by=None, claimed_until=None, attempts=c.attempts - 1)
+            )
+        return int(result.rowcount)
+
+    def _finish(self, row_id: int, worker_id: str, *, status: str, last_error: str | None) -> bool:
+        c = TABLE.c
+        with self._writing() as conn:
+            result = conn.execute(
+                sa.update(TABLE)
+                .where(c.id == row_id, c.claimed_by == worker_id, c.status == PROCESSING)
+                .values(
+                    status=status,
+                    last_error=last_error,
+                    claimed_by=None,
+                    claimed_until=None,
+                    finished_at=utcnow(),
+                )
+            )
+        return bool(result.rowcount == 1)
+
+    def retry(self, row_id: int) -> bool:
+        """Requeue a parked (or failed) delivery now with a fresh attempt budget."""
+        c = TABLE.c
+        with self._writing() as conn:
+            result = conn.execute(
+                sa.update(TABLE)
+                .where(c.id == row_id, c.status.in_((PARKED, QUEUED, IGNORED, DONE)))
+                .values(
+                    status=QUEUED,
+                    attempts=0,
+                    next_attempt_at=utcnow(),
+                    claimed_by=None,
+                    claimed_until=None,
+                    finished_at=None,
+                )
+            )
+        return bool(result.rowcount == 1)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per status (every status present, zero when none)."""
+        c = TABLE.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(c.status, sa.func.count()).group_by(c.status)).all()
+        found = {status: int(count) for status, count in rows}
+        return {status: found.get(status, 0) for status in STATUSES}
+
+    def list(self, *, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Newest first, without payloads: for ``backlog-bot inbox list``."""
+        c = TABLE.c
+        columns: Sequence[Any] = (
+            c.id,
+            c.source,
+            c.delivery_id,
+            c.event,
+            c.action,
+            c.status,
+            c.attempts,
+            c.received_at,
+            c.next_attempt_at,
+            c.finished_at,
+            c.last_error,
+        )
+        query = sa.select(*columns).order_by(c.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(c.status == status)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def get(self, row_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(TABLE).where(TABLE.c.id == row_id)).first()
+        return dict(row._mapping) if row else None
+
+
+def _insert(dialect: str) -> Any:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise ValueError(f"unsupported database dialect {dialect!r}")
+    return insert

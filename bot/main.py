@@ -1,0 +1,25 @@
+"""Composition root of the service: builds what ``create_app`` needs from the settings.
+
+Only here (and in CLI command functions) are adapters built from settings. Each area adds its
+part to ``build_service_options``: webhook handlers go into the registry; the Slack area
+supplies ``slack_handler`` (served at ``POST /slack/events``) and scheduler start/stop hooks
+(``on_startup`` / ``on_shutdown``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.worker import HandlerRegistry
+
+
+def build_registry(settings: Any) -> HandlerRegistry:
+    """The webhook handlers of a production service."""
+    registry = HandlerRegistry()
+    return registry
+
+
+def build_service_options(settings: Any) -> dict[str, Any]:
+    """Keyword arguments for ``bot.app.create_app`` (besides ``settings``)."""
+    options: dict[str, Any] = {"registry": build_registry(settings)}
+    return options
