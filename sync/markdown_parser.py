@@ -1,0 +1,486 @@
+"""The Markdown backlog parser: heading sections -> :class:`sync.model.Backlog`.
+
+The document is tokenised once by markdown-it-pyrs (see :mod:`sync.md_blocks`), grouped into
+heading sections, and each section is recognised by its heading (case-insensitive):
+``EPIC n: ...`` (with ``Story x.y: ...`` sections), ``Sprint n (Weeks ...): ...``, the sprint
+overview, team capacity, velocity history, estimation guide, dependency matrix, ``Risk n: ...``,
+Definition of Ready / Done. Sections it does not recognise are kept as
+:class:`sync.model.Section` so nothing is lost (rules report them as info).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from sync.errors import BadInputError, DuplicateIdError
+from sync.md_blocks import HeadingSection, LineIndex, build_sections
+from sync.md_fields import STORY_ID, normalize_heading, parse_int
+from sync.md_sprint import is_sprint_heading, read_overview, read_sprint
+from sync.md_story import (
+    EpicDraft,
+    StoryDraft,
+    epic_points,
+    is_epic_heading,
+    is_story_heading,
+    read_epic_heading,
+    read_epic_labels,
+    read_story,
+)
+from sync.md_tables import (
+    is_risk_heading,
+    read_definition,
+    read_estimation,
+    read_matrix,
+    read_risk,
+    read_team,
+    read_velocity,
+)
+from sync.model import (
+    Backlog,
+    Definition,
+    Dependency,
+    DependencyRow,
+    Epic,
+    EstimationBand,
+    Risk,
+    Section,
+    Sprint,
+    Story,
+    Team,
+    VelocityRecord,
+)
+
+UNASSIGNED_EPIC = "NO-EPIC"
+
+
+@cache
+def _markdown() -> Any:
+    from markdown_it_pyrs import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table")
+
+
+def classify(title: str) -> str | None:
+    """The kind of section a heading introduces, or None when it is not recognised."""
+    if is_epic_heading(title):
+        return "epic"
+    if is_story_heading(title):
+        return "story"
+    if is_sprint_heading(title):
+        return "sprint"
+    if is_risk_heading(title):
+        return "risk"
+    heading = normalize_heading(title)
+    if "sprint overview" in heading or heading == "sprint plan overview":
+        return "overview"
+    if "definition of ready" in heading or "(dor)" in heading:
+        return "dor"
+    if "definition of done" in heading or "(dod)" in heading:
+        return "dod"
+    if "team" in heading and ("capacity" in heading or "composition" in heading):
+        return "team"
+    if "velocity" in heading and ("histor" in heading or "data" in heading):
+        return "velocity"
+    if "estimation" in heading:
+        return "estimation"
+    if "dependencies" in heading or "dependency matrix" in heading:
+        return "matrix"
+    return None
+
+
+class _Reader:
+    def __init__(self, source: str | None, lines: list[str]) -> None:
+        self.source = source
+        self.lines = lines
+        self.title = ""
+        self.metadata: dict[str, str] = {}
+        self.team: Team | None = None
+        self.epics: list[EpicDraft] = []
+        self.loose_stories: list[StoryDraft] = []
+        self.sprints: dict[int, Sprint] = {}
+        self.overview: dict[int, tuple[int | None, Sprint]] = {}
+        self.overview_total: int | None = None
+        self.dor: Definition | None = None
+        self.dod: Definition | None = None
+        self.estimation: list[EstimationBand] = []
+        self.velocity: list[VelocityRecord] = []
+        self.matrix: list[DependencyRow] = []
+        self.risks: list[Risk] = []
+        self.others: list[Section] = []
+        self._known: dict[int, bool] = {}
+
+    # -- walking --------------------------------------------------------------------------
+
+    def read_document(self, top: HeadingSection) -> None:
+        self._metadata(top)
+        children = top.children
+        if children and children[0].level == 1 and classify(children[0].title) is None:
+            head = children[0]
+            self.title = head.title
+            self._metadata(head)
+            for child in head.children:
+                self.visit(child)
+            children = children[1:]
+        for child in children:
+            self.visit(child)
+
+    def _metadata(self, section: HeadingSection) -> None:
+        for block in section.blocks:
+            for item in block.lines if block.kind == "paragraph" else ():
+                if item.label and item.value:
+                    self.metadata.setdefault(item.label, item.value)
+
+    def visit(self, section: HeadingSection) -> None:
+        kind = classify(section.title)
+        if kind == "epic":
+            self.read_epic(section)
+        elif kind == "story":
+            self.loose_stories.append(read_story(section, self.source))
+        elif kind == "sprint":
+            sprint = read_sprint(section)
+            self.sprints.setdefault(sprint.number, sprint)
+        elif kind == "risk":
+            self.risks.append(read_risk(section))
+        elif kind == "dor" and self.dor is None:
+            self.dor = read_definition(section)
+        elif kind == "dod" and self.dod is None:
+            self.dod = read_definition(section)
+        elif kind in ("overview", "team", "velocity", "estimation", "matrix"):
+            if not self.read_table_section(kind, section) and section.blocks:
+                self.keep(section, own_only=bool(section.children))
+            for child in section.children:
+                self.visit(child)
+        elif self.has_known(section):
+            if any(block.kind != "hr" for block in section.blocks):
+                self.keep(section, own_only=True)
+            for child in section.children:
+                self.visit(child)
+        else:
+            self.keep(section, own_only=False)
+
+    def read_table_section(self, kind: str, section: HeadingSection) -> bool:
+        if kind == "overview":
+            rows, total = read_overview(section)
+            self.overview.update(rows)
+            self.overview_total = self.overview_total if total is None else total
+            return bool(rows)
+        if kind == "team":
+            team = read_team(section)
+            if team is not None and self.team is None:
+                self.team = team
+            return team is not None
+        if kind == "velocity":
+            self.velocity.extend(read_velocity(section))
+            return bool(self.velocity)
+        if kind == "estimation":
+            self.estimation.extend(read_estimation(section))
+            return bool(self.estimation)
+        rows_ = read_matrix(section)
+        self.matrix.extend(rows_)
+        return bool(rows_)
+
+    def has_known(self, section: HeadingSection) -> bool:
+        key = id(section)
+        if key not in self._known:
+            self._known[key] = any(
+                classify(child.title) is not None or self.has_known(child)
+                for child in section.children
+            )
+        return self._known[key]
+
+    def keep(self, section: HeadingSection, *, own_only: bool) -> None:
+        end = section.end_line
+        if own_only and section.children:
+            end = section.children[0].line - 1
+        text = "\n".join(self.lines[section.line : end]).strip("\n")
+        self.others.append(
+            Section(
+                heading=section.title,
+                level=section.level,
+                text=text,
+                line=section.line,
+                end_line=end,
+            )
+        )
+
+    def read_epic(self, section: HeadingSection) -> None:
+        draft = read_epic_heading(section)
+        read_epic_labels(draft, section.blocks)
+        self._epic_children(draft, section)
+        self.epics.append(draft)
+
+    def _epic_children(self, draft: EpicDraft, section: HeadingSection) -> None:
+        for child in section.children:
+            kind = classify(child.title)
+            if kind == "story":
+                story = read_story(child, self.source)
+                story.epic_id = draft.id
+                draft.stories.append(story)
+            elif kind is None and self.has_known(child):
+                read_epic_labels(draft, child.blocks)
+                self._epic_children(draft, child)
+            elif kind is None and read_epic_labels(draft, child.blocks):
+                for grandchild in child.children:
+                    self.visit(grandchild)
+            else:
+                self.visit(child)
+
+    # -- building ---------------------------------------------------------------------------
+
+    def build(self) -> Backlog:
+        if self.loose_stories:
+            loose = EpicDraft(
+                id=UNASSIGNED_EPIC,
+                name="Stories outside any epic",
+                heading="",
+                number=None,
+                line=self.loose_stories[0].line,
+                end_line=self.loose_stories[-1].end_line,
+            )
+            loose.stories = self.loose_stories
+            for story in loose.stories:
+                story.epic_id = None
+            self.epics.append(loose)
+        self._check_duplicates()
+        order = [story for epic in self.epics for story in epic.stories]
+        epic_stories = {epic.id: [s.id for s in epic.stories] for epic in self.epics}
+        epics: list[Epic] = []
+        position = {story.id: index for index, story in enumerate(order)}
+        for epic in self.epics:
+            stories = tuple(
+                _story(
+                    story,
+                    resolve_all(
+                        story.dependencies,
+                        story.id,
+                        order,
+                        position,
+                        epic_stories,
+                        epic.id,
+                        self.epics,
+                    ),
+                )
+                for story in epic.stories
+            )
+            points, points_raw = epic_points(epic)
+            epics.append(
+                Epic(
+                    id=epic.id,
+                    name=epic.name,
+                    heading=epic.heading,
+                    number=epic.number,
+                    business_value=epic.fields.get("business_value"),
+                    timeline=epic.fields.get("timeline"),
+                    points=points,
+                    points_raw=points_raw,
+                    acceptance_criteria=epic.acceptance,
+                    stories=stories,
+                    line=epic.line,
+                    end_line=epic.end_line,
+                )
+            )
+        story_epic = {s.id: e.id for e in self.epics for s in e.stories}
+        matrix = tuple(
+            row.model_copy(
+                update={
+                    "depends_on": resolve_all(
+                        list(row.depends_on),
+                        row.story_id,
+                        order,
+                        position,
+                        epic_stories,
+                        story_epic.get(row.story_id),
+                        self.epics,
+                    )
+                }
+            )
+            for row in self.matrix
+        )
+        return Backlog(
+            title=self.title,
+            source=self.source,
+            metadata=self.metadata,
+            declared_total_points=parse_int(_metadata_points(self.metadata)),
+            team=self.team or Team(),
+            epics=tuple(epics),
+            sprints=self._sprints(),
+            sprint_overview_total_points=self.overview_total,
+            definition_of_ready=self.dor,
+            definition_of_done=self.dod,
+            estimation_guide=tuple(self.estimation),
+            velocity_history=tuple(self.velocity),
+            dependency_matrix=matrix,
+            risks=tuple(self.risks),
+            other_sections=tuple(self.others),
+        )
+
+    def _sprints(self) -> tuple[Sprint, ...]:
+        sprints = dict(self.sprints)
+        for number, (points, stub) in self.overview.items():
+            if number in sprints:
+                sprints[number] = sprints[number].model_copy(update={"overview_points": points})
+            else:
+                sprints[number] = stub
+        return tuple(sprints[number] for number in sorted(sprints))
+
+    def _check_duplicates(self) -> None:
+        seen: dict[str, int] = {}
+        for epic in self.epics:
+            if epic.id in seen and epic.id != UNASSIGNED_EPIC:
+                raise DuplicateIdError(
+                    f"duplicate epic id {epic.id}: also defined at line {seen[epic.id]}",
+                    file=self.source,
+                    line=epic.line,
+                )
+            seen[epic.id] = epic.line
+        seen = {}
+        for epic in self.epics:
+            for story in epic.stories:
+                if story.id in seen:
+                    raise DuplicateIdError(
+                        f"duplicate story id {story.id}: first defined at line "
+                        f"{seen[story.id]}, again at line {story.line}; give each story its "
+                        "own id",
+                        file=self.source,
+                        line=story.line,
+                    )
+                seen[story.id] = story.line
+
+
+def _metadata_points(metadata: dict[str, str]) -> str | None:
+    for label, value in metadata.items():
+        folded = label.casefold()
+        if "total" in folded and "point" in folded:
+            return value
+    return None
+
+
+def _story(draft: StoryDraft, dependencies: tuple[Dependency, ...]) -> Story:
+    points_raw = draft.fields.get("points")
+    return Story(
+        id=draft.id,
+        title=draft.title,
+        heading=draft.heading,
+        number=draft.number,
+        epic_id=draft.epic_id,
+        points=_points(points_raw),
+        points_raw=points_raw,
+        priority=draft.fields.get("priority"),
+        dependencies_raw=draft.fields.get("dependencies"),
+        dependencies=dependencies,
+        user_story=draft.user_story,
+        acceptance_criteria=draft.acceptance,
+        tasks=tuple(draft.tasks),
+        subtasks=tuple(draft.subtasks),
+        suppressions=tuple(dict.fromkeys(draft.suppressions)),
+        line=draft.line,
+        end_line=draft.end_line,
+    )
+
+
+def _points(raw: str | None) -> int | None:
+    """``21`` or ``21 points`` -> 21; ``TBD``, ``?``, ``2.5`` -> None (kept raw)."""
+    if raw is None:
+        return None
+    match = re.fullmatch(r"\s*(\d{1,6})\s*(?:pts?|points?|sp)?\.?\s*", raw, re.IGNORECASE)
+    return int(match.group(1)) if match else None
+
+
+def resolve_all(
+    deps: list[Dependency],
+    story_id: str,
+    order: list[StoryDraft],
+    position: dict[str, int],
+    epic_stories: dict[str, list[str]],
+    epic_id: str | None,
+    epics: list[EpicDraft],
+) -> tuple[Dependency, ...]:
+    """Fill ``resolved`` for epic dependencies and phrases such as "All previous stories"."""
+    result: list[Dependency] = []
+    for dep in deps:
+        resolved: tuple[str, ...] = ()
+        if dep.kind == "epic" and dep.target:
+            resolved = tuple(epic_stories.get(dep.target, ()))
+        elif dep.kind == "phrase":
+            text = dep.raw.casefold()
+            here = position.get(story_id)
+            if "previous" in text and "epic" in text:
+                ids: list[str] = []
+                for epic in epics:
+                    if epic.id == epic_id:
+                        break
+                    ids.extend(story.id for story in epic.stories)
+                resolved = tuple(ids)
+            elif "previous" in text and "stor" in text and here is not None:
+                resolved = tuple(story.id for story in order[:here])
+            else:
+                resolved = tuple(m.group(1) for m in STORY_ID.finditer(dep.raw))
+        result.append(dep.model_copy(update={"resolved": resolved}) if resolved else dep)
+    return tuple(result)
+
+
+def parse_markdown(
+    text: str, source: str | None = None, *, lines: list[str] | None = None
+) -> Backlog:
+    """Parse backlog Markdown (already decoded, newlines normalised to ``\\n``)."""
+    data = text.encode("utf-8")
+    index = LineIndex(data)
+    root = _markdown().tree(text)
+    if lines is None:
+        lines = text.split("\n")
+    total_lines = len(lines) - 1 if text.endswith("\n") else len(lines)
+    top = build_sections(root, index, total_lines)
+    reader = _Reader(source, lines)
+    reader.read_document(top)
+    backlog = reader.build()
+    check_complete(reader, top, text, source)
+    return backlog
+
+
+def check_complete(reader: _Reader, top: HeadingSection, text: str, source: str | None) -> None:
+    """Reject documents that end mid-story: an unclosed fence or a label with nothing after."""
+    for section in _walk(top):
+        for block in section.blocks:
+            if block.kind == "fence" and not block.closed:
+                raise BadInputError(
+                    "code fence opened here is never closed (is the document truncated?); "
+                    "close it with ```",
+                    file=source,
+                    line=block.line,
+                )
+    last_story = _last_story(reader)
+    if last_story is None:
+        return
+    total_lines = len(reader.lines) - 1 if text.endswith("\n") else len(reader.lines)
+    if last_story.end_line < total_lines and text.endswith("\n"):
+        return
+    if last_story.dangling_label is not None and last_story.end_line >= total_lines - 1:
+        label = last_story.dangling_label
+        raise BadInputError(
+            f"story {last_story.id}: '{label.label}:' has nothing after it "
+            "(is the document truncated?)",
+            file=source,
+            line=label.line,
+        )
+    if not text.endswith("\n") and last_story.end_line >= total_lines:
+        last = reader.lines[-1]
+        if last.count("(") != last.count(")") or last.count("**") % 2 or last.count("`") % 2:
+            raise BadInputError(
+                f"story {last_story.id} ends in an unfinished line (is the document truncated?)",
+                file=source,
+                line=total_lines,
+            )
+
+
+def _last_story(reader: _Reader) -> StoryDraft | None:
+    stories = [story for epic in reader.epics for story in epic.stories]
+    return max(stories, key=lambda story: story.line, default=None)
+
+
+def _walk(section: HeadingSection) -> list[HeadingSection]:
+    found = [section]
+    for child in section.children:
+        found.extend(_walk(child))
+    return found
