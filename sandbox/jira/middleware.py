@@ -1,0 +1,198 @@
+"""ASGI middleware of the Jira sandbox: authentication, fault injection, request log.
+
+Everything under ``/_sandbox/`` (the control API for tests) bypasses all three.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from sandbox.jira.faults import Fault, FaultPlan, LoggedRequest
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CONTROL_PREFIX = "/_sandbox"
+
+
+class _DroppedConnectionFilter(logging.Filter):
+    """uvicorn logs an error when an app breaks a response on purpose; that is the point."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "returned without completing response" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(_DroppedConnectionFilter())
+
+
+class Credentials:
+    """Who may call: basic auth ``email:token`` or ``Authorization: Bearer token``."""
+
+    def __init__(self, email: str, token: str) -> None:
+        self.email = email
+        self.token = token
+
+    def accepts(self, header: str | None) -> bool:
+        if not header:
+            return False
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer":
+            return value.strip() == self.token
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(value.strip()).decode("utf-8")
+            except (ValueError, UnicodeDecodeError):
+                return False
+            return decoded == f"{self.email}:{self.token}"
+        return False
+
+
+class SandboxMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        credentials: Credentials,
+        faults: FaultPlan,
+        created_count: Callable[[], int],
+    ) -> None:
+        self.app = app
+        self.credentials = credentials
+        self.faults = faults
+        self.created_count = created_count
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        body = await _read_body(receive)
+
+        def log(status: int, response: bytes = b"", ctype: str = "", fault: str | None = None):
+            self.faults.record(
+                LoggedRequest(method, path, query, status, body, response, ctype, fault)
+            )
+
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if not self.credentials.accepts(headers.get("authorization")):
+            payload = _json(
+                {"errorMessages": ["Client must be authenticated to access this resource."]}
+            )
+            await _respond(send, 401, payload, {"www-authenticate": 'Basic realm="sandbox"'})
+            log(401, payload, "application/json")
+            return
+
+        fault = self.faults.pick(method, path, pre=True)
+        if fault is not None and fault.mode != "slow":
+            await self._pre_fault(fault, send, log)
+            return
+        if fault is not None:
+            await asyncio.sleep(fault.delay or 0)
+
+        status, response_headers, response_body = await _capture(self.app, scope, body)
+        ctype = response_headers.get("content-type", "")
+        after = self.faults.pick(method, path, pre=False, created=self.created_count())
+        if after is not None and after.mode == "drop_after":
+            await _drop(send)
+            log(0, response_body, ctype, "drop_after")
+            return
+        if after is not None:
+            await self._stall(after)
+            log(status, response_body, ctype, "stall_after")
+        else:
+            log(status, response_body, ctype, "slow" if fault else None)
+        await _respond(send, status, response_body, response_headers)
+
+    async def _pre_fault(self, fault: Fault, send: Send, log: Callable[..., None]) -> None:
+        if fault.mode == "drop":
+            await _drop(send)
+            log(0, fault="drop")
+            return
+        if fault.mode == "rate_limit":
+            payload = _json({"errorMessages": ["Rate limit exceeded."]})
+            await _respond(send, 429, payload, {"retry-after": str(fault.retry_after)})
+            log(429, payload, "application/json", "rate_limit")
+            return
+        payload = _json({"errorMessages": [f"Sandbox injected error {fault.status}."]})
+        await _respond(send, fault.status, payload, {})
+        log(fault.status, payload, "application/json", "error")
+
+    async def _stall(self, fault: Fault) -> None:
+        deadline = None if fault.delay is None else time.monotonic() + fault.delay
+        while not self.faults.release.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(0.02)
+
+
+def _json(data: Any) -> bytes:
+    return json.dumps(data).encode("utf-8")
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+async def _capture(app: ASGIApp, scope: Scope, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    sent = False
+    status = 500
+    headers: dict[str, str] = {}
+    chunks: list[bytes] = []
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            for key, value in message.get("headers", []):
+                headers[key.decode("latin-1").lower()] = value.decode("latin-1")
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, headers, b"".join(chunks)
+
+
+async def _respond(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
+    out = {k: v for k, v in headers.items() if k not in ("content-length",)}
+    out.setdefault("content-type", "application/json;charset=UTF-8" if body else "text/plain")
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out.items()]
+    raw.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _drop(send: Send) -> None:
+    """Break the connection: promise a body, send part of it, return (uvicorn closes it)."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"{", "more_body": True})
