@@ -1,0 +1,133 @@
+"""The vocabulary of the rules engine: severities, lifecycles, findings and rules.
+
+A rule is a small registered unit (see ``rules.registry``): a stable id such as
+``invest.small``, a default severity, a lifecycle, a one-line summary and a docstring written as
+*What it does / Why it matters / Example / Instead*. A rule's check function reads a
+``RuleContext`` and yields ``Hit`` records; the runner turns them into ``Finding`` records,
+applying the configured severity and the backlog's file name. Findings are data, never
+exceptions.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from rules.context import RuleContext
+
+RULE_ID = re.compile(r"^[a-z]+(\.[a-z0-9]+(-[a-z0-9]+)*)+$")
+DOC_SECTIONS = ("What it does", "Why it matters", "Example", "Instead")
+
+
+class Severity(StrEnum):
+    """How bad a finding is. Only ``error`` makes ``validate`` exit 1."""
+
+    error = "error"
+    warning = "warning"
+    info = "info"
+
+    @property
+    def rank(self) -> int:
+        """0 for error, 1 for warning, 2 for info (sort order: worst first)."""
+        return ("error", "warning", "info").index(self.value)
+
+
+class Lifecycle(StrEnum):
+    """``stable`` rules run by default; ``preview`` rules only when preview is enabled."""
+
+    stable = "stable"
+    preview = "preview"
+
+
+Scope = Literal["backlog", "live"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """What a rule reports: the runner adds the rule id, the severity and the file.
+
+    ``severity`` lets a rule report one case at a lower level than its default (for example
+    vague Then-items under ``invest.testable`` are info); a configured override wins over both.
+    ``file`` replaces the backlog's file name (a live issue's URL for DoD findings).
+    """
+
+    item: str
+    message: str
+    line: int = 0
+    suggestion: str = ""
+    severity: Severity | None = None
+    file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem found in a backlog or live issue, as data."""
+
+    rule: str
+    severity: Severity
+    item: str
+    message: str
+    file: str
+    line: int
+    suggestion: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["severity"] = self.severity.value
+        return data
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.file, self.line, self.severity.rank, self.rule, self.item)
+
+
+CheckFunction = Callable[["RuleContext"], Iterable[Hit]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A registered rule. ``doc`` is the check function's docstring."""
+
+    id: str
+    severity: Severity
+    summary: str
+    check: CheckFunction
+    lifecycle: Lifecycle = Lifecycle.stable
+    scope: Scope = "backlog"
+
+    @property
+    def doc(self) -> str:
+        return inspect.cleandoc(self.check.__doc__ or "")
+
+    @property
+    def family(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    def missing_doc_sections(self) -> list[str]:
+        """Doc sections absent from the docstring (empty for a well-documented rule)."""
+        return [section for section in DOC_SECTIONS if f"{section}:" not in self.doc]
+
+
+def matches_prefix(rule_id: str, prefixes: Iterable[str]) -> bool:
+    """True when ``rule_id`` equals a prefix or starts with ``prefix.`` (``"dor"``, ``"all"``)."""
+    for prefix in prefixes:
+        prefix = prefix.strip()
+        if prefix in ("all", "ALL", "*") or rule_id == prefix:
+            return True
+        if prefix and (rule_id.startswith(prefix + ".") or rule_id.startswith(prefix + "-")):
+            return True
+        if prefix.endswith(".") and rule_id.startswith(prefix):
+            return True
+    return False
+
+
+def fmt_number(value: float | None) -> str:
+    """``64.0`` -> ``64``, ``7.5`` -> ``7.5``; used in every message with hours or points."""
+    if value is None:
+        return "?"
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
