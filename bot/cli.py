@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        result = app(args=argv, standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.exceptions.Abort:
@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
-    return EXIT_OK
+    # typer (>= 0.16) catches its own ``typer.Exit`` in non-standalone mode and returns the code.
+    return result if isinstance(result, int) else EXIT_OK
 
 
 if __name__ == "__main__":
