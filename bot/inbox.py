@@ -144,9 +144,11 @@ class Inbox:
             "finished_at": now if status == IGNORED else None,
         }
         statement = _insert(self.dialect)(TABLE).values(**values)
-        statement = statement.on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+        statement = statement.on_conflict_do_nothing(
+            index_elements=["source", "delivery_id"]
+        ).returning(TABLE.c.id)
         with self._writing() as conn:
-            return bool(conn.execute(statement).rowcount == 1)
+            return conn.execute(statement).first() is not None
 
     def claim(
         self, worker_id: str, *, limit: int = 10, lease_seconds: float = 60.0

@@ -12,6 +12,18 @@ from typing import Any
 
 from bot.worker import HandlerRegistry
 
+# The GitHub webhook events the app subscribes to (configure the same list on the webhook).
+SUBSCRIBED_GITHUB_EVENTS = (
+    "issues",
+    "issue_comment",
+    "pull_request",
+    "pull_request_review",
+    "check_run",
+    "check_suite",
+    "push",
+    "projects_v2_item",
+)
+
 
 def build_registry(settings: Any) -> HandlerRegistry:
     """The webhook handlers of a production service."""
