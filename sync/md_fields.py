@@ -21,7 +21,7 @@ _POINTS = re.compile(r"\(\s*(\d+)\s*(?:story\s+)?(?:pts?|points?|sp)\.?\s*\)", r
 _LEADING_INT = re.compile(r"^\s*(\d+)\b")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _ROLE_SPLIT = re.compile(r"\s*(?:/|,|\+|&|\band\b)\s*", re.IGNORECASE)
-_TRAILING_DASH = re.compile(rf"^\s*{_DASH}+\s*")
+_TRAILING_DASH = re.compile(rf"^\s*(?:{_DASH}+|:)\s*")
 _USER_STORY = re.compile(
     r"^\s*as\s+(?:an?|the)?\s*(?P<role>.+?)\s*,?\s+i\s+(?:want|need|would like)\s+"
     r"(?P<want>.+?)\s*,?\s+so\s+that\s+(?P<benefit>.+?)\s*\.?\s*$",
@@ -70,7 +70,7 @@ def split_points(text: str) -> tuple[str, int | None, str]:
 
 
 def after_dash(text: str) -> str:
-    """What follows a leading hyphen/en/em dash (``" - DevOps"`` -> ``"DevOps"``)."""
+    """What follows a leading dash or colon (``" - DevOps"``, ``": DevOps"`` -> ``"DevOps"``)."""
     stripped = _TRAILING_DASH.sub("", text, count=1)
     return stripped.strip() if stripped != text else ""
 

@@ -55,7 +55,9 @@ from sync.model import (
 )
 
 _STORY_HEADING = re.compile(
-    r"^(?:user\s+)?story\s+(?P<number>[\w.\-]+?)\s*[:\-–—.]\s*(?P<title>.*)$", re.IGNORECASE
+    r"^(?:user\s+)?story\s+(?P<number>\d+(?:[.\-]\d+)*[a-z]?|[A-Z][A-Z0-9]*-\d+)"
+    r"\s*(?:[:.–—]|-(?=\s))?\s*(?P<title>.*)$",
+    re.IGNORECASE,
 )
 _EPIC_HEADING = re.compile(r"^epic[\s\-]*(?P<number>\d+)\s*[:\-–—.]?\s*(?P<name>.*)$", re.I)
 _SUBTASK = re.compile(r"^sub-?task\s+(?P<number>[\w.]+)\s*[:\-–—]\s*(?P<rest>.*)$", re.I)
