@@ -102,7 +102,11 @@ class Rule:
 
     @property
     def doc(self) -> str:
-        return inspect.cleandoc(self.check.__doc__ or "")
+        """The docstring, one paragraph per section (What it does, Why it matters, ...)."""
+        text = inspect.cleandoc(self.check.__doc__ or "")
+        for section in DOC_SECTIONS[1:]:
+            text = text.replace(f"\n{section}:", f"\n\n{section}:")
+        return text
 
     @property
     def family(self) -> str:

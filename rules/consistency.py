@@ -100,12 +100,11 @@ def sprint_points(ctx: RuleContext) -> Iterator[Hit]:
                 )
     stated = ctx.backlog.sprint_overview_total_points
     if stated is not None and overview_sum and stated != overview_sum:
-        first = ctx.backlog.sprints[0].line if ctx.backlog.sprints else 0
         yield Hit(
             "sprint-overview",
             f"the sprint overview states a total of {stated} points but its rows add up to "
             f"{overview_sum}",
-            first,
+            0,
             f"set the total to {overview_sum}",
         )
 

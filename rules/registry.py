@@ -103,3 +103,13 @@ def select_rules(
 
 def _specificity(prefix: str) -> int:
     return 0 if prefix in ("all", "ALL", "*") else len(prefix)
+
+
+def unknown_selectors(prefixes: Iterable[str]) -> list[str]:
+    """Selectors (select/ignore/severity keys) that match no registered rule."""
+    registry = load_rules()
+    return [
+        prefix
+        for prefix in prefixes
+        if not any(matches_prefix(rule_id, [prefix]) for rule_id in registry)
+    ]
