@@ -466,7 +466,10 @@ def check_complete(reader: _Reader, top: HeadingSection, text: str, source: str 
         )
     if not text.endswith("\n") and last_story.end_line >= total_lines:
         last = reader.lines[-1]
-        if last.count("(") != last.count(")") or last.count("**") % 2 or last.count("`") % 2:
+        items = [*last_story.tasks, *last_story.subtasks]
+        cut_item = any(item.line == total_lines and item.hours is None for item in items)
+        unbalanced = last.count("(") != last.count(")") or last.count("**") % 2
+        if cut_item or unbalanced or last.count("`") % 2:
             raise BadInputError(
                 f"story {last_story.id} ends in an unfinished line (is the document truncated?)",
                 file=source,
