@@ -80,7 +80,7 @@ def _tech_terms(ctx: RuleContext) -> tuple[str, ...]:
 @lru_cache(maxsize=64)
 def _term_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
     alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
-    return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])", re.IGNORECASE)
+    return re.compile(rf"(?<![\w.-])(?:{alternatives})(?![\w-])", re.IGNORECASE)
 
 
 def implementation_evidence(text: str, pattern: re.Pattern[str]) -> list[str]:
