@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_channel: str | None = None
+    slack_admins: str = ""  # Slack user ids allowed to run /backlog plan and sync, comma separated
 
     backlog_file: str = "examples/bss-modernization.md"
     timezone: str = "UTC"
