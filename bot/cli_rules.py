@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bot.cli import EXIT_FINDINGS, OutputFormat, app
+from bot.cli import EXIT_FINDINGS, OutputFormat, app, fail
 
 if TYPE_CHECKING:
     from rules.config import RulesConfig
@@ -104,9 +104,7 @@ def capacity(
         try:
             start = date.fromisoformat(start_date)
         except ValueError:
-            raise BadInputError(
-                f"--start-date {start_date!r} is not a date (use YYYY-MM-DD)"
-            ) from None
+            raise fail(f"--start-date {start_date!r} is not a date (use YYYY-MM-DD)") from None
         settings = replace(settings, forecast=replace(settings.forecast, start_date=start))
     backlog = load_backlog(file)
     numbers = [s.number for s in backlog.sprints]
@@ -136,7 +134,6 @@ def rules_command(
 
     from rules.base import matches_prefix
     from rules.registry import load_rules
-    from sync.errors import BadInputError
 
     registry = load_rules()
     if rule_id is not None and rule_id in registry:
@@ -150,7 +147,7 @@ def rules_command(
         return
     chosen = [r for r in registry.values() if rule_id is None or matches_prefix(r.id, [rule_id])]
     if not chosen:
-        raise BadInputError(f"unknown rule {rule_id!r}; run 'backlog-bot rules' for the list")
+        raise fail(f"unknown rule {rule_id!r}; run 'backlog-bot rules' for the list")
     if output_format is OutputFormat.json:
         typer.echo(json.dumps([_rule_dict(r) for r in chosen], indent=2))
         return

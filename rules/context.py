@@ -22,8 +22,32 @@ from sync.model import (
     EstimationBand,
     Story,
     Team,
+    UserStory,
     role_key,
 )
+
+_AS_A = re.compile(
+    r"^\s*as\s+an?\s+(?P<role>.+?)\s*,?\s+I\s+(?:want|need|would like)\s+(?:to\s+)?"
+    r"(?P<want>.+?)(?:\s*,?\s+so\s+that\s+(?P<benefit>.+?))?\s*\.?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def user_story_parts(sentence: UserStory) -> tuple[str | None, str | None, str | None]:
+    """(role, want, benefit) of a user story: the parsed fields, else read from its text.
+
+    The fallback matters for sentences without "so that", which a parser may leave unsplit.
+    """
+    if sentence.role and sentence.want:
+        return sentence.role, sentence.want, sentence.benefit
+    match = _AS_A.match(sentence.text)
+    if not match:
+        return sentence.role, sentence.want, sentence.benefit
+    return (
+        sentence.role or match.group("role"),
+        sentence.want or match.group("want"),
+        sentence.benefit or match.group("benefit"),
+    )
 
 
 @dataclass(frozen=True)

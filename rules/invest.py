@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from rules.base import Hit, Severity, fmt_number
-from rules.context import RuleContext
+from rules.context import RuleContext, user_story_parts
 from rules.registry import rule
 
 BUILTIN_TECH_TERMS = (
@@ -133,7 +133,7 @@ def valuable(ctx: RuleContext) -> Iterator[Hit]:
     """
     for story in ctx.stories:
         sentence = story.user_story
-        if sentence is not None and sentence.text.strip() and not sentence.benefit:
+        if sentence is not None and sentence.text.strip() and not user_story_parts(sentence)[2]:
             yield Hit(
                 story.id,
                 f'{story.id}: the user story has no "so that" benefit, so its value is unstated',

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rules.base import Hit, Severity, fmt_number
-from rules.context import DefinitionCheck, RuleContext, map_definition
+from rules.context import DefinitionCheck, RuleContext, map_definition, user_story_parts
 from rules.registry import rule
 from sync.model import Story
 
@@ -81,8 +81,9 @@ def user_story(ctx: RuleContext) -> Iterator[Hit]:
         if sentence is None or not sentence.text.strip():
             missing = "has no user story"
             line = story.line
-        elif not sentence.role or not sentence.want:
-            absent = [name for name in ("role", "want") if not getattr(sentence, name)]
+        elif not all(user_story_parts(sentence)[:2]):
+            role, want, _ = user_story_parts(sentence)
+            absent = [name for name, value in (("role", role), ("want", want)) if not value]
             missing = f"has a user story without a {' or '.join(absent)}"
             line = sentence.line or story.line
         else:
