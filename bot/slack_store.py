@@ -17,7 +17,8 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Aware UTC (SQLModel stores ``datetime`` fields as UTC timestamps)."""
+    return datetime.now(UTC)
 
 
 class SlackRequest(SQLModel, table=True):
@@ -38,7 +39,7 @@ class JobFire(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     job_id: str
-    fire_time: datetime = Field(description="The scheduled time (UTC), not the start time.")
+    fire_time: datetime = Field(description="The scheduled time, not the start time.")
     claimed_by: str
     claimed_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
@@ -87,9 +88,10 @@ def _insert_once(engine: Engine, model: type[SQLModel], values: dict[str, Any]) 
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = insert(_table(model)).values(**values).on_conflict_do_nothing()
+    table = _table(model)
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
     with engine.begin() as conn:
-        return bool(conn.execute(statement).rowcount == 1)
+        return conn.execute(statement).first() is not None
 
 
 def claim_request(engine: Engine, key: str) -> bool:
@@ -101,7 +103,7 @@ def claim_fire(engine: Engine, job_id: str, fire_time: datetime, owner: str) -> 
     """True for the one replica that runs ``job_id`` at ``fire_time``."""
     values = {
         "job_id": job_id,
-        "fire_time": _naive_utc(fire_time),
+        "fire_time": _utc(fire_time),
         "claimed_by": owner,
         "claimed_at": utcnow(),
         "outcome": "running",
@@ -116,7 +118,7 @@ def finish_fire(
     with engine.begin() as conn:
         conn.execute(
             table.update()
-            .where(table.c.job_id == job_id, table.c.fire_time == _naive_utc(fire_time))
+            .where(table.c.job_id == job_id, table.c.fire_time == _utc(fire_time))
             .values(finished_at=utcnow(), outcome="failed" if error else "ok", error=error)
         )
 
@@ -189,12 +191,13 @@ def last_digest(engine: Engine, kind: str, sprint: int | None) -> DigestPost | N
 
 def record_digest(engine: Engine, post: DigestPost) -> None:
     values = post.model_dump(exclude={"id"})
-    values["posted_at"] = _naive_utc(values["posted_at"])
+    values["posted_at"] = _utc(values["posted_at"])
     with engine.begin() as conn:
         conn.execute(_table(DigestPost).insert().values(**values))
 
 
-def _naive_utc(moment: datetime) -> datetime:
+def _utc(moment: datetime) -> datetime:
+    """Aware UTC; a naive ``moment`` is taken to be UTC already."""
     if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

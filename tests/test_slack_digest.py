@@ -1,0 +1,188 @@
+"""The standup digest and capacity alerts against sandbox data, with a frozen team clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from bot.alerts import check_capacity
+from bot.digests import post_standup, standup_now
+from bot.messages import standup_lines
+from bot.slack_context import SlackContext
+from bot.slack_post import SlackPoster
+from bot.slack_store import announced_alerts, last_digest
+from sandbox.slack import SlackSandbox
+from sync import db
+from sync.errors import RateLimitedError
+from tests.slack_support import (
+    FROZEN,
+    pulled_state,
+    set_live,
+    slack_context,
+    slack_settings,
+    store_links,
+)
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackSandbox]:
+    with SlackSandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    db.upgrade(database_url)
+    engine = db.make_engine(database_url)
+    store_links(engine, pulled_state())
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def ctx(database_url: str, engine: Engine, slack: SlackSandbox) -> SlackContext:
+    return slack_context(slack_settings(database_url, slack), engine)
+
+
+@pytest.fixture
+def poster(ctx: SlackContext) -> SlackPoster:
+    return SlackPoster.from_settings(ctx.settings)
+
+
+def test_standup_digest_text(ctx: SlackContext) -> None:
+    assert standup_lines(standup_now(ctx)) == [
+        "Standup · Sprint 1: Take Payments",
+        "Day 4 of 10 (Mon 16 Nov – Fri 27 Nov)",
+        "13 of 26 points done (50%)",
+        "Ideal by today: 10.4 points done, 2.6 points ahead of the ideal line",
+        "",
+        "Done so far (1)",
+        "  - US-001 Payment gateway · 13 pts · Bob",
+        "In progress (1)",
+        "  - US-002 Refunds <!channel> · 8 pts · Alice <Ops> & Co",
+        "Blocked (1)",
+        "  - US-003 Payment reports · waiting for US-002 (In progress)",
+        "Sprint 2 stories not ready (1)",
+        "  - US-005 Saved cards · dor.acceptance-criteria, dor.prioritized, dor.user-story",
+    ]
+
+
+def test_standup_posted_with_escaped_text_links_and_chart(
+    ctx: SlackContext, poster: SlackPoster, slack: SlackSandbox
+) -> None:
+    ts = post_standup(ctx, poster, standup_now(ctx))
+    message, chart = slack.state.messages_in(slack.channel_id)
+    assert message.ts == ts and chart.thread_ts == ts
+    texts = [block["text"]["text"] for block in message.blocks if "text" in block]
+    assert texts[2] == (
+        "*Done so far* (1)\n• *<https://jira.example.test/browse/PAY-1|US-001>* "
+        "<https://github.example.test/acme/payments/issues/1|GitHub> Payment gateway · 13 pts · Bob"
+    )
+    assert texts[3] == (
+        "*In progress* (1)\n• *<https://jira.example.test/browse/PAY-2|US-002>* "
+        "Refunds &lt;!channel&gt; · 8 pts · Alice &lt;Ops&gt; &amp; Co"
+    )
+    assert "<!channel>" not in str(message.blocks) and "<!channel>" not in message.text
+    assert message.blocks[-1]["elements"][0]["text"] == "Burndown chart in the thread."
+    stored = slack.state.files[chart.files[0]]
+    assert stored.filename == "burndown-sprint-1.png" and stored.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [c.method for c in slack.state.calls] == [
+        "chat.postMessage",
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+    ]
+    recorded = last_digest(ctx.engine, "standup", 1)
+    assert recorded is not None and recorded.done_ids == ["US-001"]
+    assert recorded.message_ts == ts and recorded.channel == slack.channel_id
+
+
+def test_next_digest_lists_only_what_moved_to_done_since(
+    ctx: SlackContext, poster: SlackPoster, engine: Engine
+) -> None:
+    post_standup(ctx, poster, standup_now(ctx))
+    set_live(
+        engine,
+        "US-002",
+        remote_status="Done",
+        remote_updated_at=datetime(2026, 11, 19, 14, 0, tzinfo=UTC),
+    )
+    friday = slack_context(ctx.settings, engine, clock=lambda: FROZEN + timedelta(days=1))
+    lines = standup_lines(standup_now(friday))
+    assert lines[1:4] == [
+        "Day 5 of 10 (Mon 16 Nov – Fri 27 Nov)",
+        "21 of 26 points done (81%)",
+        "Ideal by today: 13 points done, 8 points ahead of the ideal line",
+    ]
+    assert lines[5:11] == [
+        "Moved to done since Thu 19 Nov 09:30 (1)",
+        "  - US-002 Refunds <!channel> · 8 pts · Alice <Ops> & Co",
+        "In progress (0)",
+        "Blocked (0)",
+        "Sprint 2 stories not ready (1)",
+        "  - US-005 Saved cards · dor.acceptance-criteria, dor.prioritized, dor.user-story",
+    ]
+
+
+def test_capacity_alert_posted_once_per_condition(
+    ctx: SlackContext, poster: SlackPoster, slack: SlackSandbox
+) -> None:
+    first = check_capacity(ctx, poster)
+    again = check_capacity(ctx, poster)
+    assert [(a.sprint, a.role, a.level) for a in first] == [(1, "Backend Developer", "warning")]
+    assert again == []
+    (message,) = slack.state.messages_in(slack.channel_id)
+    assert message.blocks[0]["text"]["text"] == (
+        ":large_orange_circle: *Sprint 1: Backend Developer at 87%* (52 of 60 h), above the "
+        "85% warning level\n"
+        "Biggest items: US-001 20 h, US-003 18 h, US-002 14 h\n"
+        "Move a story to another sprint or rebalance its tasks."
+    )
+    assert announced_alerts(ctx.engine) == {"capacity:1:backend:warning"}
+
+
+def test_cleared_condition_is_announced_again_when_it_recurs(
+    ctx: SlackContext, poster: SlackPoster, engine: Engine, slack: SlackSandbox
+) -> None:
+    check_capacity(ctx, poster)
+    set_live(engine, "US-003", remote_sprint="PAY Sprint 2")  # 34 h left: below 85%
+    assert check_capacity(ctx, poster) == []
+    assert announced_alerts(ctx.engine) == set()
+    set_live(engine, "US-003", remote_sprint="PAY Sprint 1")
+    assert len(check_capacity(ctx, poster)) == 1
+    assert len(slack.state.messages_in(slack.channel_id)) == 2
+
+
+def test_work_added_to_running_sprint_escalates_to_error(
+    ctx: SlackContext, poster: SlackPoster, engine: Engine, slack: SlackSandbox
+) -> None:
+    check_capacity(ctx, poster)
+    set_live(engine, "US-004", remote_sprint="PAY Sprint 1")
+    (alert,) = check_capacity(ctx, poster, trigger="US-004 moved to PAY Sprint 1 in Jira")
+    assert (alert.level, round(alert.load_pct)) == ("error", 113)
+    text = slack.state.messages_in(slack.channel_id)[-1].blocks[0]["text"]["text"]
+    assert text.startswith(
+        ":red_circle: *Sprint 1 is over capacity for Backend Developer*: 68 of 60 h (113%)"
+    )
+    assert "Triggered by: US-004 moved to PAY Sprint 1 in Jira" in text
+    assert announced_alerts(ctx.engine) == {"capacity:1:backend:error"}
+
+
+def test_rate_limited_post_waits_and_retries(
+    ctx: SlackContext, poster: SlackPoster, slack: SlackSandbox
+) -> None:
+    slack.state.rate_limit_next("chat.postMessage", retry_after=1)
+    assert len(check_capacity(ctx, poster)) == 1
+    assert [c.error for c in slack.state.calls_to("chat.postMessage")] == ["ratelimited", None]
+    for _ in range(3):
+        slack.state.rate_limit_next("chat.postMessage", retry_after=0)
+    with pytest.raises(RateLimitedError):
+        poster.post(standup_message_stub())
+
+
+def standup_message_stub():  # type: ignore[no-untyped-def]
+    from bot.messages import SlackMessage
+
+    return SlackMessage("hello")
