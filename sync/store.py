@@ -14,7 +14,8 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Aware UTC now: sqlmodel's datetime columns refuse naive values."""
+    return datetime.now(UTC)
 
 
 class SyncRun(SQLModel, table=True):
