@@ -180,3 +180,12 @@ def test_monte_carlo_is_seeded_and_ordered() -> None:
     # a constant velocity has no spread
     steady = monte_carlo(100, [25], config)
     assert steady is not None and {p.sprints for p in steady.points} == {4}
+
+
+def test_docs_reference_is_generated_from_the_registry() -> None:
+    from rules.docs import render
+
+    committed = (Path(__file__).resolve().parents[1] / "docs" / "rules.md").read_text("utf-8")
+    assert committed == render(), "run: python -m rules.docs > docs/rules.md"
+    for rule_id in load_rules():
+        assert f"### {rule_id}\n" in committed
