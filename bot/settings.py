@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     jira_api_token: SecretStr | None = None
     jira_project: str = "BSS"
     jira_webhook_secret: SecretStr | None = None
+    jira_board: int | None = None  # the scrum board for sprints; discovered when unset
 
     github_token: SecretStr | None = None
     github_api_url: str = "https://api.github.com"
