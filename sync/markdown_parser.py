@@ -1,7 +1,7 @@
 """The Markdown backlog parser: heading sections -> :class:`sync.model.Backlog`.
 
-The document is tokenised once by markdown-it-pyrs (see :mod:`sync.md_blocks`), grouped into
-heading sections, and each section is recognised by its heading (case-insensitive):
+The document is tokenised once by pyromark / pulldown-cmark (see :mod:`sync.md_blocks`),
+grouped into heading sections, and each section is recognised by its heading (case-insensitive):
 ``EPIC n: ...`` (with ``Story x.y: ...`` sections), ``Sprint n (Weeks ...): ...``, the sprint
 overview, team capacity, velocity history, estimation guide, dependency matrix, ``Risk n: ...``,
 Definition of Ready / Done. Sections it does not recognise are kept as
@@ -11,8 +11,6 @@ Definition of Ready / Done. Sections it does not recognise are kept as
 from __future__ import annotations
 
 import re
-from functools import cache
-from typing import Any
 
 from sync.errors import BadInputError, DuplicateIdError
 from sync.md_blocks import HeadingSection, LineIndex, build_sections
@@ -53,13 +51,6 @@ from sync.model import (
 )
 
 UNASSIGNED_EPIC = "NO-EPIC"
-
-
-@cache
-def _markdown() -> Any:
-    from markdown_it_pyrs import MarkdownIt
-
-    return MarkdownIt("commonmark").enable("table")
 
 
 def classify(title: str) -> str | None:
@@ -427,11 +418,10 @@ def parse_markdown(
     """Parse backlog Markdown (already decoded, newlines normalised to ``\\n``)."""
     data = text.encode("utf-8")
     index = LineIndex(data)
-    root = _markdown().tree(text)
     if lines is None:
         lines = text.split("\n")
     total_lines = len(lines) - 1 if text.endswith("\n") else len(lines)
-    top = build_sections(root, index, total_lines)
+    top = build_sections(text, index, total_lines)
     reader = _Reader(source, lines)
     reader.read_document(top)
     backlog = reader.build()

@@ -1,9 +1,11 @@
 """Markdown structure for the backlog parser: blocks and heading sections with line numbers.
 
-The token tree comes from markdown-it-pyrs (a Rust port of markdown-it, chosen by
-``bench/bench_parse.py``). Its source maps are UTF-8 byte offsets; :class:`LineIndex` turns
-them into 1-based line numbers. Only this module touches the parser's node objects, so the
-rest of the parser works on the small plain records defined here.
+The document is tokenised by pyromark (Python bindings of pulldown-cmark, a CommonMark
+parser in Rust; chosen by ``bench/bench_parse.py`` for speed and because it survives
+hostile input). Its event stream carries UTF-8 byte ranges; :class:`LineIndex` turns them
+into 1-based line numbers. Only this module sees the event stream: the rest of the parser
+works on the small records defined here (:class:`Block`, :class:`Line`,
+:class:`HeadingSection`).
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
-
-Node = Any  # markdown_it_pyrs.Node: untyped extension object
 
 
 class LineIndex:
@@ -27,24 +27,15 @@ class LineIndex:
     def line(self, offset: int) -> int:
         return bisect_right(self._starts, offset)
 
-    def longest_line(self, total: int) -> tuple[int, int]:
-        """(length in bytes, 1-based line) of the longest line."""
-        starts = self._starts
-        best, best_line = 0, 1
-        ends = [*starts[1:], total]
-        for number, (start, end) in enumerate(zip(starts, ends, strict=True), start=1):
-            if end - start > best:
-                best, best_line = end - start, number
-        return best, best_line
-
-    @property
-    def count(self) -> int:
-        return len(self._starts)
-
 
 @dataclass(slots=True)
 class Line:
-    """One source line of a paragraph: plain text, and the bold label it starts with if any."""
+    """One source line of a paragraph: plain text, and the bold label it starts with if any.
+
+    ``**Story Points:** 5``, ``**Story Points**: 5`` and ``**Total Story Points: 615** (…)``
+    give label ``Story Points``/``Total Story Points`` and the rest as value. Bold text that
+    is not a label (``**Buffer** (70 pts)``) gives label None and the bold part as value.
+    """
 
     text: str
     line: int
@@ -56,7 +47,8 @@ class Line:
 class Block:
     """A block-level element with its source lines.
 
-    ``kind``: heading, paragraph, list (``ordered``), item, fence, table, quote, html, hr.
+    ``kind``: heading, paragraph, list (``ordered``; ``level`` is the start number), item,
+    fence (``info``, ``closed``), table (``rows``, ``row_lines``), quote, html, hr.
     """
 
     kind: str
@@ -85,212 +77,294 @@ class HeadingSection:
     children: list[HeadingSection] = field(default_factory=list)
 
 
-def inline_text(node: Node) -> str:
-    """Plain text of an inline subtree (emphasis markers dropped, breaks as newlines)."""
-    parts: list[str] = []
-    _collect_inline(node, parts)
-    return "".join(parts)
-
-
-def _collect_inline(node: Node, parts: list[str]) -> None:
-    for child in node.children:
-        name = child.name
-        if name == "text" or name == "html_inline":
-            parts.append(child.meta.get("content", ""))
-        elif name == "softbreak" or name == "hardbreak":
-            parts.append("\n")
-        else:
-            _collect_inline(child, parts)
-
-
-_LABEL_VALUE = re.compile(r"^\s*:?\s*")
-
-
-def paragraph_lines(children: list[Node], index: LineIndex, fallback: int) -> list[Line]:
-    """Split inline nodes into source lines, recognising a leading bold label on each line.
-
-    ``**Story Points:** 5``, ``**Story Points**: 5`` and ``**Total Story Points: 615** (…)``
-    all give label ``Story Points``/``Total Story Points`` and the rest as value.
-    """
-    lines: list[Line] = []
-    current: list[str] = []
-    label: str | None = None
-    start: int | None = None
-    first = True
-    for child in children:
-        name = child.name
-        if name == "softbreak" or name == "hardbreak":
-            lines.append(_finish_line(current, label, start, fallback, index))
-            current, label, start, first = [], None, None, True
-            continue
-        if start is None:
-            start = child.srcmap[0]
-        if first and name == "strong":
-            label = inline_text(child)
-            first = False
-            continue
-        if first and name == "text" and not child.meta.get("content", "").strip():
-            continue
-        first = False
-        if name == "text" or name == "html_inline":
-            current.append(child.meta.get("content", ""))
-        else:
-            current.append(inline_text(child))
-    lines.append(_finish_line(current, label, start, fallback, index))
-    return lines
-
-
-def _finish_line(
-    parts: list[str], label: str | None, start: int | None, fallback: int, index: LineIndex
-) -> Line:
-    rest = "".join(parts)
-    number = index.line(start if start is not None else fallback)
+def make_line(rest: str, label: str | None, number: int) -> Line:
     if label is None:
         return Line(text=rest.strip(), line=number)
     text = f"{label}{rest}".strip()
     label = label.strip()
     if label.endswith(":"):
         return Line(text=text, line=number, label=label[:-1].strip(), value=rest.strip())
-    if rest.lstrip().startswith(":"):
-        return Line(text=text, line=number, label=label, value=_LABEL_VALUE.sub("", rest).strip())
+    stripped = rest.lstrip()
+    if stripped.startswith(":"):
+        return Line(text=text, line=number, label=label, value=stripped[1:].strip())
     if ":" in label:
         name, _, inner = label.partition(":")
-        value = f"{inner.strip()} {rest.strip()}".strip()
-        return Line(text=text, line=number, label=name.strip(), value=value)
-    # Bold text that is not a label (``**Buffer** (70 pts)``): keep the bold part separately.
+        return Line(
+            text=text, line=number, label=name.strip(), value=f"{inner.strip()} {rest.strip()}"
+        )
     return Line(text=text, line=number, label=None, value=label)
 
 
-def convert_block(node: Node, index: LineIndex) -> Block | None:
-    """Turn one block node of the token tree into a :class:`Block` (None for unknown kinds)."""
-    name = node.name
-    start, end = node.srcmap
-    line = index.line(start)
-    end_line = index.line(max(start, end - 1))
-    if name == "paragraph":
-        lines = paragraph_lines(node.children, index, start)
-        text = "\n".join(item.text for item in lines)
-        return Block("paragraph", line, end_line, text=text, lines=lines)
-    if name in ("bullet_list", "ordered_list"):
-        items = [_convert_item(child, index) for child in node.children]
-        ordered = name == "ordered_list"
-        start_number = int(node.meta.get("start", 1)) if ordered else 0
-        return Block("list", line, end_line, children=items, ordered=ordered, level=start_number)
-    if name == "fence" or name == "code_block":
-        meta = node.meta
+class _Inline:
+    """Collects the inline events of one paragraph, heading, cell or tight list item."""
+
+    __slots__ = ("capturing", "depth", "fresh", "index", "label", "lines", "parts", "start")
+
+    def __init__(self, index: LineIndex) -> None:
+        self.index = index
+        self.lines: list[Line] = []
+        self._reset()
+
+    def _reset(self) -> None:
+        self.parts: list[str] = []
+        self.label: list[str] | None = None
+        self.capturing = False
+        self.depth = 0
+        self.fresh = True
+        self.start = -1
+
+    def text(self, value: str, offset: int) -> None:
+        if self.start < 0:
+            self.start = offset
+        if self.capturing:
+            assert self.label is not None
+            self.label.append(value)
+        elif self.fresh and not value.strip():
+            return
+        else:
+            self.fresh = False
+            self.parts.append(value)
+
+    def strong(self, offset: int) -> None:
+        if self.start < 0:
+            self.start = offset
+        if self.capturing:
+            self.depth += 1
+        elif self.fresh and self.label is None:
+            self.capturing, self.depth, self.fresh, self.label = True, 1, False, []
+
+    def end_strong(self) -> None:
+        if self.capturing:
+            self.depth -= 1
+            self.capturing = self.depth > 0
+
+    def brk(self, offset: int) -> None:
+        self._finish(offset)
+
+    def _finish(self, offset: int) -> None:
+        start = self.start if self.start >= 0 else offset
+        label = "".join(self.label) if self.label is not None else None
+        self.lines.append(make_line("".join(self.parts), label, self.index.line(start)))
+        self._reset()
+
+    def done(self, offset: int) -> list[Line]:
+        if self.parts or self.label is not None or not self.lines:
+            self._finish(offset)
+        return self.lines
+
+    @property
+    def empty(self) -> bool:
+        return not self.lines and not self.parts and self.label is None
+
+
+def _joined(lines: list[Line]) -> str:
+    return "\n".join(item.text for item in lines)
+
+
+def _events(text: str) -> list[tuple[Any, dict[str, int]]]:
+    import pyromark
+
+    return list(pyromark.events_with_range(text, options=pyromark.Options.ENABLE_TABLES))
+
+
+def build_sections(text: str, index: LineIndex, total_lines: int) -> HeadingSection:
+    """Tokenise the document and group its blocks under their headings (a tree, level 0 root)."""
+    builder = _Builder(index, total_lines)
+    for event, span in _events(text):
+        builder.feed(event, span["start"], span["end"])
+    return builder.finish()
+
+
+class _Builder:
+    def __init__(self, index: LineIndex, total_lines: int) -> None:
+        self.index = index
+        self.total_lines = total_lines
+        self.top = HeadingSection(title="", level=0, line=1)
+        self.sections = [self.top]
+        self.stack: list[Block] = []  # open containers: list, item, quote, table
+        self.inline: _Inline | None = None
+        self.code: list[str] | None = None
+        self.row: list[str] | None = None
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _block(self, kind: str, start: int, end: int, **values: Any) -> Block:
+        line = self.index.line(start)
+        return Block(kind, line, self.index.line(max(start, end - 1)), **values)
+
+    def _add(self, block: Block) -> None:
+        if self.stack:
+            parent = self.stack[-1]
+            if parent.kind == "item":
+                self._close_item_text(parent, block.line)
+            parent.children.append(block)
+        else:
+            self.sections[-1].blocks.append(block)
+
+    def _close_item_text(self, item: Block, offset_line: int) -> None:
+        """Tight item text ends where the item's first nested block begins."""
+        if self.inline is not None and not self.inline.empty:
+            lines = self.inline.done(0)
+            if item.lines:
+                item.children.append(
+                    Block("paragraph", lines[0].line, lines[-1].line, _joined(lines), lines)
+                )
+            else:
+                item.lines = lines
+                item.text = _joined(lines)
+        self.inline = None
+
+    # -- events -----------------------------------------------------------------------------
+
+    def feed(self, event: Any, start: int, end: int) -> None:
+        if type(event) is str:
+            if event == "SoftBreak" or event == "HardBreak":
+                if self.inline is not None:
+                    self.inline.brk(start)
+            elif event == "Rule":
+                self._add(self._block("hr", start, end))
+            return
+        ((key, value),) = event.items()
+        if key == "Text" or key == "Code" or key == "InlineHtml":
+            self._text(value, start)
+        elif key == "Start":
+            self._start(value, start, end)
+        elif key == "End":
+            self._end(value, start, end)
+        elif key == "Html":
+            if self.code is not None:
+                self.code.append(value)
+            else:
+                self._text(value, start)
+
+    def _collector(self) -> _Inline | None:
+        """The open inline collector; tight list items get one on their first inline event."""
+        if self.inline is None and self.stack and self.stack[-1].kind == "item":
+            self.inline = _Inline(self.index)
+        return self.inline
+
+    def _text(self, value: str, start: int) -> None:
+        if self.code is not None:
+            self.code.append(value)
+            return
+        inline = self._collector()
+        if inline is not None:
+            inline.text(value, start)
+
+    def _start(self, tag: Any, start: int, end: int) -> None:
+        name = tag if type(tag) is str else next(iter(tag))
+        if name == "Strong":
+            inline = self._collector()
+            if inline is not None:
+                inline.strong(start)
+        elif name in ("Paragraph", "Heading", "TableCell"):
+            if self.stack and self.stack[-1].kind == "item":
+                self._close_item_text(self.stack[-1], 0)
+            self.inline = _Inline(self.index)
+        elif name == "Item":
+            self._open(self._block("item", start, end))
+            self.inline = None
+        elif name == "List":
+            number = tag["List"]
+            block = self._block("list", start, end, ordered=number is not None, level=number or 0)
+            self._open(block)
+        elif name == "BlockQuote":
+            self._open(self._block("quote", start, end))
+        elif name == "Table":
+            self._open(self._block("table", start, end))
+        elif name in ("TableHead", "TableRow"):
+            self.row = []
+            assert self.stack and self.stack[-1].kind == "table"
+            self.stack[-1].row_lines.append(self.index.line(start))
+        elif name == "CodeBlock" or name == "HtmlBlock":
+            if self.stack and self.stack[-1].kind == "item":
+                self._close_item_text(self.stack[-1], 0)
+            self.code = []
+
+    def _open(self, block: Block) -> None:
+        self._add(block)
+        self.stack.append(block)
+
+    def _end(self, tag: Any, start: int, end: int) -> None:
+        name = tag if type(tag) is str else next(iter(tag))
+        if name == "Strong":
+            if self.inline is not None:
+                self.inline.end_strong()
+        elif name == "Paragraph":
+            lines = self.inline.done(start) if self.inline is not None else []
+            self.inline = None
+            parent = self.stack[-1] if self.stack else None
+            if parent and parent.kind == "item" and not parent.lines and not parent.children:
+                parent.lines, parent.text = lines, _joined(lines)
+                return
+            self._add(self._block("paragraph", start, end, text=_joined(lines), lines=lines))
+        elif name == "Heading":
+            lines = self.inline.done(start) if self.inline is not None else []
+            self.inline = None
+            title = " ".join(item.text for item in lines).strip()
+            level = int(str(tag["Heading"])[1:]) if type(tag) is dict else 1
+            if self.stack:
+                self._add(self._block("heading", start, end, text=title, level=level))
+            else:
+                self._heading(title, level, self.index.line(start))
+        elif name == "Item":
+            item = self.stack.pop()
+            if self.inline is not None and not self.inline.empty:
+                self._close_item_text(item, 0)
+            self.inline = None
+        elif name in ("List", "BlockQuote", "Table"):
+            block = self.stack.pop()
+            if block.kind == "quote":
+                block.text = "\n".join(child.text for child in block.children)
+        elif name == "TableCell":
+            lines = self.inline.done(start) if self.inline is not None else []
+            self.inline = None
+            if self.row is not None:
+                self.row.append(" ".join(item.text for item in lines).strip())
+        elif name in ("TableHead", "TableRow"):
+            if self.stack and self.stack[-1].kind == "table" and self.row is not None:
+                self.stack[-1].rows.append(self.row)
+            self.row = None
+        elif name == "CodeBlock":
+            self._code_block(start, end)
+        elif name == "HtmlBlock":
+            content = "".join(self.code or [])
+            self.code = None
+            self._add(self._block("html", start, end, text=content))
+
+    def _code_block(self, start: int, end: int) -> None:
+        content = "".join(self.code or [])
+        self.code = None
+        source = self.index.data[start:end].decode("utf-8", "replace")
+        opening = source.lstrip(" ")[:3]
+        fenced = opening in ("```", "~~~")
+        info = ""
         closed = True
-        if name == "fence":
-            source = index.data[start:end].decode("utf-8", "replace")
-            marker = str(meta.get("marker", "`")) * int(meta.get("marker_len", 3))
-            closed = fence_is_closed(source, marker)
-        return Block(
-            "fence",
-            line,
-            end_line,
-            text=meta.get("content", ""),
-            info=str(meta.get("info", "")).strip(),
-            closed=closed,
-        )
-    if name == "table":
-        return _convert_table(node, index, line, end_line)
-    if name == "blockquote":
-        children = [b for b in (convert_block(c, index) for c in node.children) if b]
-        text = "\n".join(child.text for child in children)
-        return Block("quote", line, end_line, text=text, children=children)
-    if name == "html_block":
-        return Block("html", line, end_line, text=node.meta.get("content", ""))
-    if name == "hr":
-        return Block("hr", line, end_line)
-    if name == "heading":
-        return Block(
-            "heading", line, end_line, text=inline_text(node).strip(), level=node.meta["level"]
-        )
-    return None
+        if fenced:
+            first, _, _ = source.partition("\n")
+            marker = first.lstrip(" ")
+            width = len(marker) - len(marker.lstrip(marker[0]))
+            info = marker[width:].strip()
+            closed = fence_is_closed(source, marker[0] * width)
+        self._add(self._block("fence", start, end, text=content, info=info, closed=closed))
+
+    def _heading(self, title: str, level: int, line: int) -> None:
+        section = HeadingSection(title=title, level=level, line=line)
+        while self.sections[-1].level >= level:
+            self.sections.pop().end_line = line - 1
+        self.sections[-1].children.append(section)
+        self.sections.append(section)
+
+    def finish(self) -> HeadingSection:
+        for section in self.sections:
+            section.end_line = self.total_lines
+        return self.top
 
 
-_BLOCK_NAMES = frozenset(
-    {
-        "paragraph",
-        "bullet_list",
-        "ordered_list",
-        "fence",
-        "code_block",
-        "table",
-        "blockquote",
-        "html_block",
-        "hr",
-        "heading",
-    }
-)
-
-
-def _convert_item(node: Node, index: LineIndex) -> Block:
-    """A list item: its first paragraph (tight lists give bare inlines) and nested blocks."""
-    start, end = node.srcmap
-    line = index.line(start)
-    children: list[Block] = []
-    lines: list[Line] | None = None
-    inlines: list[Node] = []
-    for child in node.children:
-        if child.name not in _BLOCK_NAMES:
-            inlines.append(child)
-            continue
-        if inlines:
-            if lines is None:
-                lines = paragraph_lines(inlines, index, start)
-            inlines = []
-        if child.name == "paragraph" and lines is None:
-            lines = paragraph_lines(child.children, index, child.srcmap[0])
-            continue
-        block = convert_block(child, index)
-        if block is not None:
-            children.append(block)
-    if inlines and lines is None:
-        lines = paragraph_lines(inlines, index, start)
-    lines = lines or []
-    text = "\n".join(item.text for item in lines)
-    return Block(
-        "item", line, index.line(max(start, end - 1)), text=text, lines=lines, children=children
-    )
-
-
-def _convert_table(node: Node, index: LineIndex, line: int, end_line: int) -> Block:
-    rows: list[list[str]] = []
-    row_lines: list[int] = []
-    for part in node.children:  # thead, tbody
-        for row in part.children:
-            rows.append([inline_text(cell).strip() for cell in row.children])
-            row_lines.append(index.line(row.srcmap[0]))
-    return Block("table", line, end_line, rows=rows, row_lines=row_lines)
-
-
-def build_sections(root: Node, index: LineIndex, total_lines: int) -> HeadingSection:
-    """Group the document's blocks under their headings (a tree rooted at level 0)."""
-    top = HeadingSection(title="", level=0, line=1)
-    stack = [top]
-    for node in root.children:
-        if node.name == "heading":
-            level = node.meta["level"]
-            line = index.line(node.srcmap[0])
-            section = HeadingSection(title=inline_text(node).strip(), level=level, line=line)
-            while stack[-1].level >= level:
-                done = stack.pop()
-                done.end_line = line - 1
-            stack[-1].children.append(section)
-            stack.append(section)
-            continue
-        block = convert_block(node, index)
-        if block is not None:
-            stack[-1].blocks.append(block)
-    for section in stack:
-        section.end_line = total_lines
-    return top
-
-
-def fence_is_closed(node_text: str, marker: str) -> bool:
-    """Whether a fence's source (from the opening line) has a closing marker line."""
-    lines = node_text.rstrip("\n").split("\n")
+def fence_is_closed(source: str, marker: str) -> bool:
+    """Whether a fence's source (from its opening line) ends with a closing marker line."""
+    lines = source.rstrip("\n").split("\n")
     if len(lines) < 2:
         return False
     last = lines[-1].strip()
-    return last.startswith(marker) and set(last) <= set(marker[0])
+    return last.startswith(marker) and set(last) <= {marker[0]}

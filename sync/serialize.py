@@ -30,9 +30,33 @@ def dump_json(backlog: Backlog) -> str:
 def dump_yaml(backlog: Backlog) -> str:
     import yaml
 
-    return yaml.safe_dump(
-        to_data(backlog), sort_keys=False, allow_unicode=True, width=100, default_flow_style=False
+    return yaml.dump(
+        to_data(backlog),
+        Dumper=_yaml_dumper(),
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+        default_flow_style=False,
     )
+
+
+def _yaml_dumper() -> type:
+    """SafeDumper that double-quotes strings holding Unicode line breaks (NEL, LS, PS).
+
+    Written raw, YAML readers fold those characters into line breaks; double-quoted
+    scalars escape them, so the text survives the round trip.
+    """
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        style = '"' if any(ch in value for ch in "\x85\u2028\u2029") else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, represent_str)
+    return Dumper
 
 
 def from_data(data: object, source: str | None = None) -> Backlog:
