@@ -1,0 +1,49 @@
+"""Emulators ``backlog-bot sandbox`` and ``demo`` can start, by name.
+
+Each entry names a starter ``start(port: int | None, options: dict) -> RunningSandbox``;
+GitHub and Slack add theirs here. Starters import their emulator lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+SANDBOXES: dict[str, str] = {
+    "jira": "bot.sandbox_registry:start_jira",
+}
+
+
+@dataclass
+class RunningSandbox:
+    name: str
+    url: str
+    env: dict[str, str]
+    stop: Callable[[], None]
+    handle: Any = None
+
+
+def start(name: str, port: int | None, options: dict[str, Any]) -> RunningSandbox:
+    module_name, _, function = SANDBOXES[name].partition(":")
+    starter = getattr(importlib.import_module(module_name), function)
+    running: RunningSandbox = starter(port, options)
+    return running
+
+
+def start_jira(port: int | None, options: dict[str, Any]) -> RunningSandbox:
+    """The Jira emulator with one project (``JIRA_PROJECT``, team- or company-managed)."""
+    from sandbox.jira import JiraSandbox, ProjectSpec
+
+    project = ProjectSpec(
+        key=str(options.get("jira_project", "BSS")),
+        flavour=options.get("jira_flavour", "team"),
+    )
+    sandbox = JiraSandbox(
+        [project],
+        webhook_url=options.get("jira_webhook_url"),
+        webhook_secret=options.get("jira_webhook_secret"),
+        port=port,
+    ).start()
+    return RunningSandbox("jira", sandbox.url, sandbox.env(), sandbox.stop, sandbox)
