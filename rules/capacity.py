@@ -103,7 +103,7 @@ def sprint_loads(ctx: RuleContext) -> list[SprintLoad]:
                 role_story.setdefault(key, []).append((item.story_id, hours))
         roles = []
         for key in [*team_keys, *sorted(k for k in role_story if k not in team_keys)]:
-            role = ctx.team.role(key)
+            role = ctx.team_role(key)
             parts = tuple(role_story.get(key, ()))
             roles.append(
                 RoleLoad(
@@ -204,7 +204,8 @@ def role_hours(ctx: RuleContext) -> Iterator[Hit]:
     for load in sprint_loads(ctx):
         for role in load.roles:
             if role.is_over:
-                line = ctx.team.role(role.key).line if ctx.team.role(role.key) else 0  # type: ignore[union-attr]
+                team_role = ctx.team_role(role.key)
+                line = team_role.line if team_role else 0
                 yield Hit(
                     load.sprint.id,
                     f"sprint {load.sprint.number} needs {fmt_number(role.hours)} h of "

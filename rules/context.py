@@ -22,6 +22,7 @@ from sync.model import (
     EstimationBand,
     Story,
     Team,
+    TeamRole,
     UserStory,
     role_key,
 )
@@ -178,9 +179,20 @@ class RuleContext:
     def _role_hours(self) -> dict[str, dict[str, float]]:
         return {story.id: _role_hours(story) for story in self.stories}
 
+    @cached_property
+    def _roles_by_key(self) -> dict[str, TeamRole]:
+        roles: dict[str, TeamRole] = {}
+        for role in self.team.roles:
+            roles.setdefault(role.key, role)
+        return roles
+
+    def team_role(self, name: str) -> TeamRole | None:
+        """The team-table role a label means ("Backend" -> "Backend Developer"), cached."""
+        return self._roles_by_key.get(role_key(name))
+
     def role_label(self, key: str) -> str:
         """Display name of a role key: the team table's name, else the key as written."""
-        role = self.team.role(key)
+        role = self.team_role(key)
         return role.name if role else key
 
     # --- dependencies -------------------------------------------------------------------

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
 
 from rules.base import Hit, Severity, fmt_number
 from rules.context import RuleContext, user_story_parts
@@ -77,15 +76,44 @@ def _tech_terms(ctx: RuleContext) -> tuple[str, ...]:
     return tuple(sorted(terms))
 
 
-@lru_cache(maxsize=64)
-def _term_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
-    return re.compile(rf"(?<![\w.-])(?:{alternatives})(?![\w-])", re.IGNORECASE)
+TOKEN = re.compile(r"[A-Za-z0-9][\w.+#-]*")
 
 
-def implementation_evidence(text: str, pattern: re.Pattern[str]) -> list[str]:
+class TermIndex:
+    """Finds known technology terms (one to four words) in a text by word n-grams.
+
+    Word lookups keep the check linear in the text length, whatever the number of terms.
+    """
+
+    def __init__(self, terms: tuple[str, ...]) -> None:
+        self.sizes: dict[str, list[int]] = {}
+        self.terms = {term.casefold() for term in terms}
+        for term in self.terms:
+            words = term.split()
+            self.sizes.setdefault(words[0], []).append(len(words))
+        for sizes in self.sizes.values():
+            sizes.sort(reverse=True)
+
+    def find(self, text: str) -> list[str]:
+        words = [w.rstrip(".,;:") for w in TOKEN.findall(text)]
+        found: list[str] = []
+        index = 0
+        while index < len(words):
+            sizes = self.sizes.get(words[index].casefold())
+            step = 1
+            for size in sizes or ():
+                candidate = " ".join(words[index : index + size])
+                if candidate.casefold() in self.terms:
+                    found.append(candidate)
+                    step = size
+                    break
+            index += step
+        return found
+
+
+def implementation_evidence(text: str, terms: TermIndex) -> list[str]:
     """The technology names, config files and identifiers a criterion mentions."""
-    found = [m.group(0) for m in pattern.finditer(text)]
+    found = terms.find(text)
     found += CONFIG_FILE.findall(text)
     found += IDENTIFIER.findall(text)
     return list(dict.fromkeys(found))
@@ -103,13 +131,13 @@ def negotiable(ctx: RuleContext) -> Iterator[Hit]:
     Instead: state the outcome: ``Then every service's request rate and latency are visible
     on a dashboard within 1 minute``; keep tool choices in the tasks.
     """
-    pattern = _term_pattern(_tech_terms(ctx))
+    terms = TermIndex(_tech_terms(ctx))
     for story in ctx.stories:
         criteria = story.acceptance_criteria
         items = criteria.then_items if criteria else ()
         if len(items) < 2:
             continue
-        evidence = [implementation_evidence(item, pattern) for item in items]
+        evidence = [implementation_evidence(item, terms) for item in items]
         prescriptive = [found for found in evidence if found]
         if len(prescriptive) >= 2 and 2 * len(prescriptive) >= len(items):
             names = list(dict.fromkeys(name for found in prescriptive for name in found))

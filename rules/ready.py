@@ -183,7 +183,7 @@ def capacity(ctx: RuleContext) -> Iterator[Hit]:
         return
     for story, check in _stories_under(ctx, "capacity"):
         for key, hours in sorted(ctx.role_hours(story).items()):
-            role = ctx.team.role(key)
+            role = ctx.team_role(key)
             if role is None:
                 known = ", ".join(r.name for r in ctx.team.roles)
                 yield Hit(
