@@ -397,10 +397,22 @@ def capacity_alert_message(alert: Any, trigger: str | None = None) -> SlackMessa
 # --- rules ----------------------------------------------------------------------------------
 
 
-def rules_message(rules: Sequence[Any]) -> SlackMessage:
-    lines = [f"`{esc(r.id)}` {esc(r.severity)} — {esc(r.summary)}" for r in rules]
-    blocks = [header("Rules"), bullet_section("Rules", lines)]
-    blocks.append(context("`/backlog rules <id>` explains one rule."))
+def rules_message(rules: Sequence[Any], family: str | None = None) -> SlackMessage:
+    """All rules grouped by family (one line each), or one family's rules in full."""
+    if family is not None:
+        lines = [f"`{esc(r.id)}` {esc(r.severity)} — {esc(r.summary)}" for r in rules]
+        blocks = [bullet_section(f"Rules {esc(family)}.*", lines)]
+    else:
+        families: dict[str, list[str]] = {}
+        for r in rules:
+            families.setdefault(r.id.split(".", 1)[0], []).append(r.id.split(".", 1)[1])
+        lines = [f"*{esc(name)}* — {esc(', '.join(ids))}" for name, ids in families.items()]
+        blocks = [header(f"{len(rules)} rules"), section("\n".join(lines))]
+    blocks.append(
+        context(
+            "`/backlog rules dor` lists a family; `/backlog rules dor.prioritized` explains one."
+        )
+    )
     return SlackMessage(f"{len(rules)} rules", blocks)
 
 

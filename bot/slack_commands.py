@@ -205,10 +205,11 @@ class Commands:
             return messages.rules_message(list(registry.values()))
         found = registry.get(parsed.arg.casefold())
         if found is None:
-            close = difflib.get_close_matches(parsed.arg.casefold(), registry, n=3, cutoff=0.5)
+            close = difflib.get_close_matches(parsed.arg.casefold(), registry, n=3, cutoff=0.8)
             family = [rid for rid in registry if rid.startswith(parsed.arg.casefold() + ".")]
             if family:
-                return messages.rules_message([registry[rid] for rid in family])
+                rules = [registry[rid] for rid in family]
+                return messages.rules_message(rules, family=parsed.arg.casefold())
             return messages.unknown_rule_message(parsed.arg, close)
         return messages.rule_message(found)
 

@@ -1,0 +1,115 @@
+"""Scheduled jobs: triggers in the team's time zone, job defaults, and one run per fire
+when two replicas (two schedulers, two engines) share one PostgreSQL database."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.jobs import Jobs, build_scheduler, every_minutes, standup_trigger
+from bot.settings import load_settings
+from bot.slack_context import SlackConfig, SlackContext
+from bot.slack_post import SlackPoster
+from bot.slack_store import fires
+from sandbox.slack import SlackSandbox
+from sync import db
+from sync.errors import ConfigurationError
+from tests.slack_support import BERLIN, pulled_state, slack_context, slack_settings, store_links
+
+
+def _no_poster() -> SlackPoster:
+    raise AssertionError("the tick job does not post")
+
+
+def test_standup_trigger_is_weekdays_in_team_time_zone() -> None:
+    trigger = standup_trigger({"standup": "09:30", "standup_days": "mon-fri"}, BERLIN)
+    friday_after = datetime(2026, 11, 20, 10, 0, tzinfo=BERLIN)
+    assert trigger.get_next_fire_time(None, friday_after) == datetime(
+        2026, 11, 23, 9, 30, tzinfo=BERLIN
+    )
+    with pytest.raises(ConfigurationError, match="standup = '9h30'"):
+        standup_trigger({"standup": "9h30"}, BERLIN)
+
+
+def test_interval_triggers_align_on_the_hour() -> None:
+    trigger = every_minutes(15, BERLIN)
+    start = datetime(2026, 11, 19, 9, 31, 5, tzinfo=BERLIN)
+    assert trigger.get_next_fire_time(None, start) == datetime(2026, 11, 19, 9, 45, tzinfo=BERLIN)
+    with pytest.raises(ConfigurationError, match="does not divide an hour"):
+        every_minutes(7, BERLIN)
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackSandbox]:
+    with SlackSandbox() as sandbox:
+        yield sandbox
+
+
+def test_job_defaults_and_job_functions(sqlite_url: str, slack: SlackSandbox) -> None:
+    db.upgrade(sqlite_url)
+    engine = db.make_engine(sqlite_url)
+    store_links(engine, pulled_state())
+    settings = slack_settings(sqlite_url, slack)
+    jobs = Jobs(slack_context(settings, engine), lambda: SlackPoster.from_settings(settings))
+    scheduler = build_scheduler(jobs, owner="test")
+    assert sorted(job.id for job in scheduler.get_jobs()) == ["capacity", "standup"]
+    scheduler.start(paused=True)
+    try:
+        for job in scheduler.get_jobs():
+            assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 600)
+            assert str(job.trigger.timezone) == "Europe/Berlin"
+    finally:
+        scheduler.shutdown(wait=False)
+    jobs.standup()
+    jobs.capacity()
+    jobs.capacity()
+    texts = [m.text for m in slack.state.messages_in(slack.channel_id)]
+    assert texts[0].startswith("Standup · Sprint 1: Take Payments")
+    assert texts[1].startswith("Burndown of Sprint 1")
+    assert texts[2] == "Sprint 1: Backend Developer at 87% of capacity (warning)"
+    assert len(texts) == 3
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_two_replicas_run_each_fire_exactly_once(postgres_url: str) -> None:
+    db.upgrade(postgres_url)
+    runs: list[str] = []
+    lock = threading.Lock()
+    settings = load_settings(database_url=postgres_url, timezone="Europe/Berlin")
+    schedulers, engines = [], []
+    for name in ("replica-a", "replica-b"):
+        engine = db.make_engine(postgres_url)
+        ctx = SlackContext(settings, engine, config=SlackConfig())
+
+        def tick(name: str = name) -> None:
+            with lock:
+                runs.append(name)
+
+        scheduler = build_scheduler(
+            Jobs(ctx, _no_poster),
+            owner=name,
+            extra={"tick": (tick, CronTrigger(second="*", timezone=BERLIN))},
+        )
+        scheduler.remove_job("standup")
+        scheduler.remove_job("capacity")
+        schedulers.append(scheduler)
+        engines.append(engine)
+    for scheduler in schedulers:
+        scheduler.start()
+    time.sleep(4.2)
+    for scheduler in schedulers:
+        scheduler.shutdown(wait=True)
+    rows = fires(engines[0], "tick")
+    for engine in engines:
+        engine.dispose()
+    assert len(rows) >= 3
+    assert len(runs) == len(rows), "a fire ran on both replicas, or a claimed fire did not run"
+    assert len({row["fire_time"] for row in rows}) == len(rows)
+    assert {row["outcome"] for row in rows} == {"ok"}
+    assert {row["claimed_by"] for row in rows} <= {"replica-a", "replica-b"}
