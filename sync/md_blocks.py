@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 
@@ -21,11 +23,11 @@ class LineIndex:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self._starts = [0]
-        self._starts.extend(match.end() for match in re.finditer(b"\n", data))
-
-    def line(self, offset: int) -> int:
-        return bisect_right(self._starts, offset)
+        starts = [0]
+        starts.extend(match.end() for match in re.finditer(b"\n", data))
+        self._starts = starts
+        # line(offset): called once per block and per paragraph line, so no wrapper frame.
+        self.line: Callable[[int], int] = partial(bisect_right, starts)
 
 
 @dataclass(slots=True)
@@ -161,17 +163,36 @@ def _joined(lines: list[Line]) -> str:
     return "\n".join(item.text for item in lines)
 
 
-def _events(text: str) -> list[tuple[Any, dict[str, int]]]:
-    import pyromark
-
-    return list(pyromark.events_with_range(text, options=pyromark.Options.ENABLE_TABLES))
-
-
 def build_sections(text: str, index: LineIndex, total_lines: int) -> HeadingSection:
     """Tokenise the document and group its blocks under their headings (a tree, level 0 root)."""
+    import pyromark
+
     builder = _Builder(index, total_lines)
-    for event, span in _events(text):
-        builder.feed(event, span["start"], span["end"])
+    on_text, on_start, on_end, on_other = (
+        builder.on_text,
+        builder.on_start,
+        builder.on_end,
+        builder.on_other,
+    )
+    # The hot loop: one iteration per event, so dispatch stays inline here.
+    for event, span in pyromark.events_with_range(text, options=pyromark.Options.ENABLE_TABLES):
+        if type(event) is dict:
+            for key, value in event.items():
+                if key == "Text":
+                    on_text(value, span["start"])
+                elif key == "Start":
+                    on_start(value, span["start"], span["end"])
+                elif key == "End":
+                    on_end(value, span["start"], span["end"])
+                elif key == "Code" or key == "InlineHtml":
+                    on_text(value, span["start"])
+                elif key == "Html":
+                    on_other(value, span["start"])
+        elif event == "SoftBreak" or event == "HardBreak":
+            if builder.inline is not None:
+                builder.inline.brk(span["start"])
+        elif event == "Rule":
+            builder.rule(span["start"], span["end"])
     return builder.finish()
 
 
@@ -216,26 +237,14 @@ class _Builder:
 
     # -- events -----------------------------------------------------------------------------
 
-    def feed(self, event: Any, start: int, end: int) -> None:
-        if type(event) is str:
-            if event == "SoftBreak" or event == "HardBreak":
-                if self.inline is not None:
-                    self.inline.brk(start)
-            elif event == "Rule":
-                self._add(self._block("hr", start, end))
-            return
-        ((key, value),) = event.items()
-        if key == "Text" or key == "Code" or key == "InlineHtml":
-            self._text(value, start)
-        elif key == "Start":
-            self._start(value, start, end)
-        elif key == "End":
-            self._end(value, start, end)
-        elif key == "Html":
-            if self.code is not None:
-                self.code.append(value)
-            else:
-                self._text(value, start)
+    def rule(self, start: int, end: int) -> None:
+        self._add(self._block("hr", start, end))
+
+    def on_other(self, value: str, start: int) -> None:
+        if self.code is not None:
+            self.code.append(value)
+        else:
+            self.on_text(value, start)
 
     def _collector(self) -> _Inline | None:
         """The open inline collector; tight list items get one on their first inline event."""
@@ -243,15 +252,18 @@ class _Builder:
             self.inline = _Inline(self.index)
         return self.inline
 
-    def _text(self, value: str, start: int) -> None:
+    def on_text(self, value: str, start: int) -> None:
         if self.code is not None:
             self.code.append(value)
             return
-        inline = self._collector()
-        if inline is not None:
-            inline.text(value, start)
+        inline = self.inline
+        if inline is None:
+            inline = self._collector()
+            if inline is None:
+                return
+        inline.text(value, start)
 
-    def _start(self, tag: Any, start: int, end: int) -> None:
+    def on_start(self, tag: Any, start: int, end: int) -> None:
         name = tag if type(tag) is str else next(iter(tag))
         if name == "Strong":
             inline = self._collector()
@@ -285,7 +297,7 @@ class _Builder:
         self._add(block)
         self.stack.append(block)
 
-    def _end(self, tag: Any, start: int, end: int) -> None:
+    def on_end(self, tag: Any, start: int, end: int) -> None:
         name = tag if type(tag) is str else next(iter(tag))
         if name == "Strong":
             if self.inline is not None:

@@ -1,0 +1,179 @@
+"""Parse benchmark: candidate Markdown parsers and backlog-bot's parser on synthetic backlogs.
+
+Run: ``.venv/bin/python bench/bench_parse.py [--sizes 100 1000 10000] [--repeat 3]``
+
+For each size (stories; about 1.8 KB of Markdown each, see ``bench/synthetic.py``) and each
+candidate it prints CPU time (best of ``--repeat``) and peak memory. Every measurement runs
+in a fresh child process, so peak RSS includes memory allocated by the Rust extensions
+(tracemalloc cannot see it) and a crashing parser cannot take the benchmark down. It also
+feeds each candidate a few hostile inputs (a panic and a stack overflow seen while fuzzing)
+and times ``backlog-bot parse`` on the reference document as a whole process.
+
+Targets: 1,000 stories under 0.5 s; 10k/1k time ratio <= 12; whole process under 0.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+HOSTILE = {
+    "bracket+backtick": "[`",
+    "deep quotes": ">" * 100_000,
+}
+
+
+def _candidates() -> dict[str, Callable[[str], object]]:
+    def pyromark_events(text: str) -> object:
+        import pyromark
+
+        count = 0
+        for _ in pyromark.events_with_range(text, options=pyromark.Options.ENABLE_TABLES):
+            count += 1
+        return count
+
+    def markdown_it_pyrs(text: str) -> object:
+        from markdown_it_pyrs import MarkdownIt
+
+        return MarkdownIt("commonmark").enable("table").tree(text)
+
+    def markdown_it_py(text: str) -> object:
+        from markdown_it import MarkdownIt
+
+        return MarkdownIt("commonmark").enable("table").parse(text)
+
+    def mistune_ast(text: str) -> object:
+        import mistune
+
+        return mistune.create_markdown(renderer=None, plugins=["table"])(text)
+
+    def backlog_bot(text: str) -> object:
+        from sync.parse import parse_text
+
+        return parse_text(text)
+
+    return {
+        "pyromark (events+ranges)": pyromark_events,
+        "markdown-it-pyrs (tree)": markdown_it_pyrs,
+        "markdown-it-py (tokens)": markdown_it_py,
+        "mistune (AST, no line map)": mistune_ast,
+        "backlog-bot parse_text": backlog_bot,
+    }
+
+
+def _worker(name: str, stories: int, repeat: int, hostile: str | None) -> None:
+    """Child process: one measurement, printed as JSON."""
+    function = _candidates()[name]
+    if hostile is not None:
+        try:
+            function(HOSTILE[hostile])
+            outcome = "ok"
+        except BaseException as exc:  # a Rust panic is a BaseException
+            outcome = f"raised {type(exc).__name__}"
+        print(json.dumps({"outcome": outcome}))
+        return
+    from bench.synthetic import make_backlog_markdown
+
+    text = make_backlog_markdown(stories)
+    function(make_backlog_markdown(3))  # warm imports outside the timing
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    times = []
+    for _ in range(repeat):
+        start = time.process_time()
+        result = function(text)
+        times.append(time.process_time() - start)
+        del result
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": min(times), "peak_kib": peak - before, "bytes": len(text)}))
+
+
+def _run_child(args: list[str]) -> dict[str, object]:
+    completed = subprocess.run(
+        [sys.executable, __file__, "--worker", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if completed.returncode != 0:
+        return {"outcome": f"crashed (exit {completed.returncode})"}
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def _whole_process(runs: int) -> list[float]:
+    command = [str(ROOT / ".venv" / "bin" / "backlog-bot"), "parse"]
+    command.append(str(ROOT / "examples" / "bss-modernization.md"))
+    wall = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=True)
+        wall.append(time.perf_counter() - start)
+    return wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--parsers", nargs="*", default=None, help="substring filter")
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.worker:
+        name, stories = options.worker[0], int(options.worker[1])
+        hostile = options.worker[2] if len(options.worker) > 2 else None
+        _worker(name, stories, options.repeat, hostile)
+        return
+    names = [
+        name
+        for name in _candidates()
+        if not options.parsers or any(part in name for part in options.parsers)
+    ]
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; CPU seconds, best of "
+        f"{options.repeat}; peak = RSS growth during the parse"
+    )
+    print(f"{'parser':28} {'stories':>8} {'MB':>6} {'seconds':>8} {'peak MiB':>9}")
+    results: dict[tuple[str, int], float] = {}
+    for name in names:
+        for stories in options.sizes:
+            repeat = options.repeat if stories <= 1000 else max(1, options.repeat - 1)
+            row = _run_child([name, str(stories), "--repeat", str(repeat)])
+            if "seconds" not in row:
+                print(f"{name:28} {stories:>8} {'':>6} {row['outcome']}")
+                continue
+            results[(name, stories)] = float(row["seconds"])  # type: ignore[arg-type]
+            print(
+                f"{name:28} {stories:>8} {int(row['bytes']) / 1e6:>6.1f} "  # type: ignore[call-overload]
+                f"{float(row['seconds']):>8.3f} {int(row['peak_kib']) / 1024:>9.1f}"  # type: ignore[arg-type,call-overload]
+            )
+    print()
+    for name in names:
+        small, large = results.get((name, 1000)), results.get((name, 10000))
+        if small and large:
+            print(f"{name:28} 10k/1k time ratio {large / small:5.1f}")
+    print()
+    print("hostile inputs (each in its own process):")
+    for name in names:
+        outcomes = [f"{label}: {_run_child([name, '0', label])['outcome']}" for label in HOSTILE]
+        print(f"  {name:28} " + "; ".join(outcomes))
+    wall = _whole_process(7)
+    print()
+    print(
+        "backlog-bot parse examples/bss-modernization.md (whole process, wall): "
+        f"median {statistics.median(wall):.3f} s, best {min(wall):.3f} s over {len(wall)} runs"
+    )
+
+
+if __name__ == "__main__":
+    main()
