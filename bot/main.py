@@ -33,5 +33,8 @@ def build_registry(settings: Any) -> HandlerRegistry:
 
 def build_service_options(settings: Any) -> dict[str, Any]:
     """Keyword arguments for ``bot.app.create_app`` (besides ``settings``)."""
+    from bot.slack_wiring import add_slack
+
     options: dict[str, Any] = {"registry": build_registry(settings)}
+    add_slack(options, settings)  # /slack/events, sprint-change handlers, scheduler hooks
     return options

@@ -13,6 +13,7 @@ from typing import Any
 
 SANDBOXES: dict[str, str] = {
     "jira": "bot.sandbox_registry:start_jira",
+    "slack": "bot.sandbox_registry:start_slack",
 }
 
 
@@ -47,3 +48,11 @@ def start_jira(port: int | None, options: dict[str, Any]) -> RunningSandbox:
         port=port,
     ).start()
     return RunningSandbox("jira", sandbox.url, sandbox.env(), sandbox.stop, sandbox)
+
+
+def start_slack(port: int | None, options: dict[str, Any]) -> RunningSandbox:
+    """The Slack Web API emulator (channel #backlog, bot token, signing secret)."""
+    from sandbox.slack import SlackSandbox
+
+    sandbox = SlackSandbox(port=port).start()
+    return RunningSandbox("slack", sandbox.url, sandbox.env(), sandbox.stop, sandbox)

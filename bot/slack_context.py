@@ -7,7 +7,7 @@
     warn_pct = 85                 # capacity warning level per role (error above 100)
     status_source = "jira"        # which tracker's status wins when both know a story
 
-    [calendar]
+    [calendar]                    # default: [jira] or [github] sprint_start
     sprint1_start = "2026-11-16"  # first day of sprint 1 ("Weeks 1-2" count from here)
     sprint_length_days = 14
 
@@ -53,7 +53,8 @@ class SlackConfig:
         if tables is None:
             from bot.settings import load_config_table
 
-            tables = {name: load_config_table(name) for name in ("slack", "calendar", "schedule")}
+            names = ("slack", "calendar", "schedule", "jira", "github")
+            tables = {name: load_config_table(name) for name in names}
         slack = dict(tables.get("slack", {}))
         admins = [str(a) for a in slack.get("admins", [])]
         env_admins = getattr(settings, "slack_admins", "") or ""
@@ -68,9 +69,21 @@ class SlackConfig:
             admins=tuple(dict.fromkeys(admins)),
             warn_pct=warn,
             status_source=str(slack.get("status_source", "jira")),
-            calendar=dict(tables.get("calendar", {})),
+            calendar=_calendar(tables),
             schedule=dict(tables.get("schedule", {})),
         )
+
+
+def _calendar(tables: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """``[calendar]``, else the sprint dates the Jira or GitHub sync is configured with."""
+    calendar = dict(tables.get("calendar", {}))
+    for name in ("jira", "github"):
+        table = tables.get(name, {})
+        if "sprint1_start" not in calendar and table.get("sprint_start"):
+            calendar["sprint1_start"] = str(table["sprint_start"])
+            if table.get("sprint_length_days"):
+                calendar.setdefault("sprint_length_days", table["sprint_length_days"])
+    return calendar
 
 
 def team_zone(settings: Any) -> ZoneInfo:

@@ -30,6 +30,7 @@ DEFAULT_SPRINT_DAYS = 14
 _WEEKS = re.compile(r"weeks?\s*(\d+)\s*(?:[-–]\s*(\d+))?", re.IGNORECASE)
 _WEEK_RANGE = re.compile(r"(\d+)\s*(?:[-–]\s*(\d+))?")
 _NUMBER = re.compile(r"(\d+)")
+_SPRINT_NUMBER = re.compile(r"sprint[\s_-]*(\d+)", re.IGNORECASE)
 
 
 class Status(StrEnum):
@@ -66,8 +67,13 @@ class LiveIssue:
 
     @property
     def sprint_number(self) -> int | None:
-        match = _NUMBER.search(self.sprint or "")
-        return int(match.group(1)) if match else None
+        """``Sprint 3: API`` / ``BSS Sprint 3`` / ``sprint-3`` -> 3."""
+        return sprint_number_of(self.sprint)
+
+
+def sprint_number_of(name: str | None) -> int | None:
+    match = _SPRINT_NUMBER.search(name or "") or _NUMBER.search(name or "")
+    return int(match.group(1)) if match else None
 
 
 def live_issues(links: Iterable[Any], prefer: str = "jira") -> dict[str, LiveIssue]:
@@ -86,7 +92,8 @@ def live_issues(links: Iterable[Any], prefer: str = "jira") -> dict[str, LiveIss
             assignee=next((r.remote_assignee for r in rows if r.remote_assignee), None),
             points=next((r.remote_points for r in rows if r.remote_points is not None), None),
             sprint=next((r.remote_sprint for r in rows if r.remote_sprint), None),
-            updated_at=first.remote_updated_at,
+            # when the tracker changed it, else when a pull first saw the current state
+            updated_at=first.remote_updated_at or first.updated_at,
             urls=tuple((row.target, row.remote_url) for row in rows if row.remote_url),
         )
     return merged
@@ -131,9 +138,9 @@ def sprint_calendar(
             continue
         extra = link.extra or {}
         start, end = extra.get("start_date"), extra.get("end_date")
-        number = _NUMBER.search(link.backlog_id)
-        if start and end and number:
-            calendar[int(number.group(1))] = SprintDates(
+        number = sprint_number_of(link.backlog_id)
+        if start and end and number is not None:
+            calendar[number] = SprintDates(
                 date.fromisoformat(str(start)[:10]), date.fromisoformat(str(end)[:10])
             )
     return calendar

@@ -1,0 +1,100 @@
+"""Composition of the Slack area for ``backlog-bot serve`` (called from ``bot.main``).
+
+Builds, from the settings: the bolt app and its ``/slack/events`` endpoint, the sync actions
+admins may run from Slack (the registered sync targets of ``bot.sync_targets``), the webhook
+handlers that check capacity when work enters a running sprint, and the scheduler with its
+start/stop hooks. Slack is optional: without SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET the
+service runs without it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from bot.slack_commands import SyncActions
+from bot.slack_context import SlackContext
+from sync.errors import BacklogBotError
+
+log = logging.getLogger(__name__)
+
+
+def sync_actions(settings: Any) -> SyncActions:
+    """``/backlog plan`` and ``/backlog sync`` over every registered sync target."""
+    from bot.sync_targets import TARGETS, build
+
+    def plan(ctx: SlackContext) -> list[str]:
+        lines = []
+        for name in TARGETS:
+            try:
+                outcome = build(name, settings).plan(
+                    ctx.backlog(), str(ctx.backlog_path), prune=False
+                )
+            except BacklogBotError as exc:
+                lines.append(f"{name}: {exc}")
+                continue
+            counts = outcome.plan.counts()
+            writes = {k: v for k, v in counts.items() if k != "unchanged"}
+            summary = ", ".join(f"{v} to {k}" for k, v in writes.items()) or "nothing to change"
+            lines.append(f"{name}: {summary} ({counts.get('unchanged', 0)} unchanged)")
+        return lines
+
+    def pull(ctx: SlackContext, targets: Sequence[str]) -> list[str]:
+        lines = []
+        for name in targets:
+            if name not in TARGETS:
+                lines.append(f"{name}: no such sync target in this installation")
+                continue
+            try:
+                outcome = build(name, settings).pull()
+            except BacklogBotError as exc:
+                lines.append(f"{name}: {exc}")
+                continue
+            lines.append(f"{name}: read {outcome.issues} issues, {outcome.changed} changed")
+        return lines
+
+    return SyncActions(plan=plan, pull=pull)
+
+
+def slack_configured(settings: Any) -> bool:
+    return settings.slack_bot_token is not None and settings.slack_signing_secret is not None
+
+
+def add_slack(options: dict[str, Any], settings: Any, *, scheduler: bool = True) -> None:
+    """Add the Slack endpoint, webhook handlers and scheduler hooks to ``create_app`` options."""
+    from bot.jobs import Jobs, build_scheduler
+    from bot.slack_app import build_slack
+    from bot.slack_hooks import register_sprint_handlers
+    from bot.slack_post import SlackPoster
+    from sync.db import make_engine
+
+    if not slack_configured(settings):
+        log.info("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET); skipping it")
+        return
+    engine = options.get("engine") or make_engine(settings.database_url)
+    options["engine"] = engine
+    ctx = SlackContext(settings, engine)
+    actions = sync_actions(settings)
+    _, endpoint = build_slack(settings, ctx, actions=actions)
+    options["slack_handler"] = endpoint
+
+    def poster() -> SlackPoster:
+        return SlackPoster.from_settings(settings)
+
+    register_sprint_handlers(options["registry"], ctx, poster)
+    if not scheduler:
+        return
+    jobs = Jobs(ctx, poster, pull=actions.pull)
+    state: dict[str, Any] = {}
+
+    def start(service: Any) -> None:
+        state["scheduler"] = build_scheduler(jobs)
+        state["scheduler"].start()
+
+    def stop(service: Any) -> None:
+        if "scheduler" in state:
+            state.pop("scheduler").shutdown(wait=False)
+
+    options["on_startup"] = [*options.get("on_startup", ()), start]
+    options["on_shutdown"] = [*options.get("on_shutdown", ()), stop]
