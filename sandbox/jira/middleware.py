@@ -88,8 +88,8 @@ class SandboxMiddleware:
             payload = _json(
                 {"errorMessages": ["Client must be authenticated to access this resource."]}
             )
-            await _respond(send, 401, payload, {"www-authenticate": 'Basic realm="sandbox"'})
             log(401, payload, "application/json")
+            await _respond(send, 401, payload, {"www-authenticate": 'Basic realm="sandbox"'})
             return
 
         fault = self.faults.pick(method, path, pre=True)
@@ -103,29 +103,29 @@ class SandboxMiddleware:
         ctype = response_headers.get("content-type", "")
         after = self.faults.pick(method, path, pre=False, created=self.created_count())
         if after is not None and after.mode == "drop_after":
-            await _drop(send)
             log(0, response_body, ctype, "drop_after")
+            await _drop(send)
             return
         if after is not None:
+            log(status, response_body, ctype, "stall_after")  # logged now: the client gives up
             await self._stall(after)
-            log(status, response_body, ctype, "stall_after")
         else:
             log(status, response_body, ctype, "slow" if fault else None)
         await _respond(send, status, response_body, response_headers)
 
     async def _pre_fault(self, fault: Fault, send: Send, log: Callable[..., None]) -> None:
         if fault.mode == "drop":
-            await _drop(send)
             log(0, fault="drop")
+            await _drop(send)
             return
         if fault.mode == "rate_limit":
             payload = _json({"errorMessages": ["Rate limit exceeded."]})
-            await _respond(send, 429, payload, {"retry-after": str(fault.retry_after)})
             log(429, payload, "application/json", "rate_limit")
+            await _respond(send, 429, payload, {"retry-after": str(fault.retry_after)})
             return
         payload = _json({"errorMessages": [f"Sandbox injected error {fault.status}."]})
-        await _respond(send, fault.status, payload, {})
         log(fault.status, payload, "application/json", "error")
+        await _respond(send, fault.status, payload, {})
 
     async def _stall(self, fault: Fault) -> None:
         deadline = None if fault.delay is None else time.monotonic() + fault.delay
