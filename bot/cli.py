@@ -73,6 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return EXIT_BAD_INPUT
+    except typer.TyperException as exc:
+        # typer >= 0.20 vendors click: its usage errors (bad option value, missing argument)
+        # derive from typer.TyperException, not from click.ClickException.
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            typer.echo(f"error: {exc}", err=True)
+        return EXIT_BAD_INPUT
     except BacklogBotError as exc:
         typer.echo(f"error: {exc}", err=True)
         return EXIT_BAD_INPUT
