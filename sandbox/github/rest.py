@@ -1,0 +1,242 @@
+"""The REST endpoints of the sandbox GitHub: a route table of ``(method, path pattern)`` to
+handlers. Paths follow GitHub's OpenAPI description exactly (the contract tests check it).
+
+A handler gets the path parameters, the query parameters and the JSON body and returns
+``(status, json)``; the app adds headers (rate limits, ETag, Link) around it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from sandbox.github.pulls import DevFlow
+from sandbox.github.state import RepoState, SandboxError
+
+Result = tuple[int, Any]
+Handler = Callable[[dict[str, str], dict[str, str], Any], Result]
+REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
+
+
+class RestApi:
+    """Routes REST requests to the repository state."""
+
+    def __init__(self, repo: RepoState, flow: DevFlow) -> None:
+        self.repo = repo
+        self.flow = flow
+        self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        table: list[tuple[str, str, Handler]] = [
+            ("GET", "/rate_limit", self._unrouted),
+            ("GET", REPO, self.get_repo),
+            ("GET", REPO + "/issues", self.list_issues),
+            ("POST", REPO + "/issues", self.create_issue),
+            ("GET", REPO + r"/issues/(?P<number>\d+)", self.get_issue),
+            ("PATCH", REPO + r"/issues/(?P<number>\d+)", self.edit_issue),
+            ("GET", REPO + r"/issues/(?P<number>\d+)/labels", self.issue_labels),
+            ("POST", REPO + r"/issues/(?P<number>\d+)/labels", self.add_labels),
+            ("PUT", REPO + r"/issues/(?P<number>\d+)/labels", self.set_labels),
+            ("POST", REPO + r"/issues/(?P<number>\d+)/assignees", self.add_assignees),
+            ("GET", REPO + r"/issues/(?P<number>\d+)/sub_issues", self.list_sub_issues),
+            ("POST", REPO + r"/issues/(?P<number>\d+)/sub_issues", self.add_sub_issue),
+            ("DELETE", REPO + r"/issues/(?P<number>\d+)/sub_issue", self.remove_sub_issue),
+            ("GET", REPO + r"/issues/(?P<number>\d+)/parent", self.parent),
+            ("GET", REPO + r"/issues/(?P<number>\d+)/dependencies/blocked_by", self.blockers),
+            ("POST", REPO + r"/issues/(?P<number>\d+)/dependencies/blocked_by", self.block),
+            (
+                "DELETE",
+                REPO + r"/issues/(?P<number>\d+)/dependencies/blocked_by/(?P<issue_id>\d+)",
+                self.unblock,
+            ),
+            ("GET", REPO + r"/issues/(?P<number>\d+)/comments", self.list_comments),
+            ("POST", REPO + r"/issues/(?P<number>\d+)/comments", self.create_comment),
+            ("PATCH", REPO + r"/issues/comments/(?P<comment_id>\d+)", self.edit_comment),
+            ("GET", REPO + "/labels", self.list_labels),
+            ("POST", REPO + "/labels", self.create_label),
+            ("PATCH", REPO + r"/labels/(?P<name>[^/]+)", self.update_label),
+            ("GET", REPO + "/milestones", self.list_milestones),
+            ("POST", REPO + "/milestones", self.create_milestone),
+            ("PATCH", REPO + r"/milestones/(?P<milestone>\d+)", self.update_milestone),
+            ("GET", REPO + "/pulls", self.list_pulls),
+            ("GET", REPO + r"/pulls/(?P<number>\d+)", self.get_pull),
+            ("GET", REPO + r"/pulls/(?P<number>\d+)/reviews", self.list_reviews),
+            ("POST", REPO + "/check-runs", self.create_check_run),
+            ("GET", REPO + r"/commits/(?P<ref>[^/]+)/check-runs", self.check_runs),
+        ]
+        for method, pattern, handler in table:
+            self.routes.append((method, re.compile(f"^{pattern}$"), handler))
+
+    def route(self, method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
+        known_path = False
+        for route_method, pattern, handler in self.routes:
+            found = pattern.match(path)
+            if found:
+                known_path = True
+                if route_method == method:
+                    params = {k: v for k, v in found.groupdict().items() if v is not None}
+                    self._check_repo(params)
+                    return handler, params
+        if known_path:
+            raise SandboxError(405, "Method Not Allowed")
+        return None
+
+    def _check_repo(self, params: dict[str, str]) -> None:
+        if "owner" in params and (params["owner"], params["repo"]) != (
+            self.repo.owner,
+            self.repo.name,
+        ):
+            raise SandboxError(404, "Not Found")
+
+    @staticmethod
+    def _unrouted(params: dict, query: dict, body: Any) -> Result:
+        raise SandboxError(500, "handled by the app")
+
+    # --- handlers ----------------------------------------------------------------------------
+
+    def get_repo(self, params: dict, query: dict, body: Any) -> Result:
+        return 200, self.repo.repo_shape()
+
+    def list_issues(self, params: dict, query: dict, body: Any) -> Result:
+        numbers = self.repo.list_issues(query)
+        return 200, [self.repo.issue_shape(n) for n in numbers]
+
+    def create_issue(self, params: dict, query: dict, body: Any) -> Result:
+        return 201, self.repo.create_issue(_object(body))
+
+    def get_issue(self, params: dict, query: dict, body: Any) -> Result:
+        return 200, self.repo.issue_shape(int(params["number"]))
+
+    def edit_issue(self, params: dict, query: dict, body: Any) -> Result:
+        return 200, self.repo.update_issue(int(params["number"]), _object(body))
+
+    def issue_labels(self, params: dict, query: dict, body: Any) -> Result:
+        record = self.repo.issue(int(params["number"]))
+        return 200, [self.repo.label_shape(name) for name in record["labels"]]
+
+    def add_labels(self, params: dict, query: dict, body: Any) -> Result:
+        names = _label_names(body)
+        return 200, self.repo.add_labels(int(params["number"]), names, replace=False)
+
+    def set_labels(self, params: dict, query: dict, body: Any) -> Result:
+        names = _label_names(body)
+        return 200, self.repo.add_labels(int(params["number"]), names, replace=True)
+
+    def add_assignees(self, params: dict, query: dict, body: Any) -> Result:
+        logins = list(_object(body).get("assignees") or [])
+        return 201, self.repo.set_assignees(int(params["number"]), logins, [])
+
+    def list_sub_issues(self, params: dict, query: dict, body: Any) -> Result:
+        number = int(params["number"])
+        self.repo.issue(number)
+        children = self.repo.sub_issues.get(number, [])
+        return 200, [self.repo.issue_shape(child) for child in children]
+
+    def add_sub_issue(self, params: dict, query: dict, body: Any) -> Result:
+        fields = _object(body)
+        child = _int(fields, "sub_issue_id")
+        replace = bool(fields.get("replace_parent"))
+        return 201, self.repo.add_sub_issue(int(params["number"]), child, replace_parent=replace)
+
+    def remove_sub_issue(self, params: dict, query: dict, body: Any) -> Result:
+        child = _int(_object(body), "sub_issue_id")
+        return 200, self.repo.remove_sub_issue(int(params["number"]), child)
+
+    def parent(self, params: dict, query: dict, body: Any) -> Result:
+        number = int(params["number"])
+        self.repo.issue(number)
+        for parent, kids in self.repo.sub_issues.items():
+            if number in kids:
+                return 200, self.repo.issue_shape(parent)
+        raise SandboxError(404, "Not Found")
+
+    def blockers(self, params: dict, query: dict, body: Any) -> Result:
+        number = int(params["number"])
+        self.repo.issue(number)
+        return 200, [self.repo.issue_shape(n) for n in self.repo.blocked_by.get(number, [])]
+
+    def block(self, params: dict, query: dict, body: Any) -> Result:
+        blocker = _int(_object(body), "issue_id")
+        self.repo.add_blocked_by(int(params["number"]), blocker)
+        return 201, self.repo.issue_shape(self.repo.issue_by_id(blocker)["number"])
+
+    def unblock(self, params: dict, query: dict, body: Any) -> Result:
+        return 200, self.repo.remove_blocked_by(int(params["number"]), int(params["issue_id"]))
+
+    def list_comments(self, params: dict, query: dict, body: Any) -> Result:
+        number = int(params["number"])
+        self.repo.issue(number)
+        ids = [c for c, record in self.repo.comments.items() if record["issue"] == number]
+        return 200, [self.repo.comment_shape(c) for c in ids]
+
+    def create_comment(self, params: dict, query: dict, body: Any) -> Result:
+        text = _object(body).get("body")
+        if not isinstance(text, str) or not text:
+            raise SandboxError(422, "Validation Failed")
+        return 201, self.repo.create_comment(int(params["number"]), text)
+
+    def edit_comment(self, params: dict, query: dict, body: Any) -> Result:
+        text = _object(body).get("body")
+        if not isinstance(text, str):
+            raise SandboxError(422, "Validation Failed")
+        return 200, self.repo.update_comment(int(params["comment_id"]), text)
+
+    def list_labels(self, params: dict, query: dict, body: Any) -> Result:
+        return 200, [self.repo.label_shape(name) for name in sorted(self.repo.labels)]
+
+    def create_label(self, params: dict, query: dict, body: Any) -> Result:
+        fields = _object(body)
+        if not fields.get("name"):
+            raise SandboxError(422, "Validation Failed")
+        color = fields.get("color") or "ededed"
+        return 201, self.repo.create_label(fields["name"], color, fields.get("description"))
+
+    def update_label(self, params: dict, query: dict, body: Any) -> Result:
+        return 200, self.repo.update_label(params["name"], _object(body))
+
+    def list_milestones(self, params: dict, query: dict, body: Any) -> Result:
+        state = query.get("state", "open")
+        records = [
+            m for m in self.repo.milestones.values() if state == "all" or m["state"] == state
+        ]
+        return 200, [self.repo.milestone_shape(m) for m in records]
+
+    def create_milestone(self, params: dict, query: dict, body: Any) -> Result:
+        return 201, self.repo.create_milestone(_object(body))
+
+    def update_milestone(self, params: dict, query: dict, body: Any) -> Result:
+        return 200, self.repo.update_milestone(int(params["milestone"]), _object(body))
+
+    def list_pulls(self, params: dict, query: dict, body: Any) -> Result:
+        return 200, self.flow.list_pulls(query.get("state", "open"))
+
+    def get_pull(self, params: dict, query: dict, body: Any) -> Result:
+        return 200, self.flow.pull_shape(int(params["number"]))
+
+    def list_reviews(self, params: dict, query: dict, body: Any) -> Result:
+        return 200, self.flow.reviews(int(params["number"]))
+
+    def create_check_run(self, params: dict, query: dict, body: Any) -> Result:
+        return 201, self.flow.create_check_run(_object(body))
+
+    def check_runs(self, params: dict, query: dict, body: Any) -> Result:
+        return 200, self.flow.check_runs_for(params["ref"])
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise SandboxError(400, "Problems parsing JSON")
+    return body
+
+
+def _int(fields: dict[str, Any], name: str) -> int:
+    value = fields.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise SandboxError(422, "Invalid request.\n\n" + f'"{name}" is not an integer.')
+    return value
+
+
+def _label_names(body: Any) -> list[str]:
+    if isinstance(body, list):
+        return [str(name) for name in body]
+    labels = _object(body).get("labels") or []
+    return [n if isinstance(n, str) else str(n.get("name")) for n in labels]

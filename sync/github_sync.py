@@ -1,0 +1,505 @@
+"""The GitHub sync engine: apply a plan step by step, recording each step, and pull state back.
+
+``GitHubSync`` works through the ports of ``sync.github_ports`` (never a concrete adapter)
+and the ``SyncLink``/``SyncRun`` tables. Each write is recorded in its own transaction right
+after it succeeds; an issue created just before a crash is found again by its hidden body
+marker (``issues_by_marker``) instead of being created twice. A failing item is reported and
+the run goes on; ``apply`` plans again after each round, so items that failed (or bodies that
+reference issues created later in the run) are retried, up to ``rounds`` times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from sync.db import session_scope
+from sync.errors import AuthenticationError, PermissionDeniedError, RemoteError
+from sync.github_mapping import FIELD_POINTS, FIELD_SPRINT, FIELD_STATUS, GitHubDesired, IssueSpec
+from sync.github_plan import (
+    ISSUE_KINDS,
+    TARGET,
+    LinkRecord,
+    fields_hash,
+    issue_content,
+    issue_numbers,
+    milestone_number,
+    plan_github,
+    project_enabled,
+    project_value_changes,
+    snapshot,
+)
+from sync.github_ports import GitHubProjectsPort, GitHubRestPort, RemoteIssue
+from sync.plan import Change, Plan, content_hash
+from sync.store import SyncLink, SyncRun, utcnow
+
+PROJECT_KINDS = frozenset({"project", "project-item", "project-fields"})
+
+
+@dataclass
+class SyncReport:
+    """What a run did: counts by step, per-item errors, HTTP calls, the run id."""
+
+    plan: Plan
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    calls: dict[str, int] = field(default_factory=dict)
+    run_id: int | None = None
+    rounds: int = 0
+
+    @property
+    def outcome(self) -> str:
+        return "partial" if self.errors else "ok"
+
+
+class LinkStore:
+    """The github ``SyncLink`` rows, read once and written through one row at a time."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def load(self) -> dict[tuple[str, str], LinkRecord]:
+        with session_scope(self.engine) as session:
+            rows = session.exec(select(SyncLink).where(SyncLink.target == TARGET)).all()
+            return {(row.kind, row.backlog_id): _record(row) for row in rows}
+
+    def save(self, record: LinkRecord) -> None:
+        with session_scope(self.engine) as session:
+            row = session.exec(
+                select(SyncLink).where(
+                    SyncLink.target == TARGET,
+                    SyncLink.kind == record.kind,
+                    SyncLink.backlog_id == record.backlog_id,
+                )
+            ).first()
+            if row is None:
+                row = SyncLink(
+                    target=TARGET, kind=record.kind, backlog_id=record.backlog_id, remote_id=""
+                )
+            for name in (
+                "remote_id", "remote_key", "remote_url", "content_hash", "remote_status",
+                "remote_assignee", "remote_points", "remote_sprint",
+            ):  # fmt: skip
+                setattr(row, name, getattr(record, name))
+            row.extra = dict(record.extra)
+            row.updated_at = utcnow()
+            session.add(row)
+
+
+def _record(row: SyncLink) -> LinkRecord:
+    return LinkRecord(
+        kind=row.kind,
+        backlog_id=row.backlog_id,
+        remote_id=row.remote_id,
+        remote_key=row.remote_key,
+        remote_url=row.remote_url,
+        content_hash=row.content_hash,
+        extra=dict(row.extra or {}),
+        remote_status=row.remote_status,
+        remote_assignee=row.remote_assignee,
+        remote_points=row.remote_points,
+        remote_sprint=row.remote_sprint,
+    )
+
+
+class GitHubSync:
+    """Plan, apply and pull for one repository (and optionally one project board)."""
+
+    def __init__(
+        self,
+        rest: GitHubRestPort,
+        engine: Engine,
+        *,
+        projects: GitHubProjectsPort | None = None,
+        project_title: str | None = None,
+        jira: Mapping[str, tuple[str, str]] | None = None,
+    ) -> None:
+        self.rest = rest
+        self.projects = projects
+        self.project_title = project_title if projects is not None else None
+        self.store = LinkStore(engine)
+        self.engine = engine
+        self.jira = dict(jira or {})
+        self.links: dict[tuple[str, str], LinkRecord] = {}
+        self._markers: dict[str, RemoteIssue] | None = None
+
+    # --- plan and apply ----------------------------------------------------------------------
+
+    def plan(self, desired: GitHubDesired) -> Plan:
+        self.links = self.store.load()
+        return plan_github(desired, self.links, project_title=self.project_title, jira=self.jira)
+
+    def apply(
+        self, desired: GitHubDesired, *, rounds: int = 3, source: str | None = None
+    ) -> SyncReport:
+        """Run the plan; re-plan and retry what failed, at most ``rounds`` times."""
+        first = self.plan(desired)
+        report = SyncReport(first)
+        run_id = self._start_run("push", source)
+        try:
+            self._rounds(desired, first, report, rounds)
+        except BaseException as exc:
+            report.errors.append(f"run stopped: {exc}")
+            report.calls = self.rest.counter.snapshot()
+            self._finish_run(run_id, report, outcome="failed")
+            raise
+        report.calls = self.rest.counter.snapshot()
+        report.run_id = self._finish_run(run_id, report)
+        return report
+
+    def _rounds(self, desired: GitHubDesired, plan: Plan, report: SyncReport, rounds: int) -> None:
+        for _ in range(rounds):
+            if plan.is_noop:
+                return
+            report.rounds += 1
+            report.errors = []
+            self._markers = None
+            for change in plan.writes:
+                if change.kind in PROJECT_KINDS:
+                    continue
+                try:
+                    self._execute(change, desired)
+                except (AuthenticationError, PermissionDeniedError):
+                    raise  # every other step would fail the same way
+                except RemoteError as exc:
+                    where = f" (backlog line {change.line})" if change.line else ""
+                    report.errors.append(f"{change.kind} {change.backlog_id}{where}: {exc}")
+                else:
+                    _count(report, change)
+            if self._project_pending(plan) and self._sync_project(desired, report):
+                for change in plan.writes:
+                    if change.kind in PROJECT_KINDS:
+                        _count(report, change)
+            plan = self.plan(desired)
+
+    def _project_pending(self, plan: Plan) -> bool:
+        return any(change.kind in PROJECT_KINDS for change in plan.writes)
+
+    def _execute(self, change: Change, desired: GitHubDesired) -> None:
+        if change.kind == "label":
+            self._label(change)
+        elif change.kind == "milestone":
+            self._milestone(change, desired)
+        elif change.kind in ISSUE_KINDS:
+            spec = desired.issue(change.backlog_id)
+            if spec is not None:
+                self._issue(spec, desired)
+        elif change.kind == "sub-issue":
+            self._sub_issue(change)
+        elif change.kind == "dependency":
+            self._dependency(change)
+
+    # --- labels and milestones ----------------------------------------------------------------
+
+    def _label(self, change: Change) -> None:
+        name = change.backlog_id
+        fields = dict(change.fields)
+        remote = self.rest.list_labels()
+        if name not in remote:
+            self.rest.create_label(name, fields["color"], fields["description"])
+        elif remote[name] != {"color": fields["color"], "description": fields["description"]}:
+            self.rest.update_label(name, fields["color"], fields["description"])
+        record = LinkRecord("label", name, name, content_hash=content_hash(fields))
+        record.extra["content"] = fields
+        self._save(record)
+
+    def _milestone(self, change: Change, desired: GitHubDesired) -> None:
+        spec = next(m for m in desired.milestones if m.backlog_id == change.backlog_id)
+        content = spec.content()
+        link = self.links.get(("milestone", spec.backlog_id))
+        number = link.number if link else None
+        if number is None:
+            existing = self.rest.list_milestones().get(spec.title)
+            number = existing.number if existing else None
+            if number is None:
+                number = self.rest.create_milestone(spec.title, spec.description, spec.due_on)
+            elif (existing.description, existing.due_on) != (spec.description, content["due_on"]):
+                self.rest.update_milestone(number, spec.title, spec.description, spec.due_on)
+        else:
+            self.rest.update_milestone(number, spec.title, spec.description, spec.due_on)
+        record = LinkRecord("milestone", spec.backlog_id, str(number), f"%{number}")
+        record.content_hash = content_hash(content)
+        record.extra.update(number=number, content=content)
+        self._save(record)
+
+    # --- issues ------------------------------------------------------------------------------
+
+    def _issue(self, spec: IssueSpec, desired: GitHubDesired) -> None:
+        numbers = issue_numbers(self.links)
+        ms = milestone_number(self.links, spec.milestone)
+        content = issue_content(spec, desired, numbers, ms, self.jira)
+        link = self.links.get((spec.kind, spec.backlog_id))
+        if link is None:
+            issue = self._find_or_create(spec, content)
+        else:
+            issue = self.rest.update_issue(link.number or 0, dict(content))
+        record = link or LinkRecord(spec.kind, spec.backlog_id, str(issue.id))
+        record.remote_id = str(issue.id)
+        record.remote_key = f"#{issue.number}"
+        record.remote_url = issue.url
+        record.content_hash = content_hash(content)
+        record.extra.update(number=issue.number, node_id=issue.node_id, pushed=snapshot(content))
+        self._save(record)
+
+    def _find_or_create(self, spec: IssueSpec, content: dict[str, Any]) -> RemoteIssue:
+        if self._markers is None:
+            self._markers = self.rest.issues_by_marker()
+        found = self._markers.get(spec.backlog_id)
+        if found is None:
+            return self.rest.create_issue(
+                spec.backlog_id,
+                title=content["title"],
+                body=content["body"],
+                labels=list(content["labels"]),
+                milestone=content["milestone"],
+            )
+        same = (
+            found.title == content["title"]
+            and found.body == content["body"]
+            and sorted(found.labels) == content["labels"]
+            and found.milestone == content["milestone"]
+        )
+        return found if same else self.rest.update_issue(found.number, dict(content))
+
+    def _issue_link(self, backlog_id: str) -> LinkRecord | None:
+        return next(
+            (self.links[(k, backlog_id)] for k in ISSUE_KINDS if (k, backlog_id) in self.links),
+            None,
+        )
+
+    def _sub_issue(self, change: Change) -> None:
+        parent_id = str(change.fields["parent"])
+        child = self._issue_link(change.backlog_id)
+        parent = self._issue_link(parent_id)
+        if child is None or parent is None or parent.number is None:
+            raise RemoteError(f"waiting for {parent_id} to be created", service=TARGET)
+        child_id = int(child.remote_id)
+        moved = bool(child.extra.get("parent"))
+        try:
+            self.rest.add_sub_issue(parent.number, child_id, replace_parent=moved)
+        except RemoteError as exc:
+            if exc.status != 422 or child_id not in self.rest.sub_issue_ids(parent.number):
+                raise
+        child.extra["parent"] = parent_id
+        self._save(child)
+
+    def _dependency(self, change: Change) -> None:
+        link = self._issue_link(change.backlog_id)
+        if link is None or link.number is None:
+            raise RemoteError("waiting for the issue to be created", service=TARGET)
+        linked = set(link.extra.get("blocked_by") or [])
+        for ref in change.fields["add"]:
+            blocker = self._issue_link(ref)
+            if blocker is None:
+                continue
+            try:
+                self.rest.add_blocked_by(link.number, int(blocker.remote_id))
+            except RemoteError as exc:
+                if exc.status != 422 or int(blocker.remote_id) not in self.rest.blocked_by_ids(
+                    link.number
+                ):
+                    raise
+            linked.add(ref)
+            link.extra["blocked_by"] = sorted(linked)
+            self._save(link)
+        for ref in change.fields["remove"]:
+            blocker = self._issue_link(ref)
+            if blocker is not None:
+                self.rest.remove_blocked_by(link.number, int(blocker.remote_id))
+            linked.discard(ref)
+        link.extra["blocked_by"] = sorted(linked)
+        self._save(link)
+
+    # --- the project board -------------------------------------------------------------------
+
+    def _sync_project(self, desired: GitHubDesired, report: SyncReport) -> bool:
+        if not project_enabled(desired, self.project_title) or self.projects is None:
+            return False
+        try:
+            fields = self._project_fields(desired)
+            self._project_items(desired, fields)
+        except (AuthenticationError, PermissionDeniedError):
+            raise
+        except RemoteError as exc:
+            report.errors.append(f"project {self.project_title!r}: {exc}")
+            return False
+        return True
+
+    def _project_fields(self, desired: GitHubDesired) -> dict[str, Any]:
+        assert self.projects is not None and self.project_title is not None
+        link = self.links.get(("project", "project"))
+        if link is not None and link.extra.get("spec_hash") == fields_hash(desired):
+            return dict(link.extra["fields"])
+        project_id = self.projects.find_or_create_project(self.project_title)
+        fields = self.projects.ensure_fields(project_id, list(desired.fields))
+        plain = {
+            name: {
+                "id": f.id,
+                "data_type": f.data_type,
+                "options": dict(f.options),
+                "iterations": dict(f.iterations),
+            }
+            for name, f in fields.items()
+        }
+        record = link or LinkRecord("project", "project", project_id)
+        record.remote_id = project_id
+        record.extra.update(fields=plain, spec_hash=fields_hash(desired))
+        self._save(record)
+        return plain
+
+    def _project_items(self, desired: GitHubDesired, fields: dict[str, Any]) -> None:
+        assert self.projects is not None
+        project_id = self.links[("project", "project")].remote_id
+        board = [s for s in desired.issues if s.project_fields]
+        linked = [(s, self._issue_link(s.backlog_id)) for s in board]
+        missing = [
+            (s, link) for s, link in linked if link is not None and not link.extra.get("item_id")
+        ]
+        if missing:
+            items = self.projects.add_items(
+                project_id, [link.extra["node_id"] for _, link in missing]
+            )
+            for _spec, link in missing:
+                link.extra["item_id"] = items[link.extra["node_id"]]
+                self._save(link)
+        changes: list[tuple[str, str, dict[str, Any] | None]] = []
+        touched: list[tuple[LinkRecord, dict[str, Any]]] = []
+        for spec, link in linked:
+            if link is None or not link.extra.get("item_id"):
+                continue
+            diff = project_value_changes(spec, link)
+            status = fields.get(FIELD_STATUS)
+            if not link.extra.get("fields_pushed") and status and "Todo" in status["options"]:
+                changes.append(
+                    (
+                        link.extra["item_id"],
+                        status["id"],
+                        {"singleSelectOptionId": status["options"]["Todo"]},
+                    )
+                )
+            for name, (_old, value) in diff.items():
+                changes.append(
+                    (link.extra["item_id"], fields[name]["id"], _value(fields[name], value))
+                )
+            if diff:
+                touched.append((link, dict(spec.project_fields)))
+        if changes:
+            self.projects.set_values(project_id, changes)
+        for link, values in touched:
+            link.extra["fields_pushed"] = values
+            self._save(link)
+
+    # --- pull --------------------------------------------------------------------------------
+
+    def pull(self, *, source: str | None = None) -> SyncReport:
+        """Read open/closed, assignees and the board's Status, Points, Sprint into the links."""
+        self.links = self.store.load()
+        report = SyncReport(Plan(TARGET))
+        run_id = self._start_run("pull", source)
+        issues = {key: link for key, link in self.links.items() if key[0] in ISSUE_KINDS}
+        board: dict[str, Any] = {}
+        project = self.links.get(("project", "project"))
+        if self.projects is not None and project is not None:
+            board = self.projects.items(project.remote_id)
+            others = [
+                x.extra["node_id"] for x in issues.values() if x.extra.get("node_id") not in board
+            ]
+            states = self.projects.issue_states(others) if others else {}
+        else:
+            states = {}
+            for link in issues.values():
+                fresh = self.rest.get_issue(link.number or 0, link.extra.get("etag"))
+                if fresh is not None:
+                    states[fresh.node_id] = (fresh.state.upper(), fresh.assignees)
+                    link.extra["etag"] = fresh.etag
+        changed = 0
+        for link in issues.values():
+            node = link.extra.get("node_id")
+            before = (
+                link.remote_status,
+                link.remote_assignee,
+                link.remote_points,
+                link.remote_sprint,
+            )
+            if node in board:
+                item = board[node]
+                link.extra["state"] = (item.state or "").lower()
+                link.remote_status = item.values.get(FIELD_STATUS) or link.extra["state"]
+                link.remote_assignee = ",".join(item.assignees) or None
+                points = item.values.get(FIELD_POINTS)
+                link.remote_points = float(points) if points is not None else None
+                link.remote_sprint = item.values.get(FIELD_SPRINT)
+            elif node in states:
+                state, assignees = states[node]
+                link.extra["state"] = state.lower()
+                link.remote_status = state.lower()
+                link.remote_assignee = ",".join(assignees) or None
+            after = (
+                link.remote_status,
+                link.remote_assignee,
+                link.remote_points,
+                link.remote_sprint,
+            )
+            if after != before:
+                changed += 1
+            self._save(link)
+        report.counts = {"pulled": len(issues), "changed": changed}
+        report.calls = self.rest.counter.snapshot()
+        report.run_id = self._finish_run(run_id, report)
+        return report
+
+    # --- records -----------------------------------------------------------------------------
+
+    def _save(self, record: LinkRecord) -> None:
+        self.store.save(record)
+        self.links[(record.kind, record.backlog_id)] = record
+
+    def _start_run(self, direction: str, source: str | None) -> int | None:
+        with session_scope(self.engine) as session:
+            run = SyncRun(target=TARGET, direction=direction, backlog_file=source)
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def _finish_run(
+        self, run_id: int | None, report: SyncReport, outcome: str | None = None
+    ) -> int | None:
+        with session_scope(self.engine) as session:
+            run = session.get(SyncRun, run_id)
+            if run is None:
+                return run_id
+            run.finished_at = utcnow()
+            run.outcome = outcome or report.outcome
+            run.counts = {**report.counts, "errors": len(report.errors)}
+            run.http_calls = dict(report.calls)
+            run.error = "\n".join(report.errors[:20]) or None
+            session.add(run)
+        return run_id
+
+
+def _count(report: SyncReport, change: Change) -> None:
+    key = f"{change.action} {change.kind}"
+    report.counts[key] = report.counts.get(key, 0) + 1
+
+
+def _value(field_info: dict[str, Any], value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    kind = field_info["data_type"]
+    if kind == "NUMBER":
+        return {"number": float(value)}
+    if kind == "SINGLE_SELECT":
+        option = field_info["options"].get(str(value))
+        if option is None:
+            raise RemoteError(f"the board field has no option {value!r}", service=TARGET)
+        return {"singleSelectOptionId": option}
+    if kind == "ITERATION":
+        iteration = field_info["iterations"].get(str(value))
+        if iteration is None:
+            raise RemoteError(f"the board has no iteration {value!r}", service=TARGET)
+        return {"iterationId": iteration}
+    return {"text": str(value)}
