@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sync.errors import BadInputError
 from sync.model import SCHEMA_VERSION, Backlog
 
-SCHEMA_ID = "https://backlog-bot.dev/schema/backlog.schema.json"
+SCHEMA_ID = "urn:backlog-bot:schema:backlog:1"
 
 
 def to_data(backlog: Backlog) -> dict[str, Any]:
