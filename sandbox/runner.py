@@ -24,16 +24,21 @@ def free_port(host: str = LOOPBACK) -> int:
 
 
 class ServedApp:
-    """An ASGI app running under uvicorn in a daemon thread; ``url`` is its base URL."""
+    """An ASGI app running under uvicorn in a daemon thread; ``url`` is its base URL.
 
-    def __init__(self, app: Any, *, host: str = LOOPBACK, port: int | None = None) -> None:
+    ``lifespan="on"`` runs the app's startup/shutdown (the service's inbox worker).
+    """
+
+    def __init__(
+        self, app: Any, *, host: str = LOOPBACK, port: int | None = None, lifespan: str = "off"
+    ) -> None:
         if host not in (LOOPBACK, "localhost", "::1"):
             raise ValueError("sandbox servers listen on loopback only")
         self.host = host
         self.port = port or free_port(host)
         self.url = f"http://{host}:{self.port}"
         config = uvicorn.Config(
-            app, host=host, port=self.port, log_level="warning", access_log=False, lifespan="off"
+            app, host=host, port=self.port, log_level="warning", access_log=False, lifespan=lifespan
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=f"sandbox:{self.port}")
