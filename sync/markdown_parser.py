@@ -13,9 +13,10 @@ from __future__ import annotations
 import gc
 import re
 
-from sync.errors import BadInputError, DuplicateIdError
+from sync.errors import DuplicateIdError
 from sync.md_blocks import HeadingSection, LineIndex, build_sections
-from sync.md_fields import STORY_ID, normalize_heading, parse_int
+from sync.md_fields import normalize_heading, parse_int
+from sync.md_finish import check_complete, resolve_all
 from sync.md_sprint import is_sprint_heading, read_overview, read_sprint
 from sync.md_story import (
     EpicDraft,
@@ -380,39 +381,6 @@ def _points(raw: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def resolve_all(
-    deps: list[Dependency],
-    story_id: str,
-    order: list[StoryDraft],
-    position: dict[str, int],
-    epic_stories: dict[str, list[str]],
-    epic_id: str | None,
-    epics: list[EpicDraft],
-) -> tuple[Dependency, ...]:
-    """Fill ``resolved`` for epic dependencies and phrases such as "All previous stories"."""
-    result: list[Dependency] = []
-    for dep in deps:
-        resolved: tuple[str, ...] = ()
-        if dep.kind == "epic" and dep.target:
-            resolved = tuple(epic_stories.get(dep.target, ()))
-        elif dep.kind == "phrase":
-            text = dep.raw.casefold()
-            here = position.get(story_id)
-            if "previous" in text and "epic" in text:
-                ids: list[str] = []
-                for epic in epics:
-                    if epic.id == epic_id:
-                        break
-                    ids.extend(story.id for story in epic.stories)
-                resolved = tuple(ids)
-            elif "previous" in text and "stor" in text and here is not None:
-                resolved = tuple(story.id for story in order[:here])
-            else:
-                resolved = tuple(m.group(1) for m in STORY_ID.finditer(dep.raw))
-        result.append(dep.model_copy(update={"resolved": resolved}) if resolved else dep)
-    return tuple(result)
-
-
 def parse_markdown(
     text: str, source: str | None = None, *, lines: list[str] | None = None
 ) -> Backlog:
@@ -438,55 +406,5 @@ def _parse(text: str, source: str | None, lines: list[str] | None) -> Backlog:
     reader = _Reader(source, lines)
     reader.read_document(top)
     backlog = reader.build()
-    check_complete(reader, top, text, source)
+    check_complete(reader.epics, reader.lines, top, text, source)
     return backlog
-
-
-def check_complete(reader: _Reader, top: HeadingSection, text: str, source: str | None) -> None:
-    """Reject documents that end mid-story: an unclosed fence or a label with nothing after."""
-    for section in _walk(top):
-        for block in section.blocks:
-            if block.kind == "fence" and not block.closed:
-                raise BadInputError(
-                    "code fence opened here is never closed (is the document truncated?); "
-                    "close it with ```",
-                    file=source,
-                    line=block.line,
-                )
-    last_story = _last_story(reader)
-    if last_story is None:
-        return
-    total_lines = len(reader.lines) - 1 if text.endswith("\n") else len(reader.lines)
-    if last_story.end_line < total_lines and text.endswith("\n"):
-        return
-    if last_story.dangling_label is not None and last_story.end_line >= total_lines - 1:
-        label = last_story.dangling_label
-        raise BadInputError(
-            f"story {last_story.id}: '{label.label}:' has nothing after it "
-            "(is the document truncated?)",
-            file=source,
-            line=label.line,
-        )
-    if not text.endswith("\n") and last_story.end_line >= total_lines:
-        last = reader.lines[-1]
-        items = [*last_story.tasks, *last_story.subtasks]
-        cut_item = any(item.line == total_lines and item.hours is None for item in items)
-        unbalanced = last.count("(") != last.count(")") or last.count("**") % 2
-        if cut_item or unbalanced or last.count("`") % 2:
-            raise BadInputError(
-                f"story {last_story.id} ends in an unfinished line (is the document truncated?)",
-                file=source,
-                line=total_lines,
-            )
-
-
-def _last_story(reader: _Reader) -> StoryDraft | None:
-    stories = [story for epic in reader.epics for story in epic.stories]
-    return max(stories, key=lambda story: story.line, default=None)
-
-
-def _walk(section: HeadingSection) -> list[HeadingSection]:
-    found = [section]
-    for child in section.children:
-        found.extend(_walk(child))
-    return found
