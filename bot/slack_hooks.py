@@ -21,6 +21,7 @@ from bot.alerts import check_capacity
 from bot.inbox import DONE, IGNORED
 from bot.slack_context import SlackContext
 from bot.slack_post import SlackPoster
+from bot.sprint_state import sprint_number_of
 from sync.store import SyncLink, utcnow
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class SprintChange:
     keys: tuple[str, ...]  # remote keys / ids / urls that may identify the issue
     sprint: str | None
     actor: str | None
+    sprint_refs: tuple[str, ...] = ()  # ids or names that may identify a synced sprint
 
 
 def jira_sprint_change(payload: dict[str, Any]) -> SprintChange | None:
@@ -42,7 +44,10 @@ def jira_sprint_change(payload: dict[str, Any]) -> SprintChange | None:
             issue = payload.get("issue") or {}
             keys = tuple(str(v) for v in (issue.get("key"), issue.get("id")) if v)
             actor = (payload.get("user") or {}).get("displayName")
-            return SprintChange("jira", keys, item.get("toString") or None, actor)
+            # Jira gives the sprint id in ``to`` and its name in ``toString`` (a sprint can
+            # carry over, making both comma-separated lists: the last one is the current)
+            refs = [str(v).split(",")[-1].strip() for v in (item.get("to"), item.get("toString"))]
+            return SprintChange("jira", keys, refs[1] or refs[0] or None, actor, tuple(refs))
     return None
 
 
@@ -87,12 +92,26 @@ def record_sprint_change(ctx: SlackContext, change: SprintChange) -> SyncLink | 
         )
         if row is None:
             return None
-        row.remote_sprint = change.sprint
+        row.remote_sprint = _sprint_name(session, change)
         row.updated_at = utcnow()
         session.add(row)
         session.commit()
         session.refresh(row)
         return row
+
+
+def _sprint_name(session: Session, change: SprintChange) -> str | None:
+    """The backlog's name for the sprint (``sprint-3``) when the sprint was synced, else the
+    tracker's name."""
+    refs = {ref for ref in change.sprint_refs if ref}
+    if refs:
+        sprints = session.exec(
+            select(SyncLink).where(SyncLink.target == change.target, SyncLink.kind == "sprint")
+        ).all()
+        for sprint in sprints:
+            if {sprint.remote_id, sprint.remote_key} & refs:
+                return sprint.backlog_id
+    return change.sprint
 
 
 def handle_sprint_change(
@@ -101,7 +120,8 @@ def handle_sprint_change(
     row = record_sprint_change(ctx, change)
     if row is None:
         return IGNORED
-    where = change.sprint or "no sprint"
+    number = sprint_number_of(row.remote_sprint)
+    where = f"sprint {number}" if number is not None else (row.remote_sprint or "no sprint")
     who = f" by {change.actor}" if change.actor else ""
     trigger = f"{row.backlog_id} moved to {where} in {change.target.capitalize()}{who}"
     posted = check_capacity(ctx, poster(), trigger=trigger)

@@ -7,7 +7,7 @@ into a ``SprintProgress`` that the digest, ``/backlog status`` and the burndown 
 
 Sprint dates come from the ``[calendar]`` config table (``sprint1_start``, ``sprint_length_days``)
 or from Jira sprint dates pulled into ``sync_link`` (kind ``sprint``, ``extra.start_date`` /
-``extra.end_date``), which win when present.
+``extra.end_date``, or the ``start``/``end`` the Jira sync pushed), which win when present.
 """
 
 from __future__ import annotations
@@ -137,7 +137,9 @@ def sprint_calendar(
         if link.kind != "sprint":
             continue
         extra = link.extra or {}
-        start, end = extra.get("start_date"), extra.get("end_date")
+        content = extra.get("content") or {}  # what the Jira sync pushed for the sprint
+        start = extra.get("start_date") or content.get("start")
+        end = extra.get("end_date") or content.get("end")
         number = sprint_number_of(link.backlog_id)
         if start and end and number is not None:
             calendar[number] = SprintDates(
