@@ -280,6 +280,8 @@ def _required_message(name: str, issue_type: IssueTypeSpec) -> str:
         return "Issue type is a sub-task but parent issue key or id not specified."
     if name == EPIC_NAME_FIELD:
         return "Epic Name is required."
+    if name == "components":
+        return "Component/s is required."
     return f"{name} is required."
 
 

@@ -64,9 +64,14 @@ class ProjectSpec:
     flavour: Flavour = "team"
     permitted: bool = True
     id: str = "10000"
+    missing_types: tuple[str, ...] = ()
+    required_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def issue_types(self) -> tuple[IssueTypeSpec, ...]:
+        return tuple(t for t in self._all_issue_types() if t.name not in self.missing_types)
+
+    def _all_issue_types(self) -> tuple[IssueTypeSpec, ...]:
         if self.flavour == "team":
             base = int(self.id) * 10
             return (
@@ -100,6 +105,8 @@ class ProjectSpec:
             "priority": False,
             "assignee": False,
         }
+        for name in self.required_fields.get(issue_type.name, ()):
+            fields[name] = True
         if issue_type.subtask:
             fields["parent"] = True
             fields["timetracking"] = False
@@ -129,6 +136,12 @@ FIELD_DEFS: dict[str, dict[str, Any]] = {
     "status": {"name": "Status", "type": "status", "system": "status"},
     "assignee": {"name": "Assignee", "type": "user", "system": "assignee"},
     "timetracking": {"name": "Time tracking", "type": "timetracking", "system": "timetracking"},
+    "components": {
+        "name": "Component/s",
+        "type": "array",
+        "items": "component",
+        "system": "components",
+    },
     "issuelinks": {"name": "Linked Issues", "type": "array", "items": "issuelinks"},
     "subtasks": {"name": "Sub-tasks", "type": "array", "items": "issuelinks"},
     "created": {"name": "Created", "type": "datetime", "system": "created"},
