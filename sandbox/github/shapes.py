@@ -199,7 +199,6 @@ def issue(
         "html_url": f"{html}/issues/{number}",
         "number": number,
         "state": record["state"],
-        "state_reason": record.get("state_reason"),
         "title": record["title"],
         "body": record.get("body"),
         "user": author,
@@ -226,6 +225,8 @@ def issue(
             "total_blocking": blocking,
         },
     }
+    if record.get("state_reason"):  # nullable enum without null: absent rather than null
+        shape["state_reason"] = record["state_reason"]
     if record.get("parent_url"):
         shape["parent_issue_url"] = record["parent_url"]
     if record.get("is_pull"):
