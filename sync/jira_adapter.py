@@ -168,8 +168,11 @@ class JiraAdapter:
         if self.board_id is not None:
             return self.board_id
         with self._errors(f"finding the board of project {project_key}", project=project_key):
-            boards = self._jira.boards(projectKeyOrID=project_key, type="scrum")
-        return int(boards[0].id) if boards else None
+            # Filtered here, not with ?type=scrum: the Software description declares that
+            # parameter as an empty object, so a conforming client cannot send it.
+            boards = self._jira.boards(projectKeyOrID=project_key)
+        scrum = [board for board in boards if board.raw.get("type") == "scrum"]
+        return int(scrum[0].id) if scrum else None
 
     # --- reads --------------------------------------------------------------------------
 
@@ -283,7 +286,11 @@ class JiraAdapter:
             )
             if done is None:
                 raise RemoteError(f"{key} has no transition to a done status", service=SERVICE)
-            self._jira.transition_issue(key, str(done["id"]))
+            # Posted directly: the library's transition_issue sends the id as a number,
+            # Jira's description types it as a string.
+            body = {"transition": {"id": str(done["id"])}}
+            url = self._jira._get_url(f"issue/{key}/transitions")
+            self._jira._session.post(url, data=json.dumps(body))
 
     def create_sprint(
         self, board_id: int, name: str, goal: str, start: str | None, end: str | None

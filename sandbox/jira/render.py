@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sandbox.jira.state import (
@@ -107,7 +108,7 @@ def issue_type_json(base: str, project: ProjectSpec, spec: IssueTypeSpec) -> dic
         "hierarchyLevel": spec.hierarchy_level,
     }
     if project.flavour == "team":
-        data["entityId"] = f"{project.key.lower()}-{spec.id}"
+        data["entityId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{project.key}/{spec.id}"))
         data["scope"] = {"type": "PROJECT", "project": {"id": project.id}}
     return data
 

@@ -52,8 +52,8 @@ class PlatformApi:
                 "versionNumbers": [1001, 0, 0],
                 "deploymentType": "Cloud",
                 "buildNumber": 100276,
-                "buildDate": "2026-01-01T00:00:00.000+0000",
-                "serverTime": now_iso(),
+                "buildDate": "2026-01-01T00:00:00.000+00:00",
+                "serverTime": now_iso().replace("+0000", "+00:00"),
                 "scmInfo": "sandbox",
                 "serverTitle": "backlog-bot Jira sandbox",
             }
