@@ -89,10 +89,18 @@ def load_handler_modules(registry: HandlerRegistry, spec: str) -> None:
     """Call each ``module:function`` in the comma-separated ``spec`` with the registry."""
     import importlib
 
+    from sync.errors import ConfigurationError
+
     for item in filter(None, (part.strip() for part in spec.split(","))):
         module_name, _, function_name = item.partition(":")
-        module = importlib.import_module(module_name)
-        getattr(module, function_name or "register")(registry)
+        try:
+            registrar = getattr(importlib.import_module(module_name), function_name or "register")
+        except (ImportError, AttributeError) as exc:
+            raise ConfigurationError(
+                f"setting WEBHOOK_HANDLER_MODULES: cannot load {item!r} ({exc}); "
+                "use module:function with the module importable"
+            ) from exc
+        registrar(registry)
 
 
 def worker_id() -> str:
