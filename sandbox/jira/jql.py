@@ -173,6 +173,8 @@ class Query:
 
     def _values(self, op: str) -> list[Any]:
         if op in ("in", "not in"):
+            if self._peek().kind == "word":
+                return [self._value()]  # a function such as openSprints(): refused there
             self._expect("(")
             values = [self._value()]
             while self._peek().text == ",":
