@@ -141,3 +141,22 @@ def digest_dict(digest: Any) -> dict[str, Any]:
         ],
         "not_ready": [{"story": s.story_id, "rules": list(s.rules)} for s in digest.not_ready],
     }
+
+
+@app.command("demo")
+def demo(
+    file: Path = typer.Argument(
+        Path("examples/bss-modernization.md"), help="Backlog file (default: the reference one)."
+    ),
+    output_dir: Path = typer.Option(
+        Path("demo-output"), "--output-dir", help="Where the burndown chart is saved."
+    ),
+) -> None:
+    """Run the whole job on local sandboxes: validate, apply to Jira/GitHub, webhook
+    validation, capacity alert and standup digest to a sandbox Slack. No accounts needed."""
+    from bot.demo import demo_main
+    from sync.errors import BadInputError
+
+    if not file.is_file():
+        raise BadInputError("no such backlog file", file=str(file))
+    demo_main(file, output_dir)

@@ -27,6 +27,7 @@ from bot.sprint_state import (
     live_issues,
     sprint_calendar,
     sprint_progress,
+    story_name,
 )
 from sync.errors import ConfigurationError
 from sync.model import Backlog, Sprint
@@ -108,7 +109,7 @@ def _blocked(
             status = issue.status if issue else Status.todo
             if status is Status.done or (dep not in stories and issue is None):
                 continue
-            title = stories[dep].title if dep in stories else dep
+            title = story_name(stories[dep]) if dep in stories else dep
             blockers.append(Blocker(dep, title, status, issue.urls if issue else ()))
         if blockers:
             yield BlockedItem(item, tuple(blockers))
@@ -128,7 +129,7 @@ def _not_ready(
             rules_by_story.setdefault(finding.item, []).append(finding.rule)
     stories = backlog.stories_by_id()
     result = []
-    for story_id in sprint.committed_story_ids:
+    for story_id in dict.fromkeys(c.story_id for c in sprint.committed if not c.continued):
         rules = rules_by_story.get(story_id)
         if not rules:
             continue
@@ -137,7 +138,7 @@ def _not_ready(
         result.append(
             NotReadyStory(
                 story_id,
-                story.title if story else story_id,
+                story_name(story) if story else story_id,
                 issue.urls if issue else (),
                 tuple(dict.fromkeys(rules)),
             )
@@ -184,7 +185,7 @@ def standup_now(ctx: SlackContext, sprint_number: int | None = None) -> StandupD
     live = live_issues(links, prefer=ctx.config.status_source)
     calendar = sprint_calendar(backlog, ctx.config.calendar, links)
     progress = sprint_progress(backlog, number, live, calendar, ctx.today())
-    next_ids = next((s.committed_story_ids for s in backlog.sprints if s.number == number + 1), ())
+    next_ids = {c.story_id for s in backlog.sprints if s.number == number + 1 for c in s.committed}
     findings = run_rules(backlog, load_rules_config(), only_items=set(next_ids)) if next_ids else []
     last = last_digest(ctx.engine, KIND, number)
     return build_standup(backlog, progress, live, last=last, findings=findings, zone=ctx.zone)

@@ -59,6 +59,10 @@ def pts(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
 
 
+def plural(count: float, word: str) -> str:
+    return word if count == 1 else word + "s"
+
+
 def pct(value: float | None) -> str:
     return "?" if value is None else f"{value:.0f}%"
 
@@ -192,10 +196,11 @@ def progress_summary(progress: SprintProgress) -> list[str]:
     if progress.dates and progress.day:
         ideal_done = committed - progress.ideal_remaining(progress.day)
         gap = done - ideal_done
+        side = "ahead of" if gap > 0 else "behind"
         verdict = (
             "on track"
             if abs(gap) < 0.5
-            else (f"{pts(abs(gap))} points {'ahead of' if gap > 0 else 'behind'} the ideal line")
+            else f"{pts(abs(gap))} {plural(abs(gap), 'point')} {side} the ideal line"
         )
         lines.append(f"Ideal by today: {pts(ideal_done)} points done, {verdict}")
     return lines

@@ -54,16 +54,24 @@ def build_bolt_app(
 ) -> App:
     """The bolt App with the ``/backlog`` listeners and the retry guard."""
     engine = commands.ctx.engine
-    app = App(
-        signing_secret=signing_secret,
-        client=client,
-        process_before_response=True,
-        token_verification_enabled=False,  # auth.test on the first request, not at import
-        listener_executor=ThreadPoolExecutor(
-            max_workers=executor_workers, thread_name_prefix="slack-lazy"
-        ),
-        logger=logging.getLogger("backlog_bot.slack"),
-    )
+    bolt_log = logging.getLogger("backlog_bot.slack")
+    level = bolt_log.level
+    # bolt warns that SLACK_BOT_TOKEN from the environment is unused because a client (with
+    # that token and SLACK_API_URL) is given: expected, so not worth a warning at start-up.
+    bolt_log.setLevel(logging.ERROR)
+    try:
+        app = App(
+            signing_secret=signing_secret,
+            client=client,
+            process_before_response=True,
+            token_verification_enabled=False,  # auth.test on the first request, not at import
+            listener_executor=ThreadPoolExecutor(
+                max_workers=executor_workers, thread_name_prefix="slack-lazy"
+            ),
+            logger=bolt_log,
+        )
+    finally:
+        bolt_log.setLevel(level)
 
     @app.middleware
     def run_each_request_once(body: dict[str, Any], next: Callable[[], BoltResponse]) -> Any:

@@ -129,7 +129,7 @@ class Commands:
     def ready_report(self, story_id: str) -> ReadyReport | None:
         """DoR and INVEST findings of one story, with what the trackers say about it."""
         from bot.digests import READY_PREFIXES
-        from bot.sprint_state import live_issues
+        from bot.sprint_state import live_issues, story_name
         from rules.config import load_rules_config
         from rules.runner import run_rules
 
@@ -166,7 +166,7 @@ class Commands:
                 parts.append(live.sprint)
             live_line = " · ".join(parts)
         return ReadyReport(
-            story_id, story.title, live.urls if live else (), where, live_line, findings
+            story_id, story_name(story), live.urls if live else (), where, live_line, findings
         )
 
     def _run_capacity(self, parsed: ParsedCommand) -> SlackMessage:

@@ -275,7 +275,7 @@ def _item(
     status = issue.status if issue else Status.todo
     return SprintItem(
         story_id=story_id,
-        title=(story.title if story else getattr(commitment, "title", "")) or story_id,
+        title=(story_name(story) if story else getattr(commitment, "title", "")) or story_id,
         points=float(points or 0),
         status=status,
         status_raw=issue.status_raw if issue else None,
@@ -285,6 +285,12 @@ def _item(
         depends_on=dependencies_of(backlog, story_id),
         added_live=added,
     )
+
+
+def story_name(story: Story) -> str:
+    """A short name: the heading without its ``Story 1.1:`` label, else the title."""
+    heading = re.sub(r"^\s*story\s+[\w.-]+\s*[:\-–]\s*", "", story.heading, flags=re.IGNORECASE)
+    return heading.strip() or story.title or story.id
 
 
 def dependencies_of(backlog: Backlog, story_id: str) -> tuple[str, ...]:

@@ -117,9 +117,9 @@ def test_status_replies_through_response_url(bot: Bot) -> None:
         "*Stories* (3)",
         "• *<https://jira.example.test/browse/PAY-2|US-002>* Refunds &lt;!channel&gt; · 8 pts"
         " · In Progress · Alice &lt;Ops&gt; &amp; Co",
-        "• *<https://jira.example.test/browse/PAY-3|US-003>* Payment reports · 5 pts · To Do",
+        "• *<https://jira.example.test/browse/PAY-3|US-003>* Payment Reports · 5 pts · To Do",
         "• *<https://jira.example.test/browse/PAY-1|US-001>* "
-        "<https://github.example.test/acme/payments/issues/1|GitHub> Payment gateway · 13 pts"
+        "<https://github.example.test/acme/payments/issues/1|GitHub> Payment Gateway · 13 pts"
         " · Done · Bob",
     ]
 
@@ -134,7 +134,7 @@ def test_status_of_a_named_and_an_unknown_sprint(bot: Bot) -> None:
 def test_ready_reports_dor_and_invest_with_live_state(bot: Bot) -> None:
     _, token = bot.send("ready us-005")
     texts = _texts(bot.reply(token))
-    assert texts[0] == "US-005 · Saved cards"
+    assert texts[0] == "US-005 · Saved Cards"
     assert texts[1] == (
         ":large_orange_circle: *Ready with warnings*: 3 warning(s).\n"
         "*<https://jira.example.test/browse/PAY-5|US-005>* 8 pts · no priority · "

@@ -60,13 +60,13 @@ def test_standup_digest_text(ctx: SlackContext) -> None:
         "Ideal by today: 10.4 points done, 2.6 points ahead of the ideal line",
         "",
         "Done so far (1)",
-        "  - US-001 Payment gateway · 13 pts · Bob",
+        "  - US-001 Payment Gateway · 13 pts · Bob",
         "In progress (1)",
         "  - US-002 Refunds <!channel> · 8 pts · Alice <Ops> & Co",
         "Blocked (1)",
-        "  - US-003 Payment reports · waiting for US-002 (In progress)",
+        "  - US-003 Payment Reports · waiting for US-002 (In progress)",
         "Sprint 2 stories not ready (1)",
-        "  - US-005 Saved cards · dor.acceptance-criteria, dor.prioritized, dor.user-story",
+        "  - US-005 Saved Cards · dor.acceptance-criteria, dor.prioritized, dor.user-story",
     ]
 
 
@@ -79,7 +79,7 @@ def test_standup_posted_with_escaped_text_links_and_chart(
     texts = [block["text"]["text"] for block in message.blocks if "text" in block]
     assert texts[2] == (
         "*Done so far* (1)\n• *<https://jira.example.test/browse/PAY-1|US-001>* "
-        "<https://github.example.test/acme/payments/issues/1|GitHub> Payment gateway · 13 pts · Bob"
+        "<https://github.example.test/acme/payments/issues/1|GitHub> Payment Gateway · 13 pts · Bob"
     )
     assert texts[3] == (
         "*In progress* (1)\n• *<https://jira.example.test/browse/PAY-2|US-002>* "
@@ -122,7 +122,7 @@ def test_next_digest_lists_only_what_moved_to_done_since(
         "In progress (0)",
         "Blocked (0)",
         "Sprint 2 stories not ready (1)",
-        "  - US-005 Saved cards · dor.acceptance-criteria, dor.prioritized, dor.user-story",
+        "  - US-005 Saved Cards · dor.acceptance-criteria, dor.prioritized, dor.user-story",
     ]
 
 
