@@ -29,8 +29,15 @@ def sandbox(
     jira_webhook_secret: str | None = typer.Option(
         None, "--jira-webhook-secret", help="Sign deliveries (X-Hub-Signature) with this."
     ),
+    github_webhook_url: str | None = typer.Option(
+        None, "--github-webhook-url", help="Deliver GitHub webhooks (issues, PRs ...) here."
+    ),
+    github_webhook_secret: str | None = typer.Option(
+        None, "--github-webhook-secret", help="Sign them (X-Hub-Signature-256) with this."
+    ),
 ) -> None:
     """Start the sandbox emulators, print KEY=VALUE settings, serve until stopped."""
+    import shlex
     import signal
     import sys
     import threading
@@ -54,6 +61,8 @@ def sandbox(
         "jira_project": jira_project,
         "jira_webhook_url": jira_webhook_url,
         "jira_webhook_secret": jira_webhook_secret,
+        "github_webhook_url": github_webhook_url,
+        "github_webhook_secret": github_webhook_secret,
     }
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -64,7 +73,7 @@ def sandbox(
             running.append(start(name, port, options))
         for item in running:
             for key, value in item.env.items():
-                typer.echo(f"{key}={value}")
+                typer.echo(f"{key}={shlex.quote(value)}")  # sourceable by a shell
         sys.stdout.flush()
         typer.echo(f"# sandbox running ({', '.join(names)}); Ctrl-C or SIGTERM stops it", err=True)
         while not stop.wait(0.5):

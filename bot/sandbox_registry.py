@@ -14,6 +14,7 @@ from typing import Any
 SANDBOXES: dict[str, str] = {
     "jira": "bot.sandbox_registry:start_jira",
     "slack": "bot.sandbox_registry:start_slack",
+    "github": "bot.sandbox_registry:start_github",
 }
 
 
@@ -56,3 +57,17 @@ def start_slack(port: int | None, options: dict[str, Any]) -> RunningSandbox:
 
     sandbox = SlackSandbox(port=port).start()
     return RunningSandbox("slack", sandbox.url, sandbox.env(), sandbox.stop, sandbox)
+
+
+def start_github(port: int | None, options: dict[str, Any]) -> RunningSandbox:
+    """The GitHub emulator: repository acme/bss, its owner's Projects v2, webhooks if asked."""
+    from sandbox.github import GitHubSandbox
+
+    sandbox = GitHubSandbox(
+        str(options.get("github_owner", "acme")), str(options.get("github_repo", "bss"))
+    ).start(port)
+    if options.get("github_webhook_url"):
+        sandbox.webhooks.configure(
+            options["github_webhook_url"], options.get("github_webhook_secret") or ""
+        )
+    return RunningSandbox("github", sandbox.url, sandbox.env(), sandbox.stop, sandbox)

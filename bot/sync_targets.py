@@ -17,6 +17,7 @@ from sync.plan import Plan
 
 TARGETS: dict[str, str] = {
     "jira": "bot.sync_jira:build",
+    "github": "bot.sync_github:build",
 }
 
 

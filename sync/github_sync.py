@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
 
-from sync.db import session_scope
 from sync.errors import AuthenticationError, PermissionDeniedError, RemoteError
+from sync.github_links import LinkStore, finish_run, start_run
 from sync.github_mapping import FIELD_POINTS, FIELD_SPRINT, FIELD_STATUS, GitHubDesired, IssueSpec
 from sync.github_plan import (
     ISSUE_KINDS,
@@ -33,9 +32,8 @@ from sync.github_plan import (
     project_value_changes,
     snapshot,
 )
-from sync.github_ports import GitHubProjectsPort, GitHubRestPort, RemoteIssue
+from sync.github_ports import GitHubProjectsPort, GitHubRestPort, RemoteIssue, RemoteMilestone
 from sync.plan import Change, Plan, content_hash
-from sync.store import SyncLink, SyncRun, utcnow
 
 PROJECT_KINDS = frozenset({"project", "project-item", "project-fields"})
 
@@ -54,56 +52,6 @@ class SyncReport:
     @property
     def outcome(self) -> str:
         return "partial" if self.errors else "ok"
-
-
-class LinkStore:
-    """The github ``SyncLink`` rows, read once and written through one row at a time."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def load(self) -> dict[tuple[str, str], LinkRecord]:
-        with session_scope(self.engine) as session:
-            rows = session.exec(select(SyncLink).where(SyncLink.target == TARGET)).all()
-            return {(row.kind, row.backlog_id): _record(row) for row in rows}
-
-    def save(self, record: LinkRecord) -> None:
-        with session_scope(self.engine) as session:
-            row = session.exec(
-                select(SyncLink).where(
-                    SyncLink.target == TARGET,
-                    SyncLink.kind == record.kind,
-                    SyncLink.backlog_id == record.backlog_id,
-                )
-            ).first()
-            if row is None:
-                row = SyncLink(
-                    target=TARGET, kind=record.kind, backlog_id=record.backlog_id, remote_id=""
-                )
-            for name in (
-                "remote_id", "remote_key", "remote_url", "content_hash", "remote_status",
-                "remote_assignee", "remote_points", "remote_sprint",
-            ):  # fmt: skip
-                setattr(row, name, getattr(record, name))
-            row.extra = dict(record.extra)
-            row.updated_at = utcnow()
-            session.add(row)
-
-
-def _record(row: SyncLink) -> LinkRecord:
-    return LinkRecord(
-        kind=row.kind,
-        backlog_id=row.backlog_id,
-        remote_id=row.remote_id,
-        remote_key=row.remote_key,
-        remote_url=row.remote_url,
-        content_hash=row.content_hash,
-        extra=dict(row.extra or {}),
-        remote_status=row.remote_status,
-        remote_assignee=row.remote_assignee,
-        remote_points=row.remote_points,
-        remote_sprint=row.remote_sprint,
-    )
 
 
 class GitHubSync:
@@ -126,6 +74,8 @@ class GitHubSync:
         self.jira = dict(jira or {})
         self.links: dict[tuple[str, str], LinkRecord] = {}
         self._markers: dict[str, RemoteIssue] | None = None
+        self._labels: dict[str, dict[str, str]] | None = None
+        self._milestones: dict[str, RemoteMilestone] | None = None
 
     # --- plan and apply ----------------------------------------------------------------------
 
@@ -157,7 +107,7 @@ class GitHubSync:
                 return
             report.rounds += 1
             report.errors = []
-            self._markers = None
+            self._markers = self._labels = self._milestones = None
             for change in plan.writes:
                 if change.kind in PROJECT_KINDS:
                     continue
@@ -198,7 +148,9 @@ class GitHubSync:
     def _label(self, change: Change) -> None:
         name = change.backlog_id
         fields = dict(change.fields)
-        remote = self.rest.list_labels()
+        if self._labels is None:  # one listing per round, not one per label
+            self._labels = self.rest.list_labels()
+        remote = self._labels
         if name not in remote:
             self.rest.create_label(name, fields["color"], fields["description"])
         elif remote[name] != {"color": fields["color"], "description": fields["description"]}:
@@ -213,7 +165,9 @@ class GitHubSync:
         link = self.links.get(("milestone", spec.backlog_id))
         number = link.number if link else None
         if number is None:
-            existing = self.rest.list_milestones().get(spec.title)
+            if self._milestones is None:
+                self._milestones = self.rest.list_milestones()
+            existing = self._milestones.get(spec.title)
             number = existing.number if existing else None
             if number is None:
                 number = self.rest.create_milestone(spec.title, spec.description, spec.due_on)
@@ -459,25 +413,15 @@ class GitHubSync:
         self.links[(record.kind, record.backlog_id)] = record
 
     def _start_run(self, direction: str, source: str | None) -> int | None:
-        with session_scope(self.engine) as session:
-            run = SyncRun(target=TARGET, direction=direction, backlog_file=source)
-            session.add(run)
-            session.flush()
-            return run.id
+        return start_run(self.engine, direction, source)
 
     def _finish_run(
         self, run_id: int | None, report: SyncReport, outcome: str | None = None
     ) -> int | None:
-        with session_scope(self.engine) as session:
-            run = session.get(SyncRun, run_id)
-            if run is None:
-                return run_id
-            run.finished_at = utcnow()
-            run.outcome = outcome or report.outcome
-            run.counts = {**report.counts, "errors": len(report.errors)}
-            run.http_calls = dict(report.calls)
-            run.error = "\n".join(report.errors[:20]) or None
-            session.add(run)
+        counts = {**report.counts, "errors": len(report.errors)}
+        finish_run(
+            self.engine, run_id, outcome or report.outcome, counts, report.calls, report.errors
+        )
         return run_id
 
 

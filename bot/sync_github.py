@@ -1,0 +1,199 @@
+"""Composition root of the GitHub target: settings and ``[github]`` config -> a ``TargetRunner``.
+
+Settings: ``GITHUB_TOKEN``, ``GITHUB_REPOSITORY`` (owner/name), ``GITHUB_API_URL`` (default
+https://api.github.com; GitHub Enterprise ``https://HOST/api/v3``; the sandbox), and
+``GITHUB_PROJECT`` (title of the Projects v2 board; no board when unset).
+
+``[github]`` keys (all optional): ``tasks_as`` / ``subtasks_as`` ("tasklist" | "sub-issues"),
+``dependencies_as`` ("api" | "section"), ``sprint_start`` (ISO date: milestone due dates and
+an iteration Sprint field), ``sprint_length_days``, ``project_fields`` (bool), and pacing:
+``pacing`` (bool; default on, off for a loopback ``GITHUB_API_URL``),
+``creates_per_minute`` (80), ``creates_per_hour`` (500), ``seconds_between_writes`` (1),
+``max_wait`` (seconds to wait for a rate limit before failing, 3600).
+
+When the state database holds Jira links (``--target all`` runs Jira first), each GitHub
+issue body names its Jira issue: the two trackers are cross-linked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from bot.settings import Settings, load_config_table
+from bot.sync_targets import ApplyOutcome, PlanOutcome, Progress, PullOutcome
+from sync.errors import ConfigurationError
+from sync.model import Backlog
+
+PACING_KEYS = (
+    "pacing",
+    "creates_per_minute",
+    "creates_per_hour",
+    "seconds_between_writes",
+    "max_wait",
+)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class GitHubTarget:
+    name = "github"
+
+    def __init__(self, settings: Settings, table: dict[str, Any] | None = None) -> None:
+        from sync.calls import CallCounter
+        from sync.db import make_engine
+        from sync.github_adapter import GitHubRestAdapter
+        from sync.github_graphql import GitHubProjectsClient
+        from sync.github_limits import RateGovernor
+        from sync.github_mapping import GitHubOptions
+
+        missing = [
+            name
+            for name, value in (
+                ("GITHUB_TOKEN", settings.github_token),
+                ("GITHUB_REPOSITORY", settings.github_repository),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"the GitHub target needs {', '.join(missing)} (environment or [settings] in "
+                "backlog-bot.toml); `backlog-bot sandbox` prints values for a local sandbox"
+            )
+        repository = str(settings.github_repository)
+        if repository.count("/") != 1 or not all(repository.split("/")):
+            raise ConfigurationError(f"GITHUB_REPOSITORY must be OWNER/NAME, not {repository!r}")
+        table = dict(load_config_table("github") if table is None else table)
+        pacing = pacing_policy(table, settings.github_api_url)
+        self.options = GitHubOptions.from_table(
+            {k: v for k, v in table.items() if k not in PACING_KEYS}
+        )
+        self.calls = CallCounter()
+        self.database_url = settings.database_url
+        self.engine = make_engine(settings.database_url)
+        governor = RateGovernor(pacing)
+        token = settings.github_token.get_secret_value() if settings.github_token else ""
+        common = {
+            "api_url": settings.github_api_url,
+            "token": token,
+            "repository": repository,
+            "counter": self.calls,
+            "governor": governor,
+        }
+        self.rest = GitHubRestAdapter(**common)
+        self.projects = GitHubProjectsClient(**common) if settings.github_project else None
+        self.project_title = settings.github_project
+
+    def _sync(self):  # type: ignore[no-untyped-def]
+        from sync.github_sync import GitHubSync
+
+        return GitHubSync(
+            self.rest,
+            self.engine,
+            projects=self.projects,
+            project_title=self.project_title,
+            jira=jira_links(self.engine),
+        )
+
+    def plan(self, backlog: Backlog, source: str, *, prune: bool) -> PlanOutcome:
+        from sync import db
+        from sync.github_mapping import desired_state
+
+        db.upgrade(self.database_url)
+        plan = self._sync().plan(desired_state(backlog, self.options))
+        return PlanOutcome(plan, [], self.calls.snapshot())
+
+    def apply(
+        self, backlog: Backlog, source: str, *, prune: bool, progress: Progress | None
+    ) -> ApplyOutcome:
+        from sync import db
+        from sync.github_mapping import desired_state
+
+        db.upgrade(self.database_url)
+        engine = self._sync()
+        desired = desired_state(backlog, self.options)
+        if progress:
+            progress.start(len(engine.plan(desired).writes))
+        report = engine.apply(desired, source=source)
+        changed = {c.backlog_id for c in report.plan.changes if c.action in ("create", "update")}
+        keys = {
+            backlog_id: str(link.remote_key)
+            for (kind, backlog_id), link in engine.links.items()
+            if backlog_id in changed and link.remote_key and kind not in ("label", "milestone")
+        }
+        urls = {
+            backlog_id: str(link.remote_url)
+            for (_kind, backlog_id), link in engine.links.items()
+            if backlog_id in keys and link.remote_url
+        }
+        warnings = [
+            f"{c.backlog_id}: {c.summary}" for c in report.plan.changes if c.action == "orphan"
+        ]
+        if progress:
+            progress.advance("done", len(report.plan.writes))
+        return ApplyOutcome(
+            plan=report.plan,
+            keys=keys,
+            urls=urls,
+            counts=dict(report.counts),
+            failures=list(report.errors),
+            warnings=warnings,
+            http_calls=report.calls,
+        )
+
+    def pull(self) -> PullOutcome:
+        from sync import db
+
+        db.upgrade(self.database_url)
+        report = self._sync().pull()
+        return PullOutcome(
+            "github", report.counts["pulled"], report.counts["changed"], report.calls
+        )
+
+    def close(self) -> None:
+        self.rest.close()
+        if self.projects is not None:
+            self.projects.close()
+
+
+def pacing_policy(table: dict[str, Any], api_url: str) -> Any:
+    """Pacing from ``[github]``; on by default except against a loopback sandbox."""
+    from sync.github_limits import PacingPolicy
+
+    loopback = urlparse(api_url).hostname in LOOPBACK
+    enabled = table.get("pacing", not loopback)
+    if not isinstance(enabled, bool):
+        raise ConfigurationError("[github] pacing must be true or false")
+    values: dict[str, Any] = {}
+    for key, kind in (
+        ("creates_per_minute", int),
+        ("creates_per_hour", int),
+        ("seconds_between_writes", float),
+        ("max_wait", float),
+    ):
+        if key in table:
+            value = table[key]
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ConfigurationError(f"[github] {key} must be a positive number, not {value!r}")
+            values[key] = kind(value)
+    if not enabled:
+        return PacingPolicy.off(**values)
+    return PacingPolicy(**values)
+
+
+def jira_links(engine: Any) -> dict[str, tuple[str, str]]:
+    """Backlog id -> (Jira key, browse URL) of the Jira issues already synced."""
+    from sqlmodel import Session, select
+
+    from sync.store import SyncLink
+
+    with Session(engine) as session:
+        rows = session.exec(select(SyncLink).where(SyncLink.target == "jira")).all()
+        return {
+            row.backlog_id: (str(row.remote_key), str(row.remote_url or ""))
+            for row in rows
+            if row.kind in ("epic", "story") and row.remote_key
+        }
+
+
+def build(settings: Settings) -> GitHubTarget:
+    return GitHubTarget(settings)
