@@ -1,0 +1,150 @@
+"""Work added to a running sprint: a signed Jira or GitHub webhook reaches the service, the
+worker runs the Slack area's handler, and the capacity alert is posted at once (and once)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.app import create_app
+from bot.slack_hooks import github_sprint_change, jira_sprint_change, register_sprint_handlers
+from bot.slack_post import SlackPoster
+from bot.worker import HandlerRegistry
+from sandbox.runner import ServedApp
+from sandbox.slack import SlackSandbox
+from sync import db
+from sync.store import SyncLink
+from tests.slack_support import pulled_state, slack_context, slack_settings, store_links
+
+SECRET = "hook-secret"
+
+
+@dataclass
+class Service:
+    url: str
+    slack: SlackSandbox
+    engine: Engine
+
+
+@pytest.fixture
+def service(database_url: str) -> Iterator[Service]:
+    db.upgrade(database_url)
+    engine = db.make_engine(database_url)
+    links = pulled_state()
+    sprint_link = SyncLink(
+        target="jira",
+        kind="sprint",
+        backlog_id="sprint-1",
+        remote_id="37",
+        remote_key="Sprint 1: Take Payments",
+        created_at=datetime(2026, 11, 16, tzinfo=UTC),
+        updated_at=datetime(2026, 11, 16, tzinfo=UTC),
+    )
+    store_links(engine, [*links, sprint_link])
+    with SlackSandbox() as slack:
+        settings = slack_settings(
+            database_url,
+            slack,
+            jira_webhook_secret=SECRET,
+            github_webhook_secret=SECRET,
+            webhook_poll_seconds=0.05,
+        )
+        ctx = slack_context(settings, engine)
+        registry = HandlerRegistry()
+        register_sprint_handlers(registry, ctx, lambda: SlackPoster.from_settings(settings))
+        app = create_app(settings, engine=engine, registry=registry)
+        with ServedApp(app, lifespan="on") as served:
+            yield Service(served.url, slack, engine)
+    engine.dispose()
+
+
+def _jira_moved(key: str, sprint_id: str, sprint_name: str) -> dict[str, object]:
+    return {
+        "timestamp": int(time.time() * 1000),
+        "webhookEvent": "jira:issue_updated",
+        "issue_event_type_name": "issue_generic",
+        "user": {"displayName": "Carol PO"},
+        "issue": {"id": "10004", "key": key, "fields": {"summary": "Fraud checks"}},
+        "changelog": {
+            "id": "10100",
+            "items": [
+                {
+                    "field": "Sprint",
+                    "fieldtype": "custom",
+                    "from": "38",
+                    "fromString": "Sprint 2: Protect Payments",
+                    "to": sprint_id,
+                    "toString": sprint_name,
+                }
+            ],
+        },
+    }
+
+
+def _post_jira(url: str, payload: dict[str, object]) -> httpx.Response:
+    body = json.dumps(payload).encode()
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Hub-Signature": signature,
+        "X-Atlassian-Webhook-Identifier": uuid.uuid4().hex,
+    }
+    return httpx.post(f"{url}/webhooks/jira", content=body, headers=headers)
+
+
+def _alerts(slack: SlackSandbox, count: int) -> list[str]:
+    return [m.text for m in slack.wait_for_messages(count=count, timeout=10)]
+
+
+def test_story_moved_into_running_sprint_posts_error_alert_once(service: Service) -> None:
+    response = _post_jira(service.url, _jira_moved("PAY-4", "37", "Sprint 1: Take Payments"))
+    assert response.status_code in (200, 202)
+    (alert,) = _alerts(service.slack, 1)
+    assert alert == "Sprint 1: Backend Developer at 113% of capacity (error)"
+    message = service.slack.state.messages_in(service.slack.channel_id)[0]
+    assert "Triggered by: US-004 moved to sprint 1 in Jira by Carol PO" in str(message.blocks)
+    with Session(service.engine) as session:
+        row = session.exec(
+            select(SyncLink).where(SyncLink.backlog_id == "US-004", SyncLink.kind == "story")
+        ).one()
+        assert row.remote_sprint == "sprint-1"
+    _post_jira(service.url, _jira_moved("PAY-4", "37", "Sprint 1: Take Payments"))
+    time.sleep(0.5)
+    assert len(service.slack.state.messages_in(service.slack.channel_id)) == 1
+
+
+def test_issues_of_other_projects_are_ignored(service: Service) -> None:
+    _post_jira(service.url, _jira_moved("OTHER-1", "37", "Sprint 1"))
+    time.sleep(0.5)
+    assert service.slack.state.messages_in(service.slack.channel_id) == []
+
+
+def test_payload_parsing() -> None:
+    change = jira_sprint_change(_jira_moved("PAY-4", "37,41", "Sprint 1, Sprint 3"))
+    assert change is not None and change.sprint_refs == ("41", "Sprint 3")
+    assert jira_sprint_change({"changelog": {"items": [{"field": "status"}]}}) is None
+    milestoned = {
+        "action": "milestoned",
+        "issue": {"number": 7, "html_url": "https://github.example.test/acme/payments/issues/7"},
+        "milestone": {"title": "Sprint 1: Take Payments"},
+        "sender": {"login": "carol"},
+    }
+    change = github_sprint_change("issues", milestoned)
+    assert change is not None and "#7" in change.keys and change.sprint == "Sprint 1: Take Payments"
+    edited = {
+        "action": "edited",
+        "projects_v2_item": {"content_node_id": "I_kw7"},
+        "changes": {"field_value": {"field_name": "Status"}},
+    }
+    assert github_sprint_change("projects_v2_item", edited) is None
