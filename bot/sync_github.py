@@ -99,7 +99,10 @@ class GitHubTarget:
         from sync.github_mapping import desired_state
 
         db.upgrade(self.database_url)
-        plan = self._sync().plan(desired_state(backlog, self.options))
+        try:
+            plan = self._sync().plan(desired_state(backlog, self.options))
+        finally:
+            self.close()
         return PlanOutcome(plan, [], self.calls.snapshot())
 
     def apply(
@@ -113,7 +116,10 @@ class GitHubTarget:
         desired = desired_state(backlog, self.options)
         if progress:
             progress.start(len(engine.plan(desired).writes))
-        report = engine.apply(desired, source=source)
+        try:
+            report = engine.apply(desired, source=source)
+        finally:
+            self.close()
         changed = {c.backlog_id for c in report.plan.changes if c.action in ("create", "update")}
         keys = {
             backlog_id: str(link.remote_key)
@@ -144,12 +150,16 @@ class GitHubTarget:
         from sync import db
 
         db.upgrade(self.database_url)
-        report = self._sync().pull()
+        try:
+            report = self._sync().pull()
+        finally:
+            self.close()
         return PullOutcome(
             "github", report.counts["pulled"], report.counts["changed"], report.calls
         )
 
     def close(self) -> None:
+        """Close the HTTP connections (each CLI command uses a runner once)."""
         self.rest.close()
         if self.projects is not None:
             self.projects.close()
