@@ -17,7 +17,7 @@ retries only what is safe. Library and transport exceptions are translated here:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -37,7 +37,6 @@ from sync.errors import (
 from sync.http_transport import TRANSPORT_ERRORS, Pacer, RetryPolicy, install
 from sync.jira_port import (
     BULK_LIMIT,
-    ID_LABEL_PREFIX,
     PROPERTY_KEY,
     AmbiguousWriteError,
     CreateResult,
@@ -46,6 +45,7 @@ from sync.jira_port import (
     RemoteIssue,
     RemoteSprint,
 )
+from sync.jira_remote import bulk_results, issue_type, remote_issue, remote_sprint
 
 SERVICE = "jira"
 POINTS_FIELD_NAMES = ("Story point estimate", "Story Points")
@@ -100,9 +100,9 @@ class JiraAdapter:
         with self._errors(f"reading project {key}", project=key):
             project = self._jira.project(key).raw
         types = project.get("issueTypes", [])
-        epic = _issue_type(types, key, "Epic", lambda t: t.get("hierarchyLevel") == 1)
-        story = _issue_type(types, key, "Story", lambda t: t.get("name") == "Story")
-        subtask = _issue_type(types, key, "Sub-task", lambda t: bool(t.get("subtask")))
+        epic = issue_type(types, key, "Epic", lambda t: t.get("hierarchyLevel") == 1)
+        story = issue_type(types, key, "Story", lambda t: t.get("name") == "Story")
+        subtask = issue_type(types, key, "Sub-task", lambda t: bool(t.get("subtask")))
         with self._errors("reading the field list"):
             fields = self._jira.fields()
         by_name = {field["name"]: field["id"] for field in fields}
@@ -202,7 +202,7 @@ class JiraAdapter:
         while True:
             with self._errors("searching issues"):
                 page = self._jira._session.get(url, params=params).json()
-            found.extend(_remote_issue(raw, config) for raw in page.get("issues", []))
+            found.extend(remote_issue(raw, config) for raw in page.get("issues", []))
             token = page.get("nextPageToken")
             if page.get("isLast", True) or not token:
                 return found
@@ -211,7 +211,7 @@ class JiraAdapter:
     def sprints(self, board_id: int) -> list[RemoteSprint]:
         with self._errors(f"listing the sprints of board {board_id}"):
             sprints = self._jira.sprints(board_id, maxResults=False)
-        return [_remote_sprint(sprint.raw) for sprint in sprints]
+        return [remote_sprint(sprint.raw) for sprint in sprints]
 
     # --- writes -------------------------------------------------------------------------
 
@@ -249,7 +249,7 @@ class JiraAdapter:
                 f"bulk create of {ids} got no answer ({type(exc).__name__}); it may have happened",
                 service=SERVICE,
             ) from exc
-        return _bulk_results(writes, data)
+        return bulk_results(writes, data)
 
     def update_issue(self, key: str, write: IssueWrite) -> None:
         body: dict[str, Any] = {"fields": dict(write.fields)}
@@ -299,7 +299,7 @@ class JiraAdapter:
             sprint = self._jira.create_sprint(
                 name, board_id, startDate=start, endDate=end, goal=goal
             )
-        return _remote_sprint(sprint.raw)
+        return remote_sprint(sprint.raw)
 
     def update_sprint(
         self, sprint_id: int, name: str, goal: str, start: str | None, end: str | None
@@ -375,109 +375,9 @@ class JiraAdapter:
         return RemoteError(f"{status} while {what}: {said}", service=SERVICE, status=status)
 
 
-# --- parsing helpers ------------------------------------------------------------------------
-
-
-def _issue_type(
-    types: list[dict[str, Any]], project: str, wanted: str, match: Callable[[dict[str, Any]], bool]
-) -> dict[str, Any]:
-    found = next((t for t in types if match(t)), None)
-    if found is None:
-        available = ", ".join(sorted(t.get("name", "?") for t in types)) or "none"
-        raise ConfigurationError(
-            f"jira: project {project} has no '{wanted}' issue type (it has: {available}); "
-            f"enable it in the project's issue type settings"
-        )
-    return found
-
-
 def _json(response: requests.Response) -> dict[str, Any]:
     try:
         data = response.json()
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _bulk_results(writes: Sequence[IssueWrite], data: dict[str, Any]) -> list[CreateResult]:
-    failed = {
-        int(error.get("failedElementNumber", -1)): error.get("elementErrors") or {}
-        for error in data.get("errors") or []
-    }
-    created = iter(data.get("issues") or [])
-    results = []
-    for number, write in enumerate(writes):
-        if number in failed:
-            element = failed[number]
-            results.append(
-                CreateResult(
-                    write.backlog_id,
-                    errors=dict(element.get("errors") or {}),
-                    messages=tuple(element.get("errorMessages") or ()),
-                )
-            )
-            continue
-        issue = next(created, None)
-        if issue is None:
-            results.append(CreateResult(write.backlog_id, messages=("Jira returned no issue",)))
-        else:
-            results.append(CreateResult(write.backlog_id, key=issue["key"], id=str(issue["id"])))
-    return results
-
-
-def _remote_issue(raw: dict[str, Any], config: JiraProjectConfig) -> RemoteIssue:
-    fields = raw.get("fields") or {}
-    labels = tuple(fields.get("labels") or ())
-    prop = (raw.get("properties") or {}).get(PROPERTY_KEY) or {}
-    backlog_id = prop.get("backlogId") if isinstance(prop, dict) else None
-    if backlog_id is None:
-        backlog_id = next(
-            (
-                label[len(ID_LABEL_PREFIX) :]
-                for label in labels
-                if label.startswith(ID_LABEL_PREFIX)
-            ),
-            None,
-        )
-    parent = (fields.get("parent") or {}).get("key")
-    if parent is None and config.epic_link_field:
-        parent = fields.get(config.epic_link_field)
-    status = fields.get("status") or {}
-    assignee = fields.get("assignee") or {}
-    sprints = fields.get(config.sprint_field) if config.sprint_field else None
-    sprint = next((s for s in sprints or [] if s.get("state") != "closed"), None)
-    blocks: dict[str, str] = {}
-    for link in fields.get("issuelinks") or []:
-        if (link.get("type") or {}).get(
-            "name"
-        ) == config.blocks_link_type and "outwardIssue" in link:
-            blocks[link["outwardIssue"]["key"]] = str(link["id"])
-    points = fields.get(config.points_field) if config.points_field else None
-    return RemoteIssue(
-        id=str(raw["id"]),
-        key=raw["key"],
-        issue_type=(fields.get("issuetype") or {}).get("name", ""),
-        labels=labels,
-        backlog_id=backlog_id,
-        content_hash=prop.get("hash") if isinstance(prop, dict) else None,
-        parent_key=parent,
-        status=status.get("name"),
-        status_category=(status.get("statusCategory") or {}).get("key"),
-        assignee=assignee.get("displayName") or assignee.get("accountId"),
-        points=float(points) if isinstance(points, int | float) else None,
-        sprint_id=int(sprint["id"]) if sprint else None,
-        sprint_name=sprint.get("name") if sprint else None,
-        blocks=blocks,
-        updated=fields.get("updated"),
-    )
-
-
-def _remote_sprint(raw: dict[str, Any]) -> RemoteSprint:
-    return RemoteSprint(
-        id=int(raw["id"]),
-        name=str(raw.get("name", "")),
-        state=str(raw.get("state", "future")),
-        goal=str(raw.get("goal") or ""),
-        start=raw.get("startDate"),
-        end=raw.get("endDate"),
-    )
