@@ -221,3 +221,39 @@ def test_faults_and_secondary_limits_converge_without_duplicates(
     with github_target(sandbox, engine) as target:
         assert target.sync.plan(reference_desired).is_noop
     engine.dispose()
+
+
+def test_sprint_start_gives_due_dates_and_an_iteration_field(sandbox, sqlite_url):
+    from datetime import date
+
+    options = GitHubOptions.from_table({"sprint_start": "2026-01-05", "sprint_length_days": 14})
+    assert options.sprint_start == date(2026, 1, 5)
+    desired = desired_state(load_backlog(REFERENCE), options)
+    engine = migrated_engine(sqlite_url)
+    with github_target(sandbox, engine) as target:
+        report = target.sync.apply(desired)
+    assert report.errors == []
+    due = {m["title"].split(":")[0]: m["due_on"] for m in sandbox.repo.milestones.values()}
+    assert due["Sprint 1"].startswith("2026-01-18") and due["Sprint 8"].startswith("2026-04-26")
+    project = sandbox.project()
+    sprint = sandbox.projects.find_field(project["id"], "Sprint")
+    assert sprint["dataType"] == "ITERATION"
+    iterations = sprint["iterations"]["iterations"]
+    assert [(i["title"], i["startDate"]) for i in iterations][:2] == [
+        ("Sprint 1", "2026-01-05"),
+        ("Sprint 2", "2026-01-19"),
+    ]
+    number = sandbox.issues_by_marker()["US-011"][0]
+    assert sandbox.projects.value_of(sandbox.item_for_issue(number), "Sprint") == "Sprint 4"
+    engine.dispose()
+
+
+def test_bad_github_config_names_the_key():
+    from sync.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=r"\[github\] tasks_as"):
+        GitHubOptions.from_table({"tasks_as": "issues"})
+    with pytest.raises(ConfigurationError, match=r"\[github\] sprint_start"):
+        GitHubOptions.from_table({"sprint_start": "next monday"})
+    with pytest.raises(ConfigurationError, match="unknown key"):
+        GitHubOptions.from_table({"colour": "blue"})
