@@ -57,7 +57,7 @@ def plan_jira(
     keys: dict[str, str] = {}
     adopt: list[LinkUpdate] = []
     created: set[str] = set()
-    warnings = list(desired.warnings)
+    warnings = list(desired.warnings) + _missing_fields(desired, project)
 
     for item in desired.issues:
         rec = links.get((item.kind, item.backlog_id))
@@ -287,6 +287,23 @@ def _orphan(
     action = "close" if prune else "orphan"
     note = "no longer in the backlog" + ("" if prune else "; close it with --prune")
     return [Change(action, TARGET, kind, backlog_id, note, key)]
+
+
+def _missing_fields(desired: DesiredState, project: JiraProjectConfig) -> list[str]:
+    """Backlog data the project has no field for: synced without it, said once."""
+    notes = []
+    key = project.project_key
+    if project.points_field is None and any(i.points is not None for i in desired.issues):
+        notes.append(
+            f"project {key}: no 'Story Points' or 'Story point estimate' field on the Story "
+            "create screen; story points are not synced (add the field to the screen)"
+        )
+    if not project.timetracking and any(i.estimate_hours for i in desired.issues):
+        notes.append(
+            f"project {key}: time tracking is off on the {project.subtask_type_name} screen; "
+            "task hours are not synced as original estimates (enable time tracking)"
+        )
+    return notes
 
 
 def _change(action: Any, item: DesiredIssue, **kwargs: Any) -> Change:

@@ -234,3 +234,25 @@ def test_sandbox_command_prints_settings_and_stops_on_sigterm(tmp_path: Path) ->
         assert info.json()["deploymentType"] == "Cloud"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
+
+
+def test_slow_responses_and_stalls_release_on_stop() -> None:
+    import time
+
+    from sandbox.jira import Fault
+
+    with JiraSandbox() as site:
+        site.inject_fault(Fault("slow", delay=0.3, times=1))
+        start = time.perf_counter()
+        assert (
+            httpx.get(
+                f"{site.url}/rest/api/2/serverInfo", auth=(site.email, site.token)
+            ).status_code
+            == 200
+        )
+        assert time.perf_counter() - start >= 0.3
+        site.inject_fault(Fault("stall_after", delay=None))
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.get(f"{site.url}/rest/api/2/myself", auth=(site.email, site.token), timeout=0.3)
+        assert [r.fault for r in site.requests] == ["slow", "stall_after"]
+    # leaving the block stopped the server although a request was still stalled

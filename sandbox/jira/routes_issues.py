@@ -39,6 +39,7 @@ class IssueApi:
     def __init__(self, state: SiteState, issues: IssueService) -> None:
         self.state = state
         self.issues = issues
+        self.remote_links: dict[int, list[dict[str, Any]]] = {}  # issue id -> remote links
 
     def routes(self) -> list[Route]:
         api = "/rest/api/{version:int}"
@@ -48,6 +49,7 @@ class IssueApi:
             Route(f"{api}/issue/{{key}}", self.issue, methods=["GET", "PUT", "DELETE"]),
             Route(f"{api}/issue/{{key}}/transitions", self.transitions, methods=["GET", "POST"]),
             Route(f"{api}/issue/{{key}}/comment", self.comments, methods=["GET", "POST"]),
+            Route(f"{api}/issue/{{key}}/remotelink", self.remote_link, methods=["GET", "POST"]),
             Route(f"{api}/issue/{{key}}/properties", self.property_keys),
             Route(f"{api}/issue/{{key}}/properties/{{prop}}", self.prop, methods=["GET", "PUT"]),
             Route(f"{api}/issueLink", self.create_link, methods=["POST"]),
@@ -166,6 +168,42 @@ class IssueApi:
             issue.status = target
             self.issues.touch(issue, before, base)
         return Response(status_code=204)
+
+    async def remote_link(self, request: Request) -> Response:
+        """Web links of an issue; a POST with a known ``globalId`` updates that link."""
+        issue = self.state.issue(request.path_params["key"])
+        if issue is None:
+            return error_response(404, [NO_ISSUE])
+        links = self.remote_links.setdefault(issue.id, [])
+        if request.method == "GET":
+            return JSONResponse(links)
+        payload = await json_body(request)
+        target = payload.get("object") if isinstance(payload, dict) else None
+        if not isinstance(target, dict) or not target.get("url") or not target.get("title"):
+            return JSONResponse(
+                {"errorMessages": [], "errors": {"object": "'url' and 'title' are required."}},
+                status_code=400,
+            )
+        base = base_url(request)
+        with self.state.lock:
+            global_id = payload.get("globalId")
+            existing = next((x for x in links if global_id and x["globalId"] == global_id), None)
+            link_id = (
+                existing["id"] if existing else 10000 + sum(map(len, self.remote_links.values()))
+            )
+            link = {
+                "id": link_id,
+                "self": f"{base}/rest/api/2/issue/{issue.key}/remotelink/{link_id}",
+                "globalId": global_id or f"system={target['url']}",
+                "relationship": payload.get("relationship"),
+                "object": {"url": target["url"], "title": target["title"]},
+            }
+            if existing:
+                links[links.index(existing)] = link
+            else:
+                links.append(link)
+        status = 200 if existing else 201
+        return JSONResponse({"id": link_id, "self": link["self"]}, status_code=status)
 
     async def comments(self, request: Request) -> Response:
         issue = self.state.issue(request.path_params["key"])

@@ -66,6 +66,7 @@ class ProjectSpec:
     id: str = "10000"
     missing_types: tuple[str, ...] = ()
     required_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    hidden_fields: tuple[str, ...] = ()  # field ids left off every create screen
 
     @property
     def issue_types(self) -> tuple[IssueTypeSpec, ...]:
@@ -107,6 +108,12 @@ class ProjectSpec:
         }
         for name in self.required_fields.get(issue_type.name, ()):
             fields[name] = True
+        fields = self._screen(issue_type, fields)
+        return {
+            name: required for name, required in fields.items() if name not in self.hidden_fields
+        }
+
+    def _screen(self, issue_type: IssueTypeSpec, fields: dict[str, bool]) -> dict[str, bool]:
         if issue_type.subtask:
             fields["parent"] = True
             fields["timetracking"] = False
