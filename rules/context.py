@@ -188,7 +188,7 @@ class RuleContext:
 
     def team_role(self, name: str) -> TeamRole | None:
         """The team-table role a label means ("Backend" -> "Backend Developer"), cached."""
-        return self._roles_by_key.get(role_key(name))
+        return self._roles_by_key.get(_role_key(name))
 
     def role_label(self, key: str) -> str:
         """Display name of a role key: the team table's name, else the key as written."""
@@ -221,6 +221,19 @@ class RuleContext:
         return found
 
 
+_ROLE_KEYS: dict[str, str] = {}
+
+
+def _role_key(label: str) -> str:
+    """``role_key`` memoised: a backlog repeats a handful of role labels thousands of times."""
+    key = _ROLE_KEYS.get(label)
+    if key is None:
+        if len(_ROLE_KEYS) > 4096:
+            _ROLE_KEYS.clear()
+        key = _ROLE_KEYS[label] = role_key(label)
+    return key
+
+
 def _role_hours(story: Story) -> dict[str, float]:
     hours: dict[str, float] = {}
     for task in story.tasks:
@@ -228,6 +241,6 @@ def _role_hours(story: Story) -> dict[str, float]:
             continue
         share = task.hours / len(task.roles)
         for role in task.roles:
-            key = role_key(role)
+            key = _role_key(role)
             hours[key] = hours.get(key, 0.0) + share
     return hours

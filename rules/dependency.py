@@ -177,17 +177,25 @@ def cycle(ctx: RuleContext) -> Iterator[Hit]:
         )
 
 
-def _planned_targets(ctx: RuleContext, story_id: str) -> Iterator[tuple[str, str, int | None, int]]:
-    """(dependency label, target story, its sprint, line) for each dependency of a story."""
+def _planned_targets(ctx: RuleContext, story_id: str) -> list[tuple[str, str, int | None, int]]:
+    """(dependency label, target story, its sprint, line) per dependency; cached per run."""
+    cache = ctx.cache.setdefault("planned_targets", {})
+    assert isinstance(cache, dict)
+    cached = cache.get(story_id)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
     story = ctx.stories_by_id[story_id]
     seen: set[str] = set()
+    found: list[tuple[str, str, int | None, int]] = []
     for dep, _, line in ctx.declared_dependencies(story):
         label = dep.target if dep.kind in ("story", "epic") and dep.target else dep.raw
         for target in ctx.dependency_targets(dep):
             if target == story_id or target in seen or target not in ctx.stories_by_id:
                 continue
             seen.add(target)
-            yield label, target, ctx.sprint_of.get(target), line
+            found.append((label, target, ctx.sprint_of.get(target), line))
+    cache[story_id] = found
+    return found
 
 
 @rule("dependency.order", Severity.error, "No dependency on work planned in a later sprint.")

@@ -31,8 +31,10 @@ BUILTIN_TECH_TERMS = (
     "argocd", "github actions", "jenkins", "alertmanager", "pagerduty", "rocksdb", "oauth2",
     "jwt", "configmap", "helm chart", "yaml", "json format",
 )  # fmt: skip
-CONFIG_FILE = re.compile(r"\b[\w.-]+\.(?:xml|ya?ml|properties|json|toml|ini|conf)\b")
-IDENTIFIER = re.compile(r"\b(?:[a-z]+[A-Z][A-Za-z]+|[a-z]+_[a-z_]+)\b")
+CONFIG_OR_IDENTIFIER = re.compile(
+    r"(?<![\w.-])(?:[\w-]+(?:\.[\w-]+)*\.(?:xml|ya?ml|properties|json|toml|ini|conf)"
+    r"|[a-z]+[A-Z][A-Za-z]+|[a-z]+_[a-z_]+)(?![\w-])"
+)
 
 
 @rule("invest.independent", Severity.info, "Story depends on many stories at once.")
@@ -76,7 +78,8 @@ def _tech_terms(ctx: RuleContext) -> tuple[str, ...]:
     return tuple(sorted(terms))
 
 
-TOKEN = re.compile(r"[A-Za-z0-9][\w.+#-]*")
+CAMEL_CASE = re.compile(r"[a-z][A-Z]")
+TOKEN = re.compile(r"[A-Za-z0-9](?:[\w+#-]|\.(?=\w))*")
 
 
 class TermIndex:
@@ -87,7 +90,7 @@ class TermIndex:
 
     def __init__(self, terms: tuple[str, ...]) -> None:
         self.sizes: dict[str, list[int]] = {}
-        self.terms = {term.casefold() for term in terms}
+        self.terms = {term.lower() for term in terms}
         for term in self.terms:
             words = term.split()
             self.sizes.setdefault(words[0], []).append(len(words))
@@ -95,28 +98,30 @@ class TermIndex:
             sizes.sort(reverse=True)
 
     def find(self, text: str) -> list[str]:
-        words = [w.rstrip(".,;:") for w in TOKEN.findall(text)]
+        """Terms, config file names and code identifiers a text mentions."""
         found: list[str] = []
-        index = 0
-        while index < len(words):
-            sizes = self.sizes.get(words[index].casefold())
-            step = 1
-            for size in sizes or ():
-                candidate = " ".join(words[index : index + size])
-                if candidate.casefold() in self.terms:
-                    found.append(candidate)
-                    step = size
-                    break
-            index += step
+        lowered = TOKEN.findall(text.lower())
+        if not self.sizes.keys().isdisjoint(lowered):
+            words = TOKEN.findall(text)
+            if len(words) != len(lowered):
+                words = lowered
+            index = 0
+            while index < len(lowered):
+                step = 1
+                for size in self.sizes.get(lowered[index], ()):
+                    if " ".join(lowered[index : index + size]) in self.terms:
+                        found.append(" ".join(words[index : index + size]))
+                        step = size
+                        break
+                index += step
+        if "_" in text or "." in text or CAMEL_CASE.search(text):
+            found += CONFIG_OR_IDENTIFIER.findall(text)
         return found
 
 
 def implementation_evidence(text: str, terms: TermIndex) -> list[str]:
     """The technology names, config files and identifiers a criterion mentions."""
-    found = terms.find(text)
-    found += CONFIG_FILE.findall(text)
-    found += IDENTIFIER.findall(text)
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys(terms.find(text)))
 
 
 @rule("invest.negotiable", Severity.info, "Acceptance criteria prescribe the implementation.")
