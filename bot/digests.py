@@ -222,3 +222,12 @@ def post_standup(ctx: SlackContext, poster: SlackPoster, digest: StandupDigest) 
     )
     log.info("standup digest posted", extra={"sprint": progress.sprint.number, "ts": ts})
     return ts
+
+
+def prewarm() -> None:
+    """Import what a digest needs (matplotlib, the rules) so the first digest is fast."""
+    from bot.burndown import prewarm as prewarm_chart
+    from rules.registry import load_rules
+
+    load_rules()
+    prewarm_chart()

@@ -10,6 +10,7 @@ service runs without it.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -89,6 +90,9 @@ def add_slack(options: dict[str, Any], settings: Any, *, scheduler: bool = True)
     state: dict[str, Any] = {}
 
     def start(service: Any) -> None:
+        from bot.digests import prewarm
+
+        threading.Thread(target=prewarm, name="slack-prewarm", daemon=True).start()
         state["scheduler"] = build_scheduler(jobs)
         state["scheduler"].start()
 
