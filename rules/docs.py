@@ -77,7 +77,7 @@ def _defaults_section() -> str:
         "|---|---|---|",
         f"| `points-scale` | {', '.join(map(str, DEFAULT_POINTS_SCALE))} | "
         "the document has no estimation guide |",
-        f"| `max-story-points` | guide's largest non-epic row, else "
+        f"| `max-story-points` | guide's largest row below its Epic rows, else "
         f"{t.default_max_story_points} | always (set it to override the guide) |",
         f"| `max-dependencies` | {t.max_dependencies} | `invest.independent` |",
         f"| `min-approvals` | {t.min_approvals} | the DoD names no number of approvals |",

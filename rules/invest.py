@@ -206,8 +206,9 @@ def estimable(ctx: RuleContext) -> Iterator[Hit]:
 @rule("invest.small", Severity.warning, "Story fits the guide's sizes and one sprint.")
 def small(ctx: RuleContext) -> Iterator[Hit]:
     """What it does: flags a story bigger than the estimation guide's largest non-epic size
-    (a row whose complexity is "Epic" marks epic-sized work; default 13 without a guide) or
-    bigger than the smallest sprint capacity.
+    (a row whose complexity is "Epic" marks epic-sized work; 13 when the guide marks no row
+    as Epic; ``thresholds.max-story-points`` overrides) or bigger than the smallest sprint
+    capacity.
     Why it matters: a story that is epic-sized by the team's own guide, or larger than a
     sprint, cannot be finished within one sprint; it spills over and hides risk.
     Example: ``**Story Points:** 21`` when the guide says 21 = Epic (48-64 h).

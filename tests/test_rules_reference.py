@@ -190,3 +190,38 @@ def test_config_suppressions_and_severities(backlog: Backlog) -> None:
     assert "US-008" not in {f.item for f in small}
     assert {f.severity for f in small} == {Severity.error}
     assert {f.severity for f in by_rule(found, "invest.negotiable")} == {Severity.info}
+
+
+def test_dod_on_a_live_issue_uses_the_documents_definition(backlog: Backlog) -> None:
+    from rules.live import CheckRun, LiveIssue, PullRequestSnapshot
+    from rules.runner import check_live_issue
+
+    issue = LiveIssue(
+        key="BSS-12",
+        story_id="US-001",
+        done=True,
+        pull_requests=(
+            PullRequestSnapshot(
+                number=7,
+                merged=True,
+                approvals=1,
+                checks=(CheckRun(name="ci", conclusion="success"),),
+                coverage_pct=79.5,
+                changed_files=("src/collector.py",),
+            ),
+        ),
+    )
+    found = check_live_issue(issue, backlog)
+    assert [(f.rule, f.item, f.line) for f in found] == [
+        ("dod.coverage", "US-001", 40),
+        ("dod.reviewed", "US-001", 40),
+        ("dod.docs-updated", "US-001", 40),
+    ]
+    messages = {f.rule: f.message for f in found}
+    assert messages["dod.reviewed"] == (
+        "BSS-12 (US-001) is done but pull request #7 was merged with 1 approval; the "
+        'Definition of Done item "Code implemented and reviewed (2 approvals)" (line 2039) '
+        "asks for 2"
+    )
+    assert "79.5% coverage, below the 80% of" in messages["dod.coverage"]
+    assert '"Documentation updated" (line 2044)' in messages["dod.docs-updated"]
