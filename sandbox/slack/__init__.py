@@ -4,7 +4,8 @@ loopback HTTP, plus a helper that sends correctly signed slash commands.
 Use ``SlackSandbox`` in process (tests, ``backlog-bot demo``) or ``backlog-bot sandbox``.
 """
 
-from sandbox.slack.app import build_app, validate_blocks
+from sandbox.slack.app import build_app
+from sandbox.slack.methods import validate_blocks
 from sandbox.slack.sandbox import SlackSandbox
 from sandbox.slack.signing import SlashCommand, send_signed, signature, signed_headers
 from sandbox.slack.state import SlackState
