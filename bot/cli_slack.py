@@ -9,6 +9,7 @@ role is over 100% of its hours in a watched sprint.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +23,27 @@ app.add_typer(digest_app, name="digest")
 FILE_OPTION = typer.Option(None, "--file", help="Backlog file (default: BACKLOG_FILE).")
 
 
-def _context(file: Path | None) -> Any:
+TODAY_OPTION = typer.Option(
+    None,
+    "--today",
+    help="Render as of this date, YYYY-MM-DD (default: today).",
+    formats=["%Y-%m-%d"],
+)
+
+
+def _context(file: Path | None, today: datetime | None = None) -> Any:
     from bot.settings import load_settings
-    from bot.slack_context import SlackContext
+    from bot.slack_context import SlackContext, team_zone
     from sync import db
 
     settings = load_settings()
     db.upgrade(settings.database_url)
-    return SlackContext(settings, db.make_engine(settings.database_url), backlog_path=file)
+    clock = None
+    if today is not None:
+        moment = today.replace(hour=9, tzinfo=team_zone(settings))
+        clock = lambda: moment  # noqa: E731
+    engine = db.make_engine(settings.database_url)
+    return SlackContext(settings, engine, backlog_path=file, clock=clock)
 
 
 @digest_app.command("standup")
@@ -39,12 +53,13 @@ def standup(
     post: bool = typer.Option(False, "--post", help="Post it to SLACK_CHANNEL now."),
     chart: Path | None = typer.Option(None, "--chart", help="Also save the burndown PNG here."),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
+    today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Render today's standup digest (sprint day, points, burndown, done, blocked, not ready)."""
     from bot.digests import post_standup, standup_now
     from bot.slack_post import SlackPoster
 
-    ctx = _context(file)
+    ctx = _context(file, today)
     digest = standup_now(ctx, sprint)
     if output_format is OutputFormat.json:
         typer.echo(json.dumps(digest_dict(digest), indent=2))
@@ -64,12 +79,13 @@ def capacity(
     file: Path | None = FILE_OPTION,
     post: bool = typer.Option(False, "--post", help="Post new alerts to SLACK_CHANNEL now."),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
+    today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Render the capacity alerts of the running and next sprint (per role)."""
     from bot.alerts import alerts_now, check_capacity
     from bot.slack_post import SlackPoster
 
-    ctx = _context(file)
+    ctx = _context(file, today)
     alerts = alerts_now(ctx)
     if output_format is OutputFormat.json:
         typer.echo(json.dumps([alert.__dict__ for alert in alerts], indent=2))
