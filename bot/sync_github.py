@@ -82,6 +82,7 @@ class GitHubTarget:
         self.rest = GitHubRestAdapter(**common)
         self.projects = GitHubProjectsClient(**common) if settings.github_project else None
         self.project_title = settings.github_project
+        self.settings = settings
 
     def _sync(self):  # type: ignore[no-untyped-def]
         from sync.github_sync import GitHubSync
@@ -118,6 +119,7 @@ class GitHubTarget:
             progress.start(len(engine.plan(desired).writes))
         try:
             report = engine.apply(desired, source=source)
+            failures = list(report.errors) + self.cross_link_jira(engine)
         finally:
             self.close()
         changed = {c.backlog_id for c in report.plan.changes if c.action in ("create", "update")}
@@ -141,10 +143,57 @@ class GitHubTarget:
             keys=keys,
             urls=urls,
             counts=dict(report.counts),
-            failures=list(report.errors),
+            failures=failures,
             warnings=warnings,
-            http_calls=report.calls,
+            http_calls=self.calls.snapshot(),
         )
+
+    def cross_link_jira(self, engine: Any) -> list[str]:
+        """Give each Jira issue a remote link to its GitHub issue (once; repeats are updates).
+
+        The GitHub side names its Jira issue in the body (see ``GitHubSync``); this is the
+        other direction, sent through the Jira adapter when Jira is configured.
+        """
+        from sync.errors import RemoteError
+        from sync.jira_adapter import JiraAdapter
+
+        jira = jira_links(self.engine)
+        pending = [
+            (link, jira[backlog_id][0])
+            for (kind, backlog_id), link in engine.links.items()
+            if kind in ("epic", "story")
+            and backlog_id in jira
+            and link.remote_url
+            and link.extra.get("jira_linked") != jira[backlog_id][0]
+        ]
+        settings = self.settings
+        if not pending or not (
+            settings.jira_url and settings.jira_email and settings.jira_api_token
+        ):
+            return []
+        adapter = JiraAdapter(
+            settings.jira_url,
+            settings.jira_email,
+            settings.jira_api_token.get_secret_value(),
+            settings.jira_project,
+            counter=self.calls,
+        )
+        failures = []
+        try:
+            for link, key in pending:
+                title = (
+                    f"GitHub {link.remote_key}: {(link.extra.get('pushed') or {}).get('title', '')}"
+                )
+                try:
+                    adapter.upsert_remote_link(key, str(link.remote_url), title)
+                except RemoteError as exc:
+                    failures.append(f"jira remote link {key} -> {link.remote_key}: {exc}")
+                    continue
+                link.extra["jira_linked"] = key
+                engine.store.save(link)
+        finally:
+            adapter.close()
+        return failures
 
     def pull(self) -> PullOutcome:
         from sync import db

@@ -269,6 +269,23 @@ class JiraAdapter:
         with self._errors(what, ambiguous=True):
             self._jira._session.post(self._jira._get_url("issueLink"), data=json.dumps(body))
 
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self._jira.close()
+
+    def upsert_remote_link(self, key: str, url: str, title: str) -> None:
+        """Link ``key`` to a web page (its GitHub issue); the ``globalId`` makes a repeat an
+        update, so this is safe to send again."""
+        body = {
+            "globalId": url,
+            "relationship": "GitHub issue",
+            "object": {"url": url, "title": title},
+        }
+        with self._errors(f"linking {key} to {url}", project=self.project_key):
+            self._jira._session.post(
+                self._jira._get_url(f"issue/{key}/remotelink"), data=json.dumps(body)
+            )
+
     def delete_link(self, link_id: str) -> None:
         with self._errors(f"deleting issue link {link_id}"):
             self._jira.delete_issue_link(link_id)
