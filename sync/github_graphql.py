@@ -309,6 +309,10 @@ class GitHubProjectsClient:
                 if absent:
                     names = list(have.options) + absent
                     updates.append({"fieldId": have.id, "singleSelectOptions": _options(names)})
+            titles = [title for title, _, _ in spec.iterations]
+            if have and any(title not in have.iterations for title in titles):
+                config = self._field_input(project_id, spec)["iterationConfiguration"]
+                updates.append({"fieldId": have.id, "iterationConfiguration": config})
         if updates:
             self.mutate_batch(
                 "updateProjectV2Field",

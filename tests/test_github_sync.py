@@ -257,3 +257,23 @@ def test_bad_github_config_names_the_key():
         GitHubOptions.from_table({"sprint_start": "next monday"})
     with pytest.raises(ConfigurationError, match="unknown key"):
         GitHubOptions.from_table({"colour": "blue"})
+
+
+def test_a_new_sprint_adds_its_milestone_and_iteration(sandbox, sqlite_url):
+    options = GitHubOptions.from_table({"sprint_start": "2026-01-05"})
+    backlog = load_backlog(REFERENCE)
+    without_sprint8 = backlog.model_copy(update={"sprints": backlog.sprints[:-1]})
+    engine = migrated_engine(sqlite_url)
+    with github_target(sandbox, engine) as target:
+        first = target.sync.apply(desired_state(without_sprint8, options))
+    assert first.errors == [] and len(sandbox.repo.milestones) == 7
+    with github_target(sandbox, engine) as target:
+        second = target.sync.apply(desired_state(backlog, options))
+    assert second.errors == []
+    assert second.counts["create milestone"] == 1
+    project = sandbox.project()
+    sprint = sandbox.projects.find_field(project["id"], "Sprint")
+    assert [i["title"] for i in sprint["iterations"]["iterations"]][-1] == "Sprint 8"
+    number = sandbox.issues_by_marker()["US-029"][0]
+    assert sandbox.projects.value_of(sandbox.item_for_issue(number), "Sprint") == "Sprint 8"
+    engine.dispose()
