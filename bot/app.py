@@ -42,6 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.health import Readiness
 from bot.inbox import Inbox, RetryPolicy
+from bot.intake import IntakeBatcher
 from bot.logging import Redactor, new_correlation_id, reset_correlation_id, secrets_of
 from bot.logging import set_correlation_id as _set_cid
 from bot.metrics import CONTENT_TYPE, Metrics
@@ -64,6 +65,7 @@ class Service:
     metrics: Metrics
     redactor: Redactor
     readiness: Readiness
+    intake: IntakeBatcher
     worker: Worker | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -95,18 +97,21 @@ def create_app(
         max_attempts=settings.webhook_max_attempts, base_seconds=settings.webhook_backoff_seconds
     )
     metrics = Metrics(engine)
+    inbox = Inbox(engine, policy=policy)
     service = Service(
         settings=settings,
         engine=engine,
-        inbox=Inbox(engine, policy=policy),
+        inbox=inbox,
         registry=registry,
         metrics=metrics,
         redactor=Redactor(secrets_of(settings)),
         readiness=Readiness(settings, engine),
+        intake=IntakeBatcher(inbox),
     )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        service.intake.start()
         if start_worker:
             service.worker = Worker(
                 service.inbox,
@@ -124,6 +129,7 @@ def create_app(
         finally:
             for hook in on_shutdown:
                 await _run_hook(hook, service)
+            await service.intake.stop()
             if service.worker is not None:
                 await service.worker.stop()
             if owns_engine:

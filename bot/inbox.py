@@ -109,6 +109,28 @@ class Inbox:
         # SQLite has one writer: serialising this process's writes avoids its busy-wait sleeps
         # (1-100 ms), which would otherwise dominate acknowledgement latency under load.
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+        self._insert_statement = (
+            _insert(self.dialect)(TABLE)
+            .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+            .returning(TABLE.c.id)
+        )
+        c = TABLE.c
+        self._settle_statement = (
+            sa.update(TABLE)
+            .where(
+                c.id == sa.bindparam("b_id"),
+                c.claimed_by == sa.bindparam("b_worker"),
+                c.status == PROCESSING,
+            )
+            .values(
+                status=sa.bindparam("b_status"),
+                last_error=sa.bindparam("b_error"),
+                finished_at=sa.bindparam("b_finished"),
+                next_attempt_at=sa.bindparam("b_due"),
+                claimed_by=None,
+                claimed_until=None,
+            )
+        )
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
@@ -130,25 +152,44 @@ class Inbox:
         status: str = QUEUED,
     ) -> bool:
         """Store a delivery; False when ``(source, delivery_id)`` was already there."""
-        now = utcnow()
-        values = {
+        item = {
             "source": source,
             "delivery_id": delivery_id,
             "event": event,
             "action": action,
             "payload": payload,
-            "received_at": now,
             "status": status,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "finished_at": now if status == IGNORED else None,
         }
-        statement = _insert(self.dialect)(TABLE).values(**values)
-        statement = statement.on_conflict_do_nothing(
-            index_elements=["source", "delivery_id"]
-        ).returning(TABLE.c.id)
+        return self.enqueue_many([item])[0]
+
+    def enqueue_many(self, items: Sequence[dict[str, Any]]) -> list[bool]:
+        """Store deliveries in ONE transaction (one disk flush); per item, False = duplicate.
+
+        Items are dicts with ``source, delivery_id, event, action, payload, status``.
+        """
+        now = utcnow()
+        results: list[bool] = []
+        seen: set[tuple[str, str]] = set()
         with self._writing() as conn:
-            return conn.execute(statement).first() is not None
+            for item in items:
+                key = (item["source"], item["delivery_id"])
+                if key in seen:  # the same delivery twice in one batch
+                    results.append(False)
+                    continue
+                seen.add(key)
+                status = item.get("status", QUEUED)
+                row = {
+                    **{k: item[k] for k in ("source", "delivery_id", "event", "action")},
+                    "payload": item["payload"],
+                    "received_at": now,
+                    "status": status,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "finished_at": now if status == IGNORED else None,
+                }
+                # One prebuilt statement, parameters at execution: compiled once, cached.
+                results.append(conn.execute(self._insert_statement, row).first() is not None)
+        return results
 
     def claim(
         self, worker_id: str, *, limit: int = 10, lease_seconds: float = 60.0
@@ -190,29 +231,48 @@ class Inbox:
 
     def complete(self, delivery: Delivery, worker_id: str, *, status: str = DONE) -> bool:
         """Mark a claimed delivery done (or ignored); False if the lease was lost meanwhile."""
-        return self._finish(delivery.id, worker_id, status=status, last_error=None)
+        return self.settle(worker_id, [(delivery, status, None)])[0] == status
 
     def fail(self, delivery: Delivery, worker_id: str, error: str) -> str:
         """Record a failure: back to ``queued`` with backoff, or ``parked`` at the last attempt."""
-        error = error[:MAX_ERROR_CHARS]
-        if delivery.attempts >= self.policy.max_attempts:
-            self._finish(delivery.id, worker_id, status=PARKED, last_error=error)
-            return PARKED
-        due = utcnow() + timedelta(seconds=self.policy.delay(delivery.attempts))
-        c = TABLE.c
+        return self.settle(worker_id, [(delivery, None, error)])[0]
+
+    def settle(
+        self, worker_id: str, outcomes: Sequence[tuple[Delivery, str | None, str | None]]
+    ) -> list[str]:
+        """Record a batch of outcomes in one transaction (one disk flush).
+
+        Each outcome is ``(delivery, DONE|IGNORED, None)`` or ``(delivery, None, error)``;
+        errors go back to ``queued`` with backoff, or to ``parked`` after the last attempt.
+        Returns each delivery's new status, or ``"lost"`` when its lease had passed to
+        another worker (which will then do it again: handlers must be idempotent).
+        """
+        now = utcnow()
+        statuses: list[str] = []
         with self._writing() as conn:
-            conn.execute(
-                sa.update(TABLE)
-                .where(c.id == delivery.id, c.claimed_by == worker_id)
-                .values(
-                    status=QUEUED,
-                    next_attempt_at=due,
-                    last_error=error,
-                    claimed_by=None,
-                    claimed_until=None,
-                )
-            )
-        return QUEUED
+            for delivery, status, error in outcomes:
+                row = {
+                    "b_id": delivery.id,
+                    "b_worker": worker_id,
+                    "b_error": None,
+                    "b_finished": now,
+                    "b_due": now,
+                }
+                if error is None:
+                    row["b_status"] = status or DONE
+                elif delivery.attempts >= self.policy.max_attempts:
+                    row.update(b_status=PARKED, b_error=error[:MAX_ERROR_CHARS])
+                else:
+                    delay = timedelta(seconds=self.policy.delay(delivery.attempts))
+                    row.update(
+                        b_status=QUEUED,
+                        b_error=error[:MAX_ERROR_CHARS],
+                        b_finished=None,
+                        b_due=now + delay,
+                    )
+                result = conn.execute(self._settle_statement, row)
+                statuses.append(row["b_status"] if result.rowcount == 1 else "lost")
+        return statuses
 
     def release(self, worker_id: str) -> int:
         """Give back every delivery this worker holds (graceful shutdown); attempts refunded."""
@@ -224,22 +284,6 @@ class Inbox:
                 .values(status=QUEUED, claimed_by=None, claimed_until=None, attempts=c.attempts - 1)
             )
         return int(result.rowcount)
-
-    def _finish(self, row_id: int, worker_id: str, *, status: str, last_error: str | None) -> bool:
-        c = TABLE.c
-        with self._writing() as conn:
-            result = conn.execute(
-                sa.update(TABLE)
-                .where(c.id == row_id, c.claimed_by == worker_id, c.status == PROCESSING)
-                .values(
-                    status=status,
-                    last_error=last_error,
-                    claimed_by=None,
-                    claimed_until=None,
-                    finished_at=utcnow(),
-                )
-            )
-        return bool(result.rowcount == 1)
 
     def retry(self, row_id: int) -> bool:
         """Requeue a parked (or failed) delivery now with a fresh attempt budget."""

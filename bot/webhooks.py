@@ -24,12 +24,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.inbox import IGNORED, QUEUED
+from bot.intake import Incoming
 
 log = logging.getLogger(__name__)
 MAX_ID_CHARS = 200
@@ -151,14 +151,8 @@ async def receive(request: Request, source: Source) -> Response:
         delivery_id = "sha256:" + hashlib.sha256(body).hexdigest()
     wanted = service.registry.wants(source.name, event, action)
     status = QUEUED if wanted else IGNORED
-    stored = await run_in_threadpool(
-        service.inbox.enqueue,
-        source=source.name,
-        delivery_id=delivery_id,
-        event=event,
-        action=action,
-        payload=payload,
-        status=status,
+    stored = await service.intake.store(
+        Incoming(source.name, delivery_id, event, action, payload, status)
     )
     outcome = ("accepted" if wanted else "ignored") if stored else "duplicate"
     metrics.webhook_deliveries.labels(source.name, event, outcome).inc()

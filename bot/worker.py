@@ -118,7 +118,8 @@ class Worker:
         *,
         lease_seconds: float = 60.0,
         poll_seconds: float = 1.0,
-        batch: int = 10,
+        batch: int = 20,
+        coalesce_seconds: float = 0.05,
         redactor: Redactor | None = None,
     ) -> None:
         self.inbox = inbox
@@ -127,6 +128,7 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
         self.batch = batch
+        self.coalesce_seconds = coalesce_seconds
         self.redactor = redactor or Redactor()
         self.id = worker_id()
         self._wake = asyncio.Event()
@@ -161,63 +163,88 @@ class Worker:
             except Exception:
                 log.exception("worker: claiming deliveries failed; retrying")
                 handled = 0
-            if handled == 0 and not self._stopping:
+            if self._stopping:
+                break
+            if handled == 0:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            if handled < self.batch:
+                # Let deliveries arriving together be claimed together: fewer, larger
+                # transactions leave the database to the intake under load.
+                await asyncio.sleep(self.coalesce_seconds)
 
     async def run_once(self) -> int:
-        """Claim one batch and process it; returns how many deliveries were handled."""
+        """Claim one batch, run its handlers, record the outcomes in one transaction."""
         deliveries = await run_in_threadpool(
             self.inbox.claim, self.id, limit=self.batch, lease_seconds=self.lease_seconds
         )
+        results: list[tuple[Delivery, str | None, str | None, float]] = []
         for delivery in deliveries:
             if self._stopping:
-                break
-            await self.process(delivery)
+                break  # the rest is released (attempt refunded) by stop()
+            results.append(await self.handle(delivery))
+        if results:
+            outcomes = [(delivery, status, error) for delivery, status, error, _ in results]
+            statuses = await run_in_threadpool(self.inbox.settle, self.id, outcomes)
+            for (delivery, status, error, elapsed), final in zip(results, statuses, strict=True):
+                self._report(delivery, status, error, elapsed, final)
         return len(deliveries)
 
-    async def process(self, delivery: Delivery) -> str:
+    async def handle(self, delivery: Delivery) -> tuple[Delivery, str | None, str | None, float]:
+        """Run the matching handlers -> ``(delivery, status, error, seconds)``.
+
+        ``status`` is DONE or IGNORED on success, None when a handler raised ``error``.
+        """
         with correlation_scope(f"{delivery.source}-{delivery.delivery_id}"):
             started = time.perf_counter()
             handlers = self.registry.handlers_for(delivery.source, delivery.event, delivery.action)
-            outcome = IGNORED
+            status = IGNORED
             try:
                 for handler in handlers:
-                    result = await _call(handler, delivery)
-                    if result != IGNORED:
-                        outcome = DONE
+                    if await _call(handler, delivery) != IGNORED:
+                        status = DONE
             except Exception as exc:
+                log.debug("handler raised", exc_info=True)
                 error = self.redactor(f"{type(exc).__name__}: {exc}")
-                status = await run_in_threadpool(self.inbox.fail, delivery, self.id, error)
-                outcome = "retry" if status != "parked" else "parked"
-                log.warning(
-                    "delivery failed",
-                    extra={
-                        "event": delivery.event,
-                        "attempt": delivery.attempts,
-                        "outcome": outcome,
-                        "error": error,
-                    },
-                )
+                return delivery, None, error, time.perf_counter() - started
+            return delivery, status, None, time.perf_counter() - started
+
+    async def process(self, delivery: Delivery) -> str:
+        """Handle one claimed delivery and record its outcome (used by tests and tools)."""
+        delivery, status, error, elapsed = await self.handle(delivery)
+        [final] = await run_in_threadpool(self.inbox.settle, self.id, [(delivery, status, error)])
+        return self._report(delivery, status, error, elapsed, final)
+
+    def _report(
+        self,
+        delivery: Delivery,
+        status: str | None,
+        error: str | None,
+        elapsed: float,
+        final: str,
+    ) -> str:
+        outcome = status or ("parked" if final == "parked" else "retry")
+        with correlation_scope(f"{delivery.source}-{delivery.delivery_id}"):
+            extra = {
+                "event": delivery.event,
+                "action": delivery.action,
+                "outcome": outcome,
+                "attempt": delivery.attempts,
+                "ms": round(elapsed * 1000, 2),
+            }
+            if error is not None:
+                log.warning("delivery failed", extra={**extra, "error": error})
             else:
-                kept = await run_in_threadpool(
-                    self.inbox.complete, delivery, self.id, status=outcome
+                log.info("delivery processed", extra=extra)
+            if final == "lost":
+                log.warning(
+                    "delivery lease expired before completion; another worker may repeat it",
+                    extra={"event": delivery.event},
                 )
-                if not kept:
-                    log.warning(
-                        "delivery lease expired before completion; another worker may repeat it",
-                        extra={"event": delivery.event},
-                    )
-                log.info(
-                    "delivery processed",
-                    extra={"event": delivery.event, "action": delivery.action, "outcome": outcome},
-                )
-            self.metrics.webhook_processed.labels(delivery.source, delivery.event, outcome).inc()
-            self.metrics.webhook_processing.labels(delivery.source).observe(
-                time.perf_counter() - started
-            )
-            return outcome
+        self.metrics.webhook_processed.labels(delivery.source, delivery.event, outcome).inc()
+        self.metrics.webhook_processing.labels(delivery.source).observe(elapsed)
+        return outcome
 
 
 async def _call(handler: Handler, delivery: Delivery) -> Any:
