@@ -86,10 +86,8 @@ def record_sprint_change(ctx: SlackContext, change: SprintChange) -> SyncLink | 
         rows = session.exec(
             select(SyncLink).where(SyncLink.target == change.target, SyncLink.kind == "story")
         ).all()
-        row = next(
-            (r for r in rows if {r.remote_key, r.remote_id, r.remote_url} & set(change.keys)),
-            None,
-        )
+        wanted = set(change.keys)
+        row = next((r for r in rows if _identifiers(r) & wanted), None)
         if row is None:
             return None
         row.remote_sprint = _sprint_name(session, change)
@@ -98,6 +96,11 @@ def record_sprint_change(ctx: SlackContext, change: SprintChange) -> SyncLink | 
         session.commit()
         session.refresh(row)
         return row
+
+
+def _identifiers(row: SyncLink) -> set[str | None]:
+    """Every way a webhook may name the issue (GitHub items carry the issue's node id)."""
+    return {row.remote_key, row.remote_id, row.remote_url, (row.extra or {}).get("node_id")}
 
 
 def _sprint_name(session: Session, change: SprintChange) -> str | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -91,12 +91,27 @@ def live_issues(links: Iterable[Any], prefer: str = "jira") -> dict[str, LiveIss
             status_raw=first.remote_status,
             assignee=next((r.remote_assignee for r in rows if r.remote_assignee), None),
             points=next((r.remote_points for r in rows if r.remote_points is not None), None),
-            sprint=next((r.remote_sprint for r in rows if r.remote_sprint), None),
+            sprint=_latest_sprint(rows),
             # when the tracker changed it, else when a pull first saw the current state
             updated_at=first.remote_updated_at or first.updated_at,
             urls=tuple((row.target, row.remote_url) for row in rows if row.remote_url),
         )
     return merged
+
+
+def _latest_sprint(rows: list[Any]) -> str | None:
+    """Sprint membership from the tracker that changed last (a webhook just moved it)."""
+    known = [row for row in rows if row.remote_sprint]
+    if not known:
+        return None
+    epoch = datetime.min.replace(tzinfo=UTC)
+    return str(max(known, key=lambda row: _aware(row.updated_at) or epoch).remote_sprint)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 # --- calendar -------------------------------------------------------------------------------

@@ -47,18 +47,18 @@ def link(target: str, story: str, key: str, status: str, **fields: Any) -> SyncL
         "jira": f"https://jira.example.test/browse/{key}",
         "github": f"https://github.example.test/acme/payments/issues/{key.lstrip('#')}",
     }[target]
-    return SyncLink(
-        target=target,
-        kind="story",
-        backlog_id=story,
-        remote_id=key,
-        remote_key=key,
-        remote_url=base,
-        remote_status=status,
-        created_at=datetime(2026, 11, 16, 8, 0, tzinfo=UTC),
-        updated_at=datetime(2026, 11, 16, 8, 0, tzinfo=UTC),
-        **fields,
-    )
+    values: dict[str, Any] = {
+        "target": target,
+        "kind": "story",
+        "backlog_id": story,
+        "remote_id": key,
+        "remote_key": key,
+        "remote_url": base,
+        "remote_status": status,
+        "created_at": datetime(2026, 11, 16, 8, 0, tzinfo=UTC),
+        "updated_at": datetime(2026, 11, 16, 8, 0, tzinfo=UTC),
+    }
+    return SyncLink(**{**values, **fields})
 
 
 def pulled_state() -> list[SyncLink]:

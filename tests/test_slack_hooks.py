@@ -25,7 +25,7 @@ from sandbox.runner import ServedApp
 from sandbox.slack import SlackSandbox
 from sync import db
 from sync.store import SyncLink
-from tests.slack_support import pulled_state, slack_context, slack_settings, store_links
+from tests.slack_support import link, pulled_state, slack_context, slack_settings, store_links
 
 SECRET = "hook-secret"
 
@@ -51,7 +51,8 @@ def service(database_url: str) -> Iterator[Service]:
         created_at=datetime(2026, 11, 16, tzinfo=UTC),
         updated_at=datetime(2026, 11, 16, tzinfo=UTC),
     )
-    store_links(engine, [*links, sprint_link])
+    github_story = link("github", "US-004", "#4", "open", remote_id="4004")
+    store_links(engine, [*links, sprint_link, github_story])
     with SlackSandbox() as slack:
         settings = slack_settings(
             database_url,
@@ -116,12 +117,44 @@ def test_story_moved_into_running_sprint_posts_error_alert_once(service: Service
     assert "Triggered by: US-004 moved to sprint 1 in Jira by Carol PO" in str(message.blocks)
     with Session(service.engine) as session:
         row = session.exec(
-            select(SyncLink).where(SyncLink.backlog_id == "US-004", SyncLink.kind == "story")
+            select(SyncLink).where(
+                SyncLink.backlog_id == "US-004", SyncLink.kind == "story", SyncLink.target == "jira"
+            )
         ).one()
         assert row.remote_sprint == "sprint-1"
     _post_jira(service.url, _jira_moved("PAY-4", "37", "Sprint 1: Take Payments"))
     time.sleep(0.5)
     assert len(service.slack.state.messages_in(service.slack.channel_id)) == 1
+
+
+def test_github_milestone_change_posts_the_alert(service: Service) -> None:
+    payload = {
+        "action": "milestoned",
+        "issue": {
+            "id": 4004,
+            "number": 4,
+            "html_url": "https://github.example.test/acme/payments/issues/4",
+        },
+        "milestone": {"number": 1, "title": "Sprint 1: Take Payments"},
+        "sender": {"login": "carol"},
+    }
+    body = json.dumps(payload).encode()
+    digest = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    response = httpx.post(
+        f"{service.url}/webhooks/github",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "issues",
+            "X-GitHub-Delivery": str(uuid.uuid4()),
+            "X-Hub-Signature-256": f"sha256={digest}",
+        },
+    )
+    assert response.status_code in (200, 202)
+    (alert,) = _alerts(service.slack, 1)
+    assert alert == "Sprint 1: Backend Developer at 113% of capacity (error)"
+    text = str(service.slack.state.messages_in(service.slack.channel_id)[0].blocks)
+    assert "Triggered by: US-004 moved to sprint 1 in Github by carol" in text
 
 
 def test_issues_of_other_projects_are_ignored(service: Service) -> None:
