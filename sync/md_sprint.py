@@ -30,6 +30,7 @@ _SPRINT_HEADING = re.compile(
     re.IGNORECASE,
 )
 _WEEKS = re.compile(r"^\s*weeks?\s*", re.IGNORECASE)
+_LATE_WEEKS = re.compile(r"\(\s*(weeks?\s*[^)]*)\)", re.IGNORECASE)
 _COMMITMENT = re.compile(
     rf"^(?P<id>{STORY_ID.pattern})\s*(?P<continued>\(\s*(?i:continued)\s*\))?"
     r"\s*[:\-–—]?\s*(?P<rest>.*)$",
@@ -68,6 +69,11 @@ def read_sprint(section: HeadingSection) -> Sprint:
     match = _SPRINT_HEADING.match(section.title.strip())
     assert match is not None
     weeks = match.group("weeks")
+    name = match.group("name").strip()
+    if weeks is None:  # "Sprint 1: Foundation (Weeks 1-2)"
+        late = _LATE_WEEKS.search(name)
+        if late:
+            weeks, name = late.group(1), (name[: late.start()] + name[late.end() :]).strip()
     fields: dict[str, str] = {}
     committed: list[SprintCommitment] = []
     buffers: list[BufferItem] = []
@@ -102,7 +108,7 @@ def read_sprint(section: HeadingSection) -> Sprint:
         pending = None
     return Sprint(
         number=int(match.group("number")),
-        name=match.group("name").strip(),
+        name=name,
         weeks=_WEEKS.sub("", weeks).strip() if weeks else None,
         goal=fields.get("goal"),
         capacity_points=parse_int(fields.get("capacity")),

@@ -139,6 +139,9 @@ def read_story(section: HeadingSection, source: str | None) -> StoryDraft:
     match = _STORY_HEADING.match(heading)
     number = match.group("number") if match else None
     title = match.group("title").strip() if match else heading
+    id_first = STORY_ID.match(heading)
+    if match is None and id_first:  # "### US-001: Title"
+        title = heading[id_first.end() :].lstrip(" :-–—.").strip() or heading
     values: dict[str, str] = {}
     draft = StoryDraft(
         id="",

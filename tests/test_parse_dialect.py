@@ -251,3 +251,17 @@ def test_story_outside_any_epic() -> None:
     assert epic.id == "NO-EPIC"
     assert [s.id for s in epic.stories] == ["US-001"]
     assert epic.stories[0].epic_id is None
+
+
+def test_story_heading_with_the_id_first(expected: dict[str, Any]) -> None:
+    text = BASE.replace("### Story 1.1: Pay by card", "### US-001: Pay by card")
+    backlog = parse_text(text)
+    story = backlog.stories[0]
+    assert (story.id, story.title, story.number) == ("US-001", "Pay by card", None)
+
+
+def test_sprint_weeks_after_the_name(expected: dict[str, Any]) -> None:
+    text = BASE.replace("## Sprint 1 (Weeks 1-2): Checkout", "## Sprint 1: Checkout (Weeks 1-2)")
+    sprint = parse_text(text).sprints[0]
+    assert (sprint.number, sprint.name, sprint.weeks) == (1, "Checkout", "1-2")
+    assert essentials(parse_text(text)) == expected
