@@ -277,3 +277,25 @@ def test_a_new_sprint_adds_its_milestone_and_iteration(sandbox, sqlite_url):
     number = sandbox.issues_by_marker()["US-029"][0]
     assert sandbox.projects.value_of(sandbox.item_for_issue(number), "Sprint") == "Sprint 8"
     engine.dispose()
+
+
+def test_pull_without_a_board_rereads_issues_conditionally(sandbox, reference_desired, sqlite_url):
+    engine = migrated_engine(sqlite_url)
+    with github_target(sandbox, engine) as target:
+        target.sync.apply(reference_desired)
+        target.sync.projects = None  # no board: the pull reads the issues over REST
+        target.sync.pull()
+        sandbox.clear_requests()
+        sandbox.close_issue(sandbox.issues_by_marker()["US-005"][0])
+        report = target.sync.pull()
+    statuses = [r["status"] for r in sandbox.requests()]
+    # representations that changed: US-005, its epic (sub-issue summary) and the issues of
+    # its milestone (the embedded milestone counts open and closed issues)
+    closed = sandbox.repo.issues[sandbox.issues_by_marker()["US-005"][0]]
+    same_milestone = [
+        i for i in sandbox.repo.issues.values() if i["milestone"] == closed["milestone"]
+    ]
+    assert statuses.count(200) == len(same_milestone) + 1
+    assert statuses.count(304) == 33 - statuses.count(200)
+    assert report.counts == {"pulled": 33, "changed": 1}
+    engine.dispose()

@@ -191,3 +191,46 @@ def test_user_actions_emit_signed_webhooks_shaped_like_githubs(sandbox: GitHubSa
                 "performed_via_github_app", "reactions", "body_html", "type", "pinned_comment",
                 "closed_by", "draft", "issue_field_values",
             }  # fmt: skip
+
+
+def test_control_endpoints_over_http(sandbox: GitHubSandbox, client: httpx.Client) -> None:
+    created = client.post("/repos/acme/bss/issues", json={"title": "x"}).json()
+    control = httpx.Client(base_url=f"{sandbox.url}/_sandbox")
+    with control:
+        assert control.post("/faults", json={"kind": "5xx", "method": "GET"}).json()["ok"]
+        assert client.get("/repos/acme/bss").status_code == 502
+        assert control.post("/faults", json={"kind": "teapot"}).status_code == 400
+        closed = control.post(
+            "/actions/close_issue", json={"number": created["number"], "reason": "not_planned"}
+        ).json()
+        assert closed["state"] == "closed" and closed["state_reason"] == "not_planned"
+        logged = control.get("/requests").json()
+        assert [(r["method"], r["status"]) for r in logged] == [("POST", 201), ("GET", 502)]
+        assert control.post("/actions/delete_repo", json={}).status_code == 404
+        assert control.delete("/requests").json()["ok"] and control.get("/requests").json() == []
+
+
+def test_moving_a_card_emits_projects_v2_item_edited(sandbox: GitHubSandbox) -> None:
+    receiver = _Receiver("k")
+    app = Starlette(routes=[Route("/hooks", receiver.endpoint, methods=["POST"])])
+    issue = sandbox.repo.create_issue({"title": "story"})
+    project = sandbox.projects.create_project(sandbox.projects.owner_node_id, sandbox.project_title)
+    sandbox.projects.add_item(project["id"], sandbox.repo.issues[issue["number"]]["node_id"])
+    with ServedApp(app) as served:
+        sandbox.webhooks.configure(f"{served.url}/hooks", "k")
+        sandbox.move_status(issue["number"], "Done")
+        sandbox.webhooks.drain()
+    [(headers, body)] = receiver.received
+    assert headers["x-github-event"] == "projects_v2_item" and body["action"] == "edited"
+    examples = json.loads(EXAMPLES.read_text())
+    example = next(
+        e
+        for entry in examples
+        if entry["name"] == "projects_v2_item"
+        for e in entry["examples"]
+        if e["action"] == "edited"
+    )
+    assert set(example["projects_v2_item"]) <= set(body["projects_v2_item"])
+    assert body["changes"]["field_value"]["field_type"] == "single_select"
+    item = sandbox.item_for_issue(issue["number"])
+    assert sandbox.projects.value_of(item, "Status") == "Done"
