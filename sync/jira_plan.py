@@ -16,7 +16,7 @@ from typing import Any
 from sync.jira_mapping import DesiredIssue, DesiredState
 from sync.jira_port import JiraProjectConfig, RemoteIssue, RemoteSprint, id_label
 from sync.link_store import LinkRecord, LinkUpdate
-from sync.plan import Change, Plan
+from sync.plan import Action, Change, Plan
 
 TARGET = "jira"
 ISSUE_KINDS = ("epic", "story", "task", "subtask")
@@ -165,7 +165,7 @@ def _plan_links(
         )
     for (kind, backlog_id), rec in sorted(links.items()):
         if kind == "link" and backlog_id not in wanted:
-            action = "delete" if prune else "orphan"
+            action: Action = "delete" if prune else "orphan"
             summary = backlog_id.replace(">", " blocks ") + " (no longer in the backlog)"
             changes.append(
                 Change(action, TARGET, "link", backlog_id, summary, remote_key=rec.remote_id)
@@ -284,7 +284,7 @@ def _orphan(
                 )
             ]
         )
-    action = "close" if prune else "orphan"
+    action: Action = "close" if prune else "orphan"
     note = "no longer in the backlog" + ("" if prune else "; close it with --prune")
     return [Change(action, TARGET, kind, backlog_id, note, key)]
 

@@ -161,7 +161,7 @@ class LinkStore:
     def runs(self) -> list[SyncRun]:
         with Session(self.engine) as session:
             rows = session.exec(
-                select(SyncRun).where(SyncRun.target == self.target).order_by(SyncRun.id)
+                select(SyncRun).where(SyncRun.target == self.target).order_by(SyncRun.id)  # type: ignore[arg-type]
             ).all()
             for row in rows:
                 session.expunge(row)

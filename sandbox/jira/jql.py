@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sandbox.jira.state import Issue, SiteState
@@ -93,7 +94,7 @@ class Query:
     def sort(self, issues: list[Issue]) -> list[Issue]:
         result = sorted(issues, key=lambda issue: issue.id)
         for field_name, descending in reversed(self.order):
-            result.sort(key=lambda issue, f=field_name: _sort_key(issue, f), reverse=descending)
+            result.sort(key=partial(_sort_key, name=field_name), reverse=descending)
         return result
 
     # --- parser -------------------------------------------------------------------------

@@ -154,19 +154,17 @@ class AgileApi:
         if not isinstance(keys, list) or len(keys) > 50:
             return _errors(400, ["Between 1 and 50 issues can be moved in one request."])
         with self.state.lock:
-            issues = [self.state.issue(str(key)) for key in keys]
-            missing = [str(key) for key, issue in zip(keys, issues, strict=True) if issue is None]
+            found = {str(key): self.state.issue(str(key)) for key in keys}
+            missing = [key for key, issue in found.items() if issue is None]
             if missing:
                 return _errors(400, [f"Issue '{missing[0]}' does not exist."])
-            for issue in issues:
-                if issue is None:
-                    continue
-                if issue.issue_type.subtask:
-                    return _errors(
-                        400, [f"Issue '{issue.key}' is a sub-task and cannot be moved to a sprint."]
-                    )
-            for issue in issues:
-                assert issue is not None
+            moving = [issue for issue in found.values() if issue is not None]
+            subtask = next((issue for issue in moving if issue.issue_type.subtask), None)
+            if subtask is not None:
+                return _errors(
+                    400, [f"Issue '{subtask.key}' is a sub-task and cannot be moved to a sprint."]
+                )
+            for issue in moving:
                 if issue.sprint_id != sprint_id:
                     before = self.issues.snapshot(issue)
                     issue.sprint_id = sprint_id
