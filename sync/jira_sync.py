@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sync.errors import BacklogBotError
 from sync.jira_apply import ApplyReport, JiraApplier, Progress
 from sync.jira_mapping import JiraMappingConfig, desired_state
 from sync.jira_plan import ISSUE_KINDS, JiraPlan, plan_jira
@@ -70,7 +69,7 @@ class JiraSync:
             report = ApplyReport(planned, dict(planned.keys), run_id=run_id)
             self.store.record(planned.adopt)
             JiraApplier(self.port, self.store, planned, report, progress or _silent).run()
-        except BacklogBotError as exc:
+        except Exception as exc:  # the run record says it failed, whatever broke
             self.store.finish_run(
                 run_id,
                 outcome="failed",
@@ -113,7 +112,7 @@ class JiraSync:
                 if (rec := by_key.get(issue.key)) is not None
             ]
             changed = self.store.record_pulled(states)
-        except BacklogBotError as exc:
+        except Exception as exc:  # the run record says it failed, whatever broke
             self.store.finish_run(
                 run_id,
                 outcome="failed",
