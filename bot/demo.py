@@ -109,7 +109,7 @@ def run_demo(backlog_file: Path, output_dir: Path, console: Console) -> DemoRun:
             "GITHUB_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "SLACK_ADMINS": DEMO_CHANNEL_ADMIN,
         }
-        sandboxes = {}
+        sandboxes: dict[str, Any] = {}
         for name in ("jira", "github", "slack"):
             if name not in SANDBOXES:
                 run.missing.append(f"the {name} sandbox is not registered in bot.sandbox_registry")
@@ -224,7 +224,8 @@ class DemoSteps:
     # --- 3. the team works --------------------------------------------------------------------
 
     def _jira(self) -> httpx.Client:
-        auth = (self.settings.jira_email or "", self.settings.jira_api_token.get_secret_value())
+        token = self.settings.jira_api_token
+        auth = (self.settings.jira_email or "", token.get_secret_value() if token else "")
         return httpx.Client(base_url=str(self.settings.jira_url), auth=auth, timeout=10)
 
     def _jira_key(self, story_id: str, kind: str = "story") -> str:

@@ -84,10 +84,9 @@ def _table(model: type[SQLModel]) -> sa.Table:
 
 def _insert_once(engine: Engine, model: type[SQLModel], values: dict[str, Any]) -> bool:
     """Insert a row unless its unique key exists; True when this call inserted it."""
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     table = _table(model)
     statement = insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
     with engine.begin() as conn:

@@ -267,8 +267,9 @@ def sprint_progress(
     items = []
     for story_id, added in members.items():
         story = stories.get(story_id)
-        issue = live.get(story_id)
-        items.append(_item(story_id, story, planned.get(story_id), issue, added, backlog))
+        items.append(
+            _item(story_id, story, planned.get(story_id), live.get(story_id), added, backlog)
+        )
     dates = calendar.get(sprint_number)
     progress = SprintProgress(sprint, dates, today, tuple(items), tuple(removed))
     return _with_burndown(progress)

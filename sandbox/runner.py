@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -30,7 +30,12 @@ class ServedApp:
     """
 
     def __init__(
-        self, app: Any, *, host: str = LOOPBACK, port: int | None = None, lifespan: str = "off"
+        self,
+        app: Any,
+        *,
+        host: str = LOOPBACK,
+        port: int | None = None,
+        lifespan: Literal["auto", "on", "off"] = "off",
     ) -> None:
         if host not in (LOOPBACK, "localhost", "::1"):
             raise ValueError("sandbox servers listen on loopback only")

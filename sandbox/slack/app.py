@@ -50,8 +50,8 @@ async def _read_args(request: Request) -> tuple[dict[str, Any], str | None]:
                     raise SlackError("json_not_object")
                 args.update(data)
         elif content_type.startswith("application/x-www-form-urlencoded"):
-            body = (await request.body()).decode("utf-8", errors="replace")
-            args.update(dict(parse_qsl(body, keep_blank_values=True)))
+            form = (await request.body()).decode("utf-8", errors="replace")
+            args.update(dict(parse_qsl(form, keep_blank_values=True)))
     token: str | None = None
     authorization = request.headers.get("authorization", "")
     if authorization.lower().startswith("bearer "):
@@ -139,7 +139,8 @@ def _first_multipart_file(content_type: str, body: bytes) -> bytes:
     )
     for part in message.iter_parts():
         if part.get_filename() is not None:
-            return part.get_payload(decode=True) or b""
+            payload = part.get_payload(decode=True)
+            return payload if isinstance(payload, bytes) else b""
     return b""
 
 
