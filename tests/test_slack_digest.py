@@ -186,3 +186,42 @@ def standup_message_stub():  # type: ignore[no-untyped-def]
     from bot.messages import SlackMessage
 
     return SlackMessage("hello")
+
+
+def test_our_requests_carry_the_arguments_slack_requires(
+    ctx: SlackContext, poster: SlackPoster, engine: Engine, slack: SlackSandbox
+) -> None:
+    """Every call the bot made names the arguments Slack's OpenAPI file marks required."""
+    import json
+    from pathlib import Path
+
+    spec_file = (
+        Path(__file__).resolve().parents[1]
+        / ".."
+        / "shared"
+        / "oracles"
+        / "slack"
+        / "web-api"
+        / "slack_web_openapi_v2_without_examples.json"
+    )
+    spec = json.loads(spec_file.read_text(encoding="utf-8"))
+    post_standup(ctx, poster, standup_now(ctx))
+    check_capacity(ctx, poster)
+    calls = slack.state.calls
+    assert {c.method for c in calls} >= {"chat.postMessage", "files.completeUploadExternal"}
+    for call in calls:
+        assert call.ok, call
+        operation = spec["paths"].get("/" + call.method)
+        if operation is None:  # the external upload methods postdate the 2020 file
+            assert call.method.startswith("files.")
+            continue
+        (details,) = operation.values()
+        required = {
+            p["name"] for p in details["parameters"] if p.get("required") and p["in"] != "header"
+        }
+        assert required <= set(call.args), (call.method, required - set(call.args))
+    uploads = slack.state.calls_to("files.getUploadURLExternal")
+    assert {"filename", "length"} <= set(uploads[0].args)
+    completes = slack.state.calls_to("files.completeUploadExternal")
+    (uploaded,) = json.loads(completes[0].args["files"])
+    assert slack.state.files[uploaded["id"]].is_uploaded
