@@ -94,7 +94,7 @@ def dependency_graph(ctx: RuleContext) -> dict[str, list[str]]:
         edges = graph[story.id]
         for dep, _, _ in ctx.declared_dependencies(story):
             if dep.kind == "epic" and dep.target in ctx.epics_by_id:
-                edges.append(dep.target)  # type: ignore[arg-type]
+                edges.append(dep.target)
             else:
                 edges.extend(t for t in ctx.dependency_targets(dep) if t in graph)
         graph[story.id] = list(dict.fromkeys(edges))
