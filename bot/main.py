@@ -25,9 +25,26 @@ SUBSCRIBED_GITHUB_EVENTS = (
 )
 
 
-def build_registry(settings: Any) -> HandlerRegistry:
-    """The webhook handlers of a production service."""
+def build_registry(settings: Any, options: dict[str, Any] | None = None) -> HandlerRegistry:
+    """The webhook handlers of a production service: DoR/DoD validation of live issues."""
+    from bot.settings import load_config_table
+    from bot.validation import ValidationConfig
+    from sync.db import make_engine
+
     registry = HandlerRegistry()
+    options = options if options is not None else {}
+    config = ValidationConfig.from_table(load_config_table("validation"))
+    if settings.github_token is not None and settings.github_repository:
+        from bot.validation_github import register_github_validation
+
+        engine = options.get("engine") or make_engine(settings.database_url)
+        options["engine"] = engine
+        validator = register_github_validation(registry, settings, engine, config)
+
+        def attach_metrics(service: Any) -> None:
+            validator.metrics = service.metrics  # findings by rule on /metrics
+
+        options.setdefault("on_startup", []).append(attach_metrics)
     return registry
 
 
@@ -35,6 +52,7 @@ def build_service_options(settings: Any) -> dict[str, Any]:
     """Keyword arguments for ``bot.app.create_app`` (besides ``settings``)."""
     from bot.slack_wiring import add_slack
 
-    options: dict[str, Any] = {"registry": build_registry(settings)}
+    options: dict[str, Any] = {}
+    options["registry"] = build_registry(settings, options)
     add_slack(options, settings)  # /slack/events, sprint-change handlers, scheduler hooks
     return options

@@ -1,0 +1,227 @@
+"""Webhook-triggered validation end to end: sandbox GitHub -> signed webhook -> service ->
+worker -> rules -> one comment edited in place and a label set/cleared on the sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.app import create_app
+from bot.main import build_registry
+from bot.settings import load_settings
+from bot.validation import MARKER
+from sandbox.github import GitHubSandbox
+from sync.github_mapping import desired_state
+from sync.parse import load_backlog
+from tests.github_support import github_target, migrated_engine
+from tests.service_support import GITHUB_SECRET, LiveApp, github_delivery, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+BILLING = ROOT / "tests" / "data" / "billing-backlog.md"
+UNREADY = (
+    "**Story Points:** 5\n**Priority:** Medium",
+    "**Story Points:** TBD\n**Priority:** Medium",
+)
+BENEFIT = (
+    "> As a customer, I want to download an invoice as PDF.",
+    "> As a customer, I want to download an invoice as PDF so that I can file it.",
+)
+BOT_LOGIN = "backlog-bot[bot]"
+
+
+def unready_backlog() -> str:
+    text = BILLING.read_text()
+    assert UNREADY[0] in text
+    return text.replace(*UNREADY)
+
+
+def fixed_backlog() -> str:
+    return BILLING.read_text().replace(*BENEFIT)
+
+
+class World:
+    def __init__(
+        self, sandbox: GitHubSandbox, engine: Any, backlog: Path, app: Any, url: str
+    ) -> None:
+        self.url = url
+        self.sandbox = sandbox
+        self.engine = engine
+        self.backlog = backlog
+        self.app = app
+
+    def sync(self) -> None:
+        with github_target(self.sandbox, self.engine) as target:
+            report = target.sync.apply(desired_state(load_backlog(self.backlog)))
+            assert not report.errors, report.errors
+
+    def number(self, story: str) -> int:
+        [number] = self.sandbox.issues_by_marker()[story]
+        return number
+
+    def issue(self, number: int) -> dict[str, Any]:
+        return self.sandbox.repo.issue(number)
+
+    def reports(self, number: int) -> list[dict[str, Any]]:
+        return [
+            c
+            for c in self.sandbox.repo.comments.values()
+            if c["issue"] == number and MARKER in c["body"]
+        ]
+
+    def settle(self) -> None:
+        """Wait until the sandbox delivered its webhooks and the worker processed them."""
+        self.sandbox.webhooks.drain()
+        inbox = self.app.state.service.inbox
+        wait_until(
+            lambda: inbox.counts()["queued"] == 0 and inbox.counts()["processing"] == 0,
+            timeout=20,
+            what="inbox drained",
+        )
+
+    def deliver(self, payload: dict[str, Any], event: str) -> str:
+        body, headers = github_delivery(payload, event)
+        response = httpx.post(self.url + "/webhooks/github", content=body, headers=headers)
+        assert response.status_code == 202, response.text
+        self.settle()
+        inbox = self.app.state.service.inbox
+        return str(
+            next(r for r in inbox.list() if r["delivery_id"] == headers["X-GitHub-Delivery"])[
+                "status"
+            ]
+        )
+
+    def writes_since(self, start: int) -> list[dict[str, Any]]:
+        return [r for r in self.sandbox.requests()[start:] if r["method"] in ("POST", "PATCH")]
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    engine = migrated_engine(url)
+    backlog = tmp_path / "backlog.md"
+    backlog.write_text(unready_backlog())
+    config = tmp_path / "backlog-bot.toml"
+    config.write_text(f'[validation]\nbot-logins = ["{BOT_LOGIN}"]\nenforce = ["dod.reviewed"]\n')
+    monkeypatch.setenv("BACKLOG_BOT_CONFIG", str(config))
+    with GitHubSandbox() as sandbox:
+        settings = load_settings(
+            database_url=url,
+            github_webhook_secret=GITHUB_SECRET,
+            backlog_file=str(backlog),
+            webhook_poll_seconds=0.2,
+            **{k.lower(): v for k, v in sandbox.env().items()},
+        )
+        options: dict[str, Any] = {"engine": engine}
+        registry = build_registry(settings, options)
+        app = create_app(settings, registry=registry, **options)
+        with LiveApp(app) as live:
+            world = World(sandbox, engine, backlog, app, live.url)
+            world.sync()  # issues exist before the hook is installed, as after `apply`
+            sandbox.webhooks.configure(live.url + "/webhooks/github", GITHUB_SECRET)
+            yield world
+    engine.dispose()
+
+
+def test_unready_story_moved_on_the_board_gets_comment_and_label_then_fix_clears_it(
+    world: World,
+) -> None:
+    number = world.number("US-002")
+    assert world.number("US-001") != number
+    # The team moves the unready story on the board (projects_v2_item edited).
+    world.sandbox.move_status(number, "In Progress")
+    world.settle()
+    [report] = world.reports(number)
+    assert "dor:failed" in world.issue(number)["labels"]
+    assert "❌ US-002 does not meet the Definition of Ready / INVEST" in report["body"]
+    assert "`dor.estimated`" in report["body"] and "`invest.valuable`" in report["body"]
+    assert "backlog line" in report["body"]
+    comment_id = report["id"]
+
+    # Same state, another hint (an edit by a person): nothing is written again.
+    start = len(world.sandbox.requests())
+    world.sandbox.edit_issue(number, title=world.issue(number)["title"] + " ")
+    world.settle()
+    assert world.writes_since(start) == [
+        r
+        for r in world.writes_since(start)
+        if r["path"].endswith(f"/issues/{number}") and "title" in (r["body"] or {})
+    ]
+    assert len(world.reports(number)) == 1
+
+    # The team fixes the story in the backlog and applies it: the issue body changes,
+    # GitHub sends `issues edited`, the bot re-checks, clears the label, edits its comment.
+    world.backlog.write_text(fixed_backlog())
+    world.sync()
+    world.settle()
+    [report] = world.reports(number)
+    assert report["id"] == comment_id
+    assert "✅ US-002 meets the Definition of Ready / INVEST" in report["body"]
+    assert "dor:failed" not in world.issue(number)["labels"]
+
+    # A ready story that never failed gets no comment at all.
+    ready = world.number("US-001")
+    world.sandbox.move_status(ready, "In Progress")
+    world.settle()
+    assert world.reports(ready) == []
+
+
+def test_the_bots_own_events_are_ignored(world: World) -> None:
+    number = world.number("US-002")
+    issue = world.sandbox.repo.issue_shape(number)
+    payload = {
+        "action": "edited",
+        "issue": issue,
+        "changes": {},
+        "repository": world.sandbox.repo.repo_shape(),
+        "sender": {"login": BOT_LOGIN, "type": "Bot"},
+    }
+    assert world.deliver(payload, "issues") == "ignored"
+    assert world.reports(number) == []
+    # The same event from a person is a trigger.
+    payload["sender"] = {"login": "octocat", "type": "User"}
+    assert world.deliver(payload, "issues") == "done"
+    assert len(world.reports(number)) == 1
+
+
+def test_closing_without_review_runs_dod_and_reopens_when_enforced(world: World) -> None:
+    number = world.number("US-001")
+    pull = world.sandbox.open_pull_request("Invoice list", closes=number)
+    world.sandbox.check_run(pull["number"], "ci", "success")
+    world.settle()
+    world.sandbox.close_issue(number)  # closed by hand, PR neither reviewed nor merged
+    world.settle()
+    [report] = world.reports(number)
+    assert "❌ US-001 does not meet the Definition of Done" in report["body"]
+    assert "`dod.reviewed`" in report["body"]
+    assert "Reopened: the team enforces dod.reviewed" in report["body"]
+    issue = world.issue(number)
+    assert "dod:failed" in issue["labels"]
+    assert issue["state"] == "open"  # enforcement reopened it
+
+    # Tick the acceptance checklist, review, merge (which closes the issue): the DoD holds;
+    # the label is cleared and the same comment edited.
+    body = world.issue(number)["body"]
+    assert "- [ ]" in body
+    world.sandbox.edit_issue(number, body=body.replace("- [ ]", "- [x]"))
+    world.sandbox.review(pull["number"])
+    world.sandbox.merge(pull["number"])
+    world.settle()
+    [after] = world.reports(number)
+    assert after["id"] == report["id"]
+    assert "✅ US-001 meets the Definition of Done" in after["body"], after["body"]
+    issue = world.issue(number)
+    assert issue["state"] == "closed" and "dod:failed" not in issue["labels"]
+
+
+def test_events_of_other_repositories_are_ignored(world: World) -> None:
+    payload = {
+        "action": "opened",
+        "issue": {"number": 1, "body": ""},
+        "repository": {"full_name": "someone/else"},
+        "sender": {"login": "x"},
+    }
+    assert world.deliver(payload, "issues") == "ignored"
