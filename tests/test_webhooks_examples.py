@@ -158,3 +158,39 @@ def test_atlassian_documented_issue_updated_example_is_accepted(served) -> None:
         "issue_generic",
         "done",
     )
+
+
+def test_production_handlers_process_or_ignore_every_example(tmp_path: Path) -> None:
+    """The real registry (DoR/DoD validation on, GitHub pointed at the sandbox): the examples
+    name another repository or unknown board items, so each is processed or ignored, and
+    none fails, is parked, or reaches GitHub with a write."""
+    from bot.main import build_registry
+    from sandbox.github import GitHubSandbox
+
+    examples = github_examples()
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    db.upgrade(url)
+    with GitHubSandbox() as sandbox:
+        settings = load_settings(
+            database_url=url,
+            github_webhook_secret=GITHUB_SECRET,
+            **{k.lower(): v for k, v in sandbox.env().items()},
+        )
+        options: dict[str, Any] = {}
+        app = create_app(settings, registry=build_registry(settings, options), **options)
+        with LiveApp(app) as live, httpx.Client(base_url=live.url, timeout=10) as client:
+            for name, index, example in examples:
+                body, headers = github_delivery(example, name, delivery_id=f"{name}-{index}")
+                response = client.post("/webhooks/github", content=body, headers=headers)
+                assert response.status_code == 202, (name, index)
+            inbox = app.state.service.inbox
+            wait_until(
+                lambda: inbox.counts()["done"] + inbox.counts()["ignored"] == len(examples),
+                timeout=30,
+                what="drain",
+            )
+            counts = inbox.counts()
+        writes = [r for r in sandbox.requests() if r["method"] != "GET"]
+        options["engine"].dispose()
+    assert counts["parked"] == counts["queued"] == counts["processing"] == 0
+    assert writes == []
