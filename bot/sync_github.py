@@ -101,7 +101,7 @@ class GitHubTarget:
 
         db.upgrade(self.database_url)
         try:
-            plan = self._sync().plan(desired_state(backlog, self.options))
+            plan = self._sync().plan(desired_state(backlog, self.options), prune=prune)
         finally:
             self.close()
         return PlanOutcome(plan, [], self.calls.snapshot())
@@ -116,9 +116,9 @@ class GitHubTarget:
         engine = self._sync()
         desired = desired_state(backlog, self.options)
         if progress:
-            progress.start(len(engine.plan(desired).writes))
+            progress.start(len(engine.plan(desired, prune=prune).writes))
         try:
-            report = engine.apply(desired, source=source)
+            report = engine.apply(desired, source=source, prune=prune)
             failures = list(report.errors) + self.cross_link_jira(engine)
         finally:
             self.close()

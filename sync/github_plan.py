@@ -104,8 +104,13 @@ def plan_github(
     *,
     project_title: str | None = None,
     jira: Mapping[str, tuple[str, str]] | None = None,
+    prune: bool = False,
 ) -> Plan:
-    """Every step that would bring GitHub to the desired state, in the order to run them."""
+    """Every step that would bring GitHub to the desired state, in the order to run them.
+
+    Issues whose element left the backlog are reported as orphans, or closed (as "not
+    planned") with ``prune``; a closed orphan is not reported again.
+    """
     changes: list[Change] = []
     for label in desired.labels:
         content = {"color": label.color, "description": label.description}
@@ -151,9 +156,10 @@ def plan_github(
     if project_enabled(desired, project_title):
         changes.extend(_project_changes(desired, links, str(project_title)))
     for (kind, backlog_id), link in links.items():
-        if kind in ISSUE_KINDS and backlog_id not in by_id:
+        if kind in ISSUE_KINDS and backlog_id not in by_id and not link.extra.get("pruned"):
             summary = f"{link.remote_key or backlog_id} is no longer in the backlog"
-            changes.append(Change("orphan", TARGET, kind, backlog_id, summary, link.remote_key))
+            action = "close" if prune else "orphan"
+            changes.append(Change(action, TARGET, kind, backlog_id, summary, link.remote_key))
     return Plan(TARGET, tuple(changes))
 
 

@@ -76,18 +76,27 @@ class GitHubSync:
         self._markers: dict[str, RemoteIssue] | None = None
         self._labels: dict[str, dict[str, str]] | None = None
         self._milestones: dict[str, RemoteMilestone] | None = None
+        self.prune = False
 
     # --- plan and apply ----------------------------------------------------------------------
 
-    def plan(self, desired: GitHubDesired) -> Plan:
+    def plan(self, desired: GitHubDesired, *, prune: bool = False) -> Plan:
         self.links = self.store.load()
-        return plan_github(desired, self.links, project_title=self.project_title, jira=self.jira)
+        return plan_github(
+            desired, self.links, project_title=self.project_title, jira=self.jira, prune=prune
+        )
 
     def apply(
-        self, desired: GitHubDesired, *, rounds: int = 3, source: str | None = None
+        self,
+        desired: GitHubDesired,
+        *,
+        rounds: int = 3,
+        source: str | None = None,
+        prune: bool = False,
     ) -> SyncReport:
         """Run the plan; re-plan and retry what failed, at most ``rounds`` times."""
-        first = self.plan(desired)
+        self.prune = prune
+        first = self.plan(desired, prune=prune)
         report = SyncReport(first)
         run_id = self._start_run("push", source)
         try:
@@ -124,13 +133,15 @@ class GitHubSync:
                 for change in plan.writes:
                     if change.kind in PROJECT_KINDS:
                         _count(report, change)
-            plan = self.plan(desired)
+            plan = self.plan(desired, prune=self.prune)
 
     def _project_pending(self, plan: Plan) -> bool:
         return any(change.kind in PROJECT_KINDS for change in plan.writes)
 
     def _execute(self, change: Change, desired: GitHubDesired) -> None:
-        if change.kind == "label":
+        if change.action == "close":
+            self._close_orphan(change)
+        elif change.kind == "label":
             self._label(change)
         elif change.kind == "milestone":
             self._milestone(change, desired)
@@ -218,6 +229,12 @@ class GitHubSync:
             and found.milestone == content["milestone"]
         )
         return found if same else self.rest.update_issue(found.number, dict(content))
+
+    def _close_orphan(self, change: Change) -> None:
+        link = self.links[(change.kind, change.backlog_id)]
+        self.rest.update_issue(link.number or 0, {"state": "closed", "state_reason": "not_planned"})
+        link.extra["pruned"] = True
+        self._save(link)
 
     def _issue_link(self, backlog_id: str) -> LinkRecord | None:
         return next(

@@ -299,3 +299,32 @@ def test_pull_without_a_board_rereads_issues_conditionally(sandbox, reference_de
     assert statuses.count(304) == 33 - statuses.count(200)
     assert report.counts == {"pulled": 33, "changed": 1}
     engine.dispose()
+
+
+def test_a_story_removed_is_an_orphan_and_closed_with_prune(sandbox, sqlite_url):
+    backlog = load_backlog(REFERENCE)
+    engine = migrated_engine(sqlite_url)
+    with github_target(sandbox, engine) as target:
+        target.sync.apply(desired_state(backlog))
+    epic = backlog.epics[3]
+    shorter = backlog.model_copy(
+        update={
+            "epics": (*backlog.epics[:3], epic.model_copy(update={"stories": epic.stories[:-1]}))
+        }
+    )
+    desired = desired_state(shorter)
+    with github_target(sandbox, engine) as target:
+        plan = target.sync.plan(desired)
+        assert [(c.action, c.backlog_id) for c in plan.writes] == []
+        assert [(c.action, c.backlog_id) for c in plan.changes if c.action == "orphan"] == [
+            ("orphan", "US-029")
+        ]
+        report = target.sync.apply(desired, prune=True)
+    assert report.counts == {"close story": 1}
+    closed = sandbox.repo.issues[sandbox.issues_by_marker()["US-029"][0]]
+    assert (closed["state"], closed["state_reason"]) == ("closed", "not_planned")
+    with github_target(sandbox, engine) as target:
+        assert target.sync.plan(desired, prune=True).changes == tuple(
+            c for c in target.sync.plan(desired, prune=True).changes if c.action == "unchanged"
+        )
+    engine.dispose()
