@@ -149,6 +149,8 @@ class GitHubRestAdapter:
         self.counter = counter or CallCounter()
         self.governor = governor or RateGovernor(pacing)
         self.retry = RetryPolicy(self.governor)
+        # class-wide in PyGithub; ours behave exactly like the originals unless the retry
+        # object carries an observer, so other Github instances are unaffected
         Requester.injectConnectionClasses(_HTTPConnection, _HTTPSConnection)
         transport_retry = _ObservedRetry(total=0, raise_on_status=False)
         transport_retry.observer = _Observer(self.counter, self.governor)
@@ -210,7 +212,15 @@ class GitHubRestAdapter:
 
     def check_access(self) -> str:
         """One GET of the repository: fails early with a clear error on bad settings."""
-        return str(self._json("GET", "", idempotent=True)["full_name"])
+        try:
+            return str(self._json("GET", "", idempotent=True)["full_name"])
+        except NotFoundError as exc:
+            raise NotFoundError(
+                f"repository {self.repository} not found: check GITHUB_REPOSITORY and that "
+                "the token can see it",
+                service=SERVICE,
+                status=404,
+            ) from exc
 
     def list_labels(self) -> dict[str, dict[str, str]]:
         labels = self._call(lambda: list(self._repo.get_labels()), idempotent=True)

@@ -100,6 +100,8 @@ class GitHubSync:
         report = SyncReport(first)
         run_id = self._start_run("push", source)
         try:
+            if not first.is_noop:
+                self.rest.check_access()  # one GET: a wrong repository fails once, clearly
             self._rounds(desired, first, report, rounds)
         except BaseException as exc:
             report.errors.append(f"run stopped: {exc}")

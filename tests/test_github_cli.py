@@ -65,3 +65,16 @@ def test_sandbox_registry_starts_the_github_emulator() -> None:
         }
     finally:
         running.stop()
+
+
+def test_unknown_repository_fails_once_with_a_clear_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], sqlite_url: str
+) -> None:
+    with GitHubSandbox() as sandbox:
+        env = {**sandbox.env(), "GITHUB_REPOSITORY": "acme/nope", "DATABASE_URL": sqlite_url}
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        assert main(["apply", REFERENCE, "--target", "github"]) == 2
+        error = capsys.readouterr().err
+        assert error.startswith("error: github: repository acme/nope not found")
+        assert len(sandbox.requests()) == 1
