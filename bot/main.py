@@ -45,6 +45,21 @@ def build_registry(settings: Any, options: dict[str, Any] | None = None) -> Hand
             validator.metrics = service.metrics  # findings by rule on /metrics
 
         options.setdefault("on_startup", []).append(attach_metrics)
+    if settings.jira_url and settings.jira_email and settings.jira_api_token is not None:
+        from bot.validation_github import github_tracker_factory
+        from bot.validation_jira import register_jira_validation
+
+        engine = options.get("engine") or make_engine(settings.database_url)
+        options["engine"] = engine
+        github = None
+        if settings.github_token is not None and settings.github_repository:
+            github = github_tracker_factory(settings)
+        jira_validator = register_jira_validation(registry, settings, engine, config, github)
+
+        def attach_jira_metrics(service: Any) -> None:
+            jira_validator.metrics = service.metrics
+
+        options.setdefault("on_startup", []).append(attach_jira_metrics)
     return registry
 
 

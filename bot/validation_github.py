@@ -222,6 +222,16 @@ def register_github_validation(registry: Any, settings: Any, engine: Any, config
         story_for=links.story_for,
     )  # fmt: skip
 
+    tracker = github_tracker_factory(settings)
+    handler = GitHubValidation(validator, tracker, settings.github_repository, links)
+    for event in ("issues", "projects_v2_item", "pull_request", "pull_request_review", "check_run"):
+        registry.add("github", event, handler)
+    return validator
+
+
+def github_tracker_factory(settings: Any) -> Any:
+    """A function making a fresh ``GitHubTracker`` (one HTTP session per delivery)."""
+
     def tracker() -> GitHubTracker:
         return GitHubTracker(
             GitHubLiveAdapter(
@@ -231,7 +241,4 @@ def register_github_validation(registry: Any, settings: Any, engine: Any, config
             )
         )
 
-    handler = GitHubValidation(validator, tracker, settings.github_repository, links)
-    for event in ("issues", "projects_v2_item", "pull_request", "pull_request_review", "check_run"):
-        registry.add("github", event, handler)
-    return validator
+    return tracker

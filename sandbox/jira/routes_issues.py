@@ -49,6 +49,7 @@ class IssueApi:
             Route(f"{api}/issue/{{key}}", self.issue, methods=["GET", "PUT", "DELETE"]),
             Route(f"{api}/issue/{{key}}/transitions", self.transitions, methods=["GET", "POST"]),
             Route(f"{api}/issue/{{key}}/comment", self.comments, methods=["GET", "POST"]),
+            Route(f"{api}/issue/{{key}}/comment/{{comment_id}}", self.comment, methods=["PUT"]),
             Route(f"{api}/issue/{{key}}/remotelink", self.remote_link, methods=["GET", "POST"]),
             Route(f"{api}/issue/{{key}}/properties", self.property_keys),
             Route(f"{api}/issue/{{key}}/properties/{{prop}}", self.prop, methods=["GET", "PUT"]),
@@ -237,6 +238,26 @@ class IssueApi:
             }
             issue.comments.append(comment)
         return JSONResponse(comment, status_code=201)
+
+    async def comment(self, request: Request) -> Response:
+        """``PUT .../comment/{id}``: edit a comment in place (the service's one report)."""
+        issue = self.state.issue(request.path_params["key"])
+        if issue is None:
+            return error_response(
+                404, ["Issue does not exist or you do not have permission to see it."]
+            )
+        payload = await json_body(request)
+        body = payload.get("body") if isinstance(payload, dict) else None
+        if not body:
+            return error_response(400, ["Comment body can not be empty!"])
+        with self.state.lock:
+            found = next(
+                (c for c in issue.comments if c["id"] == request.path_params["comment_id"]), None
+            )
+            if found is None:
+                return error_response(404, ["Can not find a comment for the id."])
+            found.update(body=body, updated=now_iso())
+            return JSONResponse(dict(found))
 
     async def property_keys(self, request: Request) -> Response:
         issue = self.state.issue(request.path_params["key"])

@@ -1,0 +1,122 @@
+"""Webhook-triggered validation on Jira, end to end against the Jira sandbox: an unestimated
+story moved into a sprint gets one comment and ``dor:failed``; estimating it in Jira clears
+the label and edits the same comment; the bot's own label writes trigger nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import create_app
+from bot.main import build_registry
+from bot.settings import load_settings
+from bot.validation import MARKER
+from sandbox.jira import JiraSandbox, ProjectSpec
+from sync.db import make_engine, upgrade
+from sync.jira_adapter import JiraAdapter
+from sync.jira_port import IssueWrite
+from sync.jira_sync import JiraSync
+from sync.link_store import LinkStore
+from sync.parse import load_backlog
+from tests.jira_support import MAPPING
+from tests.service_support import JIRA_SECRET, LiveApp, wait_until
+from tests.test_service_validation import BENEFIT, UNREADY
+
+BILLING = Path(__file__).resolve().parent / "data" / "billing-backlog.md"
+
+
+class Site:
+    def __init__(self, sandbox: JiraSandbox, app: Any, adapter: JiraAdapter) -> None:
+        self.sandbox = sandbox
+        self.app = app
+        self.adapter = adapter
+        self.config = adapter.discover()
+
+    def key(self, story: str) -> str:
+        [key] = self.sandbox.issues_by_label(f"backlog-id-{story}")
+        return key
+
+    def reports(self, key: str) -> list[dict[str, Any]]:
+        issue = self.sandbox.state.issue(key)
+        assert issue is not None
+        return [dict(c) for c in issue.comments if MARKER in str(c["body"])]
+
+    def labels(self, key: str) -> list[str]:
+        issue = self.sandbox.state.issue(key)
+        assert issue is not None
+        return list(issue.fields.get("labels") or [])
+
+    def settle(self) -> None:
+        """Deliveries sent, processed, and what processing sent in turn (two rounds)."""
+        inbox = self.app.state.service.inbox
+        for _ in range(2):
+            self.sandbox.webhooks.flush()
+            wait_until(
+                lambda: inbox.counts()["queued"] + inbox.counts()["processing"] == 0,
+                timeout=20,
+                what="inbox drained",
+            )
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [(r.method, r.path) for r in self.sandbox.requests if r.method in ("POST", "PUT")]
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    backlog = tmp_path / "backlog.md"
+    backlog.write_text(BILLING.read_text().replace(*BENEFIT).replace(*UNREADY))
+    with JiraSandbox([ProjectSpec("BSS", flavour="team")]) as sandbox:
+        adapter = JiraAdapter(
+            sandbox.url, sandbox.email, sandbox.token, "BSS", requests_per_second=0
+        )
+        report = JiraSync(adapter, LinkStore(engine, "jira"), MAPPING).apply(
+            load_backlog(backlog), str(backlog)
+        )
+        assert not getattr(report, "errors", None)
+        settings = load_settings(
+            database_url=url,
+            jira_webhook_secret=JIRA_SECRET,
+            backlog_file=str(backlog),
+            webhook_poll_seconds=0.2,
+            **{k.lower(): v for k, v in sandbox.env().items()},
+        )
+        options: dict[str, Any] = {"engine": engine}
+        app = create_app(settings, registry=build_registry(settings, options), **options)
+        with LiveApp(app) as live:
+            sandbox.webhooks.configure(live.url + "/webhooks/jira", JIRA_SECRET)
+            yield Site(sandbox, app, adapter)
+        adapter.close()
+    engine.dispose()
+
+
+def test_unestimated_story_moved_into_a_sprint_then_estimated_in_jira(site: Site) -> None:
+    key = site.key("US-002")
+    board = site.config.board_id
+    assert board is not None
+    sprint = site.adapter.create_sprint(board, "Sprint 2", "Invoices, continued", None, None)
+    site.adapter.move_to_sprint(sprint.id, [key])
+    site.settle()
+    [report] = site.reports(key)
+    assert "❌ US-002 does not meet the Definition of Ready / INVEST" in report["body"]
+    assert "`dor.estimated`" in report["body"]
+    assert "dor:failed" in site.labels(key)
+
+    # The bot's own label write came back as jira:issue_updated (labels only): ignored.
+    statuses = [row["status"] for row in site.app.state.service.inbox.list()]
+    assert statuses == ["ignored", "done"]
+
+    # The team estimates the story in Jira: the live estimate counts, the report is edited.
+    points_field = site.config.points_field
+    assert points_field
+    site.adapter.update_issue(key, IssueWrite("US-002", {points_field: 5}))
+    site.settle()
+    [after] = site.reports(key)
+    assert after["id"] == report["id"]
+    assert "✅ US-002 meets the Definition of Ready / INVEST" in after["body"]
+    assert "dor:failed" not in site.labels(key)
