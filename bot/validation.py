@@ -19,6 +19,8 @@ Configuration (``[validation]`` in backlog-bot.toml, all optional)::
     dod-rules = ["dod"]                 # ... and when done
     fail-on = "warning"                 # lowest severity that fails (error|warning|info)
     enforce = ["dod.reviewed"]          # failing these reopens the issue, with the reason
+    backlog-path = "docs/backlog.md"    # the backlog in the repository (default BACKLOG_FILE)
+    apply-on-push = false               # push to the default branch: validate, plan, apply
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class ValidationConfig:
     dod_rules: tuple[str, ...] = ("dod",)
     fail_on: Severity = Severity.warning
     enforce: tuple[str, ...] = ()
+    backlog_path: str = ""  # the backlog file's path in the repository (default BACKLOG_FILE)
+    apply_on_push: bool = False  # a push to the default branch also applies the plan
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any]) -> ValidationConfig:
@@ -69,6 +73,12 @@ class ValidationConfig:
                     raise ConfigurationError(
                         f"[validation] fail-on = {value!r}: use error, warning or info"
                     ) from exc
+            elif key == "apply_on_push":
+                if not isinstance(value, bool):
+                    raise ConfigurationError("[validation] apply-on-push: true or false")
+                values[key] = value
+            elif key == "backlog_path":
+                values[key] = str(value)
             elif isinstance(value, str | list | tuple):
                 values[key] = (value,) if isinstance(value, str) else tuple(map(str, value))
             else:

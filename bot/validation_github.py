@@ -224,6 +224,11 @@ def register_github_validation(registry: Any, settings: Any, engine: Any, config
 
     tracker = github_tracker_factory(settings)
     handler = GitHubValidation(validator, tracker, settings.github_repository, links)
+    from bot.backlog_check import BacklogCheck
+
+    check = BacklogCheck(settings, config, lambda: tracker().adapter)
+    registry.add("github", "push", check)
+    registry.add("github", "pull_request", check)
     for event in ("issues", "projects_v2_item", "pull_request", "pull_request_review", "check_run"):
         registry.add("github", event, handler)
     return validator

@@ -44,6 +44,34 @@ class GitHubLiveAdapter(GitHubRestAdapter):
             for i in data
         ]
 
+    def file_text(self, path: str, ref: str) -> str | None:
+        """A file's text at ``ref`` (commit sha or branch); ``None`` when it does not exist."""
+        import base64
+
+        from sync.errors import NotFoundError
+
+        try:
+            data = self._json("GET", f"/contents/{path}", idempotent=True, params={"ref": ref})
+        except NotFoundError:
+            return None
+        if not isinstance(data, dict) or data.get("type") != "file":
+            return None
+        return base64.b64decode(data.get("content") or "").decode("utf-8")
+
+    def pull_files(self, number: int) -> list[str]:
+        """Paths a pull request changes (first 3,000, as GitHub lists them)."""
+        paths: list[str] = []
+        page = 1
+        while True:
+            files = self._json(
+                "GET", f"/pulls/{number}/files", idempotent=True,
+                params={"per_page": 100, "page": page},
+            )  # fmt: skip
+            paths.extend(str(f["filename"]) for f in files)
+            if len(files) < 100 or page >= 30:
+                return paths
+            page += 1
+
     def pull_request(self, number: int) -> dict[str, Any]:
         """The pull request object (``merged``, ``state``, ``head.sha``, ``html_url``)."""
         return dict(self._json("GET", f"/pulls/{number}", idempotent=True))

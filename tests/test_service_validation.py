@@ -106,7 +106,10 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     backlog = tmp_path / "backlog.md"
     backlog.write_text(unready_backlog())
     config = tmp_path / "backlog-bot.toml"
-    config.write_text(f'[validation]\nbot-logins = ["{BOT_LOGIN}"]\nenforce = ["dod.reviewed"]\n')
+    config.write_text(
+        f'[validation]\nbot-logins = ["{BOT_LOGIN}"]\nenforce = ["dod.reviewed"]\n'
+        'backlog-path = "backlog.md"\n'
+    )
     monkeypatch.setenv("BACKLOG_BOT_CONFIG", str(config))
     with GitHubSandbox() as sandbox:
         settings = load_settings(
@@ -226,3 +229,48 @@ def test_events_of_other_repositories_are_ignored(world: World) -> None:
         "sender": {"login": "x"},
     }
     assert world.deliver(payload, "issues") == "ignored"
+
+
+def check_runs(world: World) -> list[dict[str, Any]]:
+    return [
+        r["body"] for r in world.sandbox.requests()
+        if r["method"] == "POST" and r["path"].endswith("/check-runs")
+    ]  # fmt: skip
+
+
+def test_pull_request_changing_the_backlog_gets_an_annotated_check_run(world: World) -> None:
+    pull = world.sandbox.open_pull_request(
+        "Plan sprint 1", branch="plan", files={"backlog.md": BILLING.read_text()}
+    )
+    world.settle()
+    [run] = check_runs(world)
+    assert run["name"] == "backlog-bot/validate"
+    assert run["head_sha"] == world.sandbox.flow.pull(pull["number"])["head_sha"]
+    assert run["conclusion"] == "failure"
+    notes = {
+        (a["title"], a["start_line"], a["annotation_level"]) for a in run["output"]["annotations"]
+    }
+    assert ("capacity.points", 69, "failure") in notes
+    assert ("consistency.epic-points", 12, "failure") in notes
+    assert ("invest.valuable", 53, "warning") in notes
+    assert all(a["path"] == "backlog.md" for a in run["output"]["annotations"])
+    assert run["output"]["title"].startswith("4 error(s), 2 warning(s)")
+
+    # A pull request that leaves the backlog alone gets no check run.
+    world.sandbox.open_pull_request("Code", branch="code", files={"src/app.py": "print(1)\n"})
+    world.settle()
+    assert len(check_runs(world)) == 1
+
+
+def test_push_to_the_default_branch_validates_and_plans(world: World) -> None:
+    sha = world.sandbox.push_files({"backlog.md": fixed_backlog()})
+    world.settle()
+    [run] = check_runs(world)
+    assert (run["name"], run["head_sha"], run["conclusion"]) == ("backlog-bot/plan", sha, "failure")
+    assert "github: plan" in run["output"]["summary"]
+    assert " update, " in run["output"]["summary"]  # US-002's text changed
+    # Other branches, and pushes that do not touch the backlog, are not planned.
+    world.sandbox.push_files({"backlog.md": fixed_backlog() + "\n"}, branch="topic")
+    world.sandbox.push_files({"README.md": "hello"})
+    world.settle()
+    assert len(check_runs(world)) == 1

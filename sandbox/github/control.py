@@ -170,9 +170,16 @@ class GitHubSandbox:
         closes: int | None = None,
         branch: str = "feature",
         author: str = "octocat",
+        files: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         body = f"Closes #{closes}" if closes else ""
-        return self.flow.open_pull(title, body, branch=branch, author=author)
+        return self.flow.open_pull(title, body, branch=branch, author=author, files=files)
+
+    def push_files(
+        self, files: dict[str, str], *, branch: str = "main", pusher: str = "octocat"
+    ) -> str:
+        """Commit files (path -> text) to ``branch``; returns the commit sha (push webhook)."""
+        return self.flow.commit(branch, files, pusher=pusher)
 
     def review(self, number: int, reviewer: str = "reviewer", state: str = "APPROVED") -> dict:
         return self.flow.submit_review(number, reviewer=reviewer, state=state)

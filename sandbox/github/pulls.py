@@ -27,6 +27,9 @@ class DevFlow:
     def __init__(self, repo: RepoState) -> None:
         self.repo = repo
         self.pulls: dict[int, dict[str, Any]] = {}
+        # File contents per commit sha, and branch heads: enough for the contents API.
+        self.trees: dict[str, dict[str, str]] = {}
+        self.heads: dict[str, str] = {}
 
     def pull(self, number: int) -> dict[str, Any]:
         record = self.pulls.get(number)
@@ -48,7 +51,59 @@ class DevFlow:
                 labels=[repo.label_shape(n) for n in repo.issue(number)["labels"]],
             )
 
-    def open_pull(self, title: str, body: str, *, branch: str, author: str) -> dict[str, Any]:
+    def commit(self, branch: str, files: dict[str, str], *, pusher: str) -> str:
+        """Commit ``files`` (path -> text) on ``branch`` and send the ``push`` webhook."""
+        with self.repo.lock:
+            base = self.trees.get(self.heads.get(branch) or self.heads.get("main", ""), {})
+            sha = _sha(branch, len(self.trees), *sorted(files))
+            self.trees[sha] = {**base, **files}
+            self.heads[branch] = sha
+        payload = self.push_payload(branch, sha, pusher)
+        for entry in (payload["commits"][0], payload["head_commit"]):
+            entry["added"] = sorted(p for p in files if p not in base)
+            entry["modified"] = sorted(p for p in files if p in base)
+            entry["removed"] = []
+        self.repo.emit("push", payload)
+        return sha
+
+    def file_text(self, path: str, ref: str | None) -> str:
+        with self.repo.lock:
+            sha = self.heads.get(ref or "main", ref or "")
+            tree = self.trees.get(sha)
+            if tree is None or path not in tree:
+                raise SandboxError(404, "Not Found")
+            return tree[path]
+
+    def pull_files(self, number: int) -> list[dict[str, Any]]:
+        with self.repo.lock:
+            record = self.pull(number)
+            base = self.trees.get(self.heads.get("main", ""), {})
+            head = self.trees.get(record["head_sha"], {})
+        return [
+            {
+                "sha": _sha(path, record["head_sha"]),
+                "filename": path,
+                "status": "modified" if path in base else "added",
+                "additions": text.count("\n") + 1,
+                "deletions": 0,
+                "changes": text.count("\n") + 1,
+                "blob_url": f"{self.repo.html}/blob/{record['head_sha']}/{path}",
+                "raw_url": f"{self.repo.html}/raw/{record['head_sha']}/{path}",
+                "contents_url": f"{self.repo.api}/contents/{path}?ref={record['head_sha']}",
+            }
+            for path, text in sorted(head.items())
+            if base.get(path) != text
+        ]
+
+    def open_pull(
+        self,
+        title: str,
+        body: str,
+        *,
+        branch: str,
+        author: str,
+        files: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         repo = self.repo
         with repo.lock:
             issue = repo.create_issue({"title": title, "body": body}, author=author, is_pull=True)
@@ -63,6 +118,9 @@ class DevFlow:
                 "merged_at": None,
                 "merge_commit_sha": None,
             }
+            if files:
+                base = self.trees.get(self.heads.get("main", ""), {})
+                self.trees[self.pulls[number]["head_sha"]] = {**base, **files}
             shape = self.pull_shape(number)
         repo.emit("push", self.push_payload(branch, self.pulls[number]["head_sha"], author))
         repo.emit("pull_request", {"action": "opened", "number": number, "pull_request": shape})

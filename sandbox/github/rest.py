@@ -60,6 +60,8 @@ class RestApi:
             ("GET", REPO + "/pulls", self.list_pulls),
             ("GET", REPO + r"/pulls/(?P<number>\d+)", self.get_pull),
             ("GET", REPO + r"/pulls/(?P<number>\d+)/reviews", self.list_reviews),
+            ("GET", REPO + r"/pulls/(?P<number>\d+)/files", self.pull_files),
+            ("GET", REPO + r"/contents/(?P<path>.+)", self.contents),
             ("POST", REPO + "/check-runs", self.create_check_run),
             ("GET", REPO + r"/commits/(?P<ref>[^/]+)/check-runs", self.check_runs),
         ]
@@ -215,6 +217,35 @@ class RestApi:
     def list_reviews(self, params: dict, query: dict, body: Any) -> Result:
         return 200, self.flow.reviews(int(params["number"]))
 
+    def pull_files(self, params: dict, query: dict, body: Any) -> Result:
+        return 200, self.flow.pull_files(int(params["number"]))
+
+    def contents(self, params: dict, query: dict, body: Any) -> Result:
+        """A file's content object (base64), as ``GET /repos/{o}/{r}/contents/{path}``."""
+        import base64
+
+        path = params["path"]
+        text = self.flow.file_text(path, query.get("ref"))
+        raw = text.encode()
+        return 200, {
+            "type": "file",
+            "encoding": "base64",
+            "size": len(raw),
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "content": base64.b64encode(raw).decode(),
+            "sha": _blob_sha(raw),
+            "url": f"{self.repo.api}/contents/{path}",
+            "git_url": f"{self.repo.api}/git/blobs/{_blob_sha(raw)}",
+            "html_url": f"{self.repo.html}/blob/main/{path}",
+            "download_url": f"{self.repo.html}/raw/main/{path}",
+            "_links": {
+                "self": f"{self.repo.api}/contents/{path}",
+                "git": f"{self.repo.api}/git/blobs/{_blob_sha(raw)}",
+                "html": f"{self.repo.html}/blob/main/{path}",
+            },
+        }
+
     def create_check_run(self, params: dict, query: dict, body: Any) -> Result:
         return 201, self.flow.create_check_run(_object(body))
 
@@ -240,3 +271,9 @@ def _label_names(body: Any) -> list[str]:
         return [str(name) for name in body]
     labels = _object(body).get("labels") or []
     return [n if isinstance(n, str) else str(n.get("name")) for n in labels]
+
+
+def _blob_sha(raw: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha1(b"blob %d\0" % len(raw) + raw).hexdigest()
