@@ -274,3 +274,21 @@ def test_push_to_the_default_branch_validates_and_plans(world: World) -> None:
     world.sandbox.push_files({"README.md": "hello"})
     world.settle()
     assert len(check_runs(world)) == 1
+
+
+def test_reconcile_pulls_every_configured_target(world: World) -> None:
+    from bot.backlog_check import configured_targets
+    from bot.reconcile import reconcile
+
+    settings = world.app.state.service.settings
+    metrics = world.app.state.service.metrics
+    assert reconcile(settings, configured_targets(settings), metrics) == [
+        "github: read 3 issues, 3 changed"  # first pull records every issue's state
+    ]
+    assert reconcile(settings, None, metrics) == ["github: read 3 issues, 0 changed"]
+    world.sandbox.webhooks.configure(None)  # the next change's webhook is "missed"
+    world.sandbox.add_assignee(world.number("US-001"), "alice")
+    assert reconcile(settings, None, metrics) == ["github: read 3 issues, 1 changed"]
+    assert b'backlog_bot_sync_runs_total{direction="pull",outcome="ok",target="github"} 3.0' in (
+        metrics.render()
+    )
