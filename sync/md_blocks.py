@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -97,68 +97,6 @@ def make_line(rest: str, label: str | None, number: int) -> Line:
     return Line(text=text, line=number, label=None, value=label)
 
 
-class _Inline:
-    """Collects the inline events of one paragraph, heading, cell or tight list item."""
-
-    __slots__ = ("capturing", "depth", "fresh", "index", "label", "lines", "parts", "start")
-
-    def __init__(self, index: LineIndex) -> None:
-        self.index = index
-        self.lines: list[Line] = []
-        self._reset()
-
-    def _reset(self) -> None:
-        self.parts: list[str] = []
-        self.label: list[str] | None = None
-        self.capturing = False
-        self.depth = 0
-        self.fresh = True
-        self.start = -1
-
-    def text(self, value: str, offset: int) -> None:
-        if self.start < 0:
-            self.start = offset
-        if self.capturing:
-            assert self.label is not None
-            self.label.append(value)
-        elif self.fresh and not value.strip():
-            return
-        else:
-            self.fresh = False
-            self.parts.append(value)
-
-    def strong(self, offset: int) -> None:
-        if self.start < 0:
-            self.start = offset
-        if self.capturing:
-            self.depth += 1
-        elif self.fresh and self.label is None:
-            self.capturing, self.depth, self.fresh, self.label = True, 1, False, []
-
-    def end_strong(self) -> None:
-        if self.capturing:
-            self.depth -= 1
-            self.capturing = self.depth > 0
-
-    def brk(self, offset: int) -> None:
-        self._finish(offset)
-
-    def _finish(self, offset: int) -> None:
-        start = self.start if self.start >= 0 else offset
-        label = "".join(self.label) if self.label is not None else None
-        self.lines.append(make_line("".join(self.parts), label, self.index.line(start)))
-        self._reset()
-
-    def done(self, offset: int) -> list[Line]:
-        if self.parts or self.label is not None or not self.lines:
-            self._finish(offset)
-        return self.lines
-
-    @property
-    def empty(self) -> bool:
-        return not self.lines and not self.parts and self.label is None
-
-
 def _joined(lines: list[Line]) -> str:
     return "\n".join(item.text for item in lines)
 
@@ -167,65 +105,63 @@ def build_sections(text: str, index: LineIndex, total_lines: int) -> HeadingSect
     """Tokenise the document and group its blocks under their headings (a tree, level 0 root)."""
     import pyromark
 
-    builder = _Builder(index, total_lines)
-    on_text, on_start, on_end, on_other = (
-        builder.on_text,
-        builder.on_start,
-        builder.on_end,
-        builder.on_other,
-    )
-    # The hot loop: one iteration per event, so dispatch stays inline here.
-    for event, span in pyromark.events_with_range(text, options=pyromark.Options.ENABLE_TABLES):
-        if type(event) is dict:
-            for key, value in event.items():
-                if key == "Text":
-                    on_text(value, span["start"])
-                elif key == "Start":
-                    on_start(value, span["start"], span["end"])
-                elif key == "End":
-                    on_end(value, span["start"], span["end"])
-                elif key == "Code" or key == "InlineHtml":
-                    on_text(value, span["start"])
-                elif key == "Html":
-                    on_other(value, span["start"])
-        elif event == "SoftBreak" or event == "HardBreak":
-            if builder.inline is not None:
-                builder.inline.brk(span["start"])
-        elif event == "Rule":
-            builder.rule(span["start"], span["end"])
-    return builder.finish()
+    events = pyromark.events_with_range(text, options=pyromark.Options.ENABLE_TABLES)
+    return _build(events, index, total_lines)
 
 
-class _Builder:
-    def __init__(self, index: LineIndex, total_lines: int) -> None:
-        self.index = index
-        self.total_lines = total_lines
-        self.top = HeadingSection(title="", level=0, line=1)
-        self.sections = [self.top]
-        self.stack: list[Block] = []  # open containers: list, item, quote, table
-        self.inline: _Inline | None = None
-        self.code: list[str] | None = None
-        self.row: list[str] | None = None
+def _build(events: Iterable[Any], index: LineIndex, total_lines: int) -> HeadingSection:
+    """Fold the event stream into heading sections and blocks.
 
-    # -- helpers ------------------------------------------------------------------------------
+    This is the parser's hot loop (one iteration per event, about 170 per story), so its
+    state lives in local variables rather than on objects, and the frequent events (text,
+    list items, bold labels, paragraphs) are handled inline; the rest go through the small
+    closures below. The inline collector (``active`` and the variables after it) gathers
+    the text of one paragraph, heading, table cell or tight list item, line by line.
+    """
+    line_of = index.line
+    top = HeadingSection(title="", level=0, line=1)
+    sections = [top]
+    stack: list[Block] = []  # open containers: list, item, quote, table
+    code: list[str] | None = None  # text of an open code or HTML block
+    row: list[str] | None = None  # cells of an open table row
+    # The inline collector: finished lines, then the line being collected.
+    active = False
+    done: list[Line] = []
+    parts: list[str] = []
+    label: list[str] | None = None  # bold text that opens the line, while collected
+    capturing = False
+    depth = 0
+    fresh = True
+    first = -1  # byte offset of the line's first inline event
 
-    def _block(self, kind: str, start: int, end: int, **values: Any) -> Block:
-        line = self.index.line(start)
-        return Block(kind, line, self.index.line(max(start, end - 1)), **values)
+    def open_inline() -> None:
+        nonlocal active, done, parts, label, capturing, depth, fresh, first
+        active, done, parts, label, capturing, depth, fresh, first = (
+            True, [], [], None, False, 0, True, -1
+        )  # fmt: skip
 
-    def _add(self, block: Block) -> None:
-        if self.stack:
-            parent = self.stack[-1]
-            if parent.kind == "item":
-                self._close_item_text(parent, block.line)
-            parent.children.append(block)
-        else:
-            self.sections[-1].blocks.append(block)
+    def end_line(offset: int) -> None:
+        nonlocal parts, label, capturing, depth, fresh, first
+        joined_label = "".join(label) if label is not None else None
+        number = line_of(first if first >= 0 else offset)
+        done.append(make_line("".join(parts), joined_label, number))
+        parts, label, capturing, depth, fresh, first = [], None, False, 0, True, -1
 
-    def _close_item_text(self, item: Block, offset_line: int) -> None:
+    def take(offset: int) -> list[Line]:
+        """Close the collector; its lines (an empty collector still gives one line)."""
+        nonlocal active
+        if not active:
+            return []
+        if parts or label is not None or not done:
+            end_line(offset)
+        active = False
+        return done
+
+    def close_item_text(item: Block) -> None:
         """Tight item text ends where the item's first nested block begins."""
-        if self.inline is not None and not self.inline.empty:
-            lines = self.inline.done(0)
+        nonlocal active
+        if active and (done or parts or label is not None):
+            lines = take(0)
             if item.lines:
                 item.children.append(
                     Block("paragraph", lines[0].line, lines[-1].line, _joined(lines), lines)
@@ -233,144 +169,188 @@ class _Builder:
             else:
                 item.lines = lines
                 item.text = _joined(lines)
-        self.inline = None
+        active = False
 
-    # -- events -----------------------------------------------------------------------------
-
-    def rule(self, start: int, end: int) -> None:
-        self._add(self._block("hr", start, end))
-
-    def on_other(self, value: str, start: int) -> None:
-        if self.code is not None:
-            self.code.append(value)
+    def add(block: Block) -> None:
+        if stack:
+            parent = stack[-1]
+            if parent.kind == "item":
+                close_item_text(parent)
+            parent.children.append(block)
         else:
-            self.on_text(value, start)
+            sections[-1].blocks.append(block)
 
-    def _collector(self) -> _Inline | None:
-        """The open inline collector; tight list items get one on their first inline event."""
-        if self.inline is None and self.stack and self.stack[-1].kind == "item":
-            self.inline = _Inline(self.index)
-        return self.inline
-
-    def on_text(self, value: str, start: int) -> None:
-        if self.code is not None:
-            self.code.append(value)
-            return
-        inline = self.inline
-        if inline is None:
-            inline = self._collector()
-            if inline is None:
+    def inline_text(value: str, offset: int) -> None:
+        nonlocal fresh, first
+        if not active:
+            if not stack or stack[-1].kind != "item":
                 return
-        inline.text(value, start)
+            open_inline()
+        if first < 0:
+            first = offset
+        if capturing:
+            assert label is not None
+            label.append(value)
+        elif not fresh or value.strip():
+            fresh = False
+            parts.append(value)
 
-    def on_start(self, tag: Any, start: int, end: int) -> None:
-        name = tag if type(tag) is str else next(iter(tag))
-        if name == "Strong":
-            inline = self._collector()
-            if inline is not None:
-                inline.strong(start)
-        elif name in ("Paragraph", "Heading", "TableCell"):
-            if self.stack and self.stack[-1].kind == "item":
-                self._close_item_text(self.stack[-1], 0)
-            self.inline = _Inline(self.index)
-        elif name == "Item":
-            self._open(self._block("item", start, end))
-            self.inline = None
-        elif name == "List":
+    def block(kind: str, start: int, end: int, **values: Any) -> Block:
+        return Block(kind, line_of(start), line_of(end - 1 if end > start else start), **values)
+
+    def heading(title: str, level: int, line: int) -> None:
+        section = HeadingSection(title=title, level=level, line=line)
+        while sections[-1].level >= level:
+            sections.pop().end_line = line - 1
+        sections[-1].children.append(section)
+        sections.append(section)
+
+    def start_other(name: str, tag: Any, start: int, end: int) -> None:
+        nonlocal code, row
+        if name == "List":
             number = tag["List"]
-            block = self._block("list", start, end, ordered=number is not None, level=number or 0)
-            self._open(block)
+            opened = block("list", start, end, ordered=number is not None, level=number or 0)
         elif name == "BlockQuote":
-            self._open(self._block("quote", start, end))
+            opened = block("quote", start, end)
         elif name == "Table":
-            self._open(self._block("table", start, end))
-        elif name in ("TableHead", "TableRow"):
-            self.row = []
-            assert self.stack and self.stack[-1].kind == "table"
-            self.stack[-1].row_lines.append(self.index.line(start))
+            opened = block("table", start, end)
+        elif name == "TableHead" or name == "TableRow":
+            row = []
+            assert stack and stack[-1].kind == "table"
+            stack[-1].row_lines.append(line_of(start))
+            return
         elif name == "CodeBlock" or name == "HtmlBlock":
-            if self.stack and self.stack[-1].kind == "item":
-                self._close_item_text(self.stack[-1], 0)
-            self.code = []
+            if stack and stack[-1].kind == "item":
+                close_item_text(stack[-1])
+            code = []
+            return
+        else:
+            return
+        add(opened)
+        stack.append(opened)
 
-    def _open(self, block: Block) -> None:
-        self._add(block)
-        self.stack.append(block)
-
-    def on_end(self, tag: Any, start: int, end: int) -> None:
-        name = tag if type(tag) is str else next(iter(tag))
-        if name == "Strong":
-            if self.inline is not None:
-                self.inline.end_strong()
-        elif name == "Paragraph":
-            lines = self.inline.done(start) if self.inline is not None else []
-            self.inline = None
-            parent = self.stack[-1] if self.stack else None
-            if parent and parent.kind == "item" and not parent.lines and not parent.children:
-                parent.lines, parent.text = lines, _joined(lines)
-                return
-            self._add(self._block("paragraph", start, end, text=_joined(lines), lines=lines))
-        elif name == "Heading":
-            lines = self.inline.done(start) if self.inline is not None else []
-            self.inline = None
+    def end_other(name: str, tag: Any, start: int, end: int) -> None:
+        nonlocal code, row
+        if name == "Heading":
+            lines = take(start)
             title = " ".join(item.text for item in lines).strip()
             level = int(str(tag["Heading"])[1:]) if type(tag) is dict else 1
-            if self.stack:
-                self._add(self._block("heading", start, end, text=title, level=level))
+            if stack:
+                add(block("heading", start, end, text=title, level=level))
             else:
-                self._heading(title, level, self.index.line(start))
-        elif name == "Item":
-            item = self.stack.pop()
-            if self.inline is not None and not self.inline.empty:
-                self._close_item_text(item, 0)
-            self.inline = None
-        elif name in ("List", "BlockQuote", "Table"):
-            block = self.stack.pop()
-            if block.kind == "quote":
-                block.text = "\n".join(child.text for child in block.children)
+                heading(title, level, line_of(start))
+        elif name == "List" or name == "BlockQuote" or name == "Table":
+            closed = stack.pop()
+            if closed.kind == "quote":
+                closed.text = "\n".join(child.text for child in closed.children)
         elif name == "TableCell":
-            lines = self.inline.done(start) if self.inline is not None else []
-            self.inline = None
-            if self.row is not None:
-                self.row.append(" ".join(item.text for item in lines).strip())
-        elif name in ("TableHead", "TableRow"):
-            if self.stack and self.stack[-1].kind == "table" and self.row is not None:
-                self.stack[-1].rows.append(self.row)
-            self.row = None
+            lines = take(start)
+            if row is not None:
+                row.append(" ".join(item.text for item in lines).strip())
+        elif name == "TableHead" or name == "TableRow":
+            if stack and stack[-1].kind == "table" and row is not None:
+                stack[-1].rows.append(row)
+            row = None
         elif name == "CodeBlock":
-            self._code_block(start, end)
+            content = "".join(code or [])
+            code = None
+            add(_code_block(index, content, start, end))
         elif name == "HtmlBlock":
-            content = "".join(self.code or [])
-            self.code = None
-            self._add(self._block("html", start, end, text=content))
+            content = "".join(code or [])
+            code = None
+            add(block("html", start, end, text=content))
 
-    def _code_block(self, start: int, end: int) -> None:
-        content = "".join(self.code or [])
-        self.code = None
-        source = self.index.data[start:end].decode("utf-8", "replace")
-        opening = source.lstrip(" ")[:3]
-        fenced = opening in ("```", "~~~")
-        info = ""
-        closed = True
-        if fenced:
-            first, _, _ = source.partition("\n")
-            marker = first.lstrip(" ")
-            width = len(marker) - len(marker.lstrip(marker[0]))
-            info = marker[width:].strip()
-            closed = fence_is_closed(source, marker[0] * width)
-        self._add(self._block("fence", start, end, text=content, info=info, closed=closed))
+    for event, span in events:
+        if type(event) is not dict:
+            if event == "SoftBreak" or event == "HardBreak":
+                if active:
+                    end_line(span["start"])
+            elif event == "Rule":
+                add(block("hr", span["start"], span["end"]))
+            continue
+        ((key, value),) = event.items()
+        if key == "Text":
+            if code is not None:
+                code.append(value)
+            else:
+                inline_text(value, span["start"])
+        elif key == "Start":
+            name = value if type(value) is str else next(iter(value))
+            if name == "Item":
+                item = block("item", span["start"], span["end"])
+                add(item)
+                stack.append(item)
+                active = False
+            elif name == "Strong":
+                if not active and stack and stack[-1].kind == "item":
+                    open_inline()
+                if active:
+                    if first < 0:
+                        first = span["start"]
+                    if capturing:
+                        depth += 1
+                    elif fresh and label is None:
+                        capturing, depth, fresh, label = True, 1, False, []
+            elif name == "Paragraph" or name == "Heading" or name == "TableCell":
+                if stack and stack[-1].kind == "item":
+                    close_item_text(stack[-1])
+                open_inline()
+            else:
+                start_other(name, value, span["start"], span["end"])
+        elif key == "End":
+            name = value if type(value) is str else next(iter(value))
+            if name == "Item":
+                close_item_text(stack.pop())
+            elif name == "Strong":
+                if active and capturing:
+                    depth -= 1
+                    capturing = depth > 0
+            elif name == "Paragraph":
+                start = span["start"]
+                lines = take(start)
+                parent = stack[-1] if stack else None
+                if (
+                    parent is not None
+                    and parent.kind == "item"
+                    and not parent.lines
+                    and not parent.children
+                ):
+                    parent.lines, parent.text = lines, _joined(lines)
+                else:
+                    add(block("paragraph", start, span["end"], text=_joined(lines), lines=lines))
+            else:
+                end_other(name, value, span["start"], span["end"])
+        elif key == "Code" or key == "InlineHtml" or key == "Html":
+            if code is not None:
+                code.append(value)
+            else:
+                inline_text(value, span["start"])
+    for section in sections:
+        section.end_line = total_lines
+    return top
 
-    def _heading(self, title: str, level: int, line: int) -> None:
-        section = HeadingSection(title=title, level=level, line=line)
-        while self.sections[-1].level >= level:
-            self.sections.pop().end_line = line - 1
-        self.sections[-1].children.append(section)
-        self.sections.append(section)
 
-    def finish(self) -> HeadingSection:
-        for section in self.sections:
-            section.end_line = self.total_lines
-        return self.top
+def _code_block(index: LineIndex, content: str, start: int, end: int) -> Block:
+    source = index.data[start:end].decode("utf-8", "replace")
+    opening = source.lstrip(" ")[:3]
+    fenced = opening in ("```", "~~~")
+    info = ""
+    closed = True
+    if fenced:
+        first, _, _ = source.partition("\n")
+        marker = first.lstrip(" ")
+        width = len(marker) - len(marker.lstrip(marker[0]))
+        info = marker[width:].strip()
+        closed = fence_is_closed(source, marker[0] * width)
+    line_of = index.line
+    return Block(
+        "fence",
+        line_of(start),
+        line_of(end - 1 if end > start else start),
+        text=content,
+        info=info,
+        closed=closed,
+    )
 
 
 def fence_is_closed(source: str, marker: str) -> bool:
