@@ -16,11 +16,16 @@ _DASH = f"[{DASHES}]"
 STORY_ID = re.compile(r"\b(?!EPIC-)([A-Z][A-Z0-9]*-\d+)\b")
 EPIC_ID = re.compile(r"\b(EPIC-\d+)\b", re.IGNORECASE)
 _HOURS = re.compile(r"\(\s*(~?\s*(\d+(?:\.\d+)?)\s*(?:hours?|hrs?|h)\.?)\s*\)", re.IGNORECASE)
+# The last ``(8 hrs)`` of a text in one search: the greedy prefix backtracks from the end.
+# Matches of _HOURS cannot overlap (no "(" inside one), so this is finditer's last match.
+_LAST_HOURS = re.compile(rf"(?s:.*)(?P<all>{_HOURS.pattern})", re.IGNORECASE)
 _HOURS_BARE = re.compile(r"^\s*~?\s*(\d+(?:\.\d+)?)\s*(?:hours?|hrs?|h)?\.?\s*$", re.IGNORECASE)
 _POINTS = re.compile(r"\(\s*(\d+)\s*(?:story\s+)?(?:pts?|points?|sp)\.?\s*\)", re.IGNORECASE)
 _LEADING_INT = re.compile(r"^\s*(\d+)\b")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _ROLE_SPLIT = re.compile(r"\s*(?:/|,|\+|&|\band\b)\s*", re.IGNORECASE)
+_PARENTHESIS = re.compile(r"\([^)]*\)")
+_HEADING_NUMBER = re.compile(r"^(?:[a-z]|\d+)[.)]\s+")
 _TRAILING_DASH = re.compile(rf"^\s*(?:{_DASH}+|:)\s*")
 _USER_STORY = re.compile(
     r"^\s*as\s+(?:an?|the)?\s*(?P<role>.+?)\s*,?\s+i\s+(?:want|need|would like)\s+"
@@ -37,8 +42,20 @@ _SUPPRESS = re.compile(r"<!--\s*backlog-bot\s*:\s*ignore\b(.*?)-->", re.IGNORECA
 
 def normalize_heading(text: str) -> str:
     """Case-folded heading without numbering prefixes such as ``A.`` or ``3)``."""
-    text = text.strip().casefold()
-    return re.sub(r"^(?:[a-z]|\d+)[.)]\s+", "", text)
+    return _HEADING_NUMBER.sub("", text.strip().casefold())
+
+
+def label_name(label: str) -> str:
+    """A bold label as a lookup key: ``**Story  Points:**`` -> ``story points`` (memoised)."""
+    name = _LABEL_NAMES.get(label)
+    if name is None:
+        if len(_LABEL_NAMES) >= 4096:  # a backlog repeats a few dozen labels; stay bounded
+            _LABEL_NAMES.clear()
+        name = _LABEL_NAMES[label] = " ".join(label.casefold().split()).rstrip(":").strip()
+    return name
+
+
+_LABEL_NAMES: dict[str, str] = {}
 
 
 def parse_hours(text: str) -> tuple[float | None, str | None]:
@@ -52,13 +69,12 @@ def parse_hours(text: str) -> tuple[float | None, str | None]:
 
 def split_hours(text: str) -> tuple[str, float | None, str | None, str]:
     """Split ``Title (8 hrs) - Role`` into title, hours, raw hours and what follows."""
-    matches = list(_HOURS.finditer(text))
-    if not matches:
+    match = _LAST_HOURS.match(text) if "(" in text else None
+    if match is None:
         return text.strip(), None, None, ""
-    match = matches[-1]
-    title = text[: match.start()].strip()
-    after = text[match.end() :]
-    return title, float(match.group(2)), match.group(1).strip(), after
+    title = text[: match.start("all")].strip()
+    after = text[match.end("all") :]
+    return title, float(match.group(3)), match.group(2).strip(), after
 
 
 def split_points(text: str) -> tuple[str, int | None, str]:
@@ -77,7 +93,19 @@ def after_dash(text: str) -> str:
 
 def parse_roles(text: str) -> tuple[str, ...]:
     """``DevOps/Backend``, ``Backend + DevOps``, ``QA`` -> role names, annotations dropped."""
-    text = re.sub(r"\([^)]*\)", "", text).strip()
+    roles = _ROLES.get(text)
+    if roles is None:
+        if len(_ROLES) >= 4096:  # a backlog repeats a handful of role texts; stay bounded
+            _ROLES.clear()
+        roles = _ROLES[text] = _split_roles(text)
+    return roles
+
+
+_ROLES: dict[str, tuple[str, ...]] = {}
+
+
+def _split_roles(text: str) -> tuple[str, ...]:
+    text = _PARENTHESIS.sub("", text).strip()
     if not text:
         return ()
     return tuple(part.strip() for part in _ROLE_SPLIT.split(text) if part.strip())

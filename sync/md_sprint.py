@@ -10,6 +10,7 @@ from sync.md_fields import (
     after_dash,
     float_cell,
     int_cell,
+    label_name,
     numbers,
     parse_int,
     parse_roles,
@@ -62,7 +63,7 @@ def is_sprint_heading(title: str) -> bool:
 def _key(label: str | None) -> str | None:
     if not label:
         return None
-    return _SPRINT_LABELS.get(" ".join(label.casefold().split()).rstrip(":").strip())
+    return _SPRINT_LABELS.get(label_name(label))
 
 
 def read_sprint(section: HeadingSection) -> Sprint:

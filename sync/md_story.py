@@ -36,6 +36,7 @@ from sync.md_fields import (
     after_dash,
     checkbox,
     gherkin_line,
+    label_name,
     normalize_heading,
     parse_dependencies,
     parse_gherkin,
@@ -101,7 +102,7 @@ def is_epic_heading(title: str) -> bool:
 
 
 def label_key(label: str, table: dict[str, str]) -> str | None:
-    return table.get(" ".join(label.casefold().split()).rstrip(":").strip())
+    return table.get(label_name(label))
 
 
 def flatten(section: HeadingSection) -> Iterator[Block]:
