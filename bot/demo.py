@@ -274,7 +274,8 @@ class DemoSteps:
         from sandbox.runner import ServedApp
 
         self.step("Start the service (webhooks, inbox worker, /slack/events)")
-        options: dict[str, Any] = {"registry": build_registry(self.settings), "engine": self.engine}
+        options: dict[str, Any] = {"engine": self.engine}
+        options["registry"] = build_registry(self.settings, options)  # DoR/DoD validation
         add_slack(options, self.settings, scheduler=False)
         app = create_app(self.settings, **options)
         self.service = app.state.service
@@ -363,8 +364,27 @@ class DemoSteps:
             time.sleep(0.05)
         for row in self.service.inbox.list(limit=5):
             self.console.print(f"inbox: {row['source']} {row['event']} -> {row['status']}")
+        self.show_validation(key)
         for message in slack.state.messages_in(slack.channel_id)[before:]:
             self.console.print(f"slack #{slack.channel_id}: {message.text}", highlight=False)
+
+    def show_validation(self, key: str) -> None:
+        """What the webhook validation left on the issue: labels and its report comment."""
+        with self._jira() as jira:
+            issue = jira.get(f"/rest/api/2/issue/{key}", params={"fields": "labels"})
+            listed = jira.get(f"/rest/api/2/issue/{key}/comment")
+        if issue.status_code != 200 or listed.status_code != 200:
+            return
+        labels = ", ".join(issue.json().get("fields", {}).get("labels") or []) or "none"
+        self.console.print(f"{key} labels: {labels}", highlight=False)
+        comments = listed.json().get("comments") or []
+        if comments:
+            body = comments[-1].get("body")
+            text = [line for line in str(body).splitlines() if line.strip()]
+            lines = [line for line in text if not line.startswith("<!--")][:3]
+            self.console.print(f"{key} comment by the validation:", highlight=False)
+            for line in lines:
+                self.console.print(f"  {line[:150]}", highlight=False)
 
     # --- 7. standup -----------------------------------------------------------------------------
 

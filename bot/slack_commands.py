@@ -163,7 +163,8 @@ class Commands:
                     f"(backlog says {messages.pts(story.points)})"
                 )
             if live.sprint:
-                parts.append(live.sprint)
+                number = live.sprint_number
+                parts.append(f"sprint {number}" if number is not None else live.sprint)
             live_line = " · ".join(parts)
         return ReadyReport(
             story_id, story_name(story), live.urls if live else (), where, live_line, findings

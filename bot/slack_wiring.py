@@ -42,17 +42,18 @@ def sync_actions(settings: Any) -> SyncActions:
         return lines
 
     def pull(ctx: SlackContext, targets: Sequence[str]) -> list[str]:
-        lines = []
+        """The service's reconcile (pull sync with metrics) over the chosen targets."""
+        from bot.backlog_check import configured_targets
+        from bot.reconcile import reconcile
+
+        runners = configured_targets(settings)
+        chosen = {name: runner for name, runner in runners.items() if name in targets}
+        lines = reconcile(settings, chosen) if chosen else []
         for name in targets:
             if name not in TARGETS:
                 lines.append(f"{name}: no such sync target in this installation")
-                continue
-            try:
-                outcome = build(name, settings).pull()
-            except BacklogBotError as exc:
-                lines.append(f"{name}: {exc}")
-                continue
-            lines.append(f"{name}: read {outcome.issues} issues, {outcome.changed} changed")
+            elif name not in runners:
+                lines.append(f"{name}: not configured on this service")
         return lines
 
     return SyncActions(plan=plan, pull=pull)

@@ -32,6 +32,8 @@ def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
     assert "29 stories in 4 epics, 8 sprints: 29 errors" in out
     assert "jira: 145 created" in out
     assert "inbox: jira jira:issue_updated -> done" in out
+    assert "BSS-12 labels: backlog-bot, backlog-id-US-008, dor:failed" in out
+    assert "US-008 does not meet the Definition of Ready / INVEST" in out
     assert "Sprint 1: Backend Developer at 92% of capacity (warning)" in out
     assert "Sprint 1: Backend Developer at 102% of capacity (error)" in out
     assert "Standup · Sprint 1: Foundation Setup" in out

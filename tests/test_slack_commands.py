@@ -140,7 +140,7 @@ def test_ready_reports_dor_and_invest_with_live_state(bot: Bot) -> None:
         "*<https://jira.example.test/browse/PAY-5|US-005>* 8 pts · no priority · "
         "planned in sprint 2"
     )
-    assert texts[2] == "Live: To Do · PAY Sprint 2"
+    assert texts[2] == "Live: To Do · sprint 2"
     findings = texts[3].splitlines()
     assert findings[0] == "*Findings* (3)"
     assert [line.split("`")[1] for line in findings[1:]] == [
