@@ -104,8 +104,8 @@ def read_sprint(section: HeadingSection) -> Sprint:
         elif pending == "notes":
             notes.extend(item.text for item in block.children)
         elif pending == "committed" or block.ordered:
-            for item in block.children:
-                _commitment(item, committed, buffers, notes)
+            for entry in block.children:
+                _commitment(entry, committed, buffers, notes)
         pending = None
     return Sprint(
         number=int(match.group("number")),
