@@ -4,8 +4,10 @@ Jobs (times from the ``[schedule]`` table, see ``bot.slack_context``):
 
 - ``standup``  — the standup digest, weekdays at ``standup`` (default 09:30, ``mon-fri``);
 - ``capacity`` — the capacity alert check, every ``capacity_minutes`` (default 60);
-- ``sync``     — pull sync from Jira and GitHub, every ``sync_minutes`` (default 15), when the
-  composition root provides a pull function.
+- ``sync``     — pull sync from Jira and GitHub (``bot.reconcile``), every ``sync_minutes``
+  (default 15), when the composition root provides a pull function.
+
+The standup and capacity jobs exist only when Slack is configured.
 
 Every job has ``coalesce=True`` (a backlog of missed fires runs once), ``max_instances=1`` and
 a ``misfire_grace_time``. Replicas do not share an APScheduler job store (that would make one
@@ -96,7 +98,10 @@ class Jobs:
     """The job functions over one ``SlackContext`` (each is safe to call by hand)."""
 
     def __init__(
-        self, ctx: SlackContext, poster: Callable[[], SlackPoster], pull: Pull | None = None
+        self,
+        ctx: SlackContext,
+        poster: Callable[[], SlackPoster] | None,
+        pull: Pull | None = None,
     ) -> None:
         self.ctx = ctx
         self.poster = poster
@@ -109,12 +114,14 @@ class Jobs:
         if number is None:
             log.info("no sprint running today; no standup digest")
             return
-        post_standup(self.ctx, self.poster(), standup_now(self.ctx, number))
+        if self.poster is not None:
+            post_standup(self.ctx, self.poster(), standup_now(self.ctx, number))
 
     def capacity(self) -> None:
         from bot.alerts import check_capacity
 
-        check_capacity(self.ctx, self.poster())
+        if self.poster is not None:
+            check_capacity(self.ctx, self.poster())
 
     def sync(self) -> None:
         if self.pull is not None:
@@ -138,10 +145,11 @@ def build_scheduler(
         executors={"default": ClaimingExecutor(ctx.engine, owner)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace},
     )
-    planned: dict[str, tuple[Callable[[], None], CronTrigger]] = {
-        "standup": (jobs.standup, standup_trigger(schedule, ctx.zone)),
-        "capacity": (jobs.capacity, every_minutes(int(schedule["capacity_minutes"]), ctx.zone)),
-    }
+    planned: dict[str, tuple[Callable[[], None], CronTrigger]] = {}
+    if jobs.poster is not None:  # the Slack jobs need Slack
+        planned["standup"] = (jobs.standup, standup_trigger(schedule, ctx.zone))
+        minutes = int(schedule["capacity_minutes"])
+        planned["capacity"] = (jobs.capacity, every_minutes(minutes, ctx.zone))
     if jobs.pull is not None:
         planned["sync"] = (jobs.sync, every_minutes(int(schedule["sync_minutes"]), ctx.zone))
     planned.update(extra or {})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.slack_commands import SyncActions
@@ -64,36 +64,48 @@ def slack_configured(settings: Any) -> bool:
 
 
 def add_slack(options: dict[str, Any], settings: Any, *, scheduler: bool = True) -> None:
-    """Add the Slack endpoint, webhook handlers and scheduler hooks to ``create_app`` options."""
+    """Add the Slack endpoint and webhook handlers (when Slack is configured) and the
+    scheduler hooks (pull sync always; standup and capacity alerts with Slack) to the
+    ``create_app`` options."""
     from bot.jobs import Jobs, build_scheduler
     from bot.slack_app import build_slack
     from bot.slack_hooks import register_sprint_handlers
     from bot.slack_post import SlackPoster
     from sync.db import make_engine
 
-    if not slack_configured(settings):
-        log.info("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET); skipping it")
-        return
     engine = options.get("engine") or make_engine(settings.database_url)
     options["engine"] = engine
     ctx = SlackContext(settings, engine)
     actions = sync_actions(settings)
-    _, endpoint = build_slack(settings, ctx, actions=actions)
-    options["slack_handler"] = endpoint
 
-    def poster() -> SlackPoster:
+    def make_poster() -> SlackPoster:
         return SlackPoster.from_settings(settings)
 
-    register_sprint_handlers(options["registry"], ctx, poster)
+    poster: Callable[[], SlackPoster] | None = None
+    if slack_configured(settings):
+        _, endpoint = build_slack(settings, ctx, actions=actions)
+        options["slack_handler"] = endpoint
+        poster = make_poster
+        register_sprint_handlers(options["registry"], ctx, poster)
+    else:
+        log.info("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): no Slack")
     if not scheduler:
         return
-    jobs = Jobs(ctx, poster, pull=actions.pull)
     state: dict[str, Any] = {}
+
+    def scheduled_pull(ctx: SlackContext, targets: Sequence[str]) -> list[str]:
+        from bot.reconcile import reconcile
+
+        return reconcile(settings, metrics=state.get("metrics"))
+
+    jobs = Jobs(ctx, poster, pull=scheduled_pull)
 
     def start(service: Any) -> None:
         from bot.digests import prewarm
 
-        threading.Thread(target=prewarm, name="slack-prewarm", daemon=True).start()
+        state["metrics"] = getattr(service, "metrics", None)
+        if poster is not None:
+            threading.Thread(target=prewarm, name="slack-prewarm", daemon=True).start()
         state["scheduler"] = build_scheduler(jobs)
         state["scheduler"].start()
 

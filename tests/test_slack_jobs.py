@@ -113,3 +113,22 @@ def test_two_replicas_run_each_fire_exactly_once(postgres_url: str) -> None:
     assert len({row["fire_time"] for row in rows}) == len(rows)
     assert {row["outcome"] for row in rows} == {"ok"}
     assert {row["claimed_by"] for row in rows} <= {"replica-a", "replica-b"}
+
+
+def test_without_slack_only_the_pull_sync_is_scheduled(sqlite_url: str) -> None:
+    db.upgrade(sqlite_url)
+    engine = db.make_engine(sqlite_url)
+    settings = load_settings(database_url=sqlite_url, timezone="Europe/Berlin")
+    pulls: list[tuple[str, ...]] = []
+
+    def pull(ctx: SlackContext, targets: object) -> list[str]:
+        pulls.append(tuple(targets))  # type: ignore[arg-type]
+        return ["jira: read 0 issues, 0 changed"]
+
+    jobs = Jobs(SlackContext(settings, engine, config=SlackConfig()), None, pull=pull)
+    scheduler = build_scheduler(jobs, owner="test")
+    assert [job.id for job in scheduler.get_jobs()] == ["sync"]
+    jobs.sync()
+    jobs.standup()  # no Slack: nothing to post, no error
+    assert pulls == [("jira", "github")]
+    engine.dispose()
