@@ -110,12 +110,13 @@ class Jobs:
     def standup(self) -> None:
         from bot.digests import post_standup, resolve_sprint, standup_now
 
+        if self.poster is None:
+            return
         number = resolve_sprint(self.ctx)
         if number is None:
             log.info("no sprint running today; no standup digest")
             return
-        if self.poster is not None:
-            post_standup(self.ctx, self.poster(), standup_now(self.ctx, number))
+        post_standup(self.ctx, self.poster(), standup_now(self.ctx, number))
 
     def capacity(self) -> None:
         from bot.alerts import check_capacity
