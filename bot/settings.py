@@ -8,9 +8,6 @@ print. Validation errors name the setting to fix.
 
 from __future__ import annotations
 
-import os
-import tomllib
-from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr, field_validator
@@ -20,46 +17,14 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+# The config file's location and tables live in bot.config_file (cheap to import).
+from bot.config_file import CONFIG_ENV as CONFIG_ENV
+from bot.config_file import DEFAULT_CONFIG_FILE as DEFAULT_CONFIG_FILE
+from bot.config_file import config_file_path as config_file_path
+from bot.config_file import load_config_table as load_config_table
 from sync.errors import ConfigurationError as ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///backlog-bot.db"
-CONFIG_ENV = "BACKLOG_BOT_CONFIG"
-DEFAULT_CONFIG_FILE = "backlog-bot.toml"
-
-
-def config_file_path() -> Path | None:
-    """The config file in force: ``$BACKLOG_BOT_CONFIG`` or ``./backlog-bot.toml`` if present."""
-    named = os.environ.get(CONFIG_ENV)
-    if named:
-        return Path(named)
-    default = Path(DEFAULT_CONFIG_FILE)
-    return default if default.is_file() else None
-
-
-def load_config_table(table: str) -> dict[str, Any]:
-    """Read one top-level table of the config file (``{}`` when there is no file or table).
-
-    Also looks in ``pyproject.toml`` under ``[tool.backlog-bot]`` when no config file exists.
-    """
-    path = config_file_path()
-    if path is not None:
-        data = _read_toml(path)
-        return dict(data.get(table, {}))
-    pyproject = Path("pyproject.toml")
-    if pyproject.is_file():
-        data = _read_toml(pyproject).get("tool", {}).get("backlog-bot", {})
-        return dict(data.get(table, {}))
-    return {}
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: config file not found (set {CONFIG_ENV} or create it)") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
 
 
 class _ConfigFileSource(PydanticBaseSettingsSource):
