@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -26,6 +27,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -122,6 +124,12 @@ def serve(url: str, *, workers: bool = True) -> Iterator[tuple[str, subprocess.P
         process.wait(timeout=30)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> tuple[float, float]:
     """(current VmRSS, peak VmHWM) in MB."""
     fields = {}
@@ -131,39 +139,26 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
-async def load(base: str, body: bytes, count: int, *, rate: float | None, conns: int) -> dict:
-    """Send ``count`` signed deliveries; paced at ``rate``/s, or as fast as ``conns`` allow."""
-    signature = sign(SECRET, body)
-    latencies: list[float] = []
+def load(
+    base: str, body: bytes, count: int, *, rate: float | None, conns: int, procs: int = 2
+) -> dict:
+    """Send ``count`` signed deliveries from ``procs`` generator processes (httpx async).
+
+    Paced (``rate``/s, open loop): each request's latency runs from its *scheduled* send
+    time, so queueing in the generator or the server is counted. Unpaced: as fast as
+    ``conns`` connections per process allow. The generator's own CPU (httpx costs about
+    2-3 ms per request) is spread over processes so it does not cap the server.
+    """
+    start_at = time.time() + 1.0  # every process starts on the same tick
+    jobs = [(base, body, count, rate, conns, procs, index, start_at) for index in range(procs)]
+    with ProcessPoolExecutor(procs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        parts = list(pool.map(_generate, jobs))
+    latencies = sorted(x for part in parts for x in part["latencies"])
     statuses: dict[int, int] = {}
-    limits = httpx.Limits(max_connections=conns, max_keepalive_connections=conns)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        semaphore = asyncio.Semaphore(conns)
-
-        async def one(i: int) -> None:
-            headers = {
-                "Content-Type": "application/json",
-                "X-GitHub-Event": "issues",
-                "X-GitHub-Delivery": str(uuid.uuid4()),
-                "X-Hub-Signature-256": signature,
-            }
-            async with semaphore:
-                started = time.perf_counter()
-                response = await client.post("/webhooks/github", content=body, headers=headers)
-                latencies.append(time.perf_counter() - started)
-            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-
-        began = time.perf_counter()
-        tasks = []
-        for i in range(count):
-            if rate:
-                delay = began + i / rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - began
-    latencies.sort()
+    for part in parts:
+        for code, n in part["statuses"].items():
+            statuses[code] = statuses.get(code, 0) + n
+    elapsed = max(part["elapsed"] for part in parts)
 
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
@@ -174,6 +169,70 @@ async def load(base: str, body: bytes, count: int, *, rate: float | None, conns:
         "p99": pct(0.99),
         "max": latencies[-1] * 1000,
         "statuses": statuses,
+        "client_cpu_ms": sum(p["cpu"] for p in parts) / count * 1000,
+    }
+
+
+def _generate(job: tuple) -> dict:
+    base, body, count, rate, conns, procs, index, start_at = job
+    coroutine = _generator(base, body, count, rate, conns, procs, index, start_at)
+    try:
+        import uvloop  # the generator's own event-loop overhead is not what we measure
+
+        return uvloop.run(coroutine)
+    except ImportError:
+        return asyncio.run(coroutine)
+
+
+async def _generator(
+    base: str,
+    body: bytes,
+    count: int,
+    rate: float | None,
+    conns: int,
+    procs: int,
+    index: int,
+    start_at: float,
+) -> dict:
+    signature = sign(SECRET, body)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    mine = list(range(index, count, procs))
+    limits = httpx.Limits(max_connections=conns, max_keepalive_connections=conns)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        semaphore = asyncio.Semaphore(conns)
+
+        async def one(scheduled: float) -> None:
+            headers = {
+                "Content-Type": "application/json",
+                "X-GitHub-Event": "issues",
+                "X-GitHub-Delivery": str(uuid.uuid4()),
+                "X-Hub-Signature-256": signature,
+            }
+            async with semaphore:
+                started = scheduled if rate else time.perf_counter()
+                response = await client.post("/webhooks/github", content=body, headers=headers)
+                latencies.append(time.perf_counter() - started)
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        cpu0 = time.process_time()
+        began = time.perf_counter()
+        tasks = []
+        for i in mine:
+            scheduled = began + i / rate if rate else 0.0
+            if rate:
+                delay = scheduled - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(scheduled)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - began
+    return {
+        "latencies": latencies,
+        "statuses": statuses,
+        "elapsed": elapsed,
+        "cpu": time.process_time() - cpu0,
     }
 
 
@@ -193,15 +252,17 @@ def wait_drained(url: str, total: int, timeout: float = 300) -> float:
         engine.dispose()
 
 
-def bench(kind: str, requests: int, rate: float, conns: int) -> bool:
+def bench(kind: str, requests: int, rate: float, conns: int, procs: int) -> bool:
     body = example_body()
     print(f"\n== {kind}: {requests} signed deliveries of {len(body)} bytes ==")
     ok = True
     with database(kind) as url:
         with serve(url) as (base, process):
-            asyncio.run(load(base, body, 200, rate=None, conns=conns))  # warm-up
-            paced = asyncio.run(load(base, body, requests, rate=rate, conns=64))
-            burst = asyncio.run(load(base, body, requests, rate=None, conns=conns))
+            load(base, body, 200, rate=None, conns=conns, procs=procs)  # warm-up
+            cpu0 = cpu_seconds(process.pid)
+            paced = load(base, body, requests, rate=rate, conns=64, procs=procs)
+            serve_cpu_ms = (cpu_seconds(process.pid) - cpu0) / requests * 1000
+            burst = load(base, body, requests, rate=None, conns=conns, procs=procs)
             wait_drained(url, 200 + 2 * requests)
             rss, peak = rss_mb(process.pid)
         print(
@@ -210,12 +271,17 @@ def bench(kind: str, requests: int, rate: float, conns: int) -> bool:
             f"max {paced['max']:.1f} ms, statuses {paced['statuses']}"
         )
         print(
-            f"unpaced, {conns} connections: {burst['rate']:.0f}/s, p50 {burst['p50']:.1f} ms, "
-            f"p99 {burst['p99']:.1f} ms, statuses {burst['statuses']}"
+            f"unpaced, {procs}x{conns} connections: {burst['rate']:.0f}/s, "
+            f"p50 {burst['p50']:.1f} ms, p99 {burst['p99']:.1f} ms, statuses {burst['statuses']}"
+        )
+        print(
+            f"CPU per delivery: serve {serve_cpu_ms:.2f} ms (intake + worker), "
+            f"httpx load generator {paced['client_cpu_ms']:.2f} ms; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
         )
         print(f"serve memory: RSS {rss:.0f} MB, peak {peak:.0f} MB")
         with serve(url, workers=False) as (base, _):
-            asyncio.run(load(base, body, requests, rate=None, conns=conns))
+            load(base, body, requests, rate=None, conns=conns, procs=procs)
         with serve(url) as _:
             drained = wait_drained(url, 200 + 3 * requests)
         print(
@@ -240,9 +306,12 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=TARGET_RATE)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--generators", type=int, default=2, help="load generator processes")
     args = parser.parse_args()
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    results = [bench(kind, args.requests, args.rate, args.connections) for kind in kinds]
+    results = [
+        bench(kind, args.requests, args.rate, args.connections, args.generators) for kind in kinds
+    ]
     return 0 if all(results) else 1
 
 

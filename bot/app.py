@@ -212,7 +212,8 @@ class ObservabilityMiddleware:
             template = getattr(route, "path", None) or "unmatched"
             self.metrics.http_requests.labels(template, scope["method"], str(status)).inc()
             self.metrics.http_latency.labels(template).observe(elapsed)
-            if template not in ("/healthz", "/metrics"):
+            # Webhook routes log each delivery themselves (event, delivery id, outcome).
+            if template not in ("/healthz", "/metrics") and not template.startswith("/webhooks/"):
                 access_log.info(
                     "%s %s %s",
                     scope["method"],
