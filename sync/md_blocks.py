@@ -272,12 +272,19 @@ def _build(events: Iterable[Any], index: LineIndex, total_lines: int) -> Heading
         if key == "Text":
             if code is not None:
                 code.append(value)
+            elif active and first >= 0:  # the common case of inline_text, inlined
+                if capturing:
+                    label.append(value)  # type: ignore[union-attr]
+                elif not fresh or value.strip():
+                    fresh = False
+                    parts.append(value)
             else:
                 inline_text(value, span["start"])
         elif key == "Start":
             name = value if type(value) is str else next(iter(value))
             if name == "Item":
-                item = block("item", span["start"], span["end"])
+                start, end = span["start"], span["end"]
+                item = Block("item", line_of(start), line_of(end - 1 if end > start else start))
                 add(item)
                 stack.append(item)
                 active = False
