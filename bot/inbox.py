@@ -109,11 +109,6 @@ class Inbox:
         # SQLite has one writer: serialising this process's writes avoids its busy-wait sleeps
         # (1-100 ms), which would otherwise dominate acknowledgement latency under load.
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
-        self._insert_statement = (
-            _insert(self.dialect)(TABLE)
-            .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
-            .returning(TABLE.c.id)
-        )
         c = TABLE.c
         self._settle_statement = (
             sa.update(TABLE)
@@ -168,17 +163,16 @@ class Inbox:
         Items are dicts with ``source, delivery_id, event, action, payload, status``.
         """
         now = utcnow()
-        results: list[bool] = []
-        seen: set[tuple[str, str]] = set()
-        with self._writing() as conn:
-            for item in items:
-                key = (item["source"], item["delivery_id"])
-                if key in seen:  # the same delivery twice in one batch
-                    results.append(False)
-                    continue
-                seen.add(key)
-                status = item.get("status", QUEUED)
-                row = {
+        rows: list[dict[str, Any]] = []
+        first: dict[tuple[str, str], int] = {}  # key -> index of its first item in the batch
+        for index, item in enumerate(items):
+            key = (item["source"], item["delivery_id"])
+            if key in first:
+                continue  # the same delivery twice in one batch: the later one is a duplicate
+            first[key] = index
+            status = item.get("status", QUEUED)
+            rows.append(
+                {
                     **{k: item[k] for k in ("source", "delivery_id", "event", "action")},
                     "payload": item["payload"],
                     "received_at": now,
@@ -187,9 +181,24 @@ class Inbox:
                     "next_attempt_at": now,
                     "finished_at": now if status == IGNORED else None,
                 }
-                # One prebuilt statement, parameters at execution: compiled once, cached.
-                results.append(conn.execute(self._insert_statement, row).first() is not None)
-        return results
+            )
+        if not rows:
+            return [False] * len(items)
+        # One multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING: one round trip and one
+        # statement for the whole batch; the returned keys are the rows actually stored.
+        statement = (
+            _insert(self.dialect)(TABLE)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+            .returning(TABLE.c.source, TABLE.c.delivery_id)
+        )
+        with self._writing() as conn:
+            stored = {(source, delivery_id) for source, delivery_id in conn.execute(statement)}
+        return [
+            first.get((item["source"], item["delivery_id"])) == index
+            and (item["source"], item["delivery_id"]) in stored
+            for index, item in enumerate(items)
+        ]
 
     def claim(
         self, worker_id: str, *, limit: int = 10, lease_seconds: float = 60.0

@@ -140,3 +140,22 @@ def test_timestamps_are_utc(engine: Engine) -> None:
     with engine.connect() as conn:
         received = conn.execute(sa.select(TABLE.c.received_at)).scalar_one()
     assert abs(received - utcnow()) < timedelta(seconds=5)
+
+
+def test_enqueue_many_is_one_batch_with_duplicates_inside_and_across(engine: Engine) -> None:
+    inbox = Inbox(engine)
+
+    def item(delivery_id: str) -> dict[str, object]:
+        return {
+            "source": "github",
+            "delivery_id": delivery_id,
+            "event": "issues",
+            "action": "opened",
+            "payload": {"id": delivery_id},
+            "status": "queued",
+        }
+
+    assert inbox.enqueue_many([item("a"), item("a"), item("b")]) == [True, False, True]
+    assert inbox.enqueue_many([item("b"), item("c")]) == [False, True]
+    assert inbox.enqueue_many([]) == []
+    assert sorted(d.delivery_id for d in inbox.claim("w", limit=10)) == ["a", "b", "c"]
