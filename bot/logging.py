@@ -158,6 +158,7 @@ def configure_logging(
     handler._backlog_bot = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel((level or getattr(settings, "log_level", None) or "INFO").upper())
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # start-up noise
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
