@@ -35,7 +35,8 @@ _PATTERNS = (
     re.compile(r"(?i)(://[^:/@\s]+:)[^@\s]+@"),
 )
 _STANDARD_ATTRS = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
+    | {"message", "asctime", "color_message"}  # uvicorn's ANSI-coloured duplicate
 )
 
 
