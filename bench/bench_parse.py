@@ -10,6 +10,8 @@ feeds each candidate a few hostile inputs (a panic and a stack overflow seen whi
 and times ``backlog-bot parse`` on the reference document as a whole process.
 
 Targets: 1,000 stories under 0.5 s; 10k/1k time ratio <= 12; whole process under 0.5 s.
+The last lines print PASS or MISS for each target (the whole process by its median); the
+exit status is 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+PARSE_1K_LIMIT_S = 0.5
+SCALING_LIMIT = 12.0
+WHOLE_PROCESS_LIMIT_S = 0.5
+OURS = "backlog-bot parse_text"
 
 HOSTILE = {
     "bracket+backtick": "[`",
@@ -122,7 +129,31 @@ def _whole_process(runs: int) -> list[float]:
     return wall
 
 
-def main() -> None:
+def _verdicts(results: dict[tuple[str, int], float], wall: list[float]) -> list[tuple[str, bool]]:
+    """(label, met) for each target that this run measured."""
+    checks = []
+    small, large = results.get((OURS, 1000)), results.get((OURS, 10000))
+    if small is not None:
+        checks.append(
+            (f"parse 1k stories {small:.3f} s CPU < {PARSE_1K_LIMIT_S} s", small < PARSE_1K_LIMIT_S)
+        )
+    if small and large is not None:
+        ratio = large / small
+        checks.append(
+            (f"parse 10k/1k time ratio {ratio:.1f} <= {SCALING_LIMIT}", ratio <= SCALING_LIMIT)
+        )
+    median = statistics.median(wall)
+    checks.append(
+        (
+            f"backlog-bot parse of the reference document, whole process, median "
+            f"{median:.3f} s < {WHOLE_PROCESS_LIMIT_S} s",
+            median < WHOLE_PROCESS_LIMIT_S,
+        )
+    )
+    return checks
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--repeat", type=int, default=3)
@@ -133,7 +164,7 @@ def main() -> None:
         name, stories = options.worker[0], int(options.worker[1])
         hostile = options.worker[2] if len(options.worker) > 2 else None
         _worker(name, stories, options.repeat, hostile)
-        return
+        return 0
     names = [
         name
         for name in _candidates()
@@ -173,7 +204,12 @@ def main() -> None:
         "backlog-bot parse examples/bss-modernization.md (whole process, wall): "
         f"median {statistics.median(wall):.3f} s, best {min(wall):.3f} s over {len(wall)} runs"
     )
+    print()
+    checks = _verdicts(results, wall)
+    for label, met in checks:
+        print(f"{'PASS' if met else 'MISS'}  {label}")
+    return 0 if all(met for _, met in checks) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
