@@ -257,31 +257,45 @@ class Inbox:
         another worker (which will then do it again: handlers must be idempotent).
         """
         now = utcnow()
-        statuses: list[str] = []
+        c = TABLE.c
+        finished: dict[str, list[int]] = {}  # DONE / IGNORED -> ids: one statement each
+        failed: list[dict[str, Any]] = []
+        for delivery, status, error in outcomes:
+            if error is None:
+                finished.setdefault(status or DONE, []).append(delivery.id)
+                continue
+            row = {
+                "b_id": delivery.id,
+                "b_worker": worker_id,
+                "b_finished": now,
+                "b_due": now,
+                "b_error": error[:MAX_ERROR_CHARS],
+                "b_status": PARKED,
+            }
+            if delivery.attempts < self.policy.max_attempts:
+                delay = timedelta(seconds=self.policy.delay(delivery.attempts))
+                row.update(b_status=QUEUED, b_finished=None, b_due=now + delay)
+            failed.append(row)
+        new: dict[int, str] = {}
         with self._writing() as conn:
-            for delivery, status, error in outcomes:
-                row = {
-                    "b_id": delivery.id,
-                    "b_worker": worker_id,
-                    "b_error": None,
-                    "b_finished": now,
-                    "b_due": now,
-                }
-                if error is None:
-                    row["b_status"] = status or DONE
-                elif delivery.attempts >= self.policy.max_attempts:
-                    row.update(b_status=PARKED, b_error=error[:MAX_ERROR_CHARS])
-                else:
-                    delay = timedelta(seconds=self.policy.delay(delivery.attempts))
-                    row.update(
-                        b_status=QUEUED,
-                        b_error=error[:MAX_ERROR_CHARS],
-                        b_finished=None,
-                        b_due=now + delay,
+            for status, ids in finished.items():
+                kept = conn.execute(
+                    sa.update(TABLE)
+                    .where(c.id.in_(ids), c.claimed_by == worker_id, c.status == PROCESSING)
+                    .values(
+                        status=status,
+                        last_error=None,
+                        finished_at=now,
+                        claimed_by=None,
+                        claimed_until=None,
                     )
-                result = conn.execute(self._settle_statement, row)
-                statuses.append(row["b_status"] if result.rowcount == 1 else "lost")
-        return statuses
+                    .returning(c.id)
+                ).scalars()
+                new.update((row_id, status) for row_id in kept)
+            for row in failed:
+                if conn.execute(self._settle_statement, row).rowcount == 1:
+                    new[row["b_id"]] = row["b_status"]
+        return [new.get(delivery.id, "lost") for delivery, _, _ in outcomes]
 
     def release(self, worker_id: str) -> int:
         """Give back every delivery this worker holds (graceful shutdown); attempts refunded."""
