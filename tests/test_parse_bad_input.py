@@ -129,6 +129,17 @@ def test_runaway_nesting_is_refused(prefix: str) -> None:
     assert "nest" in caught.value.message
 
 
+def test_runaway_nesting_on_the_first_line_is_refused() -> None:
+    with pytest.raises(BadInputError) as caught:
+        parse_text("> " * 41 + "deep\n", source="deep.md")
+    assert caught.value.line == 1
+
+
+def test_forty_levels_of_nesting_are_accepted() -> None:
+    text = "# Backlog\n\n" + "> " * 40 + "deep\n\n" + "  " * 40 + "- item\n"
+    assert parse_text(text, source="deep.md").title == "Backlog"
+
+
 def test_story_points_tbd_is_not_an_error(tmp_path: Path) -> None:
     path = tmp_path / "tbd.md"
     lines = REFERENCE.read_text(encoding="utf-8").split("\n")
