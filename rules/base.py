@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -77,9 +77,17 @@ class Finding:
     suggestion: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["severity"] = self.severity.value
-        return data
+        # Spelled out rather than dataclasses.asdict, which deep-copies every field (reports
+        # hold thousands of findings).
+        return {
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "item": self.item,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "suggestion": self.suggestion,
+        }
 
     @property
     def sort_key(self) -> tuple[str, int, int, str, str]:

@@ -109,3 +109,12 @@ def test_text_groups_by_item_in_line_order() -> None:
 def test_unknown_format() -> None:
     with pytest.raises(ValueError, match="unknown format 'xml'"):
         formatter("xml")
+
+
+def test_finding_to_dict_has_every_field_in_order() -> None:
+    import dataclasses
+
+    item = finding()
+    expected = {field.name: getattr(item, field.name) for field in dataclasses.fields(Finding)}
+    expected["severity"] = item.severity.value
+    assert list(item.to_dict().items()) == list(expected.items())
