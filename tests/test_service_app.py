@@ -224,3 +224,23 @@ def test_inbox_commands_list_and_retry_parked(
     assert main(["inbox", "retry", "999", "--database-url", url]) == 2
     assert "no delivery with id 999" in capsys.readouterr().err
     assert main(["inbox", "list", "--status", "lost", "--database-url", url]) == 2
+
+
+def test_readyz_against_the_jira_and_github_sandboxes(tmp_path: Path) -> None:
+    from sandbox.github import GitHubSandbox
+    from sandbox.jira import JiraSandbox
+
+    with JiraSandbox() as jira, GitHubSandbox() as github:
+        env = {k.lower(): v for k, v in {**jira.env(), **github.env()}.items()}
+        settings = load_settings(database_url=migrated(tmp_path), **env)
+        with LiveApp(create_app(settings, start_worker=False)) as live:
+            ready = httpx.get(live.url + "/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {"database": "ok", "jira": "ok", "github": "ok"}
+        paths = [r["path"] for r in github.requests()]
+        assert "/rate_limit" in paths
+        bad = load_settings(database_url=migrated(tmp_path), **{**env, "github_token": "nope"})
+        with LiveApp(create_app(bad, start_worker=False)) as live:
+            ready = httpx.get(live.url + "/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["github"].endswith("HTTP 401 (check the token)")
