@@ -268,7 +268,8 @@ def _build(events: Iterable[Any], index: LineIndex, total_lines: int) -> Heading
             elif event == "Rule":
                 add(block("hr", span["start"], span["end"]))
             continue
-        ((key, value),) = event.items()
+        (key,) = event  # one key per event
+        value = event[key]
         if key == "Text":
             if code is not None:
                 code.append(value)
