@@ -144,6 +144,8 @@ def test_unready_story_moved_on_the_board_gets_comment_and_label_then_fix_clears
     assert "`dor.estimated`" in report["body"] and "`invest.valuable`" in report["body"]
     assert "backlog line" in report["body"]
     comment_id = report["id"]
+    metrics = world.app.state.service.metrics.render()
+    assert b'backlog_bot_findings_total{rule="dor.estimated",severity="warning"} 1.0' in metrics
 
     # Same state, another hint (an edit by a person): nothing is written again.
     start = len(world.sandbox.requests())
