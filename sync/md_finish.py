@@ -10,7 +10,7 @@ from sync.errors import BadInputError
 from sync.md_blocks import HeadingSection
 from sync.md_fields import STORY_ID
 from sync.md_story import EpicDraft, StoryDraft
-from sync.model import Dependency
+from sync.model import Dependency, Subtask, Task
 
 
 def resolve_all(
@@ -75,7 +75,7 @@ def check_complete(
         )
     if not text.endswith("\n") and last_story.end_line >= total_lines:
         last = lines[-1]
-        items = [*last_story.tasks, *last_story.subtasks]
+        items: list[Task | Subtask] = [*last_story.tasks, *last_story.subtasks]
         cut_item = any(item.line == total_lines and item.hours is None for item in items)
         unbalanced = last.count("(") != last.count(")") or last.count("**") % 2
         if cut_item or unbalanced or last.count("`") % 2:
