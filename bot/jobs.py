@@ -53,7 +53,7 @@ def replica_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-class ClaimingExecutor(ThreadPoolExecutor):
+class ClaimingExecutor(ThreadPoolExecutor):  # type: ignore[misc]  # APScheduler 3 is untyped
     """A thread pool that runs a fire only if this replica claims it in the database."""
 
     def __init__(self, engine: Engine, owner: str, max_workers: int = 4) -> None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 
@@ -145,7 +146,10 @@ class SlackSandbox:
         return snapshot(self.state)
 
 
-def _wait(read: Any, count: int, timeout: float, what: str) -> Any:
+T = TypeVar("T")
+
+
+def _wait(read: Callable[[], list[T]], count: int, timeout: float, what: str) -> list[T]:
     deadline = time.monotonic() + timeout
     while True:
         items = read()
