@@ -53,7 +53,7 @@ def total_points(ctx: RuleContext) -> Iterator[Hit]:
             "backlog",
             f"the document declares {declared} total story points but its "
             f"{len(ctx.stories)} stories add up to {stories}{also}",
-            0,
+            ctx.backlog.declared_total_points_line,
             f"set the total to {stories} or add the missing stories",
         )
 
@@ -104,7 +104,7 @@ def sprint_points(ctx: RuleContext) -> Iterator[Hit]:
             "sprint-overview",
             f"the sprint overview states a total of {stated} points but its rows add up to "
             f"{overview_sum}",
-            0,
+            ctx.backlog.sprint_overview_total_line,
             f"set the total to {overview_sum}",
         )
 

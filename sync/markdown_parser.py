@@ -89,12 +89,14 @@ class _Reader:
         self.lines = lines
         self.title = ""
         self.metadata: dict[str, str] = {}
+        self.metadata_lines: dict[str, int] = {}
         self.team: Team | None = None
         self.epics: list[EpicDraft] = []
         self.loose_stories: list[StoryDraft] = []
         self.sprints: dict[int, Sprint] = {}
         self.overview: dict[int, tuple[int | None, Sprint]] = {}
         self.overview_total: int | None = None
+        self.overview_total_line = 0
         self.dor: Definition | None = None
         self.dod: Definition | None = None
         self.estimation: list[EstimationBand] = []
@@ -122,8 +124,9 @@ class _Reader:
     def _metadata(self, section: HeadingSection) -> None:
         for block in section.blocks:
             for item in block.lines if block.kind == "paragraph" else ():
-                if item.label and item.value:
-                    self.metadata.setdefault(item.label, item.value)
+                if item.label and item.value and item.label not in self.metadata:
+                    self.metadata[item.label] = item.value
+                    self.metadata_lines[item.label] = item.line
 
     def visit(self, section: HeadingSection) -> None:
         kind = classify(section.title)
@@ -155,9 +158,10 @@ class _Reader:
 
     def read_table_section(self, kind: str, section: HeadingSection) -> bool:
         if kind == "overview":
-            rows, total = read_overview(section)
+            rows, total, total_line = read_overview(section)
             self.overview.update(rows)
-            self.overview_total = self.overview_total if total is None else total
+            if total is not None:
+                self.overview_total, self.overview_total_line = total, total_line
             return bool(rows)
         if kind == "team":
             team = read_team(section)
@@ -291,15 +295,23 @@ class _Reader:
             )
             for row in self.matrix
         )
+        total_label = _metadata_total_label(self.metadata)
+        declared_total = parse_int(self.metadata[total_label]) if total_label else None
         return Backlog(
             title=self.title,
             source=self.source,
             metadata=self.metadata,
-            declared_total_points=parse_int(_metadata_points(self.metadata)),
+            declared_total_points=declared_total,
+            declared_total_points_line=(
+                self.metadata_lines[total_label]
+                if declared_total is not None and total_label
+                else 0
+            ),
             team=self.team or Team(),
             epics=tuple(epics),
             sprints=self._sprints(),
             sprint_overview_total_points=self.overview_total,
+            sprint_overview_total_line=self.overview_total_line,
             definition_of_ready=self.dor,
             definition_of_done=self.dod,
             estimation_guide=tuple(self.estimation),
@@ -342,11 +354,12 @@ class _Reader:
                 seen[story.id] = story.line
 
 
-def _metadata_points(metadata: dict[str, str]) -> str | None:
-    for label, value in metadata.items():
+def _metadata_total_label(metadata: dict[str, str]) -> str | None:
+    """The label of the document's declared total points (``Total Story Points``), if any."""
+    for label in metadata:
         folded = label.casefold()
         if "total" in folded and "point" in folded:
-            return value
+            return label
     return None
 
 

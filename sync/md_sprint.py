@@ -204,16 +204,19 @@ def _check_line(text: str, line: int) -> CapacityCheckLine:
 OverviewRows = dict[int, tuple[int | None, Sprint]]
 
 
-def read_overview(section: HeadingSection) -> tuple[OverviewRows, int | None]:
-    """Sprint number -> (points, sprint stub from the row); and the stated total points."""
+def read_overview(section: HeadingSection) -> tuple[OverviewRows, int | None, int]:
+    """Sprint number -> (points, sprint stub from the row); the stated total points and
+    the line it is stated on (0 when there is none)."""
     rows: OverviewRows = {}
     total: int | None = None
+    total_line = 0
     for block in section.blocks:
         if block.kind == "paragraph":
             for item in block.lines:
                 label = (item.label or "").casefold()
                 if "total" in label and "point" in label:
                     total = parse_int(item.value)
+                    total_line = item.line if total is not None else 0
             continue
         if block.kind != "table" or not block.rows:
             continue
@@ -236,7 +239,7 @@ def read_overview(section: HeadingSection) -> tuple[OverviewRows, int | None]:
                 end_line=line,
             )
             rows[number] = (points, stub)
-    return rows, total
+    return rows, total, total_line
 
 
 def _columns(header: list[str]) -> dict[str, int]:

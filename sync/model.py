@@ -366,10 +366,12 @@ class Backlog(Node):
         default_factory=dict, description="Bold label/value pairs at the top of the document."
     )
     declared_total_points: int | None = None
+    declared_total_points_line: int = 0
     team: Team = Field(default_factory=Team)
     epics: tuple[Epic, ...] = ()
     sprints: tuple[Sprint, ...] = ()
     sprint_overview_total_points: int | None = None
+    sprint_overview_total_line: int = 0
     definition_of_ready: Definition | None = None
     definition_of_done: Definition | None = None
     estimation_guide: tuple[EstimationBand, ...] = ()

@@ -129,6 +129,7 @@ def test_sprint_continuations_and_buffers(backlog: Backlog) -> None:
     assert [(b.title, b.points) for b in sprint5.buffer_items] == [("Supporting Work", 28)]
     assert backlog.sprint_of()["US-001"] == 1
     assert backlog.sprint_overview_total_points == 615
+    assert backlog.sprint_overview_total_line == 1551  # "**Total Story Points: 615** (...)"
 
 
 def test_team_capacity(backlog: Backlog) -> None:
@@ -148,6 +149,7 @@ def test_header_metadata_and_declared_totals(backlog: Backlog) -> None:
     assert backlog.title == "TASK 2: BSS System Modernization - Agile Breakdown"
     assert backlog.metadata["Total Story Points"] == "620 points"
     assert backlog.declared_total_points == 620
+    assert backlog.declared_total_points_line == 4
     # The document's real inconsistency: stories add up to far less than declared.
     assert sum(story.points or 0 for story in backlog.stories) == 411
     epic1 = backlog.epics[0]

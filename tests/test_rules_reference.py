@@ -133,6 +133,16 @@ def test_declared_totals(findings: list[Finding]) -> None:
     ]
 
 
+def test_declared_totals_point_at_their_lines(findings: list[Finding]) -> None:
+    # "**Total Story Points:** 620 points" on line 4, "**Total Story Points: 615**" in the
+    # sprint overview on line 1551
+    assert [f.line for f in by_rule(findings, "consistency.total-points")] == [4]
+    assert [f.line for f in by_rule(findings, "consistency.sprint-points")] == [
+        1551, 1555, 1632, 1747, 1828,
+    ]  # fmt: skip
+    assert all(f.line > 0 for f in findings)
+
+
 def test_clean_items_are_not_flagged(findings: list[Finding]) -> None:
     counts = Counter(f.rule for f in findings)
     # every story is prioritized, described, estimated on the scale, planned and acyclic
