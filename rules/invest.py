@@ -234,7 +234,7 @@ def small(ctx: RuleContext) -> Iterator[Hit]:
                 why = f"{origin} is {limit}"
             yield Hit(
                 story.id,
-                f"{story.id} has {story.points} points: {why}; split it",
+                f"{story.id} has {story.points} points: {why}",
                 story.line,
                 f"split it into stories of at most {limit} points",
             )

@@ -147,8 +147,8 @@ def test_thresholds_change_the_rules() -> None:
     config = RulesConfig.from_mapping({"thresholds": {"max-story-points": 5}})
     found = run_rules(backlog, config)
     assert [f.message for f in found if f.rule == "invest.small"] == [
-        "US-001 has 8 points: the configured max-story-points is 5; split it",
-        "US-002 has 8 points: the configured max-story-points is 5; split it",
+        "US-001 has 8 points: the configured max-story-points is 5",
+        "US-002 has 8 points: the configured max-story-points is 5",
     ]
 
 

@@ -73,7 +73,7 @@ def test_the_eight_21_point_stories_are_epic_sized(findings: list[Finding]) -> N
     small = by_rule(findings, "invest.small")
     assert [f.item for f in small] == TWENTY_ONE
     assert small[0].message == (
-        "US-001 has 21 points: the estimation guide says 21 = Epic (48-64 h) (line 2193); split it"
+        "US-001 has 21 points: the estimation guide says 21 = Epic (48-64 h) (line 2193)"
     )
 
 
