@@ -20,7 +20,7 @@ BACKLOG = "billing-backlog.md"
 
 EXPECTED_TEXT = """\
 backlog
-  billing-backlog.md: error [consistency.total-points] the document declares 30 total story \
+  billing-backlog.md:3: error [consistency.total-points] the document declares 30 total story \
 points but its 2 stories add up to 13; the epics declare 21
       help: set the total to 13 or add the missing stories
 
