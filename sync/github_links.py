@@ -11,7 +11,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from sync.db import session_scope
-from sync.github_plan import TARGET, LinkRecord
+from sync.github_plan import TARGET
+from sync.link_record import LinkRecord
+from sync.link_store import link_record
 from sync.store import SyncLink, SyncRun, utcnow
 
 
@@ -24,7 +26,7 @@ class LinkStore:
     def load(self) -> dict[tuple[str, str], LinkRecord]:
         with session_scope(self.engine) as session:
             rows = session.exec(select(SyncLink).where(SyncLink.target == TARGET)).all()
-            return {(row.kind, row.backlog_id): _record(row) for row in rows}
+            return {(row.kind, row.backlog_id): link_record(row) for row in rows}
 
     def save(self, record: LinkRecord) -> None:
         with session_scope(self.engine) as session:
@@ -47,22 +49,6 @@ class LinkStore:
             row.extra = dict(record.extra)
             row.updated_at = utcnow()
             session.add(row)
-
-
-def _record(row: SyncLink) -> LinkRecord:
-    return LinkRecord(
-        kind=row.kind,
-        backlog_id=row.backlog_id,
-        remote_id=row.remote_id,
-        remote_key=row.remote_key,
-        remote_url=row.remote_url,
-        content_hash=row.content_hash,
-        extra=dict(row.extra or {}),
-        remote_status=row.remote_status,
-        remote_assignee=row.remote_assignee,
-        remote_points=row.remote_points,
-        remote_sprint=row.remote_sprint,
-    )
 
 
 def start_run(engine: Engine, direction: str, source: str | None) -> int | None:

@@ -9,36 +9,14 @@ set on it. A change in one story changes only that story's steps.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from sync.github_mapping import GitHubDesired, IssueSpec
+from sync.link_record import LinkRecord
 from sync.plan import Change, Plan, content_hash
 
 TARGET = "github"
 ISSUE_KINDS = ("epic", "story", "task", "subtask")
-
-
-@dataclass
-class LinkRecord:
-    """A plain copy of one ``SyncLink`` row of the github target."""
-
-    kind: str
-    backlog_id: str
-    remote_id: str
-    remote_key: str | None = None
-    remote_url: str | None = None
-    content_hash: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    remote_status: str | None = None
-    remote_assignee: str | None = None
-    remote_points: float | None = None
-    remote_sprint: str | None = None
-
-    @property
-    def number(self) -> int | None:
-        value = self.extra.get("number")
-        return int(value) if value is not None else None
 
 
 Links = Mapping[tuple[str, str], LinkRecord]

@@ -22,7 +22,6 @@ from sync.github_mapping import FIELD_POINTS, FIELD_SPRINT, FIELD_STATUS, GitHub
 from sync.github_plan import (
     ISSUE_KINDS,
     TARGET,
-    LinkRecord,
     fields_hash,
     issue_content,
     issue_numbers,
@@ -33,6 +32,7 @@ from sync.github_plan import (
     snapshot,
 )
 from sync.github_ports import GitHubProjectsPort, GitHubRestPort, RemoteIssue, RemoteMilestone
+from sync.link_record import LinkRecord
 from sync.plan import Change, Plan, content_hash
 
 PROJECT_KINDS = frozenset({"project", "project-item", "project-fields"})

@@ -22,7 +22,8 @@ from sync.jira_port import (
     JiraProjectConfig,
     id_label,
 )
-from sync.link_store import LinkStore, LinkUpdate
+from sync.link_record import LinkRecord
+from sync.link_store import LinkStore
 from sync.plan import Change
 
 Progress = Callable[[str, int], None]
@@ -173,9 +174,9 @@ class JiraApplier:
         self.progress("creating issues", len(updates))
         return missing
 
-    def _issue_record(self, item: DesiredIssue, key: str, remote_id: str) -> LinkUpdate:
+    def _issue_record(self, item: DesiredIssue, key: str, remote_id: str) -> LinkRecord:
         self.report.keys[item.backlog_id] = key
-        return LinkUpdate(
+        return LinkRecord(
             item.kind,
             item.backlog_id,
             remote_id,
@@ -239,7 +240,7 @@ class JiraApplier:
             )
             return
         self.store.record(
-            [LinkUpdate("link", change.backlog_id, f"{blocker}>{blocked}", f"{blocker}>{blocked}")]
+            [LinkRecord("link", change.backlog_id, f"{blocker}>{blocked}", f"{blocker}>{blocked}")]
         )
         self.report.bump("linked")
         self.progress(f"linking {blocker} -> {blocked}", 1)
@@ -301,7 +302,7 @@ class JiraApplier:
         content_hash = sprint.hash if done else None
         self.store.record(
             [
-                LinkUpdate(
+                LinkRecord(
                     "sprint",
                     sprint.backlog_id,
                     str(ids[sprint.backlog_id]),

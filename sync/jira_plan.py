@@ -15,7 +15,7 @@ from typing import Any
 
 from sync.jira_mapping import DesiredIssue, DesiredState
 from sync.jira_port import JiraProjectConfig, RemoteIssue, RemoteSprint, id_label
-from sync.link_store import LinkRecord, LinkUpdate
+from sync.link_record import LinkRecord
 from sync.plan import Action, Change, Plan
 
 TARGET = "jira"
@@ -28,7 +28,7 @@ class JiraPlan:
     desired: DesiredState
     project: JiraProjectConfig
     keys: Mapping[str, str] = field(default_factory=dict)
-    adopt: tuple[LinkUpdate, ...] = ()
+    adopt: tuple[LinkRecord, ...] = ()
     sprint_ids: Mapping[str, int] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
@@ -55,7 +55,7 @@ def plan_jira(
     index = index_remote(remote)
     changes: list[Change] = []
     keys: dict[str, str] = {}
-    adopt: list[LinkUpdate] = []
+    adopt: list[LinkRecord] = []
     created: set[str] = set()
     warnings = list(desired.warnings) + _missing_fields(desired, project)
 
@@ -73,7 +73,7 @@ def plan_jira(
         last_hash = rec.content_hash if rec else found.content_hash
         if rec is None:
             adopt.append(
-                LinkUpdate(
+                LinkRecord(
                     item.kind,
                     item.backlog_id,
                     found.id,
@@ -135,7 +135,7 @@ def _plan_links(
     links: Mapping[tuple[str, str], LinkRecord],
     index: Mapping[str, RemoteIssue],
     keys: Mapping[str, str],
-    adopt: list[LinkUpdate],
+    adopt: list[LinkRecord],
     prune: bool,
 ) -> list[Change]:
     changes: list[Change] = []
@@ -148,7 +148,7 @@ def _plan_links(
         if blocker is not None and blocked_key is not None and blocked_key in blocker.blocks:
             if ("link", link.backlog_id) not in links:
                 adopt.append(
-                    LinkUpdate(
+                    LinkRecord(
                         "link",
                         link.backlog_id,
                         blocker.blocks[blocked_key],

@@ -8,42 +8,15 @@ batch in flight, which the next run finds again by its backlog-id label.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from sync.link_record import LinkRecord
 from sync.store import SyncLink, SyncRun, utcnow
-
-
-@dataclass(frozen=True)
-class LinkRecord:
-    """A plain copy of one ``SyncLink`` row (safe to use after the session closed)."""
-
-    kind: str
-    backlog_id: str
-    remote_id: str
-    remote_key: str | None = None
-    remote_url: str | None = None
-    content_hash: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    remote_status: str | None = None
-    remote_assignee: str | None = None
-    remote_points: float | None = None
-    remote_sprint: str | None = None
-
-
-@dataclass(frozen=True)
-class LinkUpdate:
-    kind: str
-    backlog_id: str
-    remote_id: str
-    remote_key: str | None = None
-    remote_url: str | None = None
-    content_hash: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,10 +43,11 @@ class LinkStore:
             return {}
         with Session(self.engine) as session:
             rows = session.exec(select(SyncLink).where(SyncLink.target == self.target)).all()
-            return {(row.kind, row.backlog_id): _record(row) for row in rows}
+            return {(row.kind, row.backlog_id): link_record(row) for row in rows}
 
-    def record(self, updates: Iterable[LinkUpdate]) -> None:
-        """Insert or update links in one transaction."""
+    def record(self, updates: Iterable[LinkRecord]) -> None:
+        """Insert or update links in one transaction (the pulled ``remote_status`` etc. are
+        left alone: :meth:`record_pulled` writes them)."""
         updates = list(updates)
         if not updates:
             return
@@ -174,7 +148,8 @@ class LinkStore:
         return session.exec(statement).first()
 
 
-def _record(row: SyncLink) -> LinkRecord:
+def link_record(row: SyncLink) -> LinkRecord:
+    """A plain copy of ``row``."""
     return LinkRecord(
         kind=row.kind,
         backlog_id=row.backlog_id,
