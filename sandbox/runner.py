@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import uvicorn
 
@@ -67,6 +67,37 @@ class ServedApp:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class SandboxControl:
+    """Base of an emulator's control object: it serves its app with :class:`ServedApp`
+    between ``start()`` and ``stop()`` (or as a context manager) and knows its ``url``."""
+
+    label = "sandbox"
+    _served: ServedApp | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def _stop_served(self) -> None:
+        if self._served is not None:
+            self._served.stop()
+            self._served = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._served is None:
+            raise RuntimeError(f"the {self.label} is not running; call start()")
+        return self._served.url
 
 
 @contextmanager

@@ -21,13 +21,15 @@ from sandbox.github.pulls import DevFlow
 from sandbox.github.rest import RestApi
 from sandbox.github.state import RepoState, SandboxError
 from sandbox.github.webhooks import WebhookSender
-from sandbox.runner import ServedApp
+from sandbox.runner import SandboxControl, ServedApp
 
 DEFAULT_TOKEN = "ghp_sandboxtoken0000000000000000000000000"
 
 
-class GitHubSandbox:
+class GitHubSandbox(SandboxControl):
     """A stateful GitHub with one repository ``owner/name`` and its owner's Projects v2."""
+
+    label = "GitHub sandbox"
 
     def __init__(
         self,
@@ -61,21 +63,7 @@ class GitHubSandbox:
 
     def stop(self) -> None:
         self.webhooks.close()
-        if self._served is not None:
-            self._served.stop()
-            self._served = None
-
-    def __enter__(self) -> GitHubSandbox:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._served is None:
-            raise RuntimeError("the GitHub sandbox is not started")
-        return self._served.url
+        self._stop_served()
 
     def env(self) -> dict[str, str]:
         """The settings that point backlog-bot at this sandbox."""

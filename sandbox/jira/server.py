@@ -33,7 +33,7 @@ from sandbox.jira.routes_issues import IssueApi
 from sandbox.jira.routes_platform import PlatformApi
 from sandbox.jira.state import ProjectSpec, SiteState, User
 from sandbox.jira.webhooks import WebhookEmitter
-from sandbox.runner import ServedApp
+from sandbox.runner import SandboxControl, ServedApp
 
 DEFAULT_EMAIL = "backlog-bot@example.com"
 DEFAULT_TOKEN = "sandbox-api-token"
@@ -44,7 +44,9 @@ TEAM_MEMBERS = (
 )
 
 
-class JiraSandbox:
+class JiraSandbox(SandboxControl):
+    label = "Jira sandbox"
+
     def __init__(
         self,
         projects: list[ProjectSpec] | None = None,
@@ -78,22 +80,8 @@ class JiraSandbox:
 
     def stop(self) -> None:
         self.faults.clear()  # releases stalled requests so the server can shut down
-        if self._served is not None:
-            self._served.stop()
-            self._served = None
+        self._stop_served()
         self.webhooks.close()
-
-    def __enter__(self) -> JiraSandbox:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._served is None:
-            raise RuntimeError("the Jira sandbox is not running; call start()")
-        return self._served.url
 
     def env(self) -> dict[str, str]:
         """Settings that point backlog-bot at this sandbox."""
