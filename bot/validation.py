@@ -8,9 +8,11 @@ linked pull requests, reviews, checks, sub-tasks and acceptance checklist) once 
 
 It reports where people look — ONE bot comment per issue, found again by a hidden marker and
 edited in place, and a ``dor:failed`` / ``dod:failed`` label set and cleared — and, for rules
-listed under ``enforce``, reopens a done issue with the explanation. Echo suppression: events
-sent by the bot's own account are ignored, and the report carries a hash of its findings, so
-an unchanged result writes nothing at all (no comment edit, no label call).
+listed under ``enforce``, reopens a done issue, or moves an unready one back out of the sprint
+(milestone) or ready status it was just moved into, with the explanation in the same comment.
+Echo suppression: events sent by the bot's own account are ignored, and the report carries a
+hash of its findings, so an unchanged result writes nothing at all (no comment edit, no label
+call); a move back is never itself a move into a sprint or ready status, so it cannot loop.
 
 Configuration (``[validation]`` in backlog-bot.toml, all optional)::
 
@@ -18,7 +20,8 @@ Configuration (``[validation]`` in backlog-bot.toml, all optional)::
     dor-rules = ["dor", "invest"]       # rule id prefixes checked while open
     dod-rules = ["dod"]                 # ... and when done
     fail-on = "warning"                 # lowest severity that fails (error|warning|info)
-    enforce = ["dod.reviewed"]          # failing these reopens the issue, with the reason
+    enforce = ["dod.reviewed", "dor.estimated"]  # failing these reopens / moves back
+    ready-statuses = ["Ready", "Selected for Development", "In Progress"]  # commitments
     backlog-path = "docs/backlog.md"    # the backlog in the repository (default BACKLOG_FILE)
     apply-on-push = false               # push to the default branch: validate, plan, apply
 """
@@ -28,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -51,6 +54,7 @@ class ValidationConfig:
     dod_rules: tuple[str, ...] = ("dod",)
     fail_on: Severity = Severity.warning
     enforce: tuple[str, ...] = ()
+    ready_statuses: tuple[str, ...] = ("Ready", "Selected for Development", "In Progress")
     backlog_path: str = ""  # the backlog file's path in the repository (default BACKLOG_FILE)
     apply_on_push: bool = False  # a push to the default branch also applies the plan
 
@@ -100,6 +104,23 @@ class IssueState:
     labels: tuple[str, ...] = ()
     points: float | None = None
     status: str = ""
+    sprint: str = ""  # the sprint id (Jira) or milestone number (GitHub) it is in now
+
+
+@dataclass(frozen=True)
+class Move:
+    """What a delivery says was just done to an issue, for enforcing the Definition of Ready.
+
+    ``field``: ``status``, ``sprint`` (Jira) or ``milestone`` (GitHub). ``after`` is where it
+    went, as the re-read issue must still show it (status name, sprint id, milestone number);
+    ``before`` / ``before_name`` where it came from (the changelog's ``from`` / ``fromString``).
+    """
+
+    field: str
+    after: str
+    after_name: str = ""
+    before: str | None = None
+    before_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +129,7 @@ class Report:
     findings: tuple[Finding, ...]
     failed: bool
     enforced: tuple[Finding, ...] = ()
+    action: str = ""  # what enforcement just did ("removed from milestone ...")
 
     @property
     def digest(self) -> str:
@@ -131,6 +153,10 @@ class Tracker(Protocol):
     def set_labels(self, ref: str, labels: Sequence[str]) -> None: ...
 
     def reopen(self, state: IssueState) -> None: ...
+
+    def move_back(self, state: IssueState, move: Move) -> str | None:
+        """Undo ``move`` if the re-read ``state`` still shows it; say what was done."""
+        ...
 
 
 @dataclass
@@ -163,11 +189,14 @@ class Validator:
         self.story_for = story_for or (lambda tracker, state: None)
         self.metrics = metrics
 
-    def validate(self, tracker: Tracker, ref: str, *, only_if_done: bool = False) -> Outcome:
+    def validate(
+        self, tracker: Tracker, ref: str, *, only_if_done: bool = False, move: Move | None = None
+    ) -> Outcome:
         """Re-read ``ref``, check it (DoR/INVEST if open, DoD if done) and report.
 
         ``only_if_done``: a pull request, review or check changed; only a done issue's
-        Definition of Done can change with it.
+        Definition of Done can change with it. ``move``: the delivery moved the issue into a
+        sprint or a status; undone when it fails an enforced Definition-of-Ready rule.
         """
         state = tracker.read(ref)
         if state is None:
@@ -184,11 +213,26 @@ class Validator:
         outcome.kind = kind
         report = self.check(backlog, kind, story_id, state, tracker)
         outcome.failed = report.failed
+        if kind == "dor" and report.failed and report.enforced and self.is_commitment(move):
+            assert move is not None
+            action = tracker.move_back(state, move)
+            if action:
+                report = replace(report, action=action)
+                outcome.writes.append("move-back")
         self._publish(tracker, state, report, outcome)
         if report.failed and report.enforced and kind == "dod":
             tracker.reopen(state)
             outcome.writes.append("reopen")
         return outcome
+
+    def is_commitment(self, move: Move | None) -> bool:
+        """Moved into a sprint/milestone, or to one of the ``ready-statuses``."""
+        if move is None or not move.after:
+            return False
+        if move.field == "status":
+            ready = {s.casefold() for s in self.config.ready_statuses}
+            return (move.after_name or move.after).casefold() in ready
+        return move.field in ("sprint", "milestone")
 
     def check(
         self, backlog: Backlog, kind: str, story_id: str, state: IssueState, tracker: Tracker
@@ -224,7 +268,7 @@ class Validator:
             pass  # a passing issue that never failed gets no comment
         elif report.kind == "dor" and not report.failed and (previous or "").startswith("dod:"):
             pass  # a reopened issue keeps its Definition-of-Done report until DoD passes
-        elif previous != stamp:
+        elif previous != stamp or report.action:
             body = render(report, state, outcome.story_id or state.key)
             tracker.write_report(state.ref, found[0] if found else None, body)
             outcome.writes.append("comment-edit" if found else "comment")
@@ -255,9 +299,15 @@ def render(report: Report, state: IssueState, item: str) -> str:
             lines.append(
                 f"- **{finding.severity}** `{finding.rule}`{where}: {finding.message}{hint}"
             )
-    if report.enforced:
-        rules = ", ".join(sorted({f.rule for f in report.enforced}))
+    rules = ", ".join(sorted({f.rule for f in report.enforced}))
+    if report.enforced and report.kind == "dod":
         lines += ["", f"Reopened: the team enforces {rules} before an issue is done."]
+    elif report.action:
+        lines += [
+            "",
+            f"Moved back ({report.action}): the team enforces {rules} before an issue is "
+            "planned or started. Fix the findings above, then move it again.",
+        ]
     lines += ["", f"_Checked by backlog-bot on the issue's current state ({state.key})._"]
     lines.append(f"{HASH_PREFIX}{report.kind}:{report.digest} -->")
     return "\n".join(lines)
@@ -275,8 +325,6 @@ def _hash_in(body: str) -> str | None:
 
 
 def _with_select(base: Any, prefixes: Sequence[str]) -> Any:
-    from dataclasses import replace
-
     return replace(base, select=tuple(prefixes))
 
 

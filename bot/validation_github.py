@@ -2,7 +2,9 @@
 
 Triggers (``issues`` events of the configured repository; other repositories are ignored):
 opened / edited / reopened / milestoned (moved into a sprint) -> Definition of Ready and
-INVEST; closed -> Definition of Done. ``projects_v2_item`` edits (Status column, Sprint or
+INVEST, with the Story Points the Projects v2 board holds now (GraphQL); closed -> Definition
+of Done. An unready issue just given a milestone loses it again when the failing rule is
+enforced. ``projects_v2_item`` edits (Status column, Sprint or
 Iteration field) re-check the board item's issue. ``pull_request`` closed, a submitted
 review or a completed check re-check the issues the pull request closes, if already done.
 ``labeled``/``unlabeled``/comment events are never triggers (they are what the bot writes).
@@ -12,13 +14,15 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.inbox import IGNORED, Delivery
-from bot.validation import IssueState, ValidationConfig, Validator, is_report
+from bot.validation import IssueState, Move, ValidationConfig, Validator, is_report
 from rules.live import ChecklistEntry, CheckRun, LiveIssue, LiveSubtask, PullRequestSnapshot
+from sync.github_graphql import GitHubProjectsClient
 from sync.github_live import CLOSING_RE, GitHubLiveAdapter
+from sync.github_mapping import FIELD_POINTS
 
 ISSUE_ACTIONS = ("opened", "edited", "reopened", "closed", "milestoned", "demilestoned")
 BOARD_FIELDS = ("status", "sprint", "iteration")
@@ -33,8 +37,30 @@ class GitHubTracker:
 
     name = "github"
 
-    def __init__(self, adapter: GitHubLiveAdapter) -> None:
+    def __init__(
+        self,
+        adapter: GitHubLiveAdapter,
+        *,
+        projects: Callable[[], GitHubProjectsClient] | None = None,
+        project_title: str | None = None,
+    ) -> None:
         self.adapter = adapter
+        self._projects_factory = projects if project_title else None
+        self._projects: GitHubProjectsClient | None = None
+        self.project_title = project_title or ""
+
+    def close(self) -> None:
+        self.adapter.close()
+        if self._projects is not None:
+            self._projects.close()
+
+    def points(self, number: int) -> float | None:
+        """The Story Points the board holds now (``None``: no board configured, no value)."""
+        if self._projects_factory is None:
+            return None
+        if self._projects is None:
+            self._projects = self._projects_factory()
+        return self._projects.issue_number_value(number, FIELD_POINTS, self.project_title)
 
     def read(self, ref: str) -> IssueState | None:
         from sync.errors import NotFoundError
@@ -49,6 +75,8 @@ class GitHubTracker:
             tracker=self.name, ref=str(issue.number), key=f"#{issue.number}", url=issue.url,
             title=issue.title, story_id=issue.backlog_id, done=issue.state == "closed",
             labels=issue.labels, status=issue.state,
+            sprint=str(issue.milestone) if issue.milestone is not None else "",
+            points=None if issue.state == "closed" else self.points(issue.number),
         )  # fmt: skip
 
     def live_issue(self, state: IssueState) -> LiveIssue:
@@ -113,6 +141,13 @@ class GitHubTracker:
     def reopen(self, state: IssueState) -> None:
         self.adapter.update_issue(int(state.ref), {"state": "open"})
 
+    def move_back(self, state: IssueState, move: Move) -> str | None:
+        """Take away the milestone the issue was just given (if it still has it)."""
+        if move.field != "milestone" or state.sprint != move.after:
+            return None  # moved again since: the newer delivery decides
+        self.adapter.update_issue(int(state.ref), {"milestone": None})
+        return f"milestone {move.after_name or move.after} removed"
+
 
 def _coverage(runs: list[dict[str, Any]]) -> float | None:
     """Coverage as a check named ``coverage`` reports it in its output title or summary."""
@@ -152,6 +187,16 @@ def issue_refs(delivery: Delivery, config: ValidationConfig, links: Any) -> list
     return []
 
 
+def milestone_move(delivery: Delivery) -> Move | None:
+    """``issues`` ``milestoned``: the issue was moved into a sprint (its milestone)."""
+    if delivery.event != "issues" or delivery.action != "milestoned":
+        return None
+    milestone = delivery.payload.get("milestone") or {}
+    if milestone.get("number") is None:
+        return None
+    return Move("milestone", str(milestone["number"]), str(milestone.get("title") or ""))
+
+
 class GitHubValidation:
     """The webhook handler: GitHub deliveries -> ``Validator`` runs on the issues they name."""
 
@@ -177,10 +222,13 @@ class GitHubValidation:
         if not refs:
             return IGNORED
         only_if_done = delivery.event != "issues" and delivery.event != "projects_v2_item"
+        move = milestone_move(delivery)
         tracker = self.tracker_factory()
         try:
             for ref in refs:
-                outcome = self.validator.validate(tracker, ref, only_if_done=only_if_done)
+                outcome = self.validator.validate(
+                    tracker, ref, only_if_done=only_if_done, move=move
+                )
                 log.info(
                     "validated",
                     extra={
@@ -193,7 +241,7 @@ class GitHubValidation:
                     },
                 )
         finally:
-            tracker.adapter.close()
+            tracker.close()
         return None
 
     def _refs_for_check(self, delivery: Delivery) -> list[str]:
@@ -207,7 +255,7 @@ class GitHubValidation:
                 data = tracker.adapter.pull_request(int(pull["number"]))
                 refs.update(CLOSING_RE.findall(data.get("body") or ""))
         finally:
-            tracker.adapter.close()
+            tracker.close()
         return sorted(refs)
 
 
@@ -238,12 +286,19 @@ def github_tracker_factory(settings: Any) -> Any:
     """A function making a fresh ``GitHubTracker`` (one HTTP session per delivery)."""
 
     def tracker() -> GitHubTracker:
-        return GitHubTracker(
-            GitHubLiveAdapter(
-                api_url=settings.github_api_url,
-                token=settings.github_token.get_secret_value(),
-                repository=settings.github_repository,
-            )
+        adapter = GitHubLiveAdapter(
+            api_url=settings.github_api_url,
+            token=settings.github_token.get_secret_value(),
+            repository=settings.github_repository,
         )
+
+        def projects() -> GitHubProjectsClient:
+            return GitHubProjectsClient(
+                api_url=settings.github_api_url, token=settings.github_token.get_secret_value(),
+                repository=settings.github_repository, counter=adapter.counter,
+                governor=adapter.governor,
+            )  # fmt: skip
+
+        return GitHubTracker(adapter, projects=projects, project_title=settings.github_project)
 
     return tracker

@@ -7,6 +7,12 @@ of Ready / INVEST with the estimate Jira holds now). For the Definition of Done 
 requests come from GitHub when the story is synced there too (its issue is found through
 ``sync_link``); sub-tasks come from Jira. Events from ``bot-logins`` (account id or display
 name) are echoes; label-only changes are what the bot itself writes.
+
+Enforcement: an issue that fails an ``enforce``d Definition-of-Ready rule right after the
+changelog shows it moved into a sprint (``Sprint`` gained a value) or to one of the
+``ready-statuses`` is moved back: out of the sprint to the backlog (Agile API), or transitioned
+back to the changelog's ``fromString`` status; only if the re-read issue still shows the move.
+Neither move back is itself a move into a sprint or ready status, so it triggers no round.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.inbox import IGNORED, Delivery
-from bot.validation import IssueState, LinkIndex, ValidationConfig, Validator, is_report
+from bot.validation import IssueState, LinkIndex, Move, ValidationConfig, Validator, is_report
 from rules.live import LiveIssue, LiveSubtask
 from sync.jira_live import JiraLiveAdapter
 
@@ -49,6 +55,7 @@ class JiraTracker:
             url=self.adapter.config().issue_url(issue.key), title="",
             story_id=issue.backlog_id, done=issue.status_category == "done",
             labels=issue.labels, points=issue.points, status=issue.status or "",
+            sprint=str(issue.sprint_id) if issue.sprint_id is not None else "",
         )  # fmt: skip
 
     def live_issue(self, state: IssueState) -> LiveIssue:
@@ -63,7 +70,7 @@ class JiraTracker:
             try:
                 pulls = tuple(tracker._pull(n) for n in tracker.adapter.linked_pull_numbers(number))
             finally:
-                tracker.adapter.close()
+                tracker.close()
         return LiveIssue(
             key=state.key, story_id=state.story_id, url=state.url, status=state.status,
             done=state.done, pull_requests=pulls, subtasks=subtasks,
@@ -106,6 +113,18 @@ class JiraTracker:
     def reopen(self, state: IssueState) -> None:
         self.adapter.reopen_issue(state.ref)
 
+    def move_back(self, state: IssueState, move: Move) -> str | None:
+        """Undo a move into a sprint or ready status the re-read issue still shows."""
+        if move.field == "sprint" and state.sprint == move.after:
+            self.adapter.move_to_backlog(state.ref)
+            return f"removed from sprint {move.after_name or move.after}, back to the backlog"
+        if move.field == "status" and move.before_name:
+            if state.status.casefold() != move.after.casefold():
+                return None  # moved again since: the newer delivery decides
+            if self.adapter.transition_to(state.ref, move.before_name):
+                return f"status {move.after} back to {move.before_name}"
+        return None
+
 
 def issue_key(delivery: Delivery, config: ValidationConfig) -> str | None:
     """The issue a Jira delivery asks to re-check, or ``None``."""
@@ -125,6 +144,29 @@ def issue_key(delivery: Delivery, config: ValidationConfig) -> str | None:
     return str(key) if key else None
 
 
+def changelog_move(delivery: Delivery) -> Move | None:
+    """The move into a sprint or a status that a ``jira:issue_updated`` changelog shows."""
+    if delivery.event != "jira:issue_updated":
+        return None
+    items = (delivery.payload.get("changelog") or {}).get("items") or []
+    for item in items:
+        name = str(item.get("field", "")).casefold()
+        to, to_name = item.get("to"), item.get("toString")
+        if name == "sprint" and (to or to_name):
+            # real Jira: ids in from/to, names in fromString/toString (ids may be a list)
+            after = str(to or to_name).split(",")[-1].strip()
+            return Move(
+                "sprint", after, str(to_name or ""), item.get("from"), item.get("fromString")
+            )
+    for item in items:
+        if str(item.get("field", "")).casefold() == "status" and item.get("toString"):
+            return Move(
+                "status", str(item["toString"]), str(item["toString"]),
+                item.get("from"), item.get("fromString"),
+            )  # fmt: skip
+    return None
+
+
 class JiraValidation:
     """The webhook handler: Jira deliveries -> ``Validator`` runs."""
 
@@ -136,7 +178,7 @@ class JiraValidation:
         key = issue_key(delivery, self.validator.config)
         if key is None:
             return IGNORED
-        outcome = self.validator.validate(self.tracker, key)
+        outcome = self.validator.validate(self.tracker, key, move=changelog_move(delivery))
         log.info(
             "validated",
             extra={"issue": outcome.issue, "story": outcome.story_id, "kind": outcome.kind,

@@ -72,6 +72,13 @@ Q_ITEMS = (
     " fieldValues(first: 20) { nodes { " + VALUE_NODES + " } } } } } } }"
 )
 
+Q_ISSUE_NUMBER_FIELD = (
+    "query issueFieldNumber($owner: String!, $name: String!, $number: Int!, $field: String!) {"
+    " repository(owner: $owner, name: $name) { issue(number: $number) {"
+    " projectItems(first: 20) { nodes { project { title }"
+    " fieldValueByName(name: $field) { ... on ProjectV2ItemFieldNumberValue { number } } } } } } }"
+)
+
 Q_ISSUES = (
     "query issueStates($ids: [ID!]!) { nodes(ids: $ids) {"
     " ... on Issue { id number state assignees(first: 10) { nodes { login } } } } }"
@@ -414,6 +421,20 @@ class GitHubProjectsClient:
             if not info.get("hasNextPage"):
                 return found
             after = info.get("endCursor")
+
+    def issue_number_value(self, number: int, field_name: str, project_title: str) -> float | None:
+        """Issue ``number``'s NUMBER field ``field_name`` on the board titled ``project_title``
+        (``None``: not on that board, or no value set)."""
+        variables = {"owner": self.owner, "name": self.name, "number": number, "field": field_name}
+        data = self.query("issueFieldNumber", Q_ISSUE_NUMBER_FIELD, variables)
+        issue = (data.get("repository") or {}).get("issue") or {}
+        for node in (issue.get("projectItems") or {}).get("nodes") or []:
+            if ((node or {}).get("project") or {}).get("title") != project_title:
+                continue
+            value = node.get("fieldValueByName") or {}
+            if value.get("number") is not None:
+                return float(value["number"])
+        return None
 
     def issue_states(self, node_ids: list[str]) -> dict[str, tuple[str, tuple[str, ...]]]:
         """Issue node id -> (state, assignees), 100 issues per request via ``nodes``."""

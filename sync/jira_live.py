@@ -1,9 +1,10 @@
 """Jira reads and writes of webhook-triggered validation, on top of the Jira adapter.
 
 ``JiraLiveAdapter`` adds to ``JiraAdapter`` what reporting on a live issue needs: one issue's
-current state, its sub-tasks, comments (list, add, edit in place), labels, and a transition
-back out of a done status. Same session, counting, pacing and error translation; the project
-discovery is done once per adapter and reused.
+current state, its sub-tasks, comments (list, add, edit in place), labels, a transition back
+out of a done status or to a named status, and a move out of a sprint to the backlog. Same
+session, counting, pacing and error translation; the project discovery is done once per
+adapter and reused.
 """
 
 from __future__ import annotations
@@ -72,6 +73,30 @@ class JiraLiveAdapter(JiraAdapter):
             url = self._jira._get_url(f"issue/{key}/transitions")
             self._jira._session.post(url, data=json.dumps(body))
         return str((ranked[0].get("to") or {}).get("name") or ranked[0].get("name") or "")
+
+    def transition_to(self, key: str, status: str) -> bool:
+        """Move ``key`` to the status named ``status``; ``False`` if no transition leads there."""
+        with self._errors(f"moving {key} back to {status}", project=self.project_key):
+            transitions = self._jira.transitions(key)
+            found = next(
+                (
+                    t for t in transitions
+                    if str((t.get("to") or {}).get("name") or t.get("name") or "").casefold()
+                    == status.casefold()
+                ),
+                None,
+            )  # fmt: skip
+            if found is None:
+                return False
+            body = {"transition": {"id": str(found["id"])}}
+            url = self._jira._get_url(f"issue/{key}/transitions")
+            self._jira._session.post(url, data=json.dumps(body))
+        return True
+
+    def move_to_backlog(self, key: str) -> None:
+        """Take ``key`` out of its sprint (Agile API ``POST /backlog/issue``)."""
+        with self._errors(f"moving {key} to the backlog", project=self.project_key):
+            self._jira.move_to_backlog([key])
 
 
 def _category(transition: dict[str, Any]) -> str:

@@ -3,7 +3,9 @@ worker -> rules -> one comment edited in place and a label set/cleared on the sa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -96,18 +98,33 @@ class World:
         )
 
     def writes_since(self, start: int) -> list[dict[str, Any]]:
-        return [r for r in self.sandbox.requests()[start:] if r["method"] in ("POST", "PATCH")]
+        """REST writes and GraphQL mutations (GraphQL reads are POSTs too)."""
+        return [
+            r
+            for r in self.sandbox.requests()[start:]
+            if r["method"] in ("POST", "PATCH")
+            and not (r["path"] == "/graphql" and "mutation" not in str(r["body"]))
+        ]
 
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    with open_world(tmp_path, monkeypatch, enforce=("dod.reviewed",)) as world:
+        yield world
+
+
+@contextmanager
+def open_world(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, enforce: tuple[str, ...]
+) -> Iterator[World]:
+    """The synced billing backlog on a sandbox GitHub whose webhooks reach a live service."""
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     engine = migrated_engine(url)
     backlog = tmp_path / "backlog.md"
     backlog.write_text(unready_backlog())
     config = tmp_path / "backlog-bot.toml"
     config.write_text(
-        f'[validation]\nbot-logins = ["{BOT_LOGIN}"]\nenforce = ["dod.reviewed"]\n'
+        f'[validation]\nbot-logins = ["{BOT_LOGIN}"]\nenforce = {json.dumps(list(enforce))}\n'
         'backlog-path = "backlog.md"\n'
     )
     monkeypatch.setenv("BACKLOG_BOT_CONFIG", str(config))

@@ -175,6 +175,11 @@ class ProjectObjects:
             "assignees": lambda info, first=None, after=None, **_: connection(
                 [self.user_object(login) for login in record["assignees"]], first, after
             ),
+            "projectItems": lambda info, first=None, after=None, **_: connection(
+                [self.item_object(i) for i, r in self.items.items() if r["content"] == number],
+                first,
+                after,
+            ),
         }
 
     def user_object(self, login: str) -> dict[str, Any]:

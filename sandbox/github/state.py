@@ -245,6 +245,7 @@ class RepoState:
         with self.lock:
             record = self.issue(number)
             before = {key: record.get(key) for key in ("title", "body", "state")}
+            milestone_before = record.get("milestone")
             milestone = fields.get("milestone")
             if milestone is not None and milestone not in self.milestones:
                 raise SandboxError(422, "Validation Failed")
@@ -274,7 +275,21 @@ class RepoState:
             if action == "edited":
                 payload["changes"] = changes
             self.emit("issues", payload)
+        self._emit_milestone_change(milestone_before, shape)
         return shape
+
+    def _emit_milestone_change(self, before: int | None, shape: dict[str, Any]) -> None:
+        """``issues`` ``demilestoned`` for the milestone taken away, ``milestoned`` for the new
+        one (as GitHub sends them: the issue after the change plus the milestone concerned)."""
+        after = (shape.get("milestone") or {}).get("number")
+        if before == after:
+            return
+        for action, number in (("demilestoned", before), ("milestoned", after)):
+            record = self.milestones.get(number) if number else None
+            if record is not None:
+                with self.lock:
+                    milestone = self.milestone_shape(record)
+                self.emit("issues", {"action": action, "issue": shape, "milestone": milestone})
 
     def list_issues(self, params: dict[str, str]) -> list[int]:
         with self.lock:

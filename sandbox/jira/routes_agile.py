@@ -38,6 +38,7 @@ class AgileApi:
                 self.sprint_issues,
                 methods=["GET", "POST"],
             ),
+            Route(f"{AGILE}/backlog/issue", self.move_to_backlog, methods=["POST"]),
         ]
 
     async def boards(self, request: Request) -> Response:
@@ -168,6 +169,27 @@ class AgileApi:
                 if issue.sprint_id != sprint_id:
                     before = self.issues.snapshot(issue)
                     issue.sprint_id = sprint_id
+                    self.issues.touch(issue, before, base)
+        return Response(status_code=204)
+
+    async def move_to_backlog(self, request: Request) -> Response:
+        """``POST /backlog/issue``: out of every sprint not yet closed (1 to 50 issues)."""
+        payload = await _json_body(request)
+        keys = payload.get("issues") if isinstance(payload, dict) else None
+        if not isinstance(keys, list) or not 0 < len(keys) <= 50:
+            return _errors(400, ["Between 1 and 50 issues can be moved in one request."])
+        base = _base(request)
+        with self.state.lock:
+            found = {str(key): self.state.issue(str(key)) for key in keys}
+            missing = [key for key, issue in found.items() if issue is None]
+            if missing:
+                return _errors(400, [f"Issue '{missing[0]}' does not exist."])
+            for issue in found.values():
+                assert issue is not None
+                sprint = self.state.sprints.get(issue.sprint_id) if issue.sprint_id else None
+                if sprint is not None and sprint.state != "closed":
+                    before = self.issues.snapshot(issue)
+                    issue.sprint_id = None
                     self.issues.touch(issue, before, base)
         return Response(status_code=204)
 
