@@ -9,12 +9,16 @@ assignee, points, sprint) back into the state database. Exit 1 when an item fail
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli import EXIT_FINDINGS, OutputFormat, app
+
+if TYPE_CHECKING:
+    from bot.sync_targets import TargetRunner
 
 SYMBOLS = {
     "create": "+",
@@ -36,22 +40,18 @@ def plan(
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
 ) -> None:
     """Show what apply would create, update, link, move or close; writes nothing."""
-    from bot.settings import load_settings
-    from bot.sync_targets import build, target_names
     from sync.parse import load_backlog
 
     backlog = load_backlog(file)
-    settings = load_settings()
-    results = []
-    for name in target_names(target):
-        outcome = build(name, settings).plan(backlog, str(file), prune=prune)
-        results.append(outcome)
+    results = [runner.plan(backlog, str(file), prune=prune) for _, runner in _runners(target)]
     if output_format is OutputFormat.json:
-        payload = [
-            {**o.plan.to_dict(), "warnings": o.warnings, "http_calls": o.http_calls}
-            for o in results
-        ]
-        typer.echo(json.dumps(payload if target == "all" else payload[0], indent=2))
+        _echo_json(
+            [
+                {**o.plan.to_dict(), "warnings": o.warnings, "http_calls": o.http_calls}
+                for o in results
+            ],
+            target,
+        )
         return
     for outcome in results:
         typer.echo(render_plan(outcome.plan, str(file)))
@@ -68,20 +68,15 @@ def apply(
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
 ) -> None:
     """Create and update issues, links and sprints so the targets match the backlog."""
-    from bot.settings import load_settings
-    from bot.sync_targets import build, target_names
     from sync.parse import load_backlog
 
     backlog = load_backlog(file)
-    settings = load_settings()
     outcomes = []
-    for name in target_names(target):
-        runner = build(name, settings)
+    for name, runner in _runners(target):
         with _ProgressBar(name, enabled=output_format is OutputFormat.text) as bar:
             outcomes.append(runner.apply(backlog, str(file), prune=prune, progress=bar))
     if output_format is OutputFormat.json:
-        payload = [o.to_dict() for o in outcomes]
-        typer.echo(json.dumps(payload if target == "all" else payload[0], indent=2))
+        _echo_json([o.to_dict() for o in outcomes], target)
     else:
         for outcome in outcomes:
             typer.echo(render_apply(outcome))
@@ -95,17 +90,28 @@ def sync_command(
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
 ) -> None:
     """Pull status, assignee, story points and sprint membership into the state database."""
-    from bot.settings import load_settings
-    from bot.sync_targets import build, target_names
-
-    settings = load_settings()
-    outcomes = [build(name, settings).pull() for name in target_names(target)]
+    outcomes = [runner.pull() for _, runner in _runners(target)]
     if output_format is OutputFormat.json:
         typer.echo(json.dumps([o.__dict__ for o in outcomes], indent=2))
         return
     for o in outcomes:
         typer.echo(f"{o.target}: read {o.issues} issues, {o.changed} changed since the last sync")
         typer.echo(f"http calls: {_calls(o.http_calls)}")
+
+
+def _runners(target: str) -> Iterator[tuple[str, TargetRunner]]:
+    """Each chosen target's name and runner, built from the settings when its turn comes."""
+    from bot.settings import load_settings
+    from bot.sync_targets import build, target_names
+
+    settings = load_settings()
+    for name in target_names(target):
+        yield name, build(name, settings)
+
+
+def _echo_json(payload: list[dict[str, Any]], target: str) -> None:
+    """One object for one target, the list for ``--target all``."""
+    typer.echo(json.dumps(payload if target == "all" else payload[0], indent=2))
 
 
 def render_plan(plan: Any, source: str) -> str:

@@ -70,13 +70,7 @@ class JiraSync:
             self.store.record(planned.adopt)
             JiraApplier(self.port, self.store, planned, report, progress or _silent).run()
         except Exception as exc:  # the run record says it failed, whatever broke
-            self.store.finish_run(
-                run_id,
-                outcome="failed",
-                counts={},
-                http_calls=self.port.calls.snapshot(),
-                error=str(exc),
-            )
+            self._finish_failed(run_id, exc)
             raise
         report.http_calls = self.port.calls.snapshot()
         report.counts["unchanged"] = planned.plan.counts().get("unchanged", 0)
@@ -113,18 +107,21 @@ class JiraSync:
             ]
             changed = self.store.record_pulled(states)
         except Exception as exc:  # the run record says it failed, whatever broke
-            self.store.finish_run(
-                run_id,
-                outcome="failed",
-                counts={},
-                http_calls=self.port.calls.snapshot(),
-                error=str(exc),
-            )
+            self._finish_failed(run_id, exc)
             raise
         calls = self.port.calls.snapshot()
         counts = {"issues": len(states), "changed": changed}
         self.store.finish_run(run_id, outcome="ok", counts=counts, http_calls=calls)
         return PullReport(len(states), changed, calls, run_id)
+
+    def _finish_failed(self, run_id: int, exc: Exception) -> None:
+        self.store.finish_run(
+            run_id,
+            outcome="failed",
+            counts={},
+            http_calls=self.port.calls.snapshot(),
+            error=str(exc),
+        )
 
 
 def _silent(description: str, advance: int) -> None:
