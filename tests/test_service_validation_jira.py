@@ -5,6 +5,7 @@ the label and edits the same comment; the bot's own label writes trigger nothing
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ BILLING = Path(__file__).resolve().parent / "data" / "billing-backlog.md"
 
 
 class Site:
-    def __init__(self, sandbox: JiraSandbox, app: Any, adapter: JiraAdapter) -> None:
+    def __init__(self, sandbox: JiraSandbox, app: Any, adapter: JiraAdapter, url: str) -> None:
+        self.url = url  # the live service
         self.sandbox = sandbox
         self.app = app
         self.adapter = adapter
@@ -66,6 +68,13 @@ class Site:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
+    with open_site(tmp_path) as site:
+        yield site
+
+
+@contextmanager
+def open_site(tmp_path: Path) -> Iterator[Site]:
+    """The synced billing backlog on a sandbox Jira whose webhooks reach a live service."""
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     upgrade(url)
     engine = make_engine(url)
@@ -90,7 +99,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
         app = create_app(settings, registry=build_registry(settings, options), **options)
         with LiveApp(app) as live:
             sandbox.webhooks.configure(live.url + "/webhooks/jira", JIRA_SECRET)
-            yield Site(sandbox, app, adapter)
+            yield Site(sandbox, app, adapter, live.url)
         adapter.close()
     engine.dispose()
 
