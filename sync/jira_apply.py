@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sync.errors import RemoteError
-from sync.jira_mapping import DesiredIssue, issue_write
+from sync.jira_fields import issue_write
+from sync.jira_mapping import DesiredIssue
 from sync.jira_plan import ISSUE_KINDS, JiraPlan
 from sync.jira_port import (
     BULK_LIMIT,

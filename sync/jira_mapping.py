@@ -30,7 +30,8 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sync.errors import ConfigurationError
-from sync.jira_port import MANAGED_LABEL, PROPERTY_KEY, IssueWrite, JiraProjectConfig, id_label
+from sync.jira_fields import jira_duration
+from sync.jira_port import MANAGED_LABEL, id_label
 from sync.model import Backlog, Epic, Story, Task
 from sync.plan import content_hash
 
@@ -248,7 +249,7 @@ def _story(story: Story, config: JiraMappingConfig) -> DesiredIssue:
     if story.subtasks and config.subtasks == "checklist":
         lines = [
             f"* ( ) {('Subtask ' + s.number + ': ') if s.number else ''}{s.title}"
-            + (f" ({_hours(s.hours)})" if s.hours is not None else "")
+            + (f" ({jira_duration(s.hours)})" if s.hours is not None else "")
             for s in story.subtasks
         ]
         parts.append("h3. Subtasks\n" + "\n".join(lines))
@@ -347,56 +348,6 @@ def _sprint_dates(
     return f"{start.isoformat()}T09:00:00.000Z", f"{end.isoformat()}T17:00:00.000Z"
 
 
-# --- Jira fields --------------------------------------------------------------------------
-
-
-def issue_write(
-    item: DesiredIssue,
-    project: JiraProjectConfig,
-    source: str,
-    parent_key: str | None,
-    *,
-    creating: bool,
-) -> IssueWrite:
-    """The Jira fields for creating or updating ``item`` in ``project``."""
-    description = item.description
-    reference = f"Source: {source}:{item.line} — managed by backlog-bot; edit the backlog file."
-    description = f"{description}\n\n----\n{reference}" if description else reference
-    fields: dict[str, Any] = {
-        "summary": item.summary,
-        "description": description,
-        "labels": list(item.labels),
-    }
-    if creating:
-        type_id = {"epic": project.epic_type_id, "story": project.story_type_id}.get(
-            item.kind, project.subtask_type_id
-        )
-        fields["project"] = {"id": project.project_id}
-        fields["issuetype"] = {"id": type_id}
-    if item.kind == "epic" and project.epic_name_field and creating:
-        fields[project.epic_name_field] = item.summary
-    if item.priority and item.priority in project.priorities:
-        fields["priority"] = {"id": project.priorities[item.priority]}
-    if item.kind == "story" and project.points_field and item.points is not None:
-        fields[project.points_field] = item.points
-    if item.kind in ("task", "subtask") and project.timetracking and item.estimate_hours:
-        fields["timetracking"] = {"originalEstimate": _hours(item.estimate_hours).replace(" ", "")}
-    if parent_key:
-        if item.kind == "story" and project.epic_mode == "epic-link":
-            fields[project.epic_link_field or ""] = parent_key
-        else:
-            fields["parent"] = {"key": parent_key}
-    properties = {
-        PROPERTY_KEY: {
-            "backlogId": item.backlog_id,
-            "hash": item.hash,
-            "source": source,
-            "line": item.line,
-        }
-    }
-    return IssueWrite(item.backlog_id, fields, properties, item.line)
-
-
 # --- text helpers -------------------------------------------------------------------------
 
 
@@ -418,18 +369,10 @@ def _checklist(items: Any) -> str:
 def _task_suffix(task: Task) -> str:
     details = []
     if task.hours is not None:
-        details.append(_hours(task.hours))
+        details.append(jira_duration(task.hours))
     if task.roles:
         details.append(", ".join(task.roles))
     return f" ({'; '.join(details)})" if details else ""
-
-
-def _hours(hours: float) -> str:
-    whole = int(hours)
-    minutes = round((hours - whole) * 60)
-    if minutes and whole:
-        return f"{whole}h {minutes}m"
-    return f"{minutes}m" if minutes else f"{whole}h"
 
 
 def _slug(text: str) -> str:
