@@ -352,21 +352,23 @@ class DemoSteps:
                 f"/rest/agile/1.0/sprint/{sprint_id}/issue", json={"issues": [key]}
             ).raise_for_status()
         self.console.print(f"{key} ({story}, findings: {', '.join(rules)}) moved into sprint 1")
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            counts = self.service.inbox.counts()
-            if (
-                counts.get("queued", 0) == 0
-                and sum(counts.values())
-                and len(slack.state.messages_in(slack.channel_id)) > before
-            ):
-                break
-            time.sleep(0.05)
-        for row in self.service.inbox.list(limit=5):
+        self.wait_for_worker(lambda: len(slack.state.messages_in(slack.channel_id)) > before)
+        for row in sorted(self.service.inbox.list(limit=5), key=lambda row: row["id"]):
             self.console.print(f"inbox: {row['source']} {row['event']} -> {row['status']}")
         self.show_validation(key)
         for message in slack.state.messages_in(slack.channel_id)[before:]:
             self.console.print(f"slack #{slack.channel_id}: {message.text}", highlight=False)
+
+    def wait_for_worker(self, arrived: Callable[[], bool], timeout: float = 20) -> None:
+        """Until the alert arrived and the inbox stayed drained for a moment (the validation's
+        own edits come back as deliveries, which the worker recognises as echoes)."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while time.monotonic() < deadline and quiet < 3:
+            counts = self.service.inbox.counts()
+            busy = counts.get("queued", 0) + counts.get("processing", 0)
+            quiet = quiet + 1 if arrived() and not busy else 0
+            time.sleep(0.1)
 
     def show_validation(self, key: str) -> None:
         """What the webhook validation left on the issue: labels and its report comment."""
