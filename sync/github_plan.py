@@ -30,6 +30,11 @@ def issue_numbers(links: Links) -> dict[str, int]:
     }
 
 
+def issue_link(links: Links, backlog_id: str) -> LinkRecord | None:
+    """The link of the issue made for ``backlog_id``, whatever its kind."""
+    return next((links[(k, backlog_id)] for k in ISSUE_KINDS if (k, backlog_id) in links), None)
+
+
 def issue_content(
     spec: IssueSpec,
     desired: GitHubDesired,

@@ -17,18 +17,18 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from sync.errors import AuthenticationError, PermissionDeniedError, RemoteError
+from sync.github_board import ProjectBoard
 from sync.github_links import LinkStore, finish_run, start_run
 from sync.github_mapping import FIELD_POINTS, FIELD_SPRINT, FIELD_STATUS, GitHubDesired, IssueSpec
 from sync.github_plan import (
     ISSUE_KINDS,
     TARGET,
-    fields_hash,
     issue_content,
+    issue_link,
     issue_numbers,
     milestone_number,
     plan_github,
     project_enabled,
-    project_value_changes,
     snapshot,
 )
 from sync.github_ports import GitHubProjectsPort, GitHubRestPort, RemoteIssue, RemoteMilestone
@@ -239,10 +239,7 @@ class GitHubSync:
         self._save(link)
 
     def _issue_link(self, backlog_id: str) -> LinkRecord | None:
-        return next(
-            (self.links[(k, backlog_id)] for k in ISSUE_KINDS if (k, backlog_id) in self.links),
-            None,
-        )
+        return issue_link(self.links, backlog_id)
 
     def _sub_issue(self, change: Change) -> None:
         parent_id = str(change.fields["parent"])
@@ -290,81 +287,17 @@ class GitHubSync:
     # --- the project board -------------------------------------------------------------------
 
     def _sync_project(self, desired: GitHubDesired, report: SyncReport) -> bool:
-        if not project_enabled(desired, self.project_title) or self.projects is None:
+        title = self.project_title
+        if not project_enabled(desired, title) or self.projects is None or title is None:
             return False
         try:
-            fields = self._project_fields(desired)
-            self._project_items(desired, fields)
+            ProjectBoard(self.projects, title, self.links, self._save).sync(desired)
         except (AuthenticationError, PermissionDeniedError):
             raise
         except RemoteError as exc:
             report.errors.append(f"project {self.project_title!r}: {exc}")
             return False
         return True
-
-    def _project_fields(self, desired: GitHubDesired) -> dict[str, Any]:
-        assert self.projects is not None and self.project_title is not None
-        link = self.links.get(("project", "project"))
-        if link is not None and link.extra.get("spec_hash") == fields_hash(desired):
-            return dict(link.extra["fields"])
-        project_id = self.projects.find_or_create_project(self.project_title)
-        fields = self.projects.ensure_fields(project_id, list(desired.fields))
-        plain = {
-            name: {
-                "id": f.id,
-                "data_type": f.data_type,
-                "options": dict(f.options),
-                "iterations": dict(f.iterations),
-            }
-            for name, f in fields.items()
-        }
-        record = link or LinkRecord("project", "project", project_id)
-        record.remote_id = project_id
-        record.extra.update(fields=plain, spec_hash=fields_hash(desired))
-        self._save(record)
-        return plain
-
-    def _project_items(self, desired: GitHubDesired, fields: dict[str, Any]) -> None:
-        assert self.projects is not None
-        project_id = self.links[("project", "project")].remote_id
-        board = [s for s in desired.issues if s.project_fields]
-        linked = [(s, self._issue_link(s.backlog_id)) for s in board]
-        missing = [
-            (s, link) for s, link in linked if link is not None and not link.extra.get("item_id")
-        ]
-        if missing:
-            items = self.projects.add_items(
-                project_id, [link.extra["node_id"] for _, link in missing]
-            )
-            for _spec, link in missing:
-                link.extra["item_id"] = items[link.extra["node_id"]]
-                self._save(link)
-        changes: list[tuple[str, str, dict[str, Any] | None]] = []
-        touched: list[tuple[LinkRecord, dict[str, Any]]] = []
-        for spec, link in linked:
-            if link is None or not link.extra.get("item_id"):
-                continue
-            diff = project_value_changes(spec, link)
-            status = fields.get(FIELD_STATUS)
-            if not link.extra.get("fields_pushed") and status and "Todo" in status["options"]:
-                changes.append(
-                    (
-                        link.extra["item_id"],
-                        status["id"],
-                        {"singleSelectOptionId": status["options"]["Todo"]},
-                    )
-                )
-            for name, (_old, value) in diff.items():
-                changes.append(
-                    (link.extra["item_id"], fields[name]["id"], _value(fields[name], value))
-                )
-            if diff:
-                touched.append((link, dict(spec.project_fields)))
-        if changes:
-            self.projects.set_values(project_id, changes)
-        for link, values in touched:
-            link.extra["fields_pushed"] = values
-            self._save(link)
 
     # --- pull --------------------------------------------------------------------------------
 
@@ -447,22 +380,3 @@ class GitHubSync:
 def _count(report: SyncReport, change: Change) -> None:
     key = f"{change.action} {change.kind}"
     report.counts[key] = report.counts.get(key, 0) + 1
-
-
-def _value(field_info: dict[str, Any], value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    kind = field_info["data_type"]
-    if kind == "NUMBER":
-        return {"number": float(value)}
-    if kind == "SINGLE_SELECT":
-        option = field_info["options"].get(str(value))
-        if option is None:
-            raise RemoteError(f"the board field has no option {value!r}", service=TARGET)
-        return {"singleSelectOptionId": option}
-    if kind == "ITERATION":
-        iteration = field_info["iterations"].get(str(value))
-        if iteration is None:
-            raise RemoteError(f"the board has no iteration {value!r}", service=TARGET)
-        return {"iterationId": iteration}
-    return {"text": str(value)}
