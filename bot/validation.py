@@ -121,6 +121,7 @@ class Move:
     after_name: str = ""
     before: str | None = None
     before_name: str | None = None
+    board: tuple[str, str, str] | None = None  # GitHub: (project, item, field) node ids
 
 
 @dataclass(frozen=True)
@@ -226,12 +227,14 @@ class Validator:
         return outcome
 
     def is_commitment(self, move: Move | None) -> bool:
-        """Moved into a sprint/milestone, or to one of the ``ready-statuses``."""
+        """Moved into a sprint/milestone, or from another status to one of ``ready-statuses``."""
         if move is None or not move.after:
             return False
         if move.field == "status":
+            # from one ready status to another is no new commitment (nor is a move back)
             ready = {s.casefold() for s in self.config.ready_statuses}
-            return (move.after_name or move.after).casefold() in ready
+            into = (move.after_name or move.after).casefold() in ready
+            return into and (move.before_name or "").casefold() not in ready
         return move.field in ("sprint", "milestone")
 
     def check(

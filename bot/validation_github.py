@@ -3,10 +3,12 @@
 Triggers (``issues`` events of the configured repository; other repositories are ignored):
 opened / edited / reopened / milestoned (moved into a sprint) -> Definition of Ready and
 INVEST, with the Story Points the Projects v2 board holds now (GraphQL); closed -> Definition
-of Done. An unready issue just given a milestone loses it again when the failing rule is
-enforced. ``projects_v2_item`` edits (Status column, Sprint or
-Iteration field) re-check the board item's issue. ``pull_request`` closed, a submitted
-review or a completed check re-check the issues the pull request closes, if already done.
+of Done. ``projects_v2_item`` edits (Status column, Sprint, Iteration or Story Points
+field) re-check the board item's issue. ``pull_request`` closed, a submitted review or a
+completed check re-check the issues the pull request closes, if already done.
+Enforcement (rules under ``enforce``): an unready issue just given a milestone loses it again;
+a card just moved to one of the ``ready-statuses`` goes back to the Status column it came from
+(``changes.field_value.from``) — only if the re-read issue still shows the move.
 ``labeled``/``unlabeled``/comment events are never triggers (they are what the bot writes).
 """
 
@@ -22,10 +24,10 @@ from bot.validation import IssueState, Move, ValidationConfig, Validator, is_rep
 from rules.live import ChecklistEntry, CheckRun, LiveIssue, LiveSubtask, PullRequestSnapshot
 from sync.github_graphql import GitHubProjectsClient
 from sync.github_live import CLOSING_RE, GitHubLiveAdapter
-from sync.github_mapping import FIELD_POINTS
+from sync.github_mapping import FIELD_POINTS, FIELD_STATUS
 
 ISSUE_ACTIONS = ("opened", "edited", "reopened", "closed", "milestoned", "demilestoned")
-BOARD_FIELDS = ("status", "sprint", "iteration")
+BOARD_FIELDS = ("status", "sprint", "iteration", "story points")  # what DoR reads
 CHECKBOX_RE = re.compile(r"^\s*[-*]\s+\[([ xX])\]\s+(.+?)\s*$", re.M)
 COVERAGE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 OWN_CHECK = "backlog-bot"
@@ -142,11 +144,22 @@ class GitHubTracker:
         self.adapter.update_issue(int(state.ref), {"state": "open"})
 
     def move_back(self, state: IssueState, move: Move) -> str | None:
-        """Take away the milestone the issue was just given (if it still has it)."""
-        if move.field != "milestone" or state.sprint != move.after:
-            return None  # moved again since: the newer delivery decides
-        self.adapter.update_issue(int(state.ref), {"milestone": None})
-        return f"milestone {move.after_name or move.after} removed"
+        """Take away the milestone the issue was just given, or put its card back in the
+        Status column it came from — if the re-read issue still shows the move."""
+        if move.field == "milestone" and state.sprint == move.after:
+            self.adapter.update_issue(int(state.ref), {"milestone": None})
+            return f"milestone {move.after_name or move.after} removed"
+        if move.field == "status" and move.board is not None and self._projects_factory:
+            project, item, field = move.board
+            if self._projects is None:
+                self._projects = self._projects_factory()
+            current = self._projects.item_field_value(item, FIELD_STATUS)
+            if str(current or "").casefold() != move.after.casefold():
+                return None  # moved again since: the newer delivery decides
+            value = {"singleSelectOptionId": move.before} if move.before else None
+            self._projects.set_values(project, [(item, field, value)])
+            return f"Status {move.after} back to {move.before_name or 'no status'}"
+        return None
 
 
 def _coverage(runs: list[dict[str, Any]]) -> float | None:
@@ -187,14 +200,34 @@ def issue_refs(delivery: Delivery, config: ValidationConfig, links: Any) -> list
     return []
 
 
-def milestone_move(delivery: Delivery) -> Move | None:
-    """``issues`` ``milestoned``: the issue was moved into a sprint (its milestone)."""
+def delivered_move(delivery: Delivery) -> Move | None:
+    """``issues`` ``milestoned`` (moved into a sprint) or a card's Status column changed."""
+    if delivery.event == "projects_v2_item" and delivery.action == "edited":
+        return _status_move(delivery.payload)
     if delivery.event != "issues" or delivery.action != "milestoned":
         return None
     milestone = delivery.payload.get("milestone") or {}
     if milestone.get("number") is None:
         return None
     return Move("milestone", str(milestone["number"]), str(milestone.get("title") or ""))
+
+
+def _status_move(payload: dict[str, Any]) -> Move | None:
+    change = (payload.get("changes") or {}).get("field_value") or {}
+    if str(change.get("field_name") or "").casefold() != FIELD_STATUS.casefold():
+        return None
+    before, after = change.get("from"), change.get("to")
+    if not isinstance(after, dict) or not after.get("name"):
+        return None
+    item = payload.get("projects_v2_item") or {}
+    ids = (item.get("project_node_id"), item.get("node_id"), change.get("field_node_id"))
+    if not all(ids):
+        return None
+    before = before if isinstance(before, dict) else {}
+    return Move(
+        "status", str(after["name"]), str(after["name"]),
+        before.get("id"), before.get("name"), board=(str(ids[0]), str(ids[1]), str(ids[2])),
+    )  # fmt: skip
 
 
 class GitHubValidation:
@@ -222,7 +255,7 @@ class GitHubValidation:
         if not refs:
             return IGNORED
         only_if_done = delivery.event != "issues" and delivery.event != "projects_v2_item"
-        move = milestone_move(delivery)
+        move = delivered_move(delivery)
         tracker = self.tracker_factory()
         try:
             for ref in refs:

@@ -72,11 +72,21 @@ Q_ITEMS = (
     " fieldValues(first: 20) { nodes { " + VALUE_NODES + " } } } } } } }"
 )
 
-Q_ISSUE_NUMBER_FIELD = (
-    "query issueFieldNumber($owner: String!, $name: String!, $number: Int!, $field: String!) {"
+Q_ISSUE_FIELD = (
+    "query issueFieldValue($owner: String!, $name: String!, $number: Int!, $field: String!) {"
     " repository(owner: $owner, name: $name) { issue(number: $number) {"
-    " projectItems(first: 20) { nodes { project { title }"
-    " fieldValueByName(name: $field) { ... on ProjectV2ItemFieldNumberValue { number } } } } } } }"
+    " projectItems(first: 20) { nodes { project { title } fieldValueByName(name: $field) {"
+    " ... on ProjectV2ItemFieldNumberValue { number }"
+    " ... on ProjectV2ItemFieldSingleSelectValue { name optionId }"
+    " ... on ProjectV2ItemFieldTextValue { text } } } } } } }"
+)
+
+Q_ITEM_FIELD = (
+    "query itemFieldValue($id: ID!, $field: String!) { node(id: $id) { ... on ProjectV2Item {"
+    " fieldValueByName(name: $field) {"
+    " ... on ProjectV2ItemFieldNumberValue { number }"
+    " ... on ProjectV2ItemFieldSingleSelectValue { name optionId }"
+    " ... on ProjectV2ItemFieldTextValue { text } } } } }"
 )
 
 Q_ISSUES = (
@@ -422,19 +432,26 @@ class GitHubProjectsClient:
                 return found
             after = info.get("endCursor")
 
-    def issue_number_value(self, number: int, field_name: str, project_title: str) -> float | None:
-        """Issue ``number``'s NUMBER field ``field_name`` on the board titled ``project_title``
-        (``None``: not on that board, or no value set)."""
+    def issue_field_value(self, number: int, field_name: str, project_title: str) -> Any:
+        """Issue ``number``'s field ``field_name`` (number, single-select option name or text)
+        on the board titled ``project_title``; ``None``: not on that board, or no value."""
         variables = {"owner": self.owner, "name": self.name, "number": number, "field": field_name}
-        data = self.query("issueFieldNumber", Q_ISSUE_NUMBER_FIELD, variables)
+        data = self.query("issueFieldValue", Q_ISSUE_FIELD, variables)
         issue = (data.get("repository") or {}).get("issue") or {}
         for node in (issue.get("projectItems") or {}).get("nodes") or []:
-            if ((node or {}).get("project") or {}).get("title") != project_title:
-                continue
-            value = node.get("fieldValueByName") or {}
-            if value.get("number") is not None:
-                return float(value["number"])
+            if ((node or {}).get("project") or {}).get("title") == project_title:
+                return _plain(node.get("fieldValueByName") or {})
         return None
+
+    def item_field_value(self, item_id: str, field_name: str) -> Any:
+        """A board item's field ``field_name`` (as ``issue_field_value``), by item node id."""
+        data = self.query("itemFieldValue", Q_ITEM_FIELD, {"id": item_id, "field": field_name})
+        return _plain((data.get("node") or {}).get("fieldValueByName") or {})
+
+    def issue_number_value(self, number: int, field_name: str, project_title: str) -> float | None:
+        """A NUMBER field's value (``issue_field_value``) as a float."""
+        value = self.issue_field_value(number, field_name, project_title)
+        return float(value) if isinstance(value, int | float) else None
 
     def issue_states(self, node_ids: list[str]) -> dict[str, tuple[str, tuple[str, ...]]]:
         """Issue node id -> (state, assignees), 100 issues per request via ``nodes``."""

@@ -112,7 +112,7 @@ def test_milestoned_triggers_dor_with_board_points(plain: World) -> None:
     assert after["id"] == report["id"]
     assert "`dor.estimated`" not in after["body"]
     assert "`invest.valuable`" in after["body"]  # the missing benefit is still reported
-    queries = [r for r in world.sandbox.requests() if r["graphql"] == "issueFieldNumber"]
+    queries = [r for r in world.sandbox.requests() if r["graphql"] == "issueFieldValue"]
     assert queries, "Story Points were read through GraphQL"
 
 
@@ -156,3 +156,46 @@ def test_a_ready_issue_keeps_its_milestone(enforcing: World) -> None:
     world.settle()
     assert world.issue(number)["milestone"] == sprint
     assert world.reports(number) == []
+
+
+def board_status(world: World, number: int) -> Any:
+    item = world.sandbox.item_for_issue(number)
+    assert item is not None
+    return world.sandbox.projects.value_of(item, "Status")
+
+
+def test_sandbox_card_move_reports_field_name_and_values(plain: World) -> None:
+    world = plain
+    number = world.number("US-001")
+    repo = world.sandbox.repo
+    sent: list[dict[str, Any]] = []
+    repo.events.append(lambda event, payload: sent.append(payload))
+    before = board_status(world, number)
+    world.sandbox.move_status(number, "In Progress")
+    [payload] = sent
+    change = payload["changes"]["field_value"]
+    assert change["field_name"] == "Status" and change["field_type"] == "single_select"
+    assert change["to"]["name"] == "In Progress" and change["to"]["id"]
+    assert (change["from"] or {}).get("name") == before
+    assert change["project_number"] == world.sandbox.project()["number"]
+
+
+def test_enforced_dor_puts_the_card_back_in_its_column(enforcing: World) -> None:
+    world = enforcing
+    number = world.number("US-002")
+    before = board_status(world, number)
+    assert before != "In Progress"
+    world.sandbox.move_status(number, "In Progress")
+    world.settle()
+    assert board_status(world, number) == before
+    [report] = world.reports(number)
+    assert f"Moved back (Status In Progress back to {before or 'no status'})" in report["body"]
+    start = len(world.sandbox.requests())
+    world.settle()
+    assert world.writes_since(start) == []
+
+    # A ready story's card stays where it was put.
+    ready = world.number("US-001")
+    world.sandbox.move_status(ready, "In Progress")
+    world.settle()
+    assert board_status(world, ready) == "In Progress"

@@ -192,11 +192,18 @@ class GraphQLApi:
         result = self.projects.set_value(
             input["projectId"], input["itemId"], input["fieldId"], value
         )
+        record = self.projects.fields[input["fieldId"]]
         event = self._item_event("edited", input["itemId"])
+        # as the webhook schema has it (``webhook-projects-v2-item-edited``): the field's name,
+        # the board's number and the value before and after
         event["changes"] = {
             "field_value": {
                 "field_node_id": input["fieldId"],
-                "field_type": self.projects.fields[input["fieldId"]]["dataType"].lower(),
+                "field_type": record["dataType"].lower(),
+                "field_name": record["name"],
+                "project_number": self.projects.projects[input["projectId"]]["number"],
+                "from": _webhook_value(record, result["before"]),
+                "to": _webhook_value(record, None if clear else input["value"]),
             }
         }
         self.repo.emit("projects_v2_item", event)
@@ -220,3 +227,30 @@ class GraphQLApi:
                 "archived_at": None,
             },
         }
+
+
+def _webhook_value(field: dict[str, Any], value: dict[str, Any] | None) -> Any:
+    """A field value as ``projects_v2_item`` ``edited`` reports it (option, iteration, scalar)."""
+    if not value:
+        return None
+    if "singleSelectOptionId" in value:
+        option = next((o for o in field["options"] if o["id"] == value["singleSelectOptionId"]), {})
+        return {
+            "id": value["singleSelectOptionId"],
+            "name": option.get("name", ""),
+            "color": option.get("color"),
+            "description": option.get("description"),
+        }
+    if "iterationId" in value:
+        iterations = field.get("iterations", {}).get("iterations", [])
+        it = next((i for i in iterations if i["id"] == value["iterationId"]), {})
+        return {
+            "id": value["iterationId"],
+            "title": it.get("title", ""),
+            "start_date": it.get("startDate"),
+            "duration": it.get("duration"),
+        }
+    for key in ("number", "text", "date"):
+        if key in value:
+            return value[key]
+    return None
