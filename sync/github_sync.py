@@ -5,7 +5,8 @@ and the ``SyncLink``/``SyncRun`` tables. Each write is recorded in its own trans
 after it succeeds; an issue created just before a crash is found again by its hidden body
 marker (``issues_by_marker``) instead of being created twice. A failing item is reported and
 the run goes on; ``apply`` plans again after each round, so items that failed (or bodies that
-reference issues created later in the run) are retried, up to ``rounds`` times.
+reference issues created later in the run) are retried, up to ``rounds`` times. The
+Projects v2 board step is ``sync.github_board.ProjectBoard``.
 """
 
 from __future__ import annotations
