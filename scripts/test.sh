@@ -16,11 +16,9 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
 
-# GitHub's official API descriptions (contract oracles), from the npm registry.
-if [ ! -f .cache/oracles/node_modules/@octokit/webhooks-examples/package.json ]; then
-  npm install --silent --no-audit --no-fund --ignore-scripts --prefix .cache/oracles \
-    @octokit/openapi@23.0.2 @octokit/graphql-schema@15.26.1 @octokit/webhooks-examples@7.6.1
-fi
+# GitHub's official API descriptions (contract oracles and the GitHub sandbox's GraphQL schema),
+# from the npm registry into .cache/oracles; versions are pinned in sandbox/oracles.py.
+.venv/bin/python -m sandbox.oracles >/dev/null
 
 .venv/bin/ruff check .
 

@@ -25,16 +25,17 @@ from graphql import (
     validate,
 )
 
+from sandbox import oracles
 from sandbox.github.projects import ProjectsState
 from sandbox.github.state import SandboxError
+from sync.errors import ConfigurationError
 
-ORACLES = Path(__file__).resolve().parents[2] / ".cache" / "oracles" / "node_modules" / "@octokit"
 SCHEMA_ENV = "BACKLOG_BOT_GITHUB_SCHEMA"
 
 
 def schema_path() -> Path:
     named = os.environ.get(SCHEMA_ENV)
-    return Path(named) if named else ORACLES / "graphql-schema" / "schema.graphql"
+    return Path(named) if named else oracles.ensure("graphql-schema") / "schema.graphql"
 
 
 @functools.cache
@@ -42,9 +43,9 @@ def load_schema(path: str | None = None) -> GraphQLSchema:
     """GitHub's public GraphQL schema (cached: building it takes about a second)."""
     source = Path(path) if path else schema_path()
     if not source.is_file():
-        raise FileNotFoundError(
-            f"{source}: GitHub's GraphQL schema is missing; run npm install --prefix "
-            ".cache/oracles @octokit/graphql-schema@15.26.1 (see scripts/test.sh)"
+        raise ConfigurationError(
+            f"{source}: GitHub's GraphQL schema is missing (set {SCHEMA_ENV} to the "
+            f"schema.graphql of {oracles.PACKAGES['graphql-schema']}, or unset it)"
         )
     schema = build_schema(source.read_text(encoding="utf-8"), assume_valid_sdl=True)
     schema._validation_errors = []  # skip self-validation, see the module docstring

@@ -1,0 +1,101 @@
+"""GitHub's official API descriptions, which the GitHub sandbox is built on.
+
+GitHub publishes them as npm packages. The sandbox needs the GraphQL schema at run time (every
+document is validated against it, as GitHub does); the tests also use the REST description
+and the webhook examples. They are looked up, in order, under ``$BACKLOG_BOT_ORACLES_DIR``,
+``<checkout>/.cache/oracles`` and ``~/.cache/backlog-bot/oracles``, and installed with npm
+(from the npm registry, scripts not run) into the first of those that can be written when
+missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from sync.errors import ConfigurationError
+
+PACKAGES = {
+    "openapi": "@octokit/openapi@23.0.2",
+    "graphql-schema": "@octokit/graphql-schema@15.26.1",
+    "webhooks-examples": "@octokit/webhooks-examples@7.6.1",
+}
+DIR_ENV = "BACKLOG_BOT_ORACLES_DIR"
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def candidate_dirs() -> list[Path]:
+    dirs: list[Path] = []
+    if os.environ.get(DIR_ENV):
+        dirs.append(Path(os.environ[DIR_ENV]))
+    if (CHECKOUT / "pyproject.toml").is_file():
+        dirs.append(CHECKOUT / ".cache" / "oracles")
+    dirs.append(Path.home() / ".cache" / "backlog-bot" / "oracles")
+    return dirs
+
+
+def package_dir(name: str, prefix: Path) -> Path:
+    return prefix / "node_modules" / "@octokit" / name
+
+
+def find(name: str) -> Path | None:
+    """The installed package folder for ``name`` (a key of ``PACKAGES``), or None."""
+    for prefix in candidate_dirs():
+        folder = package_dir(name, prefix)
+        if (folder / "package.json").is_file():
+            return folder
+    return None
+
+
+def ensure(name: str) -> Path:
+    """The package folder for ``name``, installing all three packages with npm if needed."""
+    found = find(name)
+    if found is not None:
+        return found
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ConfigurationError(
+            f"GitHub's API description {PACKAGES[name]} is needed by the GitHub sandbox and npm "
+            f"is not installed: install Node.js/npm, or install the package yourself with "
+            f"'npm install --prefix DIR {PACKAGES[name]}' and set {DIR_ENV}=DIR"
+        )
+    errors: list[str] = []
+    for prefix in candidate_dirs():
+        try:
+            prefix.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            errors.append(f"{prefix}: {exc}")
+            continue
+        print(f"installing GitHub's API descriptions into {prefix} (npm) ...", file=sys.stderr)
+        result = subprocess.run(
+            [
+                npm,
+                "install",
+                "--silent",
+                "--no-audit",
+                "--no-fund",
+                "--ignore-scripts",
+                "--prefix",
+                str(prefix),
+                *PACKAGES.values(),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        folder = package_dir(name, prefix)
+        if result.returncode == 0 and (folder / "package.json").is_file():
+            return folder
+        errors.append(f"{prefix}: npm exited {result.returncode}: {result.stderr.strip()[-300:]}")
+    raise ConfigurationError(
+        f"could not install {PACKAGES[name]} for the GitHub sandbox ({'; '.join(errors)}); "
+        f"install it with npm and set {DIR_ENV}"
+    )
+
+
+if __name__ == "__main__":  # python -m sandbox.oracles: install (or find) them all
+    for key in PACKAGES:
+        print(ensure(key))
