@@ -115,7 +115,13 @@ class GitHubApp:
         return response
 
     def _dispatch(
-        self, request: Request, method: str, path: str, query: dict, body: Any, entry: LoggedRequest
+        self,
+        request: Request,
+        method: str,
+        path: str,
+        query: dict[str, Any],
+        body: Any,
+        entry: LoggedRequest,
     ) -> Response | float | None:
         limits = self.sandbox.limits
         resource = "graphql" if path == "/graphql" else "core"
@@ -163,7 +169,7 @@ class GitHubApp:
         return _json(status, data, headers)
 
     def _execute(
-        self, method: str, path: str, query: dict, body: Any, request: Request
+        self, method: str, path: str, query: dict[str, Any], body: Any, request: Request
     ) -> tuple[int, Any, dict[str, str]]:
         if path == "/graphql":
             if method != "POST" or not isinstance(body, dict) or "query" not in body:
@@ -193,7 +199,9 @@ class GitHubApp:
         return self.graphql.run(body["query"], body.get("variables"), body.get("operationName"))
 
     @staticmethod
-    def _paginate(request: Request, query: dict, data: list) -> tuple[int, Any, dict[str, str]]:
+    def _paginate(
+        request: Request, query: dict[str, Any], data: list[Any]
+    ) -> tuple[int, Any, dict[str, str]]:
         per_page = min(int(query.get("per_page", 30)), 100)
         page = max(int(query.get("page", 1)), 1)
         last = max((len(data) + per_page - 1) // per_page, 1)

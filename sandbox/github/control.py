@@ -110,7 +110,8 @@ class GitHubSandbox(SandboxControl):
 
     def item_for_issue(self, number: int) -> str | None:
         project = self.project()
-        for item_id in project["items"] if project else []:
+        item_ids: list[str] = project["items"] if project else []
+        for item_id in item_ids:
             if self.projects.items[item_id]["content"] == number:
                 return item_id
         return None
@@ -169,10 +170,14 @@ class GitHubSandbox(SandboxControl):
         """Commit files (path -> text) to ``branch``; returns the commit sha (push webhook)."""
         return self.flow.commit(branch, files, pusher=pusher)
 
-    def review(self, number: int, reviewer: str = "reviewer", state: str = "APPROVED") -> dict:
+    def review(
+        self, number: int, reviewer: str = "reviewer", state: str = "APPROVED"
+    ) -> dict[str, Any]:
         return self.flow.submit_review(number, reviewer=reviewer, state=state)
 
-    def check_run(self, number: int, name: str = "ci", conclusion: str = "success") -> dict:
+    def check_run(
+        self, number: int, name: str = "ci", conclusion: str = "success"
+    ) -> dict[str, Any]:
         head_sha = self.flow.pull(number)["head_sha"]
         fields = {
             "name": name,

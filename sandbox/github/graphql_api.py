@@ -20,7 +20,7 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     build_schema,
-    execute,
+    execute_sync,
     parse,
     validate,
 )
@@ -68,7 +68,9 @@ class GraphQLApi:
         self.repo = projects.repo
         self.schema = load_schema()
 
-    def run(self, query: str, variables: dict[str, Any] | None, operation: str | None) -> dict:
+    def run(
+        self, query: str, variables: dict[str, Any] | None, operation: str | None
+    ) -> dict[str, Any]:
         try:
             document = parse(query)
         except GraphQLError as exc:
@@ -76,7 +78,7 @@ class GraphQLApi:
         errors = validate(self.schema, document)
         if errors:
             return {"errors": [error.formatted for error in errors]}
-        result = execute(
+        result = execute_sync(
             self.schema,
             document,
             root_value=self._root(),
@@ -235,7 +237,9 @@ def _webhook_value(field: dict[str, Any], value: dict[str, Any] | None) -> Any:
     if not value:
         return None
     if "singleSelectOptionId" in value:
-        option = next((o for o in field["options"] if o["id"] == value["singleSelectOptionId"]), {})
+        option: dict[str, Any] = next(
+            (o for o in field["options"] if o["id"] == value["singleSelectOptionId"]), {}
+        )
         return {
             "id": value["singleSelectOptionId"],
             "name": option.get("name", ""),
@@ -244,7 +248,7 @@ def _webhook_value(field: dict[str, Any], value: dict[str, Any] | None) -> Any:
         }
     if "iterationId" in value:
         iterations = field.get("iterations", {}).get("iterations", [])
-        it = next((i for i in iterations if i["id"] == value["iterationId"]), {})
+        it: dict[str, Any] = next((i for i in iterations if i["id"] == value["iterationId"]), {})
         return {
             "id": value["iterationId"],
             "title": it.get("title", ""),

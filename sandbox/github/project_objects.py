@@ -14,7 +14,9 @@ from sandbox.github import shapes
 from sandbox.github.state import RepoState
 
 
-def connection(nodes: list[Any], first: int | None = None, after: str | None = None) -> dict:
+def connection(
+    nodes: list[Any], first: int | None = None, after: str | None = None
+) -> dict[str, Any]:
     start = int(base64.b64decode(after).decode()) + 1 if after else 0
     size = min(first or 100, 100)
     page = nodes[start : start + size]
@@ -43,7 +45,10 @@ class ProjectObjects:
     fields: dict[str, dict[str, Any]]
     items: dict[str, dict[str, Any]]
 
-    # ``project``, ``field`` and ``find_field`` come from ``ProjectsState``.
+    # Implemented by ``ProjectsState``.
+    project: Callable[[str], dict[str, Any]]
+    field: Callable[[str], dict[str, Any]]
+    find_field: Callable[[str, str], dict[str, Any] | None]
 
     # --- GraphQL objects -------------------------------------------------------------------------
 

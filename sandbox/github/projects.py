@@ -88,7 +88,7 @@ class ProjectsState(ProjectObjects):
         project["fields"].append(field_id)
         return field_id
 
-    def _option(self, option: dict[str, Any], keep: dict[str, str] | None = None) -> dict:
+    def _option(self, option: dict[str, Any], keep: dict[str, str] | None = None) -> dict[str, Any]:
         option_id = (keep or {}).get(option["name"]) or base64.b16encode(
             next(self._ids).to_bytes(4, "big")
         ).decode().lower()
@@ -123,14 +123,20 @@ class ProjectsState(ProjectObjects):
             "completedIterations": [],
         }
 
-    def create_field(self, project_id: str, name: str, data_type: str, **config: Any) -> dict:
+    def create_field(
+        self, project_id: str, name: str, data_type: str, **config: Any
+    ) -> dict[str, Any]:
         with self.repo.lock:
             field_id = self._add_field(project_id, name, data_type, **config)
             return self.field_object(field_id)
 
     def update_field(
-        self, field_id: str, name: str | None, options: list | None, iterations: dict | None
-    ) -> dict:
+        self,
+        field_id: str,
+        name: str | None,
+        options: list[Any] | None,
+        iterations: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         with self.repo.lock:
             record = self.field(field_id)
             if name:
@@ -161,7 +167,9 @@ class ProjectsState(ProjectObjects):
             project["items"].append(item_id)
             return self.item_object(item_id)
 
-    def set_value(self, project_id: str, item_id: str, field_id: str, value: dict | None) -> dict:
+    def set_value(
+        self, project_id: str, item_id: str, field_id: str, value: dict[str, Any] | None
+    ) -> dict[str, Any]:
         with self.repo.lock:
             item = self.items.get(item_id)
             if item is None or item["project"] != project_id:

@@ -135,7 +135,9 @@ class DevFlow:
                 if state == "all" or self.repo.issues[n]["state"] == state
             ]
 
-    def submit_review(self, number: int, *, reviewer: str, state: str, body: str = "") -> dict:
+    def submit_review(
+        self, number: int, *, reviewer: str, state: str, body: str = ""
+    ) -> dict[str, Any]:
         repo = self.repo
         with repo.lock:
             record = self.pull(number)
@@ -157,7 +159,7 @@ class DevFlow:
         repo.emit("pull_request_review", payload)
         return shape
 
-    def reviews(self, number: int) -> list[dict]:
+    def reviews(self, number: int) -> list[dict[str, Any]]:
         repo = self.repo
         with repo.lock:
             self.pull(number)

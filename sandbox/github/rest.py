@@ -90,60 +90,60 @@ class RestApi:
             raise SandboxError(404, "Not Found")
 
     @staticmethod
-    def _unrouted(params: dict, query: dict, body: Any) -> Result:
+    def _unrouted(params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         raise SandboxError(500, "handled by the app")
 
     # --- handlers ----------------------------------------------------------------------------
 
-    def get_repo(self, params: dict, query: dict, body: Any) -> Result:
+    def get_repo(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 200, self.repo.repo_shape()
 
-    def list_issues(self, params: dict, query: dict, body: Any) -> Result:
+    def list_issues(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         numbers = self.repo.list_issues(query)
         return 200, [self.repo.issue_shape(n) for n in numbers]
 
-    def create_issue(self, params: dict, query: dict, body: Any) -> Result:
+    def create_issue(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 201, self.repo.create_issue(_object(body))
 
-    def get_issue(self, params: dict, query: dict, body: Any) -> Result:
+    def get_issue(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 200, self.repo.issue_shape(int(params["number"]))
 
-    def edit_issue(self, params: dict, query: dict, body: Any) -> Result:
+    def edit_issue(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 200, self.repo.update_issue(int(params["number"]), _object(body))
 
-    def issue_labels(self, params: dict, query: dict, body: Any) -> Result:
+    def issue_labels(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         record = self.repo.issue(int(params["number"]))
         return 200, [self.repo.label_shape(name) for name in record["labels"]]
 
-    def add_labels(self, params: dict, query: dict, body: Any) -> Result:
+    def add_labels(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         names = _label_names(body)
         return 200, self.repo.add_labels(int(params["number"]), names, replace=False)
 
-    def set_labels(self, params: dict, query: dict, body: Any) -> Result:
+    def set_labels(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         names = _label_names(body)
         return 200, self.repo.add_labels(int(params["number"]), names, replace=True)
 
-    def add_assignees(self, params: dict, query: dict, body: Any) -> Result:
+    def add_assignees(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         logins = list(_object(body).get("assignees") or [])
         return 201, self.repo.set_assignees(int(params["number"]), logins, [])
 
-    def list_sub_issues(self, params: dict, query: dict, body: Any) -> Result:
+    def list_sub_issues(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         number = int(params["number"])
         self.repo.issue(number)
         children = self.repo.sub_issues.get(number, [])
         return 200, [self.repo.issue_shape(child) for child in children]
 
-    def add_sub_issue(self, params: dict, query: dict, body: Any) -> Result:
+    def add_sub_issue(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         fields = _object(body)
         child = _int(fields, "sub_issue_id")
         replace = bool(fields.get("replace_parent"))
         return 201, self.repo.add_sub_issue(int(params["number"]), child, replace_parent=replace)
 
-    def remove_sub_issue(self, params: dict, query: dict, body: Any) -> Result:
+    def remove_sub_issue(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         child = _int(_object(body), "sub_issue_id")
         return 200, self.repo.remove_sub_issue(int(params["number"]), child)
 
-    def parent(self, params: dict, query: dict, body: Any) -> Result:
+    def parent(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         number = int(params["number"])
         self.repo.issue(number)
         for parent, kids in self.repo.sub_issues.items():
@@ -151,76 +151,76 @@ class RestApi:
                 return 200, self.repo.issue_shape(parent)
         raise SandboxError(404, "Not Found")
 
-    def blockers(self, params: dict, query: dict, body: Any) -> Result:
+    def blockers(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         number = int(params["number"])
         self.repo.issue(number)
         return 200, [self.repo.issue_shape(n) for n in self.repo.blocked_by.get(number, [])]
 
-    def block(self, params: dict, query: dict, body: Any) -> Result:
+    def block(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         blocker = _int(_object(body), "issue_id")
         self.repo.add_blocked_by(int(params["number"]), blocker)
         return 201, self.repo.issue_shape(self.repo.issue_by_id(blocker)["number"])
 
-    def unblock(self, params: dict, query: dict, body: Any) -> Result:
+    def unblock(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 200, self.repo.remove_blocked_by(int(params["number"]), int(params["issue_id"]))
 
-    def list_comments(self, params: dict, query: dict, body: Any) -> Result:
+    def list_comments(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         number = int(params["number"])
         self.repo.issue(number)
         ids = [c for c, record in self.repo.comments.items() if record["issue"] == number]
         return 200, [self.repo.comment_shape(c) for c in ids]
 
-    def create_comment(self, params: dict, query: dict, body: Any) -> Result:
+    def create_comment(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         text = _object(body).get("body")
         if not isinstance(text, str) or not text:
             raise SandboxError(422, "Validation Failed")
         return 201, self.repo.create_comment(int(params["number"]), text)
 
-    def edit_comment(self, params: dict, query: dict, body: Any) -> Result:
+    def edit_comment(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         text = _object(body).get("body")
         if not isinstance(text, str):
             raise SandboxError(422, "Validation Failed")
         return 200, self.repo.update_comment(int(params["comment_id"]), text)
 
-    def list_labels(self, params: dict, query: dict, body: Any) -> Result:
+    def list_labels(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 200, [self.repo.label_shape(name) for name in sorted(self.repo.labels)]
 
-    def create_label(self, params: dict, query: dict, body: Any) -> Result:
+    def create_label(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         fields = _object(body)
         if not fields.get("name"):
             raise SandboxError(422, "Validation Failed")
         color = fields.get("color") or "ededed"
         return 201, self.repo.create_label(fields["name"], color, fields.get("description"))
 
-    def update_label(self, params: dict, query: dict, body: Any) -> Result:
+    def update_label(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 200, self.repo.update_label(params["name"], _object(body))
 
-    def list_milestones(self, params: dict, query: dict, body: Any) -> Result:
+    def list_milestones(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         state = query.get("state", "open")
         records = [
             m for m in self.repo.milestones.values() if state == "all" or m["state"] == state
         ]
         return 200, [self.repo.milestone_shape(m) for m in records]
 
-    def create_milestone(self, params: dict, query: dict, body: Any) -> Result:
+    def create_milestone(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 201, self.repo.create_milestone(_object(body))
 
-    def update_milestone(self, params: dict, query: dict, body: Any) -> Result:
+    def update_milestone(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 200, self.repo.update_milestone(int(params["milestone"]), _object(body))
 
-    def list_pulls(self, params: dict, query: dict, body: Any) -> Result:
+    def list_pulls(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 200, self.flow.list_pulls(query.get("state", "open"))
 
-    def get_pull(self, params: dict, query: dict, body: Any) -> Result:
+    def get_pull(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 200, self.flow.pull_shape(int(params["number"]))
 
-    def list_reviews(self, params: dict, query: dict, body: Any) -> Result:
+    def list_reviews(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 200, self.flow.reviews(int(params["number"]))
 
-    def pull_files(self, params: dict, query: dict, body: Any) -> Result:
+    def pull_files(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 200, self.flow.pull_files(int(params["number"]))
 
-    def contents(self, params: dict, query: dict, body: Any) -> Result:
+    def contents(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         """A file's content object (base64), as ``GET /repos/{o}/{r}/contents/{path}``."""
         import base64
 
@@ -246,10 +246,10 @@ class RestApi:
             },
         }
 
-    def create_check_run(self, params: dict, query: dict, body: Any) -> Result:
+    def create_check_run(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 201, self.flow.create_check_run(_object(body))
 
-    def check_runs(self, params: dict, query: dict, body: Any) -> Result:
+    def check_runs(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 200, self.flow.check_runs_for(params["ref"])
 
 

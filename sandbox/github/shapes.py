@@ -149,7 +149,9 @@ def label(repo_api: str, record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def milestone(repo_api: str, html: str, record: dict[str, Any], creator: dict[str, Any]) -> dict:
+def milestone(
+    repo_api: str, html: str, record: dict[str, Any], creator: dict[str, Any]
+) -> dict[str, Any]:
     number = record["number"]
     return {
         "url": f"{repo_api}/milestones/{number}",
@@ -240,7 +242,9 @@ def issue(
     return shape
 
 
-def comment(repo_api: str, html: str, record: dict[str, Any], author: dict) -> dict[str, Any]:
+def comment(
+    repo_api: str, html: str, record: dict[str, Any], author: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "id": record["id"],
         "node_id": record["node_id"],
@@ -365,7 +369,9 @@ def pull_request(
     }
 
 
-def review(repo_api: str, html: str, record: dict[str, Any], author: dict) -> dict[str, Any]:
+def review(
+    repo_api: str, html: str, record: dict[str, Any], author: dict[str, Any]
+) -> dict[str, Any]:
     number = record["pull"]
     return {
         "id": record["id"],

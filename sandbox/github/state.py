@@ -37,7 +37,7 @@ class RepoState:
         self._ids = itertools.count(1001)
         self.users: dict[str, int] = {}
         self.owner_user = self.ensure_user(owner)
-        self.repo = {
+        self.repo: dict[str, Any] = {
             "id": next(self._ids),
             "name": name,
             "full_name": f"{owner}/{name}",
@@ -317,14 +317,14 @@ class RepoState:
             record["updated_at"] = shapes.now_iso()
             shape = self.issue_shape(number)
         action = "assigned" if add else "unassigned"
-        who = (add or remove or [None])[0]
+        who = next(iter(add or remove), None)
         self.emit(
             "issues",
             {"action": action, "issue": shape, "assignee": self.user_shape(who) if who else None},
         )
         return shape
 
-    def add_labels(self, number: int, names: list[str], *, replace: bool) -> list[dict]:
+    def add_labels(self, number: int, names: list[str], *, replace: bool) -> list[dict[str, Any]]:
         with self.lock:
             record = self.issue(number)
             names = self.ensure_labels(names)
@@ -334,7 +334,7 @@ class RepoState:
 
     # --- sub-issues and dependencies ------------------------------------------------------------
 
-    def add_sub_issue(self, parent: int, child_id: int, *, replace_parent: bool) -> dict:
+    def add_sub_issue(self, parent: int, child_id: int, *, replace_parent: bool) -> dict[str, Any]:
         with self.lock:
             self.issue(parent)
             child = self.issue_by_id(child_id)
@@ -349,7 +349,7 @@ class RepoState:
             child["parent_url"] = f"{self.api}/issues/{parent}"
             return self.issue_shape(parent)
 
-    def remove_sub_issue(self, parent: int, child_id: int) -> dict:
+    def remove_sub_issue(self, parent: int, child_id: int) -> dict[str, Any]:
         with self.lock:
             child = self.issue_by_id(child_id)
             kids = self.sub_issues.get(parent, [])
@@ -359,7 +359,7 @@ class RepoState:
             child.pop("parent_url", None)
             return self.issue_shape(child["number"])
 
-    def add_blocked_by(self, number: int, blocker_id: int) -> dict:
+    def add_blocked_by(self, number: int, blocker_id: int) -> dict[str, Any]:
         with self.lock:
             self.issue(number)
             blocker = self.issue_by_id(blocker_id)
@@ -369,7 +369,7 @@ class RepoState:
             blockers.append(blocker["number"])
             return self.issue_shape(number)
 
-    def remove_blocked_by(self, number: int, blocker_id: int) -> dict:
+    def remove_blocked_by(self, number: int, blocker_id: int) -> dict[str, Any]:
         with self.lock:
             blocker = self.issue_by_id(blocker_id)
             blockers = self.blocked_by.get(number, [])
@@ -380,7 +380,7 @@ class RepoState:
 
     # --- comments ----------------------------------------------------------------------------
 
-    def create_comment(self, number: int, body: str, author: str | None = None) -> dict:
+    def create_comment(self, number: int, body: str, author: str | None = None) -> dict[str, Any]:
         with self.lock:
             issue = self.issue(number)
             comment_id = self.next_id()
@@ -400,7 +400,7 @@ class RepoState:
         self.emit("issue_comment", {"action": "created", "issue": issue_shape, "comment": shape})
         return shape
 
-    def update_comment(self, comment_id: int, body: str) -> dict:
+    def update_comment(self, comment_id: int, body: str) -> dict[str, Any]:
         with self.lock:
             record = self.comments.get(comment_id)
             if record is None:
@@ -414,6 +414,6 @@ class RepoState:
         self.emit("issue_comment", {**payload, "changes": {"body": {"from": before}}})
         return shape
 
-    def comment_shape(self, comment_id: int) -> dict:
+    def comment_shape(self, comment_id: int) -> dict[str, Any]:
         record = self.comments[comment_id]
         return shapes.comment(self.api, self.html, record, self.user_shape(record["user"]))

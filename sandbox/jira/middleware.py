@@ -78,7 +78,9 @@ class SandboxMiddleware:
         query = scope.get("query_string", b"").decode("latin-1")
         body = await _read_body(receive)
 
-        def log(status: int, response: bytes = b"", ctype: str = "", fault: str | None = None):
+        def log(
+            status: int, response: bytes = b"", ctype: str = "", fault: str | None = None
+        ) -> None:
             self.faults.record(
                 LoggedRequest(method, path, query, status, body, response, ctype, fault)
             )
