@@ -228,7 +228,7 @@ class GitHubProjectsClient:
         idempotent: bool = True,
     ) -> list[dict[str, Any]]:
         """Run ``mutation`` once per input, ``BATCH`` aliased mutations per request."""
-        results: list[dict] = []
+        results: list[dict[str, Any]] = []
         for start in range(0, len(inputs), BATCH):
             chunk = inputs[start : start + BATCH]
             params = ", ".join(f"$i{n}: {input_type}!" for n in range(len(chunk)))

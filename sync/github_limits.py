@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from tenacity import Retrying, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from sync.errors import RateLimitedError, TransientError
 
@@ -175,13 +175,13 @@ class RetryPolicy:
                 return idempotent
             return False
 
-        def wait(state: object) -> float:
-            attempt = getattr(state, "attempt_number", 1)
-            outcome = getattr(state, "outcome", None)
+        def wait(state: RetryCallState) -> float:
+            attempt = state.attempt_number
+            outcome = state.outcome
             failed = outcome.exception() if outcome is not None else None
             if isinstance(failed, RateLimitedError):
                 return 0.0  # the governor already blocks until GitHub's time
-            return min(policy.transient_backoff * (2 ** (attempt - 1)), 30.0)
+            return min(policy.transient_backoff * 2.0 ** (attempt - 1), 30.0)
 
         retrying = Retrying(
             stop=stop_after_attempt(policy.max_attempts),

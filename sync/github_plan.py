@@ -13,7 +13,7 @@ from typing import Any
 
 from sync.github_mapping import GitHubDesired, IssueSpec
 from sync.link_record import LinkRecord
-from sync.plan import Change, Plan, content_hash
+from sync.plan import Action, Change, Plan, content_hash
 
 TARGET = "github"
 ISSUE_KINDS = ("epic", "story", "task", "subtask")
@@ -141,7 +141,7 @@ def plan_github(
     for (kind, backlog_id), link in links.items():
         if kind in ISSUE_KINDS and backlog_id not in by_id and not link.extra.get("pruned"):
             summary = f"{link.remote_key or backlog_id} is no longer in the backlog"
-            action = "close" if prune else "orphan"
+            action: Action = "close" if prune else "orphan"
             changes.append(Change(action, TARGET, kind, backlog_id, summary, link.remote_key))
     return Plan(TARGET, tuple(changes))
 

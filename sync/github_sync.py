@@ -185,7 +185,10 @@ class GitHubSync:
             number = existing.number if existing else None
             if number is None:
                 number = self.rest.create_milestone(spec.title, spec.description, spec.due_on)
-            elif (existing.description, existing.due_on) != (spec.description, content["due_on"]):
+            elif existing is not None and (existing.description, existing.due_on) != (
+                spec.description,
+                content["due_on"],
+            ):
                 self.rest.update_milestone(number, spec.title, spec.description, spec.due_on)
         else:
             self.rest.update_milestone(number, spec.title, spec.description, spec.due_on)

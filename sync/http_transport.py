@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlparse
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -52,7 +53,7 @@ class RetryPolicy:
         method = (request.method or "GET").upper()
         if method in IDEMPOTENT_METHODS:
             return True
-        path = requests.utils.urlparse(request.url or "").path
+        path = urlparse(request.url or "").path
         return any(re.search(pattern, path) for pattern in self.safe_post_paths)
 
 

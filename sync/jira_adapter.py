@@ -271,7 +271,8 @@ class JiraAdapter:
 
     def close(self) -> None:
         """Close the HTTP session."""
-        self._jira.close()
+        # jira.JIRA.close() has no annotations (the package is otherwise typed)
+        self._jira.close()  # type: ignore[no-untyped-call]
 
     def upsert_remote_link(self, key: str, url: str, title: str) -> None:
         """Link ``key`` to a web page (its GitHub issue); the ``globalId`` makes a repeat an

@@ -73,7 +73,16 @@ class Plan:
     def counts(self) -> dict[str, int]:
         """Number of changes by action, in a stable order."""
         counter = Counter(change.action for change in self.changes)
-        order = ("create", "update", "link", "move", "close", "delete", "orphan", "unchanged")
+        order: tuple[Action, ...] = (
+            "create",
+            "update",
+            "link",
+            "move",
+            "close",
+            "delete",
+            "orphan",
+            "unchanged",
+        )
         return {action: counter[action] for action in order if counter[action]}
 
     def to_dict(self) -> dict[str, Any]:
