@@ -264,7 +264,7 @@ class Inbox:
             if error is None:
                 finished.setdefault(status or DONE, []).append(delivery.id)
                 continue
-            row = {
+            row: dict[str, Any] = {
                 "b_id": delivery.id,
                 "b_worker": worker_id,
                 "b_finished": now,
@@ -364,9 +364,11 @@ class Inbox:
 
 def _insert(dialect: str) -> Any:
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise ValueError(f"unsupported database dialect {dialect!r}")
-    return insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
+    raise ValueError(f"unsupported database dialect {dialect!r}")  # pragma: no cover

@@ -17,13 +17,16 @@ issue body names its Jira issue: the two trackers are cross-linked.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from bot.settings import Settings, load_config_table
 from bot.sync_targets import ApplyOutcome, PlanOutcome, Progress, PullOutcome
 from sync.errors import ConfigurationError
 from sync.model import Backlog
+
+if TYPE_CHECKING:
+    from sync.github_sync import GitHubSync
 
 PACING_KEYS = (
     "pacing",
@@ -72,19 +75,29 @@ class GitHubTarget:
         self.engine = make_engine(settings.database_url)
         governor = RateGovernor(pacing)
         token = settings.github_token.get_secret_value() if settings.github_token else ""
-        common = {
-            "api_url": settings.github_api_url,
-            "token": token,
-            "repository": repository,
-            "counter": self.calls,
-            "governor": governor,
-        }
-        self.rest = GitHubRestAdapter(**common)
-        self.projects = GitHubProjectsClient(**common) if settings.github_project else None
+        api_url = settings.github_api_url
+        self.rest = GitHubRestAdapter(
+            api_url=api_url,
+            token=token,
+            repository=repository,
+            counter=self.calls,
+            governor=governor,
+        )
+        self.projects = (
+            GitHubProjectsClient(
+                api_url=api_url,
+                token=token,
+                repository=repository,
+                counter=self.calls,
+                governor=governor,
+            )
+            if settings.github_project
+            else None
+        )
         self.project_title = settings.github_project
         self.settings = settings
 
-    def _sync(self):  # type: ignore[no-untyped-def]
+    def _sync(self) -> GitHubSync:
         from sync.github_sync import GitHubSync
 
         return GitHubSync(
