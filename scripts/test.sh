@@ -21,6 +21,7 @@ python3 -m venv .venv
 .venv/bin/python -m sandbox.oracles >/dev/null
 
 .venv/bin/ruff check .
+.venv/bin/mypy
 
 set +e
 .venv/bin/python -m pytest "$@"
