@@ -25,6 +25,24 @@ ADMIN = "U0ADMIN001"
 MEMBER = "U0MEMBER01"
 CALENDAR = {"sprint1_start": "2026-11-16", "sprint_length_days": 14}
 
+# The standup digest of the frozen team data, line by line (terminal rendering); the CLI and
+# the digest tests both compare against it.
+EXPECTED_STANDUP_LINES = [
+    "Standup · Sprint 1: Take Payments",
+    "Day 4 of 10 (Mon 16 Nov – Fri 27 Nov)",
+    "13 of 26 points done (50%)",
+    "Ideal by today: 10.4 points done, 2.6 points ahead of the ideal line",
+    "",
+    "Done so far (1)",
+    "  - US-001 Payment Gateway · 13 pts · Bob",
+    "In progress (1)",
+    "  - US-002 Refunds <!channel> · 8 pts · Alice <Ops> & Co",
+    "Blocked (1)",
+    "  - US-003 Payment Reports · waiting for US-002 (In progress)",
+    "Sprint 2 stories not ready (1)",
+    "  - US-005 Saved Cards · dor.acceptance-criteria, dor.prioritized, dor.user-story",
+]
+
 
 def slack_settings(database_url: str, slack: SlackSandbox, **extra: Any) -> Settings:
     return load_settings(

@@ -10,7 +10,7 @@ import pytest
 from bot.cli import main
 from sandbox.slack import SlackSandbox
 from sync import db
-from tests.slack_support import TEAM_BACKLOG, pulled_state, store_links
+from tests.slack_support import EXPECTED_STANDUP_LINES, TEAM_BACKLOG, pulled_state, store_links
 
 
 @pytest.fixture
@@ -48,21 +48,7 @@ def test_digest_standup_renders_in_terminal(
     out = capsys.readouterr().out.splitlines()
     assert code == 0
     assert "Standup · Sprint 1: Take Payments" in out[0]
-    assert out[1:] == [
-        "Day 4 of 10 (Mon 16 Nov – Fri 27 Nov)",
-        "13 of 26 points done (50%)",
-        "Ideal by today: 10.4 points done, 2.6 points ahead of the ideal line",
-        "",
-        "Done so far (1)",
-        "  - US-001 Payment Gateway · 13 pts · Bob",
-        "In progress (1)",
-        "  - US-002 Refunds <!channel> · 8 pts · Alice <Ops> & Co",
-        "Blocked (1)",
-        "  - US-003 Payment Reports · waiting for US-002 (In progress)",
-        "Sprint 2 stories not ready (1)",
-        "  - US-005 Saved Cards · dor.acceptance-criteria, dor.prioritized, dor.user-story",
-        f"burndown chart saved to {chart}",
-    ]
+    assert out[1:] == [*EXPECTED_STANDUP_LINES[1:], f"burndown chart saved to {chart}"]
     assert chart.read_bytes()[:4] == b"\x89PNG"
 
 

@@ -18,6 +18,7 @@ from sandbox.slack import SlackSandbox
 from sync import db
 from sync.errors import RateLimitedError
 from tests.slack_support import (
+    EXPECTED_STANDUP_LINES,
     FROZEN,
     pulled_state,
     set_live,
@@ -53,21 +54,7 @@ def poster(ctx: SlackContext) -> SlackPoster:
 
 
 def test_standup_digest_text(ctx: SlackContext) -> None:
-    assert standup_lines(standup_now(ctx)) == [
-        "Standup · Sprint 1: Take Payments",
-        "Day 4 of 10 (Mon 16 Nov – Fri 27 Nov)",
-        "13 of 26 points done (50%)",
-        "Ideal by today: 10.4 points done, 2.6 points ahead of the ideal line",
-        "",
-        "Done so far (1)",
-        "  - US-001 Payment Gateway · 13 pts · Bob",
-        "In progress (1)",
-        "  - US-002 Refunds <!channel> · 8 pts · Alice <Ops> & Co",
-        "Blocked (1)",
-        "  - US-003 Payment Reports · waiting for US-002 (In progress)",
-        "Sprint 2 stories not ready (1)",
-        "  - US-005 Saved Cards · dor.acceptance-criteria, dor.prioritized, dor.user-story",
-    ]
+    assert standup_lines(standup_now(ctx)) == EXPECTED_STANDUP_LINES
 
 
 def test_standup_posted_with_escaped_text_links_and_chart(
