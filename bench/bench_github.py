@@ -25,15 +25,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from backlog.parse import load_backlog, parse_text  # noqa: E402
 from sandbox.github import GitHubSandbox  # noqa: E402
 from sync.calls import CallCounter  # noqa: E402
-from sync.db import make_engine, upgrade  # noqa: E402
-from sync.github_adapter import GitHubRestAdapter  # noqa: E402
-from sync.github_graphql import GitHubProjectsClient  # noqa: E402
-from sync.github_limits import PacingPolicy, RateGovernor  # noqa: E402
-from sync.github_mapping import GitHubOptions, desired_state  # noqa: E402
-from sync.github_sync import GitHubSync  # noqa: E402
-from sync.parse import load_backlog, parse_text  # noqa: E402
+from sync.github.adapter import GitHubRestAdapter  # noqa: E402
+from sync.github.engine import GitHubSync  # noqa: E402
+from sync.github.graphql import GitHubProjectsClient  # noqa: E402
+from sync.github.limits import PacingPolicy, RateGovernor  # noqa: E402
+from sync.github.mapping import GitHubOptions, desired_state  # noqa: E402
+from sync.state.db import make_engine, upgrade  # noqa: E402
 
 REFERENCE = ROOT / "examples" / "bss-modernization.md"
 

@@ -24,13 +24,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from backlog.parse import load_backlog  # noqa: E402
 from sandbox.jira import JiraSandbox, ProjectSpec  # noqa: E402
-from sync.db import make_engine, upgrade  # noqa: E402
-from sync.jira_adapter import JiraAdapter  # noqa: E402
-from sync.jira_mapping import JiraMappingConfig  # noqa: E402
-from sync.jira_sync import JiraSync  # noqa: E402
-from sync.link_store import LinkStore  # noqa: E402
-from sync.parse import load_backlog  # noqa: E402
+from sync.jira.adapter import JiraAdapter  # noqa: E402
+from sync.jira.engine import JiraSync  # noqa: E402
+from sync.jira.mapping import JiraMappingConfig  # noqa: E402
+from sync.state.db import make_engine, upgrade  # noqa: E402
+from sync.state.links import LinkStore  # noqa: E402
 
 REFERENCE = ROOT / "examples" / "bss-modernization.md"
 SOURCE = "examples/bss-modernization.md"

@@ -66,7 +66,7 @@ def _candidates() -> dict[str, Callable[[str], object]]:
         return mistune.create_markdown(renderer=None, plugins=["table"])(text)
 
     def backlog_bot(text: str) -> object:
-        from sync.parse import parse_text
+        from backlog.parse import parse_text
 
         return parse_text(text)
 

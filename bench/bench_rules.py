@@ -32,13 +32,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from backlog.model import Backlog  # noqa: E402
+from backlog.parse import parse_text  # noqa: E402
 from bench.synthetic import make_backlog_markdown  # noqa: E402
 from rules.config import RulesConfig  # noqa: E402
 from rules.context import RuleContext  # noqa: E402
 from rules.registry import load_rules  # noqa: E402
 from rules.runner import run_rules  # noqa: E402
-from sync.model import Backlog  # noqa: E402
-from sync.parse import parse_text  # noqa: E402
 
 WHOLE_PROCESS_LIMIT_S = 1.0
 RULES_TO_PARSE_LIMIT = 0.5
@@ -63,7 +63,7 @@ def validate_command(path: Path) -> list[str]:
     script = Path(sys.executable).with_name("backlog-bot")
     if script.exists():
         return [str(script), "validate", str(path), "--format", "json"]
-    return [sys.executable, "-m", "bot.cli", "validate", str(path), "--format", "json"]
+    return [sys.executable, "-m", "bot.cli.app", "validate", str(path), "--format", "json"]
 
 
 def whole_process(command: list[str], runs: int) -> tuple[float, float]:

@@ -38,11 +38,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench.synthetic import make_backlog_markdown  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
-from bot.slack_context import SlackConfig, SlackContext  # noqa: E402
+from bot.slack.context import SlackConfig, SlackContext  # noqa: E402
 from sandbox.runner import ServedApp  # noqa: E402
 from sandbox.slack import SlackSandbox, send_signed  # noqa: E402
-from sync import db  # noqa: E402
-from sync.store import SyncLink  # noqa: E402
+from sync.state import db  # noqa: E402
+from sync.state.tables import SyncLink  # noqa: E402
 
 SECRET = "bench-secret"
 ADMIN = "U0BENCHADM"
@@ -106,10 +106,10 @@ def store(url: str, rows: list[SyncLink]) -> None:
 
 
 def ack_latency(kind: str, commands: int, webhook_rate: float) -> bool:
-    from bot.app import create_app
-    from bot.main import build_registry
-    from bot.slack_wiring import add_slack
-    from sync.parse import load_backlog
+    from backlog.parse import load_backlog
+    from bot.service.app import create_app
+    from bot.service.container import build_registry
+    from bot.slack.wiring import add_slack
 
     backlog_file = ROOT / "examples" / "bss-modernization.md"
     backlog = load_backlog(backlog_file)
@@ -211,11 +211,11 @@ def ack_latency(kind: str, commands: int, webhook_rate: float) -> bool:
 
 
 def digest_500(kind: str, sprint_size: int = 500) -> bool:
-    from bot.burndown import render_png
-    from bot.digests import prewarm, standup_now
-    from bot.messages import standup_lines, standup_message
-    from sync.model import SprintCommitment
-    from sync.parse import parse_text
+    from backlog.model import SprintCommitment
+    from backlog.parse import parse_text
+    from bot.digests.burndown import render_png
+    from bot.digests.standup import prewarm, standup_now
+    from bot.slack.messages import standup_lines, standup_message
 
     text = make_backlog_markdown(sprint_size + 100, seed=3)
     backlog = parse_text(text, source="synthetic.md")
@@ -261,9 +261,9 @@ def digest_500(kind: str, sprint_size: int = 500) -> bool:
 
 
 def _timed_digest(settings: object, engine: object, config: SlackConfig) -> float:
-    from bot.burndown import render_png
-    from bot.digests import standup_now
-    from bot.messages import standup_lines, standup_message
+    from bot.digests.burndown import render_png
+    from bot.digests.standup import standup_now
+    from bot.slack.messages import standup_lines, standup_message
 
     ctx = SlackContext(settings, engine, config=config)  # type: ignore[arg-type]
     started = time.perf_counter()

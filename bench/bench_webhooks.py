@@ -36,11 +36,11 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from bot.inbox import Delivery, Inbox  # noqa: E402
-from bot.webhooks import sign  # noqa: E402
-from bot.worker import HandlerRegistry  # noqa: E402
+from bot.service.inbox import Delivery, Inbox  # noqa: E402
+from bot.service.webhooks import sign  # noqa: E402
+from bot.service.worker import HandlerRegistry  # noqa: E402
 from sandbox.runner import free_port  # noqa: E402
-from sync import db  # noqa: E402
+from sync.state import db  # noqa: E402
 
 SECRET = "bench-webhook-secret"
 PG_ADMIN = os.environ.get("BACKLOG_BOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

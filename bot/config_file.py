@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from sync.errors import ConfigurationError
+from backlog.errors import ConfigurationError
 
 CONFIG_ENV = "BACKLOG_BOT_CONFIG"
 DEFAULT_CONFIG_FILE = "backlog-bot.toml"

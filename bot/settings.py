@@ -17,12 +17,13 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from backlog.errors import ConfigurationError as ConfigError
+
 # The config file's location and tables live in bot.config_file (cheap to import).
 from bot.config_file import CONFIG_ENV as CONFIG_ENV
 from bot.config_file import DEFAULT_CONFIG_FILE as DEFAULT_CONFIG_FILE
 from bot.config_file import config_file_path as config_file_path
 from bot.config_file import load_config_table as load_config_table
-from sync.errors import ConfigurationError as ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///backlog-bot.db"
 
@@ -67,7 +68,7 @@ class Settings(BaseSettings):
     backlog_file: str = "examples/bss-modernization.md"
     timezone: str = "UTC"
 
-    # The long-running service (``backlog-bot serve``): see bot/app.py and bot/inbox.py.
+    # The long-running service (``backlog-bot serve``): bot/service/app.py, bot/service/inbox.py.
     migrate_on_start: bool = False
     webhook_max_body_bytes: int = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
     webhook_max_attempts: int = 5

@@ -1,4 +1,4 @@
-"""Alembic environment: runs migrations against the URL set by ``sync.db.alembic_config``."""
+"""Alembic environment: runs migrations against the URL set by ``sync.state.db.alembic_config``."""
 
 from __future__ import annotations
 

@@ -5,6 +5,6 @@ Add a module here when it defines a table; ``migrations/env.py`` and the migrati
 
 from __future__ import annotations
 
-import bot.inbox
-import bot.slack_store  # noqa: F401
-import sync.store  # noqa: F401
+import sync.state.inbox
+import sync.state.slack
+import sync.state.tables  # noqa: F401

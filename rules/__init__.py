@@ -1,6 +1,6 @@
 """The rules engine: DoR, DoD, INVEST, capacity and consistency checks as data findings.
 
-Public entry points (this layer imports only ``sync.model`` and ``sync.errors``):
+Public entry points (this layer imports only ``backlog.model`` and ``backlog.errors``):
 
 - ``rules.runner.run_rules(backlog, config=None, live=None, only_items=None) -> list[Finding]``
 - ``rules.runner.check_live_issue(issue, backlog=None, config=None)`` (the ``dod.*`` rules)

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from statistics import mean
 
+from backlog.model import Sprint, SprintCommitment, role_key
 from rules.base import Hit, Severity, fmt_number
 from rules.context import RuleContext
 from rules.registry import rule
-from sync.model import Sprint, SprintCommitment, role_key
 
 
 @dataclass(frozen=True)

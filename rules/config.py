@@ -33,8 +33,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from backlog.errors import ConfigurationError
 from rules.base import Severity, matches_prefix
-from sync.errors import ConfigurationError
 
 DEFAULT_POINTS_SCALE = (1, 2, 3, 5, 8, 13, 21)
 DEFAULT_VAGUE_TERMS = (

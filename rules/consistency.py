@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from backlog.model import Dependency, role_key
 from rules.base import Hit, Severity, fmt_number
 from rules.capacity import sprint_loads
 from rules.context import RuleContext
 from rules.registry import rule
-from sync.model import Dependency, role_key
 
 
 @rule("consistency.epic-points", Severity.error, "Epic's declared points equal its stories' sum.")

@@ -11,9 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from rules.config import RulesConfig
-from rules.live import LiveIssue
-from sync.model import (
+from backlog.model import (
     Backlog,
     ChecklistItem,
     Definition,
@@ -26,6 +24,8 @@ from sync.model import (
     UserStory,
     role_key,
 )
+from rules.config import RulesConfig
+from rules.live import LiveIssue
 
 _AS_A = re.compile(
     r"^\s*as\s+an?\s+(?P<role>.+?)\s*,?\s+I\s+(?:want|need|would like)\s+(?:to\s+)?"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from backlog.model import EstimationBand
 from rules.base import Hit, Severity, fmt_number
 from rules.context import RuleContext
 from rules.registry import rule
-from sync.model import EstimationBand
 
 
 def _band_text(band: EstimationBand) -> str:

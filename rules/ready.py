@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from backlog.model import Story
 from rules.base import Hit, Severity, fmt_number
 from rules.context import DefinitionCheck, RuleContext, map_definition, user_story_parts
 from rules.registry import rule
-from sync.model import Story
 
 DOR_KEYWORDS: dict[str, tuple[str, ...]] = {
     "prioritized": (r"priorit",),

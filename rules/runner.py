@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
+from backlog.model import Backlog
 from rules.base import Finding, Rule, Severity, matches_prefix
 from rules.config import RulesConfig
 from rules.context import RuleContext
 from rules.live import LiveIssue
 from rules.registry import load_rules, select_rules
-from sync.model import Backlog
 
 CRASH_RULE = "engine.rule-crashed"
 

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sync.errors import ConfigurationError
+from sandbox.errors import SandboxSetupError
 
 PACKAGES = {
     "openapi": "@octokit/openapi@23.0.2",
@@ -57,7 +57,7 @@ def ensure(name: str) -> Path:
         return found
     npm = shutil.which("npm")
     if npm is None:
-        raise ConfigurationError(
+        raise SandboxSetupError(
             f"GitHub's API description {PACKAGES[name]} is needed by the GitHub sandbox and npm "
             f"is not installed: install Node.js/npm, or install the package yourself with "
             f"'npm install --prefix DIR {PACKAGES[name]}' and set {DIR_ENV}=DIR"
@@ -90,7 +90,7 @@ def ensure(name: str) -> Path:
         if result.returncode == 0 and (folder / "package.json").is_file():
             return folder
         errors.append(f"{prefix}: npm exited {result.returncode}: {result.stderr.strip()[-300:]}")
-    raise ConfigurationError(
+    raise SandboxSetupError(
         f"could not install {PACKAGES[name]} for the GitHub sandbox ({'; '.join(errors)}); "
         f"install it with npm and set {DIR_ENV}"
     )

@@ -10,11 +10,11 @@ from sqlalchemy.engine import Engine
 
 from sandbox.github import GitHubSandbox
 from sync.calls import CallCounter
-from sync.db import make_engine, upgrade
-from sync.github_adapter import GitHubRestAdapter
-from sync.github_graphql import GitHubProjectsClient
-from sync.github_limits import PacingPolicy, RateGovernor
-from sync.github_sync import GitHubSync
+from sync.github.adapter import GitHubRestAdapter
+from sync.github.engine import GitHubSync
+from sync.github.graphql import GitHubProjectsClient
+from sync.github.limits import PacingPolicy, RateGovernor
+from sync.state.db import make_engine, upgrade
 
 
 @dataclass

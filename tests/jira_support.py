@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from backlog.parse import load_backlog
 from sandbox.jira import JiraSandbox, ProjectSpec
-from sync.db import make_engine, upgrade
 from sync.http_transport import RetryPolicy
-from sync.jira_adapter import SAFE_POSTS, JiraAdapter
-from sync.jira_mapping import JiraMappingConfig
-from sync.jira_sync import JiraSync
-from sync.link_store import LinkStore
-from sync.parse import load_backlog
+from sync.jira.adapter import SAFE_POSTS, JiraAdapter
+from sync.jira.engine import JiraSync
+from sync.jira.mapping import JiraMappingConfig
+from sync.state.db import make_engine, upgrade
+from sync.state.links import LinkStore
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "examples" / "bss-modernization.md"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync.model import (
+from backlog.model import (
     AcceptanceCriteria,
     Backlog,
     ChecklistItem,

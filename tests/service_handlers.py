@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import time
 
-from bot.inbox import Delivery
-from bot.worker import HandlerRegistry
+from bot.service.inbox import Delivery
+from bot.service.worker import HandlerRegistry
 
 
 def register(registry: HandlerRegistry) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import uvicorn
 
-from bot.webhooks import sign
+from bot.service.webhooks import sign
 from sandbox.runner import LOOPBACK, free_port
 
 GITHUB_SECRET = "gh-webhook-secret-for-tests"

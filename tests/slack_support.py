@@ -13,9 +13,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.settings import Settings, load_settings
-from bot.slack_context import SlackConfig, SlackContext
+from bot.slack.context import SlackConfig, SlackContext
 from sandbox.slack import SlackSandbox
-from sync.store import SyncLink
+from sync.state.tables import SyncLink
 
 DATA = Path(__file__).resolve().parent / "data"
 TEAM_BACKLOG = DATA / "slack-team.md"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.app import main
 from sandbox.slack import SlackSandbox
-from sync import db
+from sync.state import db
 from tests.slack_support import EXPECTED_STANDUP_LINES, TEAM_BACKLOG, pulled_state, store_links
 
 

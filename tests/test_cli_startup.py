@@ -1,6 +1,6 @@
 """``parse`` and ``validate`` start fast: they import no service, sync or Slack libraries.
 
-Every command module is registered at start-up (``bot.cli._register``), so one careless
+Every command module is registered at start-up (``bot.cli.app._register``), so one careless
 module-level import would slow every command down. Each case runs a fresh interpreter and
 lists the heavy packages it ended up importing.
 """
@@ -38,7 +38,7 @@ HEAVY = (
 
 PROBE = """
 import contextlib, io, json, sys
-from bot.cli import main
+from bot.cli.app import main
 with contextlib.redirect_stdout(io.StringIO()):
     code = main(sys.argv[1:])
 heavy = set(json.loads(sys.stdin.read()))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.sandbox_registry import start
+from bot.cli.app import main
+from bot.demo.sandboxes import start
 from sandbox.github import GitHubSandbox
 
 ROOT = Path(__file__).resolve().parent.parent

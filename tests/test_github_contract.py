@@ -24,10 +24,10 @@ from graphql.language import OperationDefinitionNode
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
+from backlog.parse import load_backlog, parse_text
 from sandbox.github import GitHubSandbox
 from sandbox.github.graphql_api import load_schema
-from sync.github_mapping import GitHubOptions, desired_state
-from sync.parse import load_backlog, parse_text
+from sync.github.mapping import GitHubOptions, desired_state
 from tests.github_support import github_target, migrated_engine
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from backlog.parse import load_backlog
 from sandbox.github import GitHubSandbox
-from sync.github_mapping import desired_state
-from sync.parse import load_backlog
-from sync.store import SyncLink
+from sync.github.mapping import desired_state
+from sync.state.tables import SyncLink
 from tests.github_support import github_target, migrated_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,13 +23,13 @@ REFERENCE = ROOT / "examples" / "bss-modernization.md"
 APPLY = """
 import os
 from sync.calls import CallCounter
-from sync.db import make_engine
-from sync.github_adapter import GitHubRestAdapter
-from sync.github_graphql import GitHubProjectsClient
-from sync.github_limits import PacingPolicy, RateGovernor
-from sync.github_mapping import desired_state
-from sync.github_sync import GitHubSync
-from sync.parse import load_backlog
+from sync.state.db import make_engine
+from sync.github.adapter import GitHubRestAdapter
+from sync.github.graphql import GitHubProjectsClient
+from sync.github.limits import PacingPolicy, RateGovernor
+from sync.github.mapping import desired_state
+from sync.github.engine import GitHubSync
+from backlog.parse import load_backlog
 
 env = os.environ
 counter, governor = CallCounter(), RateGovernor(PacingPolicy.off())

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.cli import main
+from bot.cli.app import main
 from sandbox.github import GitHubSandbox
 from sandbox.jira import JiraSandbox
 

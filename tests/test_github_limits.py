@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from backlog.errors import RateLimitedError, TransientError
 from sandbox.github import GitHubSandbox
 from sync.calls import CallCounter
-from sync.errors import RateLimitedError, TransientError
-from sync.github_adapter import GitHubRestAdapter
-from sync.github_limits import PacingPolicy, RateGovernor, RetryPolicy
+from sync.github.adapter import GitHubRestAdapter
+from sync.github.limits import PacingPolicy, RateGovernor, RetryPolicy
 
 
 class FakeTime:

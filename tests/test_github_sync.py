@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from backlog.parse import load_backlog, parse_text
 from sandbox.github import GitHubSandbox
-from sync.github_mapping import GitHubOptions, desired_state
-from sync.parse import load_backlog, parse_text
-from sync.store import SyncLink, SyncRun
+from sync.github.mapping import GitHubOptions, desired_state
+from sync.state.tables import SyncLink, SyncRun
 from tests.github_support import github_target, graphql_calls, migrated_engine, rest_calls
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -249,7 +249,7 @@ def test_sprint_start_gives_due_dates_and_an_iteration_field(sandbox, sqlite_url
 
 
 def test_bad_github_config_names_the_key():
-    from sync.errors import ConfigurationError
+    from backlog.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError, match=r"\[github\] tasks_as"):
         GitHubOptions.from_table({"tasks_as": "issues"})

@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.inbox import TABLE, Inbox, RetryPolicy, utcnow
-from sync import db
+from bot.service.inbox import Inbox, RetryPolicy
+from sync.state import db
+from sync.state.inbox import TABLE, utcnow
 
 
 @pytest.fixture

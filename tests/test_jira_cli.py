@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.app import main
 from sandbox.jira import JiraSandbox
 from tests.jira_support import REFERENCE
 

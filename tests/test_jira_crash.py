@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 
 from sandbox.jira import Fault
-from sync.db import make_engine
-from sync.link_store import LinkStore
+from sync.state.db import make_engine
+from sync.state.links import LinkStore
 from tests.jira_support import REFERENCE, issue_count_by_label, jira_site
 
 ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
+CLI = [sys.executable, "-c", "import sys; from bot.cli.app import main; sys.exit(main())"]
 STALL_AFTER = 40  # the first sub-task batch takes the site from 33 to 83 issues
 
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from sandbox.jira import JiraSandbox, ProjectSpec
-from sync.errors import (
+from backlog.errors import (
     AuthenticationError,
     ConfigurationError,
     NotFoundError,
     PermissionDeniedError,
 )
+from bot.cli.app import main
+from sandbox.jira import JiraSandbox, ProjectSpec
 from tests.jira_support import (  # noqa: F401 (_dispose_engines is a fixture)
     REFERENCE,
     SOURCE,

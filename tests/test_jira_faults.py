@@ -8,7 +8,7 @@ import requests
 from sandbox.jira import Fault
 from sync.calls import CallCounter
 from sync.http_transport import Pacer, RetryPolicy, install
-from sync.jira_adapter import SAFE_POSTS
+from sync.jira.adapter import SAFE_POSTS
 from tests.jira_support import (  # noqa: F401 (_dispose_engines is a fixture)
     SOURCE,
     _dispose_engines,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from backlog.model import Backlog
 from sandbox.jira.state import EPIC_LINK_FIELD, STORY_POINT_ESTIMATE_FIELD, STORY_POINTS_FIELD
-from sync.link_store import LinkStore
-from sync.model import Backlog
+from sync.state.links import LinkStore
 from tests.jira_support import (  # noqa: F401 (_dispose_engines is a fixture)
     SOURCE,
     _dispose_engines,

@@ -1,6 +1,6 @@
 """The dependency direction of STYLE.md, checked on the import statements of every module.
 
-bot -> sync, rules; rules -> sync.model and sync.errors only; the domain model imports nothing
+bot -> sync, rules; rules -> backlog.model and backlog.errors only; the domain model imports nothing
 of ours nor any I/O library; only the adapters import the vendor client libraries.
 """
 
@@ -60,18 +60,18 @@ def test_module_respects_layering(path: Path) -> None:
             problems.append(f"sync must not import {name}")
         if package == "rules" and (
             top in ("bot", "sandbox")
-            or (top == "sync" and name not in ("sync.model", "sync.errors"))
+            or (top == "sync" and name not in ("backlog.model", "backlog.errors"))
         ):
-            problems.append(f"rules may import only sync.model/sync.errors, not {name}")
+            problems.append(f"rules may import only backlog.model/backlog.errors, not {name}")
         if package == "rules" and top in IO_LIBRARIES:
             problems.append(f"rules must not do I/O through {name}")
         if package == "sandbox" and top in ("bot", "rules", "jira", "github"):
             problems.append(f"sandbox emulators must not import {name}")
-        if top == "jira" and relative != "sync/jira_adapter.py":
-            problems.append("only sync/jira_adapter.py imports the jira library")
-        if top == "github" and relative != "sync/github_adapter.py":
-            problems.append("only sync/github_adapter.py imports PyGithub")
-    if relative == "sync/model.py":
+        if top == "jira" and relative != "sync/jira/adapter.py":
+            problems.append("only sync/jira/adapter.py imports the jira library")
+        if top == "github" and relative != "sync/github/adapter.py":
+            problems.append("only sync/github/adapter.py imports PyGithub")
+    if relative == "backlog/model.py":
         problems.extend(
             f"the domain model must not import {name}"
             for name in imports

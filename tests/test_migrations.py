@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 import migrations.tables  # noqa: F401
-from sync import db
+from sync.state import db
 
 
 def test_upgrade_creates_every_model_table(database_url: str) -> None:

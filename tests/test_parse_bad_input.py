@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from sync.errors import BadInputError, DuplicateIdError
-from sync.parse import load_backlog, parse_text
+from backlog.errors import BadInputError, DuplicateIdError
+from backlog.parse import load_backlog, parse_text
+from bot.cli.app import main
 
 REFERENCE = Path(__file__).resolve().parents[1] / "examples" / "bss-modernization.md"
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from sync.model import Backlog
-from sync.parse import parse_text
+from backlog.model import Backlog
+from backlog.parse import parse_text
 
 BASE = """\
 # Demo Backlog

@@ -1,10 +1,10 @@
-"""Inline field readers of the parser: hours, roles and bold labels (sync.md_fields)."""
+"""Inline field readers of the parser: hours, roles and bold labels (backlog.markdown.fields)."""
 
 from __future__ import annotations
 
 import pytest
 
-from sync.md_fields import label_name, parse_roles, split_hours
+from backlog.markdown.fields import label_name, parse_roles, split_hours
 
 
 @pytest.mark.parametrize(

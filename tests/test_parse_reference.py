@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sync.model import Backlog
-from sync.parse import load_backlog
+from backlog.model import Backlog
+from backlog.parse import load_backlog
 
 
 @pytest.fixture(scope="module")

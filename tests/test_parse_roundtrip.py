@@ -7,9 +7,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sync import serialize
-from sync.errors import BadInputError
-from sync.model import (
+from backlog import serialize
+from backlog.errors import BadInputError
+from backlog.model import (
     AcceptanceCriteria,
     Backlog,
     BufferItem,
@@ -34,7 +34,7 @@ from sync.model import (
     UserStory,
     VelocityRecord,
 )
-from sync.parse import parse_text
+from backlog.parse import parse_text
 
 REFERENCE = Path(__file__).resolve().parents[1] / "examples" / "bss-modernization.md"
 REFERENCE_TEXT = REFERENCE.read_text(encoding="utf-8")

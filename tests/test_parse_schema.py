@@ -7,8 +7,8 @@ from pathlib import Path
 
 import jsonschema
 
-from sync import serialize
-from sync.parse import load_backlog
+from backlog import serialize
+from backlog.parse import load_backlog
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_FILE = ROOT / "docs" / "backlog.schema.json"
@@ -17,7 +17,7 @@ SCHEMA_FILE = ROOT / "docs" / "backlog.schema.json"
 def test_committed_schema_is_up_to_date() -> None:
     assert SCHEMA_FILE.read_text(encoding="utf-8") == serialize.json_schema_text(), (
         "docs/backlog.schema.json is stale: run "
-        "'.venv/bin/python -m sync.serialize > docs/backlog.schema.json'"
+        "'.venv/bin/python -m backlog.serialize > docs/backlog.schema.json'"
     )
 
 

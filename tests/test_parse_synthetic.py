@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from backlog.parse import parse_text
 from bench.synthetic import make_backlog_markdown
-from sync.parse import parse_text
 
 
 def test_synthetic_backlog_parses_completely() -> None:

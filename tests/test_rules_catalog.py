@@ -7,18 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from rules.base import Severity
-from rules.config import RulesConfig
-from rules.live import (
-    ChecklistEntry,
-    CheckRun,
-    LiveIssue,
-    LiveSubtask,
-    PullRequestSnapshot,
-)
-from rules.registry import load_rules
-from rules.runner import run_rules
-from sync.model import (
+from backlog.model import (
     AcceptanceCriteria,
     Backlog,
     BufferItem,
@@ -34,6 +23,17 @@ from sync.model import (
     UserStory,
     VelocityRecord,
 )
+from rules.base import Severity
+from rules.config import RulesConfig
+from rules.live import (
+    ChecklistEntry,
+    CheckRun,
+    LiveIssue,
+    LiveSubtask,
+    PullRequestSnapshot,
+)
+from rules.registry import load_rules
+from rules.runner import run_rules
 from tests.rules_factories import DOR, clean_backlog, criteria, depends_on, story
 
 CLEAN_PR = PullRequestSnapshot(

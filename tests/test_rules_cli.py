@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.app import main
 
 DATA = Path(__file__).resolve().parent / "data"
 BACKLOG = "billing-backlog.md"

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from backlog.errors import ConfigurationError
 from rules.base import RULE_ID, Hit, Lifecycle, Rule, Severity
 from rules.config import RulesConfig, load_rules_config
 from rules.context import RuleContext
 from rules.forecast import monte_carlo, percentile
 from rules.registry import load_rules, select_rules, unknown_selectors
 from rules.runner import CRASH_RULE, check_live_issue, run_rules
-from sync.errors import ConfigurationError
 from tests.rules_factories import clean_backlog, story
 
 REQUIRED_FAMILIES = {"dor", "dod", "invest", "capacity", "consistency", "dependency", "estimate"}

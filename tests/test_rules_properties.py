@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backlog.model import Dependency, Sprint, SprintCommitment, Task
 from rules.config import RulesConfig
 from rules.dependency import strongly_connected_components
 from rules.runner import CRASH_RULE, run_rules
-from sync.model import Dependency, Sprint, SprintCommitment, Task
 from tests.rules_factories import clean_backlog, story
 
 graphs = st.integers(min_value=1, max_value=9).flatmap(

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from backlog.model import Backlog
+from backlog.parse import load_backlog, parse_text
 from rules.base import Finding, Severity
 from rules.config import RulesConfig
 from rules.runner import has_errors, run_rules
-from sync.model import Backlog
-from sync.parse import load_backlog, parse_text
 
 REFERENCE = Path(__file__).resolve().parents[1] / "examples" / "bss-modernization.md"
 TWENTY_ONE = ["US-001", "US-008", "US-011", "US-015", "US-017", "US-022", "US-023", "US-024"]

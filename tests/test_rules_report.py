@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft4Validator
 
+from backlog.parse import load_backlog
 from rules.base import Finding, Severity
 from rules.registry import load_rules
 from rules.report import format_github, format_json, format_markdown, format_text, formatter
 from rules.runner import run_rules
 from rules.sarif import sarif_log
-from sync.parse import load_backlog
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text("utf-8"))

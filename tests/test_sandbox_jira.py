@@ -216,7 +216,7 @@ def test_sandbox_command_prints_settings_and_stops_on_sigterm(tmp_path: Path) ->
     command = [
         sys.executable,
         "-c",
-        "import sys; from bot.cli import main; sys.exit(main())",
+        "import sys; from bot.cli.app import main; sys.exit(main())",
         "sandbox",
         "--only",
         "jira",

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from sandbox import oracles
-from sync.errors import ConfigurationError
+from sandbox.errors import SandboxSetupError
 
 
 def _fake_package(prefix: Path, name: str) -> Path:
@@ -31,7 +31,7 @@ def test_without_npm_a_missing_package_is_a_clear_configuration_error(
 ) -> None:
     monkeypatch.setattr(oracles, "candidate_dirs", lambda: [tmp_path / "nothing-here"])
     monkeypatch.setenv("PATH", str(tmp_path))  # no npm on it
-    with pytest.raises(ConfigurationError, match=r"npm is not installed.*BACKLOG_BOT_ORACLES_DIR"):
+    with pytest.raises(SandboxSetupError, match=r"npm is not installed.*BACKLOG_BOT_ORACLES_DIR"):
         oracles.ensure("graphql-schema")
 
 

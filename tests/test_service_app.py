@@ -13,12 +13,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.app import Service, create_app
-from bot.cli import main
+from bot.cli.app import main
+from bot.service.app import Service, create_app
+from bot.service.worker import HandlerRegistry
 from bot.settings import load_settings
-from bot.worker import HandlerRegistry
 from sandbox.runner import free_port, serve
-from sync import db
+from sync.state import db
 from tests.service_support import GITHUB_SECRET, LiveApp, github_delivery, wait_until
 
 

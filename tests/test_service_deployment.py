@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli_service import migrate_with_lock
+from bot.cli.service import migrate_with_lock
 from bot.settings import load_settings
-from sync import db
+from sync.state import db
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,12 +21,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.app import create_app
-from bot.inbox import Delivery, Inbox
+from bot.service.app import create_app
+from bot.service.inbox import Delivery, Inbox
+from bot.service.worker import HandlerRegistry
 from bot.settings import load_settings
-from bot.worker import HandlerRegistry
 from sandbox.runner import free_port
-from sync import db
+from sync.state import db
 from tests.service_support import GITHUB_SECRET, LiveApp, github_delivery, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +52,7 @@ def serve_process(
     launcher = (
         [str(script)]
         if script.exists()
-        else [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
+        else [sys.executable, "-c", "import sys; from bot.cli.app import main; sys.exit(main())"]
     )
     args = [*launcher, "serve", "--port", str(port)]
     if migrate:

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sync.jira_live import JiraLiveAdapter
-from sync.jira_port import IssueWrite
+from sync.jira.live import JiraLiveAdapter
+from sync.jira.port import IssueWrite
 from tests.service_support import jira_delivery
 from tests.test_service_validation_jira import Site, open_site
 

@@ -15,13 +15,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.app import create_app
-from bot.inbox import Delivery
-from bot.logging import REDACTED, Redactor, configure_logging, correlation_scope
+from bot.service.app import create_app
+from bot.service.inbox import Delivery
+from bot.service.logging import REDACTED, Redactor, configure_logging, correlation_scope
+from bot.service.worker import HandlerRegistry
 from bot.settings import load_settings
-from bot.worker import HandlerRegistry
 from sandbox.runner import serve
-from sync import db
+from sync.state import db
 from tests.service_support import LiveApp, github_delivery, wait_until
 
 CANARIES = {

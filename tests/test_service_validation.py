@@ -12,13 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.app import create_app
-from bot.main import build_registry
+from backlog.parse import load_backlog
+from bot.service.app import create_app
+from bot.service.container import build_registry
 from bot.settings import load_settings
-from bot.validation import MARKER
+from bot.validation.validator import MARKER
 from sandbox.github import GitHubSandbox
-from sync.github_mapping import desired_state
-from sync.parse import load_backlog
+from sync.github.mapping import desired_state
 from tests.github_support import github_target, migrated_engine
 from tests.service_support import GITHUB_SECRET, LiveApp, github_delivery, wait_until
 
@@ -296,8 +296,8 @@ def test_push_to_the_default_branch_validates_and_plans(world: World) -> None:
 
 
 def test_reconcile_pulls_every_configured_target(world: World) -> None:
-    from bot.backlog_check import configured_targets
-    from bot.reconcile import reconcile
+    from bot.validation.backlog_check import configured_targets
+    from bot.validation.reconcile import reconcile
 
     settings = world.app.state.service.settings
     metrics = world.app.state.service.metrics

@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 
-from bot.app import create_app
-from bot.main import build_registry
+from backlog.parse import load_backlog
+from bot.service.app import create_app
+from bot.service.container import build_registry
 from bot.settings import load_settings
-from bot.validation import MARKER
+from bot.validation.validator import MARKER
 from sandbox.jira import JiraSandbox, ProjectSpec
-from sync.db import make_engine, upgrade
-from sync.jira_adapter import JiraAdapter
-from sync.jira_port import IssueWrite
-from sync.jira_sync import JiraSync
-from sync.link_store import LinkStore
-from sync.parse import load_backlog
+from sync.jira.adapter import JiraAdapter
+from sync.jira.engine import JiraSync
+from sync.jira.port import IssueWrite
+from sync.state.db import make_engine, upgrade
+from sync.state.links import LinkStore
 from tests.jira_support import MAPPING
 from tests.service_support import JIRA_SECRET, LiveApp, wait_until
 from tests.test_service_validation import BENEFIT, UNREADY

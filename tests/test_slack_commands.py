@@ -12,14 +12,14 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.app import create_app
-from bot.slack_app import build_bolt_app, slack_endpoint
-from bot.slack_commands import Commands, SyncActions
-from bot.slack_context import SlackContext
-from bot.slack_post import SlackPoster, make_client
+from bot.service.app import create_app
+from bot.slack.app import build_bolt_app, slack_endpoint
+from bot.slack.commands import Commands, SyncActions
+from bot.slack.context import SlackContext
+from bot.slack.post import SlackPoster, make_client
 from sandbox.runner import ServedApp
 from sandbox.slack import SlackSandbox, send_signed
-from sync import db
+from sync.state import db
 from tests.slack_support import (
     ADMIN,
     MEMBER,

@@ -8,15 +8,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.alerts import check_capacity
-from bot.digests import post_standup, standup_now
-from bot.messages import standup_lines
-from bot.slack_context import SlackContext
-from bot.slack_post import SlackPoster
-from bot.slack_store import announced_alerts, last_digest
+from backlog.errors import RateLimitedError
+from bot.digests.alerts import check_capacity
+from bot.digests.standup import post_standup, standup_now
+from bot.slack.context import SlackContext
+from bot.slack.messages import standup_lines
+from bot.slack.post import SlackPoster
 from sandbox.slack import SlackSandbox
-from sync import db
-from sync.errors import RateLimitedError
+from sync.state import db
+from sync.state.slack import announced_alerts, last_digest
 from tests.slack_support import (
     EXPECTED_STANDUP_LINES,
     FROZEN,
@@ -170,7 +170,7 @@ def test_rate_limited_post_waits_and_retries(
 
 
 def standup_message_stub():  # type: ignore[no-untyped-def]
-    from bot.messages import SlackMessage
+    from bot.slack.messages import SlackMessage
 
     return SlackMessage("hello")
 

@@ -17,14 +17,14 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.app import create_app
-from bot.slack_hooks import github_sprint_change, jira_sprint_change, register_sprint_handlers
-from bot.slack_post import SlackPoster
-from bot.worker import HandlerRegistry
+from bot.service.app import create_app
+from bot.service.worker import HandlerRegistry
+from bot.slack.hooks import github_sprint_change, jira_sprint_change, register_sprint_handlers
+from bot.slack.post import SlackPoster
 from sandbox.runner import ServedApp
 from sandbox.slack import SlackSandbox
-from sync import db
-from sync.store import SyncLink
+from sync.state import db
+from sync.state.tables import SyncLink
 from tests.slack_support import link, pulled_state, slack_context, slack_settings, store_links
 
 SECRET = "hook-secret"

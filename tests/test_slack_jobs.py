@@ -11,14 +11,14 @@ from datetime import datetime
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.jobs import Jobs, build_scheduler, every_minutes, standup_trigger
+from backlog.errors import ConfigurationError
+from bot.service.scheduler import Jobs, build_scheduler, every_minutes, standup_trigger
 from bot.settings import load_settings
-from bot.slack_context import SlackConfig, SlackContext
-from bot.slack_post import SlackPoster
-from bot.slack_store import fires
+from bot.slack.context import SlackConfig, SlackContext
+from bot.slack.post import SlackPoster
 from sandbox.slack import SlackSandbox
-from sync import db
-from sync.errors import ConfigurationError
+from sync.state import db
+from sync.state.slack import fires
 from tests.slack_support import BERLIN, pulled_state, slack_context, slack_settings, store_links
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.app import create_app
-from bot.inbox import Inbox
+from bot.service.app import create_app
+from bot.service.inbox import Inbox
+from bot.service.worker import HandlerRegistry
 from bot.settings import load_settings
-from bot.worker import HandlerRegistry
-from sync import db
+from sync.state import db
 from tests.service_support import (
     GITHUB_SECRET,
     JIRA_SECRET,

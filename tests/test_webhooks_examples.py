@@ -14,13 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.app import create_app
-from bot.inbox import Delivery
-from bot.main import SUBSCRIBED_GITHUB_EVENTS
+from bot.service.app import create_app
+from bot.service.container import SUBSCRIBED_GITHUB_EVENTS
+from bot.service.inbox import Delivery
+from bot.service.worker import HandlerRegistry
 from bot.settings import load_settings
-from bot.worker import HandlerRegistry
 from sandbox import oracles
-from sync import db
+from sync.state import db
 from tests.service_support import (
     GITHUB_SECRET,
     JIRA_SECRET,
@@ -163,7 +163,7 @@ def test_production_handlers_process_or_ignore_every_example(tmp_path: Path) -> 
     """The real registry (DoR/DoD validation on, GitHub pointed at the sandbox): the examples
     name another repository or unknown board items, so each is processed or ignored, and
     none fails, is parked, or reaches GitHub with a write."""
-    from bot.main import build_registry
+    from bot.service.container import build_registry
     from sandbox.github import GitHubSandbox
 
     examples = github_examples()

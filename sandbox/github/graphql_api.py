@@ -26,9 +26,9 @@ from graphql import (
 )
 
 from sandbox import oracles
+from sandbox.errors import SandboxSetupError
 from sandbox.github.projects import ProjectsState
 from sandbox.github.state import SandboxError
-from sync.errors import ConfigurationError
 
 SCHEMA_ENV = "BACKLOG_BOT_GITHUB_SCHEMA"
 
@@ -43,7 +43,7 @@ def load_schema(path: str | None = None) -> GraphQLSchema:
     """GitHub's public GraphQL schema (cached: building it takes about a second)."""
     source = Path(path) if path else schema_path()
     if not source.is_file():
-        raise ConfigurationError(
+        raise SandboxSetupError(
             f"{source}: GitHub's GraphQL schema is missing (set {SCHEMA_ENV} to the "
             f"schema.graphql of {oracles.PACKAGES['graphql-schema']}, or unset it)"
         )

@@ -1,0 +1,195 @@
+"""``backlog-bot plan|apply FILE --target jira|github|all`` and ``backlog-bot sync``.
+
+``plan`` reads the targets and prints what ``apply`` would do, writing nothing. ``apply``
+does it with a progress bar, prints the keys of what it created or updated and the HTTP
+calls it made (also stored in the sync-run record). ``sync`` pulls workflow state (status,
+assignee, points, sprint) back into the state database. Exit 1 when an item failed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from bot.cli.app import EXIT_FINDINGS, OutputFormat, app
+
+if TYPE_CHECKING:
+    from bot.targets.registry import TargetRunner
+
+SYMBOLS = {
+    "create": "+",
+    "update": "~",
+    "link": "=",
+    "move": ">",
+    "close": "x",
+    "delete": "x",
+    "orphan": "!",
+}
+TARGET_HELP = "jira, github or all (every registered target)."
+
+
+@app.command("plan")
+def plan(
+    file: Path = typer.Argument(..., help="Backlog file (.md, .json, .yaml)."),
+    target: str = typer.Option("jira", "--target", "-t", help=TARGET_HELP),
+    prune: bool = typer.Option(False, "--prune", help="Plan closing items gone from the file."),
+    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
+) -> None:
+    """Show what apply would create, update, link, move or close; writes nothing."""
+    from backlog.parse import load_backlog
+
+    backlog = load_backlog(file)
+    results = [runner.plan(backlog, str(file), prune=prune) for _, runner in _runners(target)]
+    if output_format is OutputFormat.json:
+        _echo_json(
+            [
+                {**o.plan.to_dict(), "warnings": o.warnings, "http_calls": o.http_calls}
+                for o in results
+            ],
+            target,
+        )
+        return
+    for outcome in results:
+        typer.echo(render_plan(outcome.plan, str(file)))
+        for warning in outcome.warnings:
+            typer.echo(f"warning: {warning}")
+        typer.echo(f"http calls: {_calls(outcome.http_calls)}")
+
+
+@app.command("apply")
+def apply(
+    file: Path = typer.Argument(..., help="Backlog file (.md, .json, .yaml)."),
+    target: str = typer.Option("jira", "--target", "-t", help=TARGET_HELP),
+    prune: bool = typer.Option(False, "--prune", help="Close issues whose items left the file."),
+    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
+) -> None:
+    """Create and update issues, links and sprints so the targets match the backlog."""
+    from backlog.parse import load_backlog
+
+    backlog = load_backlog(file)
+    outcomes = []
+    for name, runner in _runners(target):
+        with _ProgressBar(name, enabled=output_format is OutputFormat.text) as bar:
+            outcomes.append(runner.apply(backlog, str(file), prune=prune, progress=bar))
+    if output_format is OutputFormat.json:
+        _echo_json([o.to_dict() for o in outcomes], target)
+    else:
+        for outcome in outcomes:
+            typer.echo(render_apply(outcome))
+    if any(o.failures for o in outcomes):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command("sync")
+def sync_command(
+    target: str = typer.Option("jira", "--target", "-t", help=TARGET_HELP),
+    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
+) -> None:
+    """Pull status, assignee, story points and sprint membership into the state database."""
+    outcomes = [runner.pull() for _, runner in _runners(target)]
+    if output_format is OutputFormat.json:
+        typer.echo(json.dumps([o.__dict__ for o in outcomes], indent=2))
+        return
+    for o in outcomes:
+        typer.echo(f"{o.target}: read {o.issues} issues, {o.changed} changed since the last sync")
+        typer.echo(f"http calls: {_calls(o.http_calls)}")
+
+
+def _runners(target: str) -> Iterator[tuple[str, TargetRunner]]:
+    """Each chosen target's name and runner, built from the settings when its turn comes."""
+    from bot.settings import load_settings
+    from bot.targets.registry import build, target_names
+
+    settings = load_settings()
+    for name in target_names(target):
+        yield name, build(name, settings)
+
+
+def _echo_json(payload: list[dict[str, Any]], target: str) -> None:
+    """One object for one target, the list for ``--target all``."""
+    typer.echo(json.dumps(payload if target == "all" else payload[0], indent=2))
+
+
+def render_plan(plan: Any, source: str) -> str:
+    """Plan as text: one line per write or orphan, then the counts."""
+    lines = [f"{plan.target}: plan for {source}"]
+    for change in plan.changes:
+        if change.action == "unchanged":
+            continue
+        key = f" {change.remote_key}" if change.remote_key and change.kind != "sprint" else ""
+        where = f" (line {change.line})" if change.line else ""
+        detail = change.summary
+        if change.action == "update" and change.diff:
+            detail += " — " + ", ".join(
+                _diff_text(name, pair) for name, pair in change.diff.items()
+            )
+        lines.append(
+            f"  {SYMBOLS.get(change.action, '?')} {change.action:<6} {change.kind:<7} "
+            f"{change.backlog_id}{key}: {detail}{where}"
+        )
+    counts = plan.counts()
+    summary = ", ".join(f"{n} {action}" for action, n in counts.items()) or "nothing to do"
+    lines.append(f"summary: {summary}")
+    if plan.is_noop:
+        lines.append("no changes: the target is in step with the backlog")
+    return "\n".join(lines)
+
+
+def render_apply(outcome: Any) -> str:
+    lines = [f"{outcome.plan.target}: applied"]
+    for backlog_id, key in outcome.keys.items():
+        lines.append(f"  {backlog_id:<16} {key:<10} {outcome.urls.get(backlog_id, '')}".rstrip())
+    counts = ", ".join(f"{n} {name}" for name, n in outcome.counts.items() if n) or "no changes"
+    lines.append(f"summary: {counts}")
+    lines.extend(f"warning: {warning}" for warning in outcome.warnings)
+    lines.extend(f"error: {failure}" for failure in outcome.failures)
+    lines.append(f"http calls: {_calls(outcome.http_calls)}")
+    return "\n".join(lines)
+
+
+def _diff_text(name: str, pair: Any) -> str:
+    old, new = pair
+    if name == "description" or len(str(old)) + len(str(new)) > 60:
+        return f"{name} changed"
+    return f"{name} {old} -> {new}"
+
+
+def _calls(calls: dict[str, int]) -> str:
+    total = sum(calls.values())
+    return f"{total} (" + ", ".join(f"{k} {v}" for k, v in calls.items()) + ")" if calls else "0"
+
+
+class _ProgressBar:
+    """A rich progress bar on stderr; silent when disabled or not a terminal."""
+
+    def __init__(self, target: str, *, enabled: bool) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        console = Console(stderr=True)
+        self._progress = Progress(
+            TextColumn(f"{target}: " + "{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            transient=True,
+            disable=not enabled or not console.is_terminal,
+        )
+        self._task = self._progress.add_task("planning", total=None)
+
+    def start(self, total: int) -> None:
+        self._progress.update(self._task, total=total, description="applying")
+
+    def advance(self, description: str, amount: int) -> None:
+        self._progress.update(self._task, advance=amount, description=description[:40])
+
+    def __enter__(self) -> _ProgressBar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()

@@ -1,0 +1,159 @@
+"""Capacity alerts per sprint and role, posted once per condition.
+
+The numbers are the rules engine's (``rules.capacity.sprint_loads``) over the backlog with the
+live sprint membership applied: a story that Jira or GitHub puts into a sprint counts there,
+one moved out no longer does. A role above 100% of its sprint hours is an ``error``, above the
+``[slack] warn_pct`` threshold a ``warning``. Each condition (sprint, role, level) is claimed
+in the ``alert_sent`` table before it is posted, so every replica and every run posts it
+once; when the condition clears its row is deleted, so a recurrence is announced again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from backlog.model import Backlog, SprintCommitment
+from bot.digests.sprint_state import LiveIssue, current_sprint_number, live_issues, sprint_calendar
+from bot.slack import messages
+from bot.slack.context import SlackContext
+from bot.slack.post import SlackPoster
+from sync.state.slack import announced_alerts, claim_alert, mark_alert_posted, release_alerts
+
+log = logging.getLogger(__name__)
+PREFIX = "capacity:"
+
+
+@dataclass(frozen=True)
+class CapacityAlert:
+    sprint: int
+    role: str
+    role_key: str
+    level: str  # error | warning
+    hours: float
+    capacity: float
+    load_pct: float
+    threshold: float
+    biggest: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def condition(self) -> str:
+        return f"{PREFIX}{self.sprint}:{self.role_key}:{self.level}"
+
+
+def with_live_sprints(backlog: Backlog, live: Mapping[str, LiveIssue]) -> Backlog:
+    """The backlog with each story in the sprint Jira/GitHub says it is in (when they say)."""
+    moved = {
+        story_id: issue.sprint_number
+        for story_id, issue in live.items()
+        if issue.sprint_number is not None
+    }
+    if not moved:
+        return backlog
+    sprints = []
+    for sprint in backlog.sprints:
+        kept = tuple(
+            item
+            for item in sprint.committed
+            if item.continued or moved.get(item.story_id, sprint.number) == sprint.number
+        )
+        planned = {item.story_id for item in kept}
+        added = tuple(
+            SprintCommitment(story_id=story_id, title=_title(backlog, story_id))
+            for story_id, number in sorted(moved.items())
+            if number == sprint.number and story_id not in planned
+        )
+        sprints.append(sprint.model_copy(update={"committed": kept + added}))
+    return backlog.model_copy(update={"sprints": tuple(sprints)})
+
+
+def _title(backlog: Backlog, story_id: str) -> str:
+    story = backlog.story(story_id)
+    return story.title if story else ""
+
+
+def capacity_alerts(
+    backlog: Backlog, warn_pct: float, sprints: Iterable[int] | None = None
+) -> list[CapacityAlert]:
+    """The alert conditions holding now, worst level only per sprint and role."""
+    from rules.capacity import sprint_loads
+    from rules.context import RuleContext
+
+    wanted = set(sprints) if sprints is not None else None
+    alerts = []
+    for load in sprint_loads(RuleContext(backlog)):
+        if wanted is not None and load.sprint.number not in wanted:
+            continue
+        for role in load.roles:
+            share = role.load_pct
+            if share is None or role.capacity is None or share <= warn_pct:
+                continue
+            biggest = tuple(sorted(role.by_story, key=lambda part: (-part[1], part[0]))[:3])
+            alerts.append(
+                CapacityAlert(
+                    sprint=load.sprint.number,
+                    role=role.name,
+                    role_key=role.key,
+                    level="error" if share > 100 else "warning",
+                    hours=role.hours,
+                    capacity=role.capacity,
+                    load_pct=share,
+                    threshold=warn_pct,
+                    biggest=biggest,
+                )
+            )
+    return alerts
+
+
+def watched_sprints(ctx: SlackContext, backlog: Backlog, links: list[object]) -> list[int] | None:
+    """The running sprint and the next one; every sprint when no calendar is configured."""
+    calendar = sprint_calendar(backlog, ctx.config.calendar, links)
+    if not calendar:
+        return None
+    today = ctx.today()
+    current = current_sprint_number(calendar, today)
+    if current is None:
+        upcoming = [n for n, dates in sorted(calendar.items()) if dates.start > today]
+        return upcoming[:1]
+    return [current, current + 1]
+
+
+def alerts_now(ctx: SlackContext) -> list[CapacityAlert]:
+    links = ctx.links()
+    backlog = ctx.backlog()
+    live = live_issues(links, prefer=ctx.config.status_source)
+    scope = watched_sprints(ctx, backlog, links)
+    return capacity_alerts(with_live_sprints(backlog, live), ctx.config.warn_pct, scope)
+
+
+def check_capacity(
+    ctx: SlackContext, poster: SlackPoster, *, trigger: str | None = None
+) -> list[CapacityAlert]:
+    """Post the conditions not announced yet; forget the ones that cleared. Returns posted."""
+    current = alerts_now(ctx)
+    holding = {alert.condition for alert in current}
+    cleared = announced_alerts(ctx.engine, PREFIX) - holding
+    if cleared:
+        release_alerts(ctx.engine, cleared)
+        log.info("capacity conditions cleared", extra={"conditions": sorted(cleared)})
+    posted = []
+    for alert in current:
+        claimed = claim_alert(
+            ctx.engine,
+            alert.condition,
+            sprint=alert.sprint,
+            role=alert.role,
+            level=alert.level,
+            load_pct=alert.load_pct,
+        )
+        if not claimed:
+            continue
+        try:
+            ts = poster.post(messages.capacity_alert_message(alert, trigger))
+        except Exception:
+            release_alerts(ctx.engine, {alert.condition})  # try again on the next run
+            raise
+        mark_alert_posted(ctx.engine, alert.condition, poster.channel, ts)
+        posted.append(alert)
+    return posted

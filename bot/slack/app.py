@@ -1,0 +1,139 @@
+"""The Slack app: slack-bolt listeners for ``/backlog``, served at ``POST /slack/events``.
+
+- Request signatures are verified by bolt's ``RequestVerification`` middleware (kept on):
+  HMAC-SHA256 over ``v0:timestamp:body`` with SLACK_SIGNING_SECRET, and a 300-second replay
+  window (``slack_sdk.signature.SignatureVerifier``); failures answer 401.
+- ``ack()`` runs first and fast: help, refusals and usage errors are answered in the ack
+  itself; real work runs in a lazy listener (bolt's thread executor) after the response is
+  sent (``process_before_response=True`` keeps that order explicit), and its reply goes to the
+  command's ``response_url``.
+- Slack retries a request it thinks timed out (``X-Slack-Retry-Num``) with the same body: a
+  middleware claims each command's ``trigger_id`` (each event's ``event_id``) in the
+  database, so a retry, or the same request reaching another replica, never runs twice.
+- The Starlette endpoint is bolt's own adapter functions around a threadpool call, so that
+  the event loop (which also receives webhooks) never waits for the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import Ack, App, BoltResponse, Respond
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from backlog.errors import ConfigurationError
+from bot.slack import messages
+from bot.slack.commands import Commands, parse_command
+from sync.state.slack import claim_request
+
+log = logging.getLogger(__name__)
+COMMAND = "/backlog"
+
+
+def dedupe_key(body: dict[str, Any]) -> str | None:
+    """The identity of a Slack request across retries (None when it has none)."""
+    if body.get("command") and body.get("trigger_id"):
+        return f"command:{body['trigger_id']}"
+    if body.get("event_id"):
+        return f"event:{body['event_id']}"
+    return None
+
+
+def build_bolt_app(
+    commands: Commands,
+    *,
+    signing_secret: str,
+    client: Any,
+    executor_workers: int = 4,
+) -> App:
+    """The bolt App with the ``/backlog`` listeners and the retry guard."""
+    engine = commands.ctx.engine
+    bolt_log = logging.getLogger("backlog_bot.slack")
+    level = bolt_log.level
+    # bolt warns that SLACK_BOT_TOKEN from the environment is unused because a client (with
+    # that token and SLACK_API_URL) is given: expected, so not worth a warning at start-up.
+    bolt_log.setLevel(logging.ERROR)
+    try:
+        app = App(
+            signing_secret=signing_secret,
+            client=client,
+            process_before_response=True,
+            token_verification_enabled=False,  # auth.test on the first request, not at import
+            listener_executor=ThreadPoolExecutor(
+                max_workers=executor_workers, thread_name_prefix="slack-lazy"
+            ),
+            logger=bolt_log,
+        )
+    finally:
+        bolt_log.setLevel(level)
+
+    @app.middleware
+    def run_each_request_once(body: dict[str, Any], next: Callable[[], BoltResponse]) -> Any:
+        key = dedupe_key(body)
+        if key is not None and not claim_request(engine, key):
+            log.info("slack request already taken, not running it again", extra={"key": key})
+            return BoltResponse(status=200, body="")
+        return next()
+
+    def acknowledge(ack: Ack, command: dict[str, Any]) -> None:
+        parsed = parse_command(command.get("text", ""))
+        reply = commands.quick_reply(parsed, command.get("user_id", ""))
+        message = reply or commands.working(parsed)
+        ack(text=message.text, blocks=message.blocks, response_type="ephemeral")
+
+    def work(command: dict[str, Any], respond: Respond) -> None:
+        parsed = parse_command(command.get("text", ""))
+        user = command.get("user_id", "")
+        if commands.quick_reply(parsed, user) is not None:
+            return  # already answered in the ack
+        try:
+            message = commands.run(parsed, user)
+        except Exception as exc:  # the user must hear back; the log keeps the details
+            log.exception("slash command failed", extra={"command": parsed.name})
+            message = messages.error_message(type(exc).__name__)
+        respond(
+            text=message.text,
+            blocks=message.blocks,
+            response_type="ephemeral",
+            replace_original=True,
+        )
+
+    app.command(COMMAND)(ack=acknowledge, lazy=[work])
+    return app
+
+
+def slack_endpoint(app: App) -> Callable[[Request], Awaitable[Response]]:
+    """An ``async (Request) -> Response`` for ``create_app(slack_handler=...)``."""
+
+    async def handle(request: Request) -> Response:
+        body = await request.body()
+        bolt_request = to_bolt_request(request, body)
+        bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
+        return to_starlette_response(bolt_response)
+
+    return handle
+
+
+def build_slack(
+    settings: Any, ctx: Any, *, actions: Any = None
+) -> tuple[App, Callable[[Request], Awaitable[Response]]]:
+    """App and endpoint from the settings (the composition root's entry point)."""
+    from bot.slack.post import SlackPoster, make_client
+
+    if settings.slack_signing_secret is None:
+        raise ConfigurationError(
+            "setting SLACK_SIGNING_SECRET is missing: copy it from the Slack app's "
+            "Basic Information page"
+        )
+    client = make_client(settings)
+    commands = Commands(ctx, poster=lambda: SlackPoster.from_settings(settings), actions=actions)
+    app = build_bolt_app(
+        commands, signing_secret=settings.slack_signing_secret.get_secret_value(), client=client
+    )
+    return app, slack_endpoint(app)

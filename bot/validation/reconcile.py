@@ -1,0 +1,48 @@
+"""Periodic reconciliation: GitHub does not retry failed webhook deliveries, so a pull sync
+on a schedule catches whatever a missed delivery would have told us.
+
+``reconcile(settings)`` pulls status, assignee, points and sprint of every managed issue
+from each configured sync target into ``sync_link`` (the same as ``backlog-bot sync``) and
+returns one line per target. The scheduler (``bot.service.scheduler``, job ``sync``) calls it every
+``sync_minutes``; it is safe to run on every replica at once (it only reads the trackers).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from backlog.errors import BacklogBotError
+from bot.service.logging import correlation_scope
+
+log = logging.getLogger(__name__)
+
+
+def reconcile(
+    settings: Any, targets: dict[str, Any] | None = None, metrics: Any = None
+) -> list[str]:
+    """Pull every configured target; one summary line each (errors are lines, not raises)."""
+    from bot.validation.backlog_check import configured_targets
+
+    lines: list[str] = []
+    with correlation_scope(prefix="reconcile"):
+        for name, runner in (
+            targets if targets is not None else configured_targets(settings)
+        ).items():
+            try:
+                outcome = runner.pull()
+            except BacklogBotError as exc:
+                lines.append(f"{name}: {exc}")
+                log.warning("reconcile failed", extra={"target": name, "error": str(exc)})
+                if metrics is not None:
+                    metrics.record_sync_run(name, "pull", "failed")
+                continue
+            lines.append(f"{name}: read {outcome.issues} issues, {outcome.changed} changed")
+            if metrics is not None:
+                metrics.record_sync_run(name, "pull", "ok")
+                metrics.record_api_calls(outcome.http_calls)
+            log.info(
+                "reconciled",
+                extra={"target": name, "issues": outcome.issues, "changed": outcome.changed},
+            )
+    return lines

@@ -1,0 +1,99 @@
+"""What the GitHub sync engine needs from GitHub, as Protocols and plain data (no I/O).
+
+``sync.github.adapter.GitHubRestAdapter`` (PyGithub) implements ``GitHubRestPort`` and
+``sync.github.graphql.GitHubProjectsClient`` (httpx) implements ``GitHubProjectsPort``; the
+engine (``sync.github.engine``) sees only this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from sync.calls import CallCounter
+from sync.github.mapping import ProjectFieldSpec, find_marker
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteIssue:
+    number: int
+    id: int
+    node_id: str
+    url: str
+    state: str
+    title: str
+    body: str
+    labels: tuple[str, ...]
+    milestone: int | None
+    assignees: tuple[str, ...]
+    etag: str | None = None
+
+    @property
+    def backlog_id(self) -> str | None:
+        return find_marker(self.body)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteMilestone:
+    number: int
+    title: str
+    description: str
+    due_on: str | None
+    state: str
+
+
+class ProjectFieldPort(Protocol):
+    id: str
+    name: str
+    data_type: str
+    options: dict[str, str]
+    iterations: dict[str, str]
+
+
+class ProjectItemPort(Protocol):
+    id: str
+    content_id: str
+    number: int | None
+    state: str | None
+    assignees: tuple[str, ...]
+    values: dict[str, Any]
+
+
+class GitHubRestPort(Protocol):
+    counter: CallCounter
+
+    def check_access(self) -> str: ...
+    def list_labels(self) -> dict[str, dict[str, str]]: ...
+    def create_label(self, name: str, color: str, description: str) -> None: ...
+    def update_label(self, name: str, color: str, description: str) -> None: ...
+    def list_milestones(self) -> dict[str, RemoteMilestone]: ...
+    def create_milestone(self, title: str, description: str, due_on: date | None) -> int: ...
+    def update_milestone(
+        self, number: int, title: str, description: str, due_on: date | None
+    ) -> None: ...
+    def issues_by_marker(self) -> dict[str, RemoteIssue]: ...
+    def create_issue(
+        self, backlog_id: str, *, title: str, body: str, labels: list[str], milestone: int | None
+    ) -> RemoteIssue: ...
+    def update_issue(self, number: int, fields: dict[str, Any]) -> RemoteIssue: ...
+    def get_issue(self, number: int, etag: str | None = None) -> RemoteIssue | None: ...
+    def sub_issue_ids(self, parent: int) -> set[int]: ...
+    def add_sub_issue(
+        self, parent: int, child_id: int, *, replace_parent: bool = False
+    ) -> None: ...
+    def blocked_by_ids(self, number: int) -> set[int]: ...
+    def add_blocked_by(self, number: int, blocker_id: int) -> None: ...
+    def remove_blocked_by(self, number: int, blocker_id: int) -> None: ...
+    def create_comment(self, number: int, body: str) -> int: ...
+
+
+class GitHubProjectsPort(Protocol):
+    def find_or_create_project(self, title: str) -> str: ...
+    def ensure_fields(self, project_id: str, specs: list[ProjectFieldSpec]) -> dict[str, Any]: ...
+    def add_items(self, project_id: str, content_ids: list[str]) -> dict[str, str]: ...
+    def set_values(
+        self, project_id: str, changes: list[tuple[str, str, dict[str, Any] | None]]
+    ) -> None: ...
+    def items(self, project_id: str) -> dict[str, Any]: ...
+    def issue_states(self, node_ids: list[str]) -> dict[str, tuple[str, tuple[str, ...]]]: ...

@@ -1,0 +1,114 @@
+"""Parsing Jira's JSON answers into the port's plain data (pure; no HTTP, no ``jira``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from backlog.errors import ConfigurationError
+from sync.jira.port import (
+    ID_LABEL_PREFIX,
+    PROPERTY_KEY,
+    CreateResult,
+    IssueWrite,
+    JiraProjectConfig,
+    RemoteIssue,
+    RemoteSprint,
+)
+
+
+def issue_type(
+    types: list[dict[str, Any]], project: str, wanted: str, match: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    found = next((t for t in types if match(t)), None)
+    if found is None:
+        available = ", ".join(sorted(t.get("name", "?") for t in types)) or "none"
+        raise ConfigurationError(
+            f"jira: project {project} has no '{wanted}' issue type (it has: {available}); "
+            f"enable it in the project's issue type settings"
+        )
+    return found
+
+
+def bulk_results(writes: Sequence[IssueWrite], data: dict[str, Any]) -> list[CreateResult]:
+    failed = {
+        int(error.get("failedElementNumber", -1)): error.get("elementErrors") or {}
+        for error in data.get("errors") or []
+    }
+    created = iter(data.get("issues") or [])
+    results = []
+    for number, write in enumerate(writes):
+        if number in failed:
+            element = failed[number]
+            results.append(
+                CreateResult(
+                    write.backlog_id,
+                    errors=dict(element.get("errors") or {}),
+                    messages=tuple(element.get("errorMessages") or ()),
+                )
+            )
+            continue
+        issue = next(created, None)
+        if issue is None:
+            results.append(CreateResult(write.backlog_id, messages=("Jira returned no issue",)))
+        else:
+            results.append(CreateResult(write.backlog_id, key=issue["key"], id=str(issue["id"])))
+    return results
+
+
+def remote_issue(raw: dict[str, Any], config: JiraProjectConfig) -> RemoteIssue:
+    fields = raw.get("fields") or {}
+    labels = tuple(fields.get("labels") or ())
+    prop = (raw.get("properties") or {}).get(PROPERTY_KEY) or {}
+    backlog_id = prop.get("backlogId") if isinstance(prop, dict) else None
+    if backlog_id is None:
+        backlog_id = next(
+            (
+                label[len(ID_LABEL_PREFIX) :]
+                for label in labels
+                if label.startswith(ID_LABEL_PREFIX)
+            ),
+            None,
+        )
+    parent = (fields.get("parent") or {}).get("key")
+    if parent is None and config.epic_link_field:
+        parent = fields.get(config.epic_link_field)
+    status = fields.get("status") or {}
+    assignee = fields.get("assignee") or {}
+    sprints = fields.get(config.sprint_field) if config.sprint_field else None
+    sprint = next((s for s in sprints or [] if s.get("state") != "closed"), None)
+    blocks: dict[str, str] = {}
+    for link in fields.get("issuelinks") or []:
+        if (link.get("type") or {}).get(
+            "name"
+        ) == config.blocks_link_type and "outwardIssue" in link:
+            blocks[link["outwardIssue"]["key"]] = str(link["id"])
+    points = fields.get(config.points_field) if config.points_field else None
+    return RemoteIssue(
+        id=str(raw["id"]),
+        key=raw["key"],
+        issue_type=(fields.get("issuetype") or {}).get("name", ""),
+        labels=labels,
+        backlog_id=backlog_id,
+        content_hash=prop.get("hash") if isinstance(prop, dict) else None,
+        parent_key=parent,
+        status=status.get("name"),
+        status_category=(status.get("statusCategory") or {}).get("key"),
+        assignee=assignee.get("displayName") or assignee.get("accountId"),
+        points=float(points) if isinstance(points, int | float) else None,
+        sprint_id=int(sprint["id"]) if sprint else None,
+        sprint_name=sprint.get("name") if sprint else None,
+        blocks=blocks,
+        updated=fields.get("updated"),
+    )
+
+
+def remote_sprint(raw: dict[str, Any]) -> RemoteSprint:
+    return RemoteSprint(
+        id=int(raw["id"]),
+        name=str(raw.get("name", "")),
+        state=str(raw.get("state", "future")),
+        goal=str(raw.get("goal") or ""),
+        start=raw.get("startDate"),
+        end=raw.get("endDate"),
+    )
