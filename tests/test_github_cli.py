@@ -24,7 +24,8 @@ def test_plan_apply_reapply_and_sync(
         assert main(["plan", REFERENCE, "--target", "github"]) == 0
         planned = capsys.readouterr().out
         assert "summary: 52 create, 33 update, 77 link" in planned
-        assert "+ create story   US-001" in planned and "http calls: 0" in planned
+        assert "+ create story   US-001" in planned
+        assert "http calls: 1 (github GET 1)" in planned  # the token is verified first
 
         assert main(["apply", REFERENCE, "--target", "github", "--format", "json"]) == 0
         applied = json.loads(capsys.readouterr().out)
@@ -35,7 +36,7 @@ def test_plan_apply_reapply_and_sync(
 
         assert main(["apply", REFERENCE, "--target", "github"]) == 0
         again = capsys.readouterr().out
-        assert "summary: no changes" in again and "http calls: 0" in again
+        assert "summary: no changes" in again and "http calls: 1 (github GET 1)" in again
 
         sandbox.close_issue(sandbox.issues_by_marker()["US-001"][0])
         assert main(["sync", "--target", "github"]) == 0

@@ -41,7 +41,8 @@ def test_project_without_permission_is_403(sqlite_url: str) -> None:
         with pytest.raises(PermissionDeniedError) as caught:
             engine.port.discover()
         assert str(caught.value) == (
-            "jira: 403 Forbidden while reading project SEC: the account JIRA_EMAIL lacks "
+            f"jira: 403 Forbidden while reading project SEC at {site.url}: the account "
+            "JIRA_EMAIL lacks "
             "permission in project SEC (Jira said: You do not have permission to view project "
             "'SEC'.). Ask a Jira admin for Browse and Create permissions"
         )

@@ -9,16 +9,18 @@ assignee, points, sprint) back into the state database. Exit 1 when an item fail
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from bot.cli.app import EXIT_FINDINGS, OutputFormat, app
+from bot.cli.app import EXIT_FINDINGS, OutputFormat, app, fail
 
 if TYPE_CHECKING:
-    from bot.targets.registry import TargetRunner
+    from bot.targets.registry import ApplyOutcome, TargetRunner
+
+T = TypeVar("T")
 
 SYMBOLS = {
     "create": "+",
@@ -43,7 +45,13 @@ def plan(
     from backlog.parse import load_backlog
 
     backlog = load_backlog(file)
-    results = [runner.plan(backlog, str(file), prune=prune) for _, runner in _runners(target)]
+    text = output_format is OutputFormat.text
+    results = _each(
+        target,
+        "planned",
+        lambda _name, runner: runner.plan(backlog, str(file), prune=prune),
+        show=(lambda outcome: render_plan_outcome(outcome, str(file))) if text else None,
+    )
     if output_format is OutputFormat.json:
         _echo_json(
             [
@@ -52,12 +60,6 @@ def plan(
             ],
             target,
         )
-        return
-    for outcome in results:
-        typer.echo(render_plan(outcome.plan, str(file)))
-        for warning in outcome.warnings:
-            typer.echo(f"warning: {warning}")
-        typer.echo(f"http calls: {_calls(outcome.http_calls)}")
 
 
 @app.command("apply")
@@ -71,15 +73,16 @@ def apply(
     from backlog.parse import load_backlog
 
     backlog = load_backlog(file)
-    outcomes = []
-    for name, runner in _runners(target):
+
+    def run(name: str, runner: TargetRunner) -> ApplyOutcome:
         with _ProgressBar(name, enabled=output_format is OutputFormat.text) as bar:
-            outcomes.append(runner.apply(backlog, str(file), prune=prune, progress=bar))
+            return runner.apply(backlog, str(file), prune=prune, progress=bar)
+
+    outcomes = _each(
+        target, "applied", run, show=render_apply if output_format is OutputFormat.text else None
+    )
     if output_format is OutputFormat.json:
         _echo_json([o.to_dict() for o in outcomes], target)
-    else:
-        for outcome in outcomes:
-            typer.echo(render_apply(outcome))
     if any(o.failures for o in outcomes):
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -90,13 +93,49 @@ def sync_command(
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
 ) -> None:
     """Pull status, assignee, story points and sprint membership into the state database."""
-    outcomes = [runner.pull() for _, runner in _runners(target)]
+    text = output_format is OutputFormat.text
+    outcomes = _each(
+        target, "synced", lambda _name, runner: runner.pull(), show=render_pull if text else None
+    )
     if output_format is OutputFormat.json:
         typer.echo(json.dumps([o.__dict__ for o in outcomes], indent=2))
-        return
-    for o in outcomes:
-        typer.echo(f"{o.target}: read {o.issues} issues, {o.changed} changed since the last sync")
-        typer.echo(f"http calls: {_calls(o.http_calls)}")
+
+
+def _each(
+    target: str,
+    verb: str,
+    run: Callable[[str, TargetRunner], T],
+    *,
+    show: Callable[[T], str] | None = None,
+) -> list[T]:
+    """``run`` on each chosen target in turn, ``show``-ing each result as soon as it is done.
+
+    A remote failure that stops a target (a refused credential, an unknown repository)
+    ends the command with one line (exit 2) naming what was done and what was not: the
+    targets before it keep their results, the ones after it are not started.
+    """
+    from backlog.errors import RemoteError
+    from bot.targets.registry import target_names
+
+    names = target_names(target)
+    done: list[T] = []
+    for name, runner in _runners(target):
+        try:
+            result = run(name, runner)
+        except RemoteError as exc:
+            finished = names[: len(done)]
+            skipped = names[len(done) + 1 :]
+            tail = "".join(
+                [
+                    f"; {', '.join(finished)} {verb}" if finished else "",
+                    f"; {', '.join(skipped)} not started" if skipped else "",
+                ]
+            )
+            raise fail(f"{exc}{tail}") from exc
+        done.append(result)
+        if show is not None:
+            typer.echo(show(result))
+    return done
 
 
 def _runners(target: str) -> Iterator[tuple[str, TargetRunner]]:
@@ -112,6 +151,21 @@ def _runners(target: str) -> Iterator[tuple[str, TargetRunner]]:
 def _echo_json(payload: list[dict[str, Any]], target: str) -> None:
     """One object for one target, the list for ``--target all``."""
     typer.echo(json.dumps(payload if target == "all" else payload[0], indent=2))
+
+
+def render_plan_outcome(outcome: Any, source: str) -> str:
+    """A plan with its warnings and the HTTP calls it took."""
+    lines = [render_plan(outcome.plan, source)]
+    lines.extend(f"warning: {warning}" for warning in outcome.warnings)
+    lines.append(f"http calls: {_calls(outcome.http_calls)}")
+    return "\n".join(lines)
+
+
+def render_pull(outcome: Any) -> str:
+    return (
+        f"{outcome.target}: read {outcome.issues} issues, {outcome.changed} changed since the "
+        f"last sync\nhttp calls: {_calls(outcome.http_calls)}"
+    )
 
 
 def render_plan(plan: Any, source: str) -> str:

@@ -114,6 +114,7 @@ class GitHubTarget:
 
         db.upgrade(self.database_url)
         try:
+            self.rest.ensure_access()  # a refused token fails here, never as "no changes"
             plan = self._sync().plan(desired_state(backlog, self.options), prune=prune)
         finally:
             self.close()
@@ -128,6 +129,11 @@ class GitHubTarget:
         db.upgrade(self.database_url)
         engine = self._sync()
         desired = desired_state(backlog, self.options)
+        try:
+            self.rest.ensure_access()
+        except BaseException:
+            self.close()
+            raise
         if progress:
             progress.start(len(engine.plan(desired, prune=prune).writes))
         try:
@@ -213,6 +219,7 @@ class GitHubTarget:
 
         db.upgrade(self.database_url)
         try:
+            self.rest.ensure_access()
             report = self._sync().pull()
         finally:
             self.close()

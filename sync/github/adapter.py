@@ -15,9 +15,9 @@ at the transport (``github GET``, ``github POST`` ...), retries and pages includ
 
 Exceptions are translated at this boundary::
 
-    GithubException 401              -> AuthenticationError
+    GithubException 401              -> AuthenticationError   (names GITHUB_TOKEN and the URL)
     RateLimitExceededException, 403/429 with retry-after -> RateLimitedError
-    GithubException 403              -> PermissionDeniedError
+    GithubException 403              -> PermissionDeniedError (names the scopes and the URL)
     GithubException 404/410          -> NotFoundError
     GithubException 5xx, requests.RequestException -> TransientError
     other GithubException (422 ...)  -> RemoteError
@@ -36,9 +36,7 @@ from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectio
 from urllib3.util.retry import Retry
 
 from backlog.errors import (
-    AuthenticationError,
     NotFoundError,
-    PermissionDeniedError,
     RateLimitedError,
     RemoteError,
     TransientError,
@@ -46,6 +44,7 @@ from backlog.errors import (
 from sync.calls import CallCounter
 from sync.github.limits import PacingPolicy, RateGovernor, RetryPolicy
 from sync.github.port import RemoteIssue, RemoteMilestone
+from sync.github.refusals import credential_refused
 
 T = TypeVar("T")
 SERVICE = "github"
@@ -96,8 +95,8 @@ class _HTTPSConnection(_ObservedMixin, HTTPSRequestsConnectionClass):
     pass
 
 
-def translate(exc: Exception) -> RemoteError:
-    """A PyGithub or requests exception as one of ours."""
+def translate(exc: Exception, url: str = "") -> RemoteError:
+    """A PyGithub or requests exception as one of ours; ``url`` is what was asked."""
     if isinstance(exc, requests.RequestException):
         return TransientError(f"connection failed: {type(exc).__name__}", service=SERVICE)
     if not isinstance(exc, GithubException):
@@ -108,18 +107,12 @@ def translate(exc: Exception) -> RemoteError:
     headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
     retry_after = headers.get("retry-after")
     if status == 401:
-        return AuthenticationError(
-            f"{message} (check GITHUB_TOKEN)", service=SERVICE, status=status
-        )
+        return credential_refused(401, url, message)
     if status in (403, 429) and (retry_after or "rate limit" in message.lower()):
         wait = float(retry_after) if retry_after else None
         return RateLimitedError(message, service=SERVICE, retry_after=wait)
     if status == 403:
-        return PermissionDeniedError(
-            f"{message} (the token needs the 'repo' and 'project' scopes)",
-            service=SERVICE,
-            status=status,
-        )
+        return credential_refused(403, url, message)
     if status in (404, 410):
         return NotFoundError(message, service=SERVICE, status=status)
     if status >= 500:
@@ -165,6 +158,8 @@ class GitHubRestAdapter:
             lazy=True,
         )
         self.repository = repository
+        self.api_url = api_url.rstrip("/")
+        self._full_name: str | None = None
         self._repo = self._github.get_repo(repository)
         self._requester = self._github.requester
 
@@ -179,7 +174,7 @@ class GitHubRestAdapter:
             try:
                 return call()
             except (GithubException, requests.RequestException) as exc:
-                raise translate(exc) from exc
+                raise translate(exc, self.api_url) from exc
 
         return self.retry.run(attempt, idempotent=idempotent)
 
@@ -209,6 +204,12 @@ class GitHubRestAdapter:
         return self._call(write, idempotent=False)
 
     # --- repository, labels, milestones ------------------------------------------------------
+
+    def ensure_access(self) -> str:
+        """``check_access`` once per adapter: a command verifies its token before anything."""
+        if self._full_name is None:
+            self._full_name = self.check_access()
+        return self._full_name
 
     def check_access(self) -> str:
         """One GET of the repository: fails early with a clear error on bad settings."""

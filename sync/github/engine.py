@@ -102,7 +102,7 @@ class GitHubSync:
         run_id = self._start_run("push", source)
         try:
             if not first.is_noop:
-                self.rest.check_access()  # one GET: a wrong repository fails once, clearly
+                self.rest.ensure_access()  # one GET: a wrong repository fails once, clearly
             self._rounds(desired, first, report, rounds)
         except BaseException as exc:
             report.errors.append(f"run stopped: {exc}")

@@ -23,7 +23,6 @@ from typing import Any
 import httpx
 
 from backlog.errors import (
-    AuthenticationError,
     NotFoundError,
     RateLimitedError,
     RemoteError,
@@ -32,6 +31,7 @@ from backlog.errors import (
 from sync.calls import CallCounter
 from sync.github.limits import RateGovernor, RetryPolicy
 from sync.github.mapping import ProjectFieldSpec, option_color
+from sync.github.refusals import credential_refused
 
 SERVICE = "github"
 BATCH = 25
@@ -186,13 +186,15 @@ class GitHubProjectsClient:
     def _check(self, label: str, response: httpx.Response) -> dict[str, Any]:
         status = response.status_code
         if status == 401:
-            raise AuthenticationError("Bad credentials (check GITHUB_TOKEN)", service=SERVICE)
+            raise credential_refused(401, self.url, _said(response))
         retry_after = response.headers.get("retry-after")
         if status in (403, 429) and (
             retry_after or response.headers.get("x-ratelimit-remaining") == "0"
         ):
             wait = float(retry_after) if retry_after else None
             raise RateLimitedError(f"{label}: rate limited", service=SERVICE, retry_after=wait)
+        if status == 403:
+            raise credential_refused(403, self.url, _said(response))
         if status >= 500:
             raise TransientError(f"{label}: {status}", service=SERVICE, status=status)
         if status >= 400:
@@ -474,3 +476,12 @@ def _plain(value: dict[str, Any]) -> Any:
         if key in value:
             return value[key]
     return None
+
+
+def _said(response: httpx.Response) -> str:
+    """GitHub's own message from an error answer, else the start of the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    return str(body.get("message") or "") if isinstance(body, dict) else response.text[:200]

@@ -364,7 +364,8 @@ class JiraAdapter:
             )
         if status == 403:
             return PermissionDeniedError(
-                f"403 Forbidden while {what}: the account JIRA_EMAIL lacks permission"
+                f"403 Forbidden while {what} at {self.url}: the account JIRA_EMAIL lacks "
+                "permission"
                 + (f" in project {project}" if project else "")
                 + f" (Jira said: {said}). Ask a Jira admin for Browse and Create permissions",
                 service=SERVICE,
