@@ -45,4 +45,6 @@ def test_target_all_cross_links_jira_and_github(
         github.clear_requests()
         assert main(["apply", REFERENCE, "--target", "all", "--format", "json"]) == 0
         again = json.loads(capsys.readouterr().out)
-        assert again[1]["http_calls"] == {} and github.requests() == []
+        # no writes; the one read verifies the token (a refused one is never "no changes")
+        assert again[1]["http_calls"] == {"github GET": 1}
+        assert [(r["method"], r["path"]) for r in github.requests()] == [("GET", "/repos/acme/bss")]

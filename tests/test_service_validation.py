@@ -16,7 +16,7 @@ from backlog.parse import load_backlog
 from bot.service.app import create_app
 from bot.service.container import build_registry
 from bot.settings import load_settings
-from bot.validation.validator import MARKER
+from bot.validation.report_text import MARKER
 from sandbox.github import GitHubSandbox
 from sync.github.mapping import desired_state
 from tests.github_support import github_target, migrated_engine

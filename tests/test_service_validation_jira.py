@@ -15,7 +15,7 @@ from backlog.parse import load_backlog
 from bot.service.app import create_app
 from bot.service.container import build_registry
 from bot.settings import load_settings
-from bot.validation.validator import MARKER
+from bot.validation.jira import REPORT_PROPERTY
 from sandbox.jira import JiraSandbox, ProjectSpec
 from sync.jira.adapter import JiraAdapter
 from sync.jira.engine import JiraSync
@@ -44,7 +44,7 @@ class Site:
     def reports(self, key: str) -> list[dict[str, Any]]:
         issue = self.sandbox.state.issue(key)
         assert issue is not None
-        return [dict(c) for c in issue.comments if MARKER in str(c["body"])]
+        return [dict(c) for c in issue.comments if REPORT_PROPERTY in c["properties"]]
 
     def labels(self, key: str) -> list[str]:
         issue = self.sandbox.state.issue(key)
@@ -112,8 +112,13 @@ def test_unestimated_story_moved_into_a_sprint_then_estimated_in_jira(site: Site
     site.adapter.move_to_sprint(sprint.id, [key])
     site.settle()
     [report] = site.reports(key)
-    assert "❌ US-002 does not meet the Definition of Ready / INVEST" in report["body"]
-    assert "`dor.estimated`" in report["body"]
+    # wiki markup (sent through v2), the marker in a comment property, not in the text
+    assert report["body"].startswith(
+        "h3. (x) US-002 does not meet the Definition of Ready / INVEST\n"
+    )
+    assert "* *warning* {{dor.estimated}} (backlog line 45): " in report["body"]
+    assert not any(md in report["body"] for md in ("<!--", "**", "`", "###", "❌"))
+    assert report["properties"][REPORT_PROPERTY]["stamp"].startswith("dor:")
     assert "dor:failed" in site.labels(key)
 
     # The bot's own label write came back as jira:issue_updated (labels only): ignored.
@@ -127,5 +132,5 @@ def test_unestimated_story_moved_into_a_sprint_then_estimated_in_jira(site: Site
     site.settle()
     [after] = site.reports(key)
     assert after["id"] == report["id"]
-    assert "✅ US-002 meets the Definition of Ready / INVEST" in after["body"]
+    assert after["body"].startswith("h3. (/) US-002 meets the Definition of Ready / INVEST")
     assert "dor:failed" not in site.labels(key)

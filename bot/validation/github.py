@@ -20,7 +20,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.service.inbox import Delivery
-from bot.validation.validator import IssueState, Move, ValidationConfig, Validator, is_report
+from bot.validation.report_text import is_markdown_report, markdown, markdown_stamp
+from bot.validation.validator import IssueState, Move, Report, ValidationConfig, Validator
 from rules.live import ChecklistEntry, CheckRun, LiveIssue, LiveSubtask, PullRequestSnapshot
 from sync.github.graphql import GitHubProjectsClient
 from sync.github.live import CLOSING_RE, GitHubLiveAdapter
@@ -126,13 +127,16 @@ class GitHubTracker:
             coverage_pct=_coverage(runs),
         )
 
-    def find_report(self, ref: str) -> tuple[str, str] | None:
+    def find_report(self, ref: str) -> tuple[str, str | None] | None:
         for comment in self.adapter.list_comments(int(ref)):
-            if is_report(comment.get("body")):
-                return str(comment["id"]), str(comment["body"])
+            if is_markdown_report(comment.get("body")):
+                return str(comment["id"]), markdown_stamp(comment.get("body"))
         return None
 
-    def write_report(self, ref: str, comment_id: str | None, body: str) -> None:
+    def render_report(self, report: Report, state: IssueState, item: str, stamp: str) -> str:
+        return markdown(report, state, item, stamp)
+
+    def write_report(self, ref: str, comment_id: str | None, body: str, stamp: str) -> None:
         if comment_id is None:
             self.adapter.create_comment(int(ref), body)
         else:

@@ -22,18 +22,20 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.service.inbox import Delivery
+from bot.validation.report_text import jira_wiki
 from bot.validation.validator import (
     IssueState,
     LinkIndex,
     Move,
+    Report,
     ValidationConfig,
     Validator,
-    is_report,
 )
 from rules.live import LiveIssue, LiveSubtask
 from sync.jira.live import JiraLiveAdapter
 from sync.state.inbox import IGNORED
 
+REPORT_PROPERTY = "backlog-bot.report"  # the comment property that marks the bot's report
 QUIET_FIELDS = {"labels", "comment", "watches", "watchers", "rank", "lastviewed"}
 log = logging.getLogger(__name__)
 
@@ -102,18 +104,23 @@ class JiraTracker:
         key = row.remote_key if row is not None else None
         return int(key.lstrip("#")) if key and key.lstrip("#").isdigit() else None
 
-    def find_report(self, ref: str) -> tuple[str, str] | None:
-        for comment in self.adapter.comments(ref):
-            body = comment.get("body")
-            if isinstance(body, str) and is_report(body):
-                return str(comment["id"]), body
-        return None
+    def find_report(self, ref: str) -> tuple[str, str | None] | None:
+        found = self.adapter.comment_with_property(ref, REPORT_PROPERTY)
+        if found is None:
+            return None
+        value = found[1] if isinstance(found[1], dict) else {}
+        stamp = value.get("stamp")
+        return found[0], str(stamp) if stamp else None
 
-    def write_report(self, ref: str, comment_id: str | None, body: str) -> None:
+    def render_report(self, report: Report, state: IssueState, item: str, stamp: str) -> str:
+        return jira_wiki(report, state, item)
+
+    def write_report(self, ref: str, comment_id: str | None, body: str, stamp: str) -> None:
+        marker = {REPORT_PROPERTY: {"stamp": stamp}}
         if comment_id is None:
-            self.adapter.add_comment(ref, body)
+            self.adapter.add_comment(ref, body, marker)
         else:
-            self.adapter.update_comment(ref, comment_id, body)
+            self.adapter.update_comment(ref, comment_id, body, marker)
 
     def set_labels(self, ref: str, labels: Sequence[str]) -> None:
         self.adapter.set_labels(ref, list(labels))

@@ -6,10 +6,12 @@ the rules on the *current* state: the Definition of Ready and INVEST while the i
 (created, edited, moved into a sprint or to a ready status), the Definition of Done (with the
 linked pull requests, reviews, checks, sub-tasks and acceptance checklist) once it is done.
 
-It reports where people look — ONE bot comment per issue, found again by a hidden marker and
-edited in place, and a ``dor:failed`` / ``dod:failed`` label set and cleared — and, for rules
-listed under ``enforce``, reopens a done issue, or moves an unready one back out of the sprint
-(milestone) or ready status it was just moved into, with the explanation in the same comment.
+It reports where people look — ONE bot comment per issue, in the tracker's own markup
+(``bot.validation.report_text``), found again by its marker (a hidden HTML comment on GitHub,
+a comment property on Jira) and edited in place, and a ``dor:failed`` / ``dod:failed`` label
+set and cleared — and, for rules listed under ``enforce``, reopens a done issue, or moves an
+unready one back out of the sprint (milestone) or ready status it was just moved into, with the
+explanation in the same comment.
 Echo suppression: events sent by the bot's own account are ignored, and the report carries a
 hash of its findings, so an unchanged result writes nothing at all (no comment edit, no label
 call); a move back is never itself a move into a sprint or ready status, so it cannot loop.
@@ -41,10 +43,7 @@ from rules.base import Finding, Severity, matches_prefix
 from rules.live import LiveIssue
 
 log = logging.getLogger(__name__)
-MARKER = "<!-- backlog-bot:report -->"
-HASH_PREFIX = "<!-- backlog-bot:hash="
 LABELS = {"dor": "dor:failed", "dod": "dod:failed"}
-TITLES = {"dor": "Definition of Ready / INVEST", "dod": "Definition of Done"}
 
 
 @dataclass(frozen=True)
@@ -147,9 +146,17 @@ class Tracker(Protocol):
 
     def live_issue(self, state: IssueState) -> LiveIssue: ...
 
-    def find_report(self, ref: str) -> tuple[str, str] | None: ...
+    def find_report(self, ref: str) -> tuple[str, str | None] | None:
+        """The bot's report comment on ``ref``: its id and the stamp it was written with."""
+        ...
 
-    def write_report(self, ref: str, comment_id: str | None, body: str) -> None: ...
+    def render_report(self, report: Report, state: IssueState, item: str, stamp: str) -> str:
+        """The comment text in the tracker's own markup (Markdown, Jira wiki markup)."""
+        ...
+
+    def write_report(self, ref: str, comment_id: str | None, body: str, stamp: str) -> None:
+        """Add (``comment_id`` None) or edit the report, remembering ``stamp`` with it."""
+        ...
 
     def set_labels(self, ref: str, labels: Sequence[str]) -> None: ...
 
@@ -265,15 +272,15 @@ class Validator:
         self, tracker: Tracker, state: IssueState, report: Report, outcome: Outcome
     ) -> None:
         found = tracker.find_report(state.ref)
-        previous = _hash_in(found[1]) if found else None
+        previous = found[1] if found else None
         stamp = f"{report.kind}:{report.digest}"
         if found is None and not report.failed:
             pass  # a passing issue that never failed gets no comment
         elif report.kind == "dor" and not report.failed and (previous or "").startswith("dod:"):
             pass  # a reopened issue keeps its Definition-of-Done report until DoD passes
         elif previous != stamp or report.action:
-            body = render(report, state, outcome.story_id or state.key)
-            tracker.write_report(state.ref, found[0] if found else None, body)
+            body = tracker.render_report(report, state, outcome.story_id or state.key, stamp)
+            tracker.write_report(state.ref, found[0] if found else None, body, stamp)
             outcome.writes.append("comment-edit" if found else "comment")
         labels = set(state.labels)
         wanted = set(labels)
@@ -284,47 +291,6 @@ class Validator:
         if wanted != labels:
             tracker.set_labels(state.ref, sorted(wanted))
             outcome.writes.append("labels")
-
-
-def render(report: Report, state: IssueState, item: str) -> str:
-    """The bot's comment: hidden marker, verdict, one line per finding, hidden digest."""
-    title = TITLES[report.kind]
-    lines = [MARKER]
-    if report.failed:
-        lines.append(f"### ❌ {item} does not meet the {title}")
-    else:
-        lines.append(f"### ✅ {item} meets the {title}")
-    if report.findings:
-        lines.append("")
-        for finding in report.findings:
-            where = f" (backlog line {finding.line})" if finding.line else ""
-            hint = f" — {finding.suggestion}" if finding.suggestion else ""
-            lines.append(
-                f"- **{finding.severity}** `{finding.rule}`{where}: {finding.message}{hint}"
-            )
-    rules = ", ".join(sorted({f.rule for f in report.enforced}))
-    if report.enforced and report.kind == "dod":
-        lines += ["", f"Reopened: the team enforces {rules} before an issue is done."]
-    elif report.action:
-        lines += [
-            "",
-            f"Moved back ({report.action}): the team enforces {rules} before an issue is "
-            "planned or started. Fix the findings above, then move it again.",
-        ]
-    lines += ["", f"_Checked by backlog-bot on the issue's current state ({state.key})._"]
-    lines.append(f"{HASH_PREFIX}{report.kind}:{report.digest} -->")
-    return "\n".join(lines)
-
-
-def is_report(body: str | None) -> bool:
-    return bool(body) and MARKER in str(body)
-
-
-def _hash_in(body: str) -> str | None:
-    start = body.find(HASH_PREFIX)
-    if start < 0:
-        return None
-    return body[start + len(HASH_PREFIX) :].split(" ", 1)[0].split("-->", 1)[0].strip()
 
 
 def _with_select(base: Any, prefixes: Sequence[str]) -> Any:

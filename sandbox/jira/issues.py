@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sandbox.jira.adf import adf_problem
 from sandbox.jira.render import adf_to_text, issue_json, user_json
 from sandbox.jira.state import (
     EPIC_LINK_FIELD,
@@ -210,8 +211,8 @@ class IssueService:
                 return _Invalid("Summary must be less than 255 characters.")
             return value
         if name == "description":
-            if version == "3" and isinstance(value, str):
-                return _Invalid("Operation value must be an Atlassian Document.")
+            if version == "3" and value is not None and (problem := adf_problem(value)):
+                return _Invalid(problem)
             if version == "2" and value is not None and not isinstance(value, str):
                 return _Invalid("Operation value must be a string")
             return adf_to_text(value) if value is not None else None

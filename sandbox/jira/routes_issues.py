@@ -21,8 +21,8 @@ from sandbox.jira.http import (
 )
 from sandbox.jira.issues import IssueService, PermissionDenied, error_collection
 from sandbox.jira.jql import JqlError, Query
-from sandbox.jira.render import issue_json, link_json, status_json, user_json
-from sandbox.jira.state import LINK_TYPES, TRANSITIONS, SiteState, now_iso
+from sandbox.jira.render import issue_json, link_json, status_json
+from sandbox.jira.state import LINK_TYPES, TRANSITIONS, SiteState
 
 MAX_SEARCH_RESULTS = 100
 NO_ISSUE = "Issue does not exist or you do not have permission to see it."
@@ -48,8 +48,6 @@ class IssueApi:
             Route(f"{api}/issue/bulk", self.create_bulk, methods=["POST"]),
             Route(f"{api}/issue/{{key}}", self.issue, methods=["GET", "PUT", "DELETE"]),
             Route(f"{api}/issue/{{key}}/transitions", self.transitions, methods=["GET", "POST"]),
-            Route(f"{api}/issue/{{key}}/comment", self.comments, methods=["GET", "POST"]),
-            Route(f"{api}/issue/{{key}}/comment/{{comment_id}}", self.comment, methods=["PUT"]),
             Route(f"{api}/issue/{{key}}/remotelink", self.remote_link, methods=["GET", "POST"]),
             Route(f"{api}/issue/{{key}}/properties", self.property_keys),
             Route(f"{api}/issue/{{key}}/properties/{{prop}}", self.prop, methods=["GET", "PUT"]),
@@ -205,59 +203,6 @@ class IssueApi:
                 links.append(link)
         status = 200 if existing else 201
         return JSONResponse({"id": link_id, "self": link["self"]}, status_code=status)
-
-    async def comments(self, request: Request) -> Response:
-        issue = self.state.issue(request.path_params["key"])
-        if issue is None:
-            return error_response(
-                404, ["Issue does not exist or you do not have permission to see it."]
-            )
-        if request.method == "GET":
-            return JSONResponse(
-                {
-                    "startAt": 0,
-                    "maxResults": 5000,
-                    "total": len(issue.comments),
-                    "comments": issue.comments,
-                }
-            )
-        payload = await json_body(request)
-        body = payload.get("body") if isinstance(payload, dict) else None
-        if not body:
-            return error_response(400, ["Comment body can not be empty!"])
-        base = base_url(request)
-        with self.state.lock:
-            comment_id = str(10000 + sum(len(i.comments) for i in self.state.issues.values()))
-            comment = {
-                "self": f"{base}/rest/api/2/issue/{issue.id}/comment/{comment_id}",
-                "id": comment_id,
-                "author": user_json(base, self.issues.actor),
-                "body": body,
-                "created": now_iso(),
-                "updated": now_iso(),
-            }
-            issue.comments.append(comment)
-        return JSONResponse(comment, status_code=201)
-
-    async def comment(self, request: Request) -> Response:
-        """``PUT .../comment/{id}``: edit a comment in place (the service's one report)."""
-        issue = self.state.issue(request.path_params["key"])
-        if issue is None:
-            return error_response(
-                404, ["Issue does not exist or you do not have permission to see it."]
-            )
-        payload = await json_body(request)
-        body = payload.get("body") if isinstance(payload, dict) else None
-        if not body:
-            return error_response(400, ["Comment body can not be empty!"])
-        with self.state.lock:
-            found = next(
-                (c for c in issue.comments if c["id"] == request.path_params["comment_id"]), None
-            )
-            if found is None:
-                return error_response(404, ["Can not find a comment for the id."])
-            found.update(body=body, updated=now_iso())
-            return JSONResponse(dict(found))
 
     async def property_keys(self, request: Request) -> Response:
         issue = self.state.issue(request.path_params["key"])

@@ -29,6 +29,7 @@ from sandbox.jira.faults import Fault, FaultPlan, LoggedRequest
 from sandbox.jira.issues import IssueService
 from sandbox.jira.middleware import Credentials, SandboxMiddleware
 from sandbox.jira.routes_agile import AgileApi
+from sandbox.jira.routes_comments import CommentApi
 from sandbox.jira.routes_issues import IssueApi
 from sandbox.jira.routes_platform import PlatformApi
 from sandbox.jira.state import ProjectSpec, SiteState, User
@@ -127,13 +128,22 @@ class JiraSandbox(SandboxControl):
         platform = PlatformApi(self.state, self.issue_service)
         agile = AgileApi(self.state, self.issue_service)
         issues = IssueApi(self.state, self.issue_service)
+        comments = CommentApi(self.state, self.issue_service)
         control = [
             Route("/_sandbox/state", self._control_state),
             Route("/_sandbox/requests", self._control_requests, methods=["GET", "DELETE"]),
             Route("/_sandbox/faults", self._control_faults, methods=["GET", "POST", "DELETE"]),
             Route("/_sandbox/webhooks", self._control_webhooks, methods=["POST"]),
         ]
-        app = Starlette(routes=[*platform.routes(), *issues.routes(), *agile.routes(), *control])
+        app = Starlette(
+            routes=[
+                *platform.routes(),
+                *issues.routes(),
+                *comments.routes(),
+                *agile.routes(),
+                *control,
+            ]
+        )
         return SandboxMiddleware(
             app,
             credentials=Credentials(self.email, self.token),

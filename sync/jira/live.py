@@ -5,6 +5,13 @@ current state, its sub-tasks, comments (list, add, edit in place), labels, a tra
 out of a done status or to a named status, and a move out of a sprint to the backlog. Same
 session, counting, pacing and error translation; the project discovery is done once per
 adapter and reused.
+
+Rich text: descriptions and comments are written as **wiki markup through REST v2** (one
+choice for every body we send; see ``docs/jira.md``). Jira renders v2 bodies as wiki markup,
+so the text uses ``h3.``, ``*bold*``, ``{{monospace}}``, ``#``/``*`` lists and ``{code}``
+blocks, never Markdown. The bot's own report comment carries no hidden text: it is found again
+by the comment property ``REPORT_PROPERTY`` (``{"stamp": "dor:<digest>"}``), read for all of
+an issue's comments at once with ``POST /comment/list?expand=properties``.
 """
 
 from __future__ import annotations
@@ -40,16 +47,45 @@ class JiraLiveAdapter(JiraAdapter):
             data = self._jira._get_json(f"issue/{key}/comment", params={"maxResults": 5000})
         return list(data.get("comments") or [])
 
-    def add_comment(self, key: str, body: str) -> str:
+    def comment_with_property(self, key: str, prop: str) -> tuple[str, Any] | None:
+        """The first comment of ``key`` carrying the property ``prop``: (id, its value).
+
+        Two reads whatever the number of comments: the issue's comments, then all of them
+        again by id with their properties.
+        """
+        ids = [str(c["id"]) for c in self.comments(key)][:1000]
+        if not ids:
+            return None
+        url = self._jira._get_url("comment/list")
+        with self._errors(f"reading the comment properties of {key}", project=self.project_key):
+            response = self._jira._session.post(
+                url, params={"expand": "properties"}, data=json.dumps({"ids": ids})
+            )
+        for comment in response.json().get("values") or []:
+            for entry in comment.get("properties") or []:
+                if entry.get("key") == prop:
+                    return str(comment["id"]), entry.get("value")
+        return None
+
+    def add_comment(self, key: str, body: str, properties: dict[str, Any] | None = None) -> str:
+        """Post a wiki-markup comment (with comment properties, in the same request)."""
         url = self._jira._get_url(f"issue/{key}/comment")
+        payload: dict[str, Any] = {"body": body}
+        if properties:
+            payload["properties"] = [{"key": k, "value": v} for k, v in properties.items()]
         with self._errors(f"commenting on {key}", project=self.project_key):
-            response = self._jira._session.post(url, data=json.dumps({"body": body}))
+            response = self._jira._session.post(url, data=json.dumps(payload))
         return str(response.json().get("id", ""))
 
-    def update_comment(self, key: str, comment_id: str, body: str) -> None:
+    def update_comment(
+        self, key: str, comment_id: str, body: str, properties: dict[str, Any] | None = None
+    ) -> None:
         url = self._jira._get_url(f"issue/{key}/comment/{comment_id}")
+        payload: dict[str, Any] = {"body": body}
+        if properties:
+            payload["properties"] = [{"key": k, "value": v} for k, v in properties.items()]
         with self._errors(f"editing comment {comment_id} of {key}", project=self.project_key):
-            self._jira._session.put(url, data=json.dumps({"body": body}))
+            self._jira._session.put(url, data=json.dumps(payload))
 
     def set_labels(self, key: str, labels: list[str]) -> None:
         url = self._jira._get_url(f"issue/{key}")
