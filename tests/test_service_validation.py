@@ -212,11 +212,17 @@ def test_the_bots_own_events_are_ignored(world: World) -> None:
 
 def test_closing_without_review_runs_dod_and_reopens_when_enforced(world: World) -> None:
     number = world.number("US-001")
+    for n in range(3):  # other work in the repository: the check must not page through it
+        world.sandbox.open_pull_request(f"Other {n}", branch=f"other-{n}", closes=None)
     pull = world.sandbox.open_pull_request("Invoice list", closes=number)
     world.sandbox.check_run(pull["number"], "ci", "success")
     world.settle()
+    world.sandbox.clear_requests()
     world.sandbox.close_issue(number)  # closed by hand, PR neither reviewed nor merged
     world.settle()
+    asked = [(r["method"], r["path"]) for r in world.sandbox.requests()]
+    assert ("GET", "/repos/acme/bss/pulls") not in asked  # found through the issue instead
+    assert asked.count(("POST", "/graphql")) >= 1
     [report] = world.reports(number)
     assert "❌ US-001 does not meet the Definition of Done" in report["body"]
     assert "`dod.reviewed`" in report["body"]

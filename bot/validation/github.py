@@ -195,7 +195,7 @@ def issue_refs(delivery: Delivery, config: ValidationConfig, links: Any) -> list
         if name and name not in BOARD_FIELDS:
             return []  # (older payloads name no field: any board edit is a hint)
         item = payload.get("projects_v2_item") or {}
-        number = links.number_for_node(item.get("content_node_id"), item.get("node_id"))
+        number = links.number_for_node(item.get("content_node_id"))
         return [str(number)] if number is not None else []
     if delivery.event in ("pull_request", "pull_request_review"):
         if delivery.event == "pull_request" and delivery.action != "closed":

@@ -334,21 +334,25 @@ class LinkIndex:
             ).first()
             return row.backlog_id if row is not None else None
 
-    def number_for_node(self, *node_ids: str | None) -> int | None:
-        """The GitHub issue number of a board item (by its issue or item node id)."""
-        from sqlmodel import Session, select
+    def number_for_node(self, node_id: str | None) -> int | None:
+        """The GitHub issue number of a board item's issue, by the issue's node id: one
+        indexed lookup (``sync_link.remote_node_id``), whatever the number of links."""
+        from sqlmodel import Session, col, select
 
         from sync.state.tables import SyncLink
 
-        wanted = {n for n in node_ids if n}
+        if not node_id:
+            return None
         with Session(self.engine) as session:
-            rows = session.exec(select(SyncLink).where(SyncLink.target == "github")).all()
-            for row in rows:
-                extra = row.extra or {}
-                if wanted & {extra.get("node_id"), extra.get("item_id")}:
-                    number = extra.get("number")
-                    return int(number) if number is not None else None
-        return None
+            row = session.exec(
+                select(SyncLink).where(
+                    SyncLink.target == "github",
+                    col(SyncLink.remote_node_id) == node_id,
+                    col(SyncLink.kind).in_(("epic", "story", "task", "subtask")),
+                )
+            ).first()
+        number = (row.extra or {}).get("number") if row is not None else None
+        return int(number) if number is not None else None
 
 
 class BacklogCache:

@@ -7,11 +7,16 @@ with arguments, resolved by ``graphql_api.resolve_field``. Mixed into ``Projects
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable
 from typing import Any
 
 from sandbox.github import shapes
 from sandbox.github.state import RepoState
+
+# GitHub's closing keywords ("Linking a pull request to an issue"): close, closes, closed,
+# fix, fixes, fixed, resolve, resolves, resolved, followed by #NUMBER
+CLOSING_KEYWORD = re.compile(r"\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?):?\s+#(\d+)\b", re.I)
 
 
 def connection(
@@ -185,7 +190,23 @@ class ProjectObjects:
                 first,
                 after,
             ),
+            "closedByPullRequestsReferences": lambda info, first=None, after=None, **options: (
+                connection(self._closing_pulls(number, **options), first, after)
+            ),
         }
+
+    def _closing_pulls(
+        self, number: int, includeClosedPrs: bool = False, **_: Any
+    ) -> list[dict[str, Any]]:
+        """Pull requests whose body closes ``#number`` with a closing keyword, as GitHub
+        links them (open ones only unless ``includeClosedPrs``), oldest first."""
+        return [
+            self.issue_object(record["number"])
+            for record in sorted(self.repo.issues.values(), key=lambda r: r["number"])
+            if record.get("is_pull")
+            and (includeClosedPrs or record["state"] == "open")
+            and number in {int(n) for n in CLOSING_KEYWORD.findall(record.get("body") or "")}
+        ]
 
     def user_object(self, login: str) -> dict[str, Any]:
         return {

@@ -47,6 +47,8 @@ class LinkStore:
             ):  # fmt: skip
                 setattr(row, name, getattr(record, name))
             row.extra = dict(record.extra)
+            node = record.extra.get("node_id")
+            row.remote_node_id = str(node) if node else None  # indexed: board events
             row.updated_at = utcnow()
             session.add(row)
 

@@ -8,33 +8,51 @@ check runs with annotations. Same transport, counting, pacing and error translat
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from sync.github.adapter import GitHubRestAdapter
 
 CLOSING_RE = re.compile(r"\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\s+#(\d+)\b", re.I)
 MAX_ANNOTATIONS = 50  # GitHub accepts at most 50 annotations per request
+Q_CLOSING_PULLS = """
+query ClosingPulls($owner: String!, $name: String!, $number: Int!, $after: String) {
+  repository(owner: $owner, name: $name) {
+    issue(number: $number) {
+      closedByPullRequestsReferences(first: 100, after: $after, includeClosedPrs: true) {
+        nodes { number }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+}
+"""
 
 
 class GitHubLiveAdapter(GitHubRestAdapter):
     """The REST adapter plus pull-request and check-run calls."""
 
     def linked_pull_numbers(self, issue_number: int) -> list[int]:
-        """Pull requests whose body closes ``#issue_number`` (``Closes #12``, ``fixes #12``)."""
+        """Pull requests linked to close the issue (``Closes #12`` or linked by hand), open or
+        closed: asked of the issue itself (GraphQL ``closedByPullRequestsReferences``), one
+        request per 100 linked pull requests whatever the size of the repository."""
+        owner, name = self.repository.split("/")
         numbers: list[int] = []
-        page = 1
+        after: str | None = None
         while True:
-            pulls = self._json(
-                "GET", "/pulls", idempotent=True,
-                params={"state": "all", "per_page": 100, "page": page},
-            )  # fmt: skip
-            for pull in pulls:
-                closes = {int(n) for n in CLOSING_RE.findall(pull.get("body") or "")}
-                if issue_number in closes:
-                    numbers.append(int(pull["number"]))
-            if len(pulls) < 100:
+            variables = {"owner": owner, "name": name, "number": issue_number, "after": after}
+            data = self._call(partial(self._graphql, Q_CLOSING_PULLS, variables), idempotent=True)
+            issue = ((data.get("data") or {}).get("repository") or {}).get("issue") or {}
+            refs = issue.get("closedByPullRequestsReferences") or {}
+            numbers.extend(int(node["number"]) for node in refs.get("nodes") or [] if node)
+            page = refs.get("pageInfo") or {}
+            if not page.get("hasNextPage"):
                 return sorted(numbers)
-            page += 1
+            after = page.get("endCursor")
+
+    def _graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """One GraphQL request on the REST adapter's connection (counted as ``github POST``)."""
+        return self._requester.graphql_query(query, variables)[1]
 
     def sub_issues(self, number: int) -> list[dict[str, Any]]:
         """The sub-issues of an issue: ``number``, ``title``, ``state``."""

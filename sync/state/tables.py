@@ -55,6 +55,9 @@ class SyncLink(SQLModel, table=True):
     remote_points: float | None = None
     remote_sprint: str | None = None
     remote_updated_at: datetime | None = None
+    remote_node_id: str | None = Field(
+        default=None, index=True, description="GitHub GraphQL node id (board events name it)"
+    )
     extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
