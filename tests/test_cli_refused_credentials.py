@@ -48,6 +48,7 @@ COMMANDS = [
     ["plan", REFERENCE],
     ["apply", REFERENCE],
     ["sync"],
+    ["pull", REFERENCE],
 ]
 EXPECTED = {
     "jira": (

@@ -36,7 +36,9 @@ def test_plan_apply_reapply_and_sync(
 
         assert main(["apply", REFERENCE, "--target", "github"]) == 0
         again = capsys.readouterr().out
-        assert "summary: no changes" in again and "http calls: 1 (github GET 1)" in again
+        # the token check and the board read that looks for changes made on GitHub
+        assert "summary: no changes" in again
+        assert "http calls: 2 (github GET 1, github graphql:query:projectItems 1)" in again
 
         sandbox.close_issue(sandbox.issues_by_marker()["US-001"][0])
         assert main(["sync", "--target", "github"]) == 0

@@ -45,6 +45,10 @@ def test_target_all_cross_links_jira_and_github(
         github.clear_requests()
         assert main(["apply", REFERENCE, "--target", "all", "--format", "json"]) == 0
         again = json.loads(capsys.readouterr().out)
-        # no writes; the one read verifies the token (a refused one is never "no changes")
-        assert again[1]["http_calls"] == {"github GET": 1}
-        assert [(r["method"], r["path"]) for r in github.requests()] == [("GET", "/repos/acme/bss")]
+        # no writes; reads: the token check (a refused one is never "no changes") and the
+        # board page that shows changes made on GitHub
+        assert again[1]["http_calls"] == {"github GET": 1, "github graphql:query:projectItems": 1}
+        assert [(r["method"], r["path"]) for r in github.requests()] == [
+            ("GET", "/repos/acme/bss"),
+            ("POST", "/graphql"),
+        ]

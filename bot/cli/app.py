@@ -45,6 +45,7 @@ def _register() -> None:
         "bot.cli.db",
         "bot.cli.rules",
         "bot.cli.sync",
+        "bot.cli.pull",
         "bot.cli.sandbox",
         "bot.cli.service",
         "bot.cli.slack",

@@ -19,6 +19,7 @@ from bot.cli.app import EXIT_FINDINGS, OutputFormat, app, fail
 
 if TYPE_CHECKING:
     from bot.targets.registry import ApplyOutcome, TargetRunner
+    from sync.twoway import Drift
 
 T = TypeVar("T")
 
@@ -41,25 +42,45 @@ def plan(
     prune: bool = typer.Option(False, "--prune", help="Plan closing items gone from the file."),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
 ) -> None:
-    """Show what apply would create, update, link, move or close; writes nothing."""
+    """Show what apply would do, and what changed on either side since the last apply or
+    pull (read from the trackers); writes nothing."""
     from backlog.parse import load_backlog
+    from bot.targets.twoway import measure, policy
 
-    backlog = load_backlog(file)
-    text = output_format is OutputFormat.text
+    backlog, text = load_backlog(file), _text(file)
+    conflicts = policy()
+    text_format = output_format is OutputFormat.text
+
+    def run(_name: str, runner: TargetRunner) -> tuple[Any, Drift]:
+        from bot.targets.twoway import guard
+
+        drift = measure(runner, backlog, text, conflicts)
+        guarded = guard(runner, backlog, drift)
+        return runner.plan(guarded, str(file), prune=prune), drift
+
     results = _each(
         target,
         "planned",
-        lambda _name, runner: runner.plan(backlog, str(file), prune=prune),
-        show=(lambda outcome: render_plan_outcome(outcome, str(file))) if text else None,
+        run,
+        show=(lambda pair: render_plan_outcome(pair[0], str(file), pair[1]))
+        if text_format
+        else None,
     )
     if output_format is OutputFormat.json:
         _echo_json(
             [
-                {**o.plan.to_dict(), "warnings": o.warnings, "http_calls": o.http_calls}
-                for o in results
+                {
+                    **o.plan.to_dict(),
+                    "drift": [_merge_dict(m, d.policy) for m in d.merges],
+                    "warnings": o.warnings,
+                    "http_calls": o.http_calls,
+                }
+                for o, d in results
             ],
             target,
         )
+    if any(d.conflicts for _, d in results):
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 @app.command("apply")
@@ -69,21 +90,31 @@ def apply(
     prune: bool = typer.Option(False, "--prune", help="Close issues whose items left the file."),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
 ) -> None:
-    """Create and update issues, links and sprints so the targets match the backlog."""
+    """Create and update issues, links and sprints so the targets match the backlog; fields
+    changed on the tracker since the last apply or pull are left alone (and listed)."""
     from backlog.parse import load_backlog
+    from bot.targets.twoway import guard, measure, policy, record_applied
 
-    backlog = load_backlog(file)
+    backlog, text = load_backlog(file), _text(file)
+    conflicts = policy()
 
     def run(name: str, runner: TargetRunner) -> ApplyOutcome:
+        drift = measure(runner, backlog, text, conflicts)
+        guarded = guard(runner, backlog, drift)
         with _ProgressBar(name, enabled=output_format is OutputFormat.text) as bar:
-            return runner.apply(backlog, str(file), prune=prune, progress=bar)
+            outcome = runner.apply(guarded, str(file), prune=prune, progress=bar)
+        if not outcome.failures:
+            record_applied(runner, backlog, text, drift)
+        outcome.left_alone = [m.describe_item() for m in drift.left_alone()]
+        outcome.conflicts = len(drift.conflicts)
+        return outcome
 
     outcomes = _each(
         target, "applied", run, show=render_apply if output_format is OutputFormat.text else None
     )
     if output_format is OutputFormat.json:
         _echo_json([o.to_dict() for o in outcomes], target)
-    if any(o.failures for o in outcomes):
+    if any(o.failures or o.conflicts for o in outcomes):
         raise typer.Exit(EXIT_FINDINGS)
 
 
@@ -153,9 +184,19 @@ def _echo_json(payload: list[dict[str, Any]], target: str) -> None:
     typer.echo(json.dumps(payload if target == "all" else payload[0], indent=2))
 
 
-def render_plan_outcome(outcome: Any, source: str) -> str:
-    """A plan with its warnings and the HTTP calls it took."""
+def render_plan_outcome(outcome: Any, source: str, drift: Drift | None = None) -> str:
+    """A plan with the drift since the last apply or pull, its warnings and HTTP calls."""
+    from bot.targets.twoway import drift_lines
+
     lines = [render_plan(outcome.plan, source)]
+    if drift is not None and drift.merges:
+        if lines[0].endswith("no changes: the target is in step with the backlog"):
+            lines[0] = lines[0].rsplit("\n", 1)[0]
+        lines.append(
+            f"changed since the last apply or pull (conflicts: {drift.policy}; "
+            "< pull writes it into the file, ~ apply pushes it, ! conflict):"
+        )
+        lines.extend(drift_lines(drift))
     lines.extend(f"warning: {warning}" for warning in outcome.warnings)
     lines.append(f"http calls: {_calls(outcome.http_calls)}")
     return "\n".join(lines)
@@ -199,10 +240,30 @@ def render_apply(outcome: Any) -> str:
         lines.append(f"  {backlog_id:<16} {key:<10} {outcome.urls.get(backlog_id, '')}".rstrip())
     counts = ", ".join(f"{n} {name}" for name, n in outcome.counts.items() if n) or "no changes"
     lines.append(f"summary: {counts}")
+    lines.extend(f"left alone (changed on the tracker): {item}" for item in outcome.left_alone)
     lines.extend(f"warning: {warning}" for warning in outcome.warnings)
     lines.extend(f"error: {failure}" for failure in outcome.failures)
     lines.append(f"http calls: {_calls(outcome.http_calls)}")
     return "\n".join(lines)
+
+
+def _text(file: Path) -> str:
+    """The backlog file's exact text (line endings kept) for the field-level comparison."""
+    with open(file, encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
+def _merge_dict(merge: Any, policy: str) -> dict[str, Any]:
+    return {
+        "item": merge.item,
+        "field": merge.field,
+        "origin": merge.origin,
+        "action": merge.action(policy),
+        "base": merge.base,
+        "file": merge.file,
+        "tracker": merge.tracker,
+        "changed_by": merge.changed_by,
+    }
 
 
 def _diff_text(name: str, pair: Any) -> str:

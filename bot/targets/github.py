@@ -108,6 +108,20 @@ class GitHubTarget:
             jira=jira_links(self.engine),
         )
 
+    def drift_source(self) -> Any:
+        """The two-way view of the linked stories (``sync.github.drift``)."""
+        from bot.targets.twoway import linked_stories
+        from sync.github.drift import GitHubDrift
+
+        self.rest.ensure_access()
+        links = {
+            row.backlog_id: (int(row.extra.get("number") or 0), str(row.extra.get("node_id")))
+            for row in linked_stories(self.engine, self.name)
+            if row.extra.get("number")
+        }
+        project_id = _project_id(self.engine) if self.projects is not None else None
+        return GitHubDrift(self.rest, links, projects=self.projects, project_id=project_id)
+
     def plan(self, backlog: Backlog, source: str, *, prune: bool) -> PlanOutcome:
         from sync.github.mapping import desired_state
         from sync.state import db
@@ -257,6 +271,20 @@ def pacing_policy(table: dict[str, Any], api_url: str) -> Any:
     if not enabled:
         return PacingPolicy.off(**values)
     return PacingPolicy(**values)
+
+
+def _project_id(engine: Any) -> str | None:
+    """The node id of the project board the state database links (None before the first
+    apply made it)."""
+    from sqlmodel import Session, select
+
+    from sync.state.tables import SyncLink
+
+    with Session(engine) as session:
+        row = session.exec(
+            select(SyncLink).where(SyncLink.target == "github", SyncLink.kind == "project")
+        ).first()
+    return row.remote_id if row is not None else None
 
 
 def jira_links(engine: Any) -> dict[str, tuple[str, str]]:

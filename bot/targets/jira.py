@@ -65,10 +65,26 @@ class JiraTarget:
             ),
             requests_per_second=_number(table, "requests_per_second", 20.0, float),
             retry=retry,
+            remember_discovery=True,
         )
+        self._drift: Any = None
         self.engine_sync = JiraSync(
             adapter, LinkStore(self.engine, "jira"), JiraMappingConfig.from_table(table)
         )
+
+    def drift_source(self) -> Any:
+        """The two-way view of the linked stories (``sync.jira.drift``)."""
+        from bot.targets.twoway import linked_stories
+        from sync.jira.drift import JiraDrift
+
+        keys = {
+            row.backlog_id: str(row.remote_key)
+            for row in linked_stories(self.engine, self.name)
+            if row.remote_key
+        }
+        if self._drift is None or self._drift.keys != keys:
+            self._drift = JiraDrift(self.engine_sync.port, self.engine_sync.mapping, keys)
+        return self._drift
 
     def plan(self, backlog: Backlog, source: str, *, prune: bool) -> PlanOutcome:
         planned = self.engine_sync.plan(backlog, source, prune=prune)

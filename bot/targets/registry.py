@@ -11,9 +11,12 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy.engine import Engine
+
 from backlog.model import Backlog
 from sync.calls import CallCounter
 from sync.plan import Plan
+from sync.twoway import DriftSource
 
 TARGETS: dict[str, str] = {
     "jira": "bot.targets.jira:build",
@@ -38,6 +41,8 @@ class ApplyOutcome:
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     http_calls: dict[str, int] = field(default_factory=dict)
+    left_alone: list[str] = field(default_factory=list)  # tracker-side changes not pushed
+    conflicts: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +51,8 @@ class ApplyOutcome:
             "keys": self.keys,
             "failures": self.failures,
             "warnings": self.warnings,
+            "left_alone": self.left_alone,
+            "conflicts": self.conflicts,
             "http_calls": self.http_calls,
         }
 
@@ -68,6 +75,12 @@ class PullOutcome:
 class TargetRunner(Protocol):
     name: str
     calls: CallCounter
+    engine: Engine
+    database_url: str
+
+    def drift_source(self) -> DriftSource:
+        """The target's two-way view of the linked stories (``sync.twoway``)."""
+        ...
 
     def plan(self, backlog: Backlog, source: str, *, prune: bool) -> PlanOutcome: ...
 

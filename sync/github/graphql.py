@@ -68,7 +68,7 @@ VALUE_NODES = f"""
 Q_ITEMS = (
     "query projectItems($id: ID!, $after: String) { node(id: $id) { ... on ProjectV2 {"
     " items(first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { id"
-    " content { ... on Issue { id number state assignees(first: 10) { nodes { login } } } }"
+    " content { ... on Issue { id number title state assignees(first: 10) { nodes { login } } } }"
     " fieldValues(first: 20) { nodes { " + VALUE_NODES + " } } } } } } }"
 )
 
@@ -117,6 +117,7 @@ class ProjectItem:
     state: str | None
     assignees: tuple[str, ...]
     values: dict[str, Any]
+    title: str | None = None
 
 
 def graphql_url(api_url: str) -> str:
@@ -428,6 +429,7 @@ class GitHubProjectsClient:
                     state=content.get("state"),
                     assignees=tuple(a["login"] for a in content["assignees"]["nodes"]),
                     values=values,
+                    title=content.get("title"),
                 )
             info = page.get("pageInfo") or {}
             if not info.get("hasNextPage"):

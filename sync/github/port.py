@@ -7,6 +7,7 @@ engine (``sync.github.engine``) sees only this module.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -73,6 +74,7 @@ class GitHubRestPort(Protocol):
     def update_milestone(
         self, number: int, title: str, description: str, due_on: date | None
     ) -> None: ...
+    def iter_issues(self) -> Iterator[RemoteIssue]: ...
     def issues_by_marker(self) -> dict[str, RemoteIssue]: ...
     def create_issue(
         self, backlog_id: str, *, title: str, body: str, labels: list[str], milestone: int | None

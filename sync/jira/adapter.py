@@ -68,8 +68,13 @@ class JiraAdapter:
         timeout: tuple[float, float] = (5.0, 30.0),
         requests_per_second: float = 20.0,
         retry: RetryPolicy | None = None,
+        remember_discovery: bool = False,
     ) -> None:
+        """``remember_discovery``: learn the project once per adapter (a CLI command reads
+        Jira for the drift and for the plan; the project does not change in between)."""
         self.url = url.rstrip("/")
+        self._remember = remember_discovery
+        self._discovered: JiraProjectConfig | None = None
         self.project_key = project_key
         self.board_id = board_id
         self.calls = counter or CallCounter()
@@ -91,6 +96,11 @@ class JiraAdapter:
 
     def discover(self) -> JiraProjectConfig:
         """Learn the project's issue types, fields, epic mode, priorities, link type, board."""
+        if self._discovered is None or not self._remember:
+            self._discovered = self._discover()
+        return self._discovered
+
+    def _discover(self) -> JiraProjectConfig:
         key = self.project_key
         with self._errors("reading server info"):
             info = self._jira.server_info()
@@ -180,6 +190,7 @@ class JiraAdapter:
         """All issues matching ``jql``, read in pages of 100 with ``nextPageToken``."""
         fields = [
             "summary",
+            "priority",
             "labels",
             "issuetype",
             "parent",

@@ -351,6 +351,11 @@ def _sprint_dates(
 # --- text helpers -------------------------------------------------------------------------
 
 
+def story_summary(story: Story) -> str:
+    """The Jira summary of a story: its heading's name (``Story 1.2: <name>``)."""
+    return _one_line(_story_summary(story))
+
+
 def _story_summary(story: Story) -> str:
     if ":" in story.heading:
         return story.heading.split(":", 1)[1].strip()

@@ -79,6 +79,8 @@ class RemoteIssue:
     sprint_name: str | None = None
     blocks: Mapping[str, str] = field(default_factory=dict)
     updated: str | None = None
+    summary: str | None = None
+    priority: str | None = None
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,8 @@ def remote_issue(raw: dict[str, Any], config: JiraProjectConfig) -> RemoteIssue:
         sprint_name=sprint.get("name") if sprint else None,
         blocks=blocks,
         updated=fields.get("updated"),
+        summary=fields.get("summary"),
+        priority=(fields.get("priority") or {}).get("name"),
     )
 
 

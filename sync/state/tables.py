@@ -61,3 +61,19 @@ class SyncLink(SQLModel, table=True):
     extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SyncBase(SQLModel, table=True):
+    """The last value of one field both sides agreed on (written by apply and by pull): the
+    base of the three-way merge that tells a file change from a tracker change."""
+
+    __tablename__ = "sync_base"
+    __table_args__ = (UniqueConstraint("target", "backlog_id", "field", name="uq_sync_base"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    target: str = Field(index=True, description="jira or github")
+    backlog_id: str = Field(description="US-001")
+    field: str = Field(description="title, points, priority, status ...")
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    origin: str = Field(default="apply", description="apply or pull: who agreed last")
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,162 @@
+"""Two-way sync for the commands: the drift of a target, the merge base, the write-back.
+
+``measure`` reads the tracker's live values of the linked stories and compares them with the
+file and the base (``sync.twoway``). ``plan`` prints the drift, ``apply`` leaves tracker-side
+changes and conflicts alone (the story carries the tracker's value) and records the base of
+what it pushed, ``pull FILE`` writes tracker-side changes into the Markdown and records their
+base. ``[sync] conflicts`` picks the policy for fields changed on both sides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Engine
+
+from backlog.edit import EditResult, FieldEdit, apply_edits, read_fields
+from backlog.model import Backlog
+from sync.merge import FieldMerge, conflict_policy, normalise
+from sync.state.base import BaseStore
+from sync.twoway import Drift, DriftSource, adopt_tracker_values, compare, is_untouched_status
+
+
+class TwoWayRunner(Protocol):
+    name: str
+    engine: Engine
+    database_url: str
+
+    def drift_source(self) -> DriftSource: ...
+
+
+def policy() -> str:
+    from bot.settings import load_config_table
+
+    return conflict_policy(load_config_table("sync"))
+
+
+def measure(runner: TwoWayRunner, backlog: Backlog, text: str, conflicts: str) -> Drift:
+    """Read the tracker (batched) and compare each linked story's fields three ways."""
+    from sync.state import db
+
+    db.upgrade(runner.database_url)
+    source = runner.drift_source()
+    base = BaseStore(runner.engine, runner.name).load()
+    return compare(source, backlog, text, base, source.live(), policy=conflicts)
+
+
+def guard(runner: TwoWayRunner, backlog: Backlog, drift: Drift) -> Backlog:
+    """The backlog apply may push: tracker-side changes and conflicts keep the tracker's value
+    (``file-wins`` conflicts are pushed)."""
+    return adopt_tracker_values(runner.drift_source(), backlog, drift.left_alone())
+
+
+def record_applied(runner: TwoWayRunner, backlog: Backlog, text: str, drift: Drift) -> int:
+    """After apply: the file's value is the base of every field it pushed or found equal."""
+    source = runner.drift_source()
+    keep = {(m.item, m.field) for m in drift.left_alone()}
+    linked = _linked_ids(runner)
+    values = []
+    for story in backlog.iter_stories():
+        if story.id not in linked:
+            continue
+        mine = source.file_values(story, read_fields(text, story))
+        for name in source.fields:
+            if (story.id, name) not in keep and name in mine:
+                values.append((story.id, name, normalise(name, mine[name])))
+    return BaseStore(runner.engine, runner.name).record(values, "apply")
+
+
+@dataclass
+class PullResult:
+    drift: Drift
+    edit: EditResult
+    recorded: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def pull_into(runner: TwoWayRunner, backlog: Backlog, text: str, drift: Drift) -> PullResult:
+    """The file with the tracker-side changes (and ``tracker-wins`` conflicts) written in."""
+    source = runner.drift_source()
+    stories = {story.id: story for story in backlog.iter_stories()}
+    edits: list[FieldEdit] = []
+    for merge in drift.to_pull:
+        edit = source.edit(stories[merge.item], merge.field, merge.tracker)
+        if edit is not None:
+            edits.append(edit)
+    return PullResult(drift, apply_edits(text, backlog, edits))
+
+
+def record_pulled(runner: TwoWayRunner, result: PullResult) -> int:
+    """After the file was written: the base of each written field and each agreed field."""
+    written = {(e.story_id, e.field) for e in result.edit.applied}
+    values = [
+        (m.item, m.field, normalise(m.field, m.tracker))
+        for m in result.drift.to_pull
+        if (m.item, _edit_field(m)) in written
+    ]
+    values += [
+        (m.item, m.field, normalise(m.field, m.tracker))
+        for m in result.drift.agreed
+        if not is_untouched_status(m)  # a status the file never wrote stays out of the base
+    ]
+    result.recorded = BaseStore(runner.engine, runner.name).record(values, "pull")
+    return result.recorded
+
+
+def drift_lines(drift: Drift) -> list[str]:
+    """One line per differing field: where the change came from, and what will happen."""
+    lines = []
+    for merge in sorted(drift.merges, key=lambda m: (m.item, m.field)):
+        action = merge.action(drift.policy)
+        symbol = {"push": "~", "pull": "<", "conflict": "!"}.get(action, " ")
+        key = drift.keys.get(merge.item, "")
+        lines.append(f"  {symbol} {action:<8} {merge.item} {key}: {merge.describe()}")
+    return lines
+
+
+def _edit_field(merge: FieldMerge) -> str:
+    # the Jira summary is written as the heading; every other field under its own name
+    return "heading" if merge.field == "title" and merge.target == "jira" else merge.field
+
+
+def _linked_ids(runner: TwoWayRunner) -> set[str]:
+    from sqlmodel import Session, select
+
+    from sync.state.tables import SyncLink
+
+    with Session(runner.engine) as session:
+        rows = session.exec(
+            select(SyncLink.backlog_id).where(
+                SyncLink.target == runner.name, SyncLink.kind == "story"
+            )
+        ).all()
+    return set(rows)
+
+
+def linked_stories(engine: Engine, target: str) -> list[Any]:
+    """The ``sync_link`` rows of the target's stories."""
+    from sqlmodel import Session, select
+
+    from sync.state.tables import SyncLink
+
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(SyncLink).where(SyncLink.target == target, SyncLink.kind == "story")
+            ).all()
+        )
+
+
+def summary(drift: Drift) -> str:
+    counts = {
+        "from the file": len(drift.to_push),
+        "from the tracker": len(drift.to_pull),
+        "conflicts": len(drift.conflicts),
+    }
+    return ", ".join(f"{n} {what}" for what, n in counts.items() if n) or "none"
+
+
+def left_alone_lines(merges: Iterable[FieldMerge]) -> list[str]:
+    return [f"  left alone: {m.item} {m.describe()}" for m in merges]

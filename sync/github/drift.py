@@ -1,0 +1,100 @@
+"""GitHub's side of two-way sync: linked stories' title, and the board's Story Points,
+Priority and Status.
+
+Read in batches: the Projects v2 board's items, 100 per page, each with its issue's title and
+field values; stories not on a board are read from the repository's issue list (100 per page).
+The file side is what the mapping sends (title ``US-001: <title>``); a tracker title goes back
+without its ``US-001:`` prefix into ``**Title:**`` (or the heading), the board fields into
+``**Story Points:**``, ``**Priority:**`` and ``**Status:**``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from backlog.edit import FieldEdit
+from backlog.model import Story
+from sync.github.mapping import FIELD_POINTS, FIELD_PRIORITY, FIELD_STATUS, priority_name
+from sync.github.port import GitHubProjectsPort, GitHubRestPort
+from sync.twoway import LiveItem
+
+FIELDS = ("title", "points", "priority", "status")
+
+
+class GitHubDrift:
+    target = "github"
+    fields = FIELDS
+
+    def __init__(
+        self,
+        rest: GitHubRestPort,
+        links: Mapping[str, tuple[int, str]],
+        *,
+        projects: GitHubProjectsPort | None = None,
+        project_id: str | None = None,
+    ) -> None:
+        """``links``: backlog id -> (issue number, issue node id) of the linked stories."""
+        self.rest = rest
+        self.links = dict(links)
+        self.projects = projects
+        self.project_id = project_id
+
+    def file_values(self, story: Story, written: Mapping[str, str]) -> dict[str, Any]:
+        values: dict[str, Any] = {"title": f"{story.id}: {story.title or story.heading}"}
+        if self.project_id:
+            values.update(
+                points=story.points,
+                priority=priority_name(story.priority),
+                status=written.get("status"),
+            )
+        return values
+
+    def live(self) -> dict[str, LiveItem]:
+        by_node = {node: backlog_id for backlog_id, (_n, node) in self.links.items()}
+        found: dict[str, LiveItem] = {}
+        if self.projects is not None and self.project_id:
+            for node, item in self.projects.items(self.project_id).items():
+                backlog_id = by_node.get(node)
+                if backlog_id is None or item.title is None:
+                    continue
+                values = {
+                    "title": item.title,
+                    "points": item.values.get(FIELD_POINTS),
+                    "priority": item.values.get(FIELD_PRIORITY),
+                    "status": item.values.get(FIELD_STATUS),
+                }
+                found[backlog_id] = LiveItem(backlog_id, f"#{item.number}", values)
+        missing = {n: b for b, (n, _node) in self.links.items() if b not in found}
+        if missing:
+            for issue in self.rest.iter_issues():
+                backlog_id = missing.get(issue.number)
+                if backlog_id is not None:
+                    values = {"title": issue.title}
+                    found[backlog_id] = LiveItem(backlog_id, f"#{issue.number}", values)
+        return found
+
+    def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None:
+        if value is None:
+            return None
+        if name == "title":
+            title = str(value)
+            prefix = f"{story.id}: "
+            return FieldEdit(story.id, "title", title.removeprefix(prefix))
+        if name == "points":
+            number = float(value)
+            return FieldEdit(story.id, "points", str(int(number) if number.is_integer() else value))
+        if name in ("priority", "status"):
+            return FieldEdit(story.id, name, str(value))
+        return None
+
+    def adopt(self, story: Story, name: str, value: Any) -> Story:
+        if name == "title" and value:
+            title = str(value).removeprefix(f"{story.id}: ")
+            return story.model_copy(update={"title": title})
+        if name == "points":
+            points = int(float(value)) if value is not None else None
+            return story.model_copy(update={"points": points, "points_raw": str(points)})
+        if name == "priority" and value:
+            return story.model_copy(update={"priority": str(value)})
+        return story

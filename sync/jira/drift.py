@@ -1,0 +1,104 @@
+"""Jira's side of two-way sync: linked stories' summary, points, priority and status.
+
+Read in batches: one ``key in (...)`` JQL page per 100 linked stories, with only the mapped
+fields. The file side is what the mapping sends (the summary is the story heading's name,
+the priority the ``[jira] priorities`` name); a tracker value goes back into the file as the
+story heading, ``**Story Points:**``, ``**Priority:**`` (the backlog's own word for the Jira
+priority) and ``**Status:**``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from backlog.edit import FieldEdit
+from backlog.model import Story
+from sync.jira.mapping import JiraMappingConfig, story_summary
+from sync.jira.port import JiraPort, JiraProjectConfig
+from sync.twoway import LiveItem
+
+FIELDS = ("title", "points", "priority", "status")
+PAGE = 100
+
+
+class JiraDrift:
+    target = "jira"
+    fields = FIELDS
+
+    def __init__(
+        self,
+        port: JiraPort,
+        mapping: JiraMappingConfig,
+        keys: Mapping[str, str],
+        project: JiraProjectConfig | None = None,
+    ) -> None:
+        """``keys``: backlog id -> Jira key of the linked stories."""
+        self.port = port
+        self.mapping = mapping
+        self.keys = dict(keys)
+        self.project = project
+
+    def file_values(self, story: Story, written: Mapping[str, str]) -> dict[str, Any]:
+        priority = self.mapping.priorities.get((story.priority or "").strip().lower())
+        return {
+            "title": story_summary(story),
+            "points": story.points,
+            "priority": priority or story.priority,
+            "status": written.get("status"),
+        }
+
+    def live(self) -> dict[str, LiveItem]:
+        if not self.keys:
+            return {}
+        project = self.project or self.port.discover()
+        self.project = project
+        by_key = {key: backlog_id for backlog_id, key in self.keys.items()}
+        found: dict[str, LiveItem] = {}
+        keys = sorted(by_key)
+        for start in range(0, len(keys), PAGE):
+            chunk = ", ".join(f'"{key}"' for key in keys[start : start + PAGE])
+            for issue in self.port.search(project, f"key in ({chunk}) ORDER BY key ASC"):
+                backlog_id = by_key.get(issue.key)
+                if backlog_id is None:
+                    continue
+                values = {
+                    "title": issue.summary,
+                    "points": issue.points,
+                    "priority": issue.priority,
+                    "status": issue.status,
+                }
+                found[backlog_id] = LiveItem(backlog_id, issue.key, values)
+        return found
+
+    def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None:
+        if value is None:
+            return None
+        if name == "title":
+            return FieldEdit(story.id, "heading", str(value))
+        if name == "points":
+            number = float(value)
+            return FieldEdit(story.id, "points", str(int(number) if number.is_integer() else value))
+        if name == "priority":
+            return FieldEdit(story.id, "priority", self._backlog_priority(str(value)))
+        if name == "status":
+            return FieldEdit(story.id, "status", str(value))
+        return None
+
+    def adopt(self, story: Story, name: str, value: Any) -> Story:
+        if name == "title" and value:
+            prefix = story.heading.split(":", 1)[0] + ": " if ":" in story.heading else ""
+            return story.model_copy(update={"heading": f"{prefix}{value}", "title": story.title})
+        if name == "points":
+            points = int(float(value)) if value is not None else None
+            return story.model_copy(update={"points": points, "points_raw": str(points)})
+        if name == "priority" and value:
+            return story.model_copy(update={"priority": self._backlog_priority(str(value))})
+        return story
+
+    def _backlog_priority(self, jira_name: str) -> str:
+        """The backlog word for a Jira priority (``Highest`` -> ``Critical`` by default)."""
+        for word, name in self.mapping.priorities.items():
+            if name.casefold() == jira_name.casefold() and word != "highest":
+                return word.title()
+        return jira_name

@@ -1,0 +1,122 @@
+"""Three-way merge of one field: the file's value, the tracker's value and the base.
+
+The base is the value both sides agreed on at the last apply or pull (kept in the state
+database, ``sync.state.base``). Per field::
+
+    file == tracker                 -> same     (nothing to do; both may have moved there)
+    tracker == base, file changed   -> file     (apply pushes it)
+    file == base, tracker changed   -> tracker  (pull writes it into the file)
+    all three differ                -> both     (a conflict: nothing is written for it)
+
+With no base yet (a link made before two-way sync), a difference is taken to come from the
+tracker when the tracker holds it and the file does not change it: the file is what was pushed.
+``[sync] conflicts`` resolves ``both``: ``report`` (default: leave both sides alone, exit 1),
+``file-wins`` (push the file's value) or ``tracker-wins`` (pull the tracker's value).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from backlog.errors import ConfigurationError
+
+Origin = Literal["same", "file", "tracker", "both"]
+Action = Literal["none", "push", "pull", "conflict"]
+POLICIES = ("report", "file-wins", "tracker-wins")
+
+
+def normalise(field: str, value: Any) -> Any:
+    """The comparable form of a field value (``13.0`` and ``"13"`` are the same points)."""
+    if value is None or value == "":
+        return None
+    if field == "points":
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return " ".join(str(value).split())  # not a number: compared as written
+        return int(number) if number.is_integer() else number
+    if field in ("labels", "dependencies"):
+        return tuple(sorted({str(v) for v in value}))
+    text = " ".join(str(value).split())
+    return text.casefold() if field in ("priority", "status") else text
+
+
+@dataclass(frozen=True)
+class FieldMerge:
+    """One field of one item, its three values and where a difference came from."""
+
+    target: str
+    item: str
+    field: str
+    base: Any
+    file: Any
+    tracker: Any
+    has_base: bool = True
+    changed_by: str | None = None  # who changed the tracker side, when the tracker says
+
+    @property
+    def origin(self) -> Origin:
+        file, tracker = normalise(self.field, self.file), normalise(self.field, self.tracker)
+        if file == tracker:
+            return "same"
+        if not self.has_base:
+            return "tracker"
+        base = normalise(self.field, self.base)
+        if tracker == base:
+            return "file"
+        if file == base:
+            return "tracker"
+        return "both"
+
+    def action(self, policy: str = "report") -> Action:
+        origin = self.origin
+        if origin == "same":
+            return "none"
+        if origin == "file":
+            return "push"
+        if origin == "tracker":
+            return "pull"
+        if policy == "file-wins":
+            return "push"
+        if policy == "tracker-wins":
+            return "pull"
+        return "conflict"
+
+    def describe_item(self) -> str:
+        """``US-002 points 13 -> 3 (tracker)``."""
+        return f"{self.item} {self.describe()}"
+
+    def describe(self) -> str:
+        """``points 13 -> 3 (tracker)``; a conflict shows both sides."""
+        origin = self.origin
+        if origin == "both":
+            who = f" by {self.changed_by}" if self.changed_by else ""
+            return (
+                f"{self.field}: conflict — file {_show(self.file)}, tracker {_show(self.tracker)}"
+                f"{who} (was {_show(self.base)})"
+            )
+        if origin == "file":
+            return f"{self.field} {_show(self.tracker)} -> {_show(self.file)} (file)"
+        who = f", by {self.changed_by}" if self.changed_by else ""
+        return f"{self.field} {_show(self.file)} -> {_show(self.tracker)} (tracker{who})"
+
+
+def conflict_policy(table: Mapping[str, Any]) -> str:
+    """``[sync] conflicts`` (default ``report``), checked."""
+    value = table.get("conflicts", "report")
+    if value not in POLICIES:
+        raise ConfigurationError(
+            f"[sync] conflicts = {value!r}: use one of {', '.join(repr(p) for p in POLICIES)}"
+        )
+    return str(value)
+
+
+def _show(value: Any) -> str:
+    if value is None or value == "":
+        return "(none)"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value)
+    return repr(text) if " " in text else text

@@ -1,0 +1,143 @@
+"""Two-way sync of stories: the file, the tracker's live state and the merge base, per field.
+
+A ``DriftSource`` (one per target: ``sync.jira.drift``, ``sync.github.drift``) knows how a
+story's fields look on its tracker: the values the file implies (``file_values``), the values
+the tracker holds now (``live``, read in batches), how a tracker value is written back into the
+Markdown (``edit``), and how a story is made to carry the tracker's value so that ``apply``
+leaves that field alone (``adopt``). ``compare`` turns the three sides into ``FieldMerge``s
+(``sync.merge``); ``Drift`` sorts them into what to push, pull, leave alone and report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from backlog.edit import FieldEdit, read_fields
+from backlog.model import Backlog, Story
+from sync.merge import FieldMerge
+
+INITIAL_STATUSES = frozenset({"to do", "todo", "open", "backlog", "new"})
+
+
+@dataclass(frozen=True)
+class LiveItem:
+    """One linked story as its tracker holds it now."""
+
+    backlog_id: str
+    key: str
+    values: Mapping[str, Any]
+    changed_by: str | None = None
+
+
+class DriftSource(Protocol):
+    target: str
+    fields: tuple[str, ...]
+
+    def file_values(self, story: Story, written: Mapping[str, str]) -> dict[str, Any]: ...
+
+    def live(self) -> dict[str, LiveItem]: ...
+
+    def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None: ...
+
+    def adopt(self, story: Story, name: str, value: Any) -> Story: ...
+
+
+@dataclass
+class Drift:
+    """Every differing field of every linked story, with the policy's decision."""
+
+    target: str
+    merges: list[FieldMerge] = field(default_factory=list)
+    agreed: list[FieldMerge] = field(default_factory=list)  # same on both sides
+    keys: dict[str, str] = field(default_factory=dict)  # backlog id -> tracker key
+    policy: str = "report"
+
+    def by_action(self, action: str) -> list[FieldMerge]:
+        return [m for m in self.merges if m.action(self.policy) == action]
+
+    @property
+    def conflicts(self) -> list[FieldMerge]:
+        return self.by_action("conflict")
+
+    @property
+    def to_pull(self) -> list[FieldMerge]:
+        return self.by_action("pull")
+
+    @property
+    def to_push(self) -> list[FieldMerge]:
+        return self.by_action("push")
+
+    def left_alone(self) -> list[FieldMerge]:
+        """What ``apply`` must not overwrite: tracker-side changes and unresolved conflicts."""
+        return [m for m in self.merges if m.action(self.policy) in ("pull", "conflict")]
+
+
+def compare(
+    source: DriftSource,
+    backlog: Backlog,
+    text: str,
+    base: Mapping[tuple[str, str], Any],
+    live: Mapping[str, LiveItem],
+    *,
+    policy: str = "report",
+) -> Drift:
+    """The per-field comparison of the file, the tracker and the base for linked stories."""
+    drift = Drift(source.target, policy=policy)
+    for story in backlog.iter_stories():
+        item = live.get(story.id)
+        if item is None:
+            continue
+        drift.keys[story.id] = item.key
+        mine = source.file_values(story, read_fields(text, story))
+        for name in source.fields:
+            if name not in item.values:
+                continue
+            has_base = (story.id, name) in base
+            merge = FieldMerge(
+                source.target,
+                story.id,
+                name,
+                base.get((story.id, name)),
+                mine.get(name),
+                item.values[name],
+                has_base=has_base,
+                changed_by=item.changed_by,
+            )
+            if merge.origin == "same" or is_untouched_status(merge):
+                drift.agreed.append(merge)
+            else:
+                drift.merges.append(merge)
+    return drift
+
+
+def is_untouched_status(merge: FieldMerge) -> bool:
+    """A status the file never wrote, still at the workflow's first step: nothing to pull."""
+    return (
+        merge.field == "status"
+        and merge.base in (None, "")
+        and merge.file in (None, "")
+        and str(merge.tracker or "").casefold() in INITIAL_STATUSES
+    )
+
+
+def adopt_tracker_values(
+    source: DriftSource, backlog: Backlog, merges: Iterable[FieldMerge]
+) -> Backlog:
+    """``backlog`` with the tracker's value in each field of ``merges`` (apply then sees no
+    difference there and leaves the tracker's change alone)."""
+    chosen: dict[str, list[FieldMerge]] = {}
+    for merge in merges:
+        chosen.setdefault(merge.item, []).append(merge)
+    if not chosen:
+        return backlog
+    epics = []
+    for epic in backlog.epics:
+        stories = []
+        for story in epic.stories:
+            for merge in chosen.get(story.id, []):
+                story = source.adopt(story, merge.field, merge.tracker)
+            stories.append(story)
+        epics.append(epic.model_copy(update={"stories": tuple(stories)}))
+    return backlog.model_copy(update={"epics": tuple(epics)})

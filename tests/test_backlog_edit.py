@@ -1,0 +1,151 @@
+"""Writing tracker values back into Markdown: only the changed lines differ, byte for byte,
+on the reference backlog and on real-world backlogs, whatever their line endings."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backlog.edit import FieldEdit, apply_edits, read_fields
+from backlog.parse import parse_text
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "examples" / "bss-modernization.md"
+REALWORLD = sorted((Path(__file__).resolve().parent / "data" / "realworld").glob("*.md"))
+
+
+def _read(path: Path) -> str:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
+def _changes(old: str, new: str) -> list[tuple[str, list[str], list[str]]]:
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    return [
+        (tag, a[i1:i2], b[j1:j2])
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+        if tag != "equal"
+    ]
+
+
+def test_reference_edits_touch_only_their_lines() -> None:
+    text = _read(REFERENCE)
+    backlog = parse_text(text, str(REFERENCE))
+    result = apply_edits(
+        text,
+        backlog,
+        [
+            FieldEdit("US-002", "points", "3"),
+            FieldEdit("US-002", "priority", "Low"),
+            FieldEdit("US-002", "status", "In Progress"),
+            FieldEdit("US-003", "heading", "Pooled DB connections"),
+            FieldEdit("US-003", "title", "As a developer, I want pooling"),
+        ],
+    )
+    assert result.skipped == []
+    assert _changes(text, result.text) == [
+        (
+            "replace",
+            ["**Story Points:** 13\n", "**Priority:** High\n"],
+            ["**Story Points:** 3\n", "**Priority:** Low\n", "**Status:** In Progress\n"],
+        ),
+        (
+            "replace",
+            ["### Story 1.3: Database Connection Pooling\n"],
+            ["### Story 1.3: Pooled DB connections\n"],
+        ),
+        (
+            "replace",
+            [
+                "**Title:** As a backend developer, I want to implement PgBouncer to optimize "
+                "database connection management\n"
+            ],
+            ["**Title:** As a developer, I want pooling\n"],
+        ),
+    ]
+    again = parse_text(result.text, "edited.md")
+    story = next(s for s in again.iter_stories() if s.id == "US-002")
+    assert (story.points, story.priority) == (3, "Low")
+    assert read_fields(result.text, story)["status"] == "In Progress"
+
+
+def test_crlf_files_keep_their_line_endings() -> None:
+    text = _read(REFERENCE).replace("\n", "\r\n")
+    result = apply_edits(
+        text,
+        parse_text(text, "crlf.md"),
+        [FieldEdit("US-001", "points", "8"), FieldEdit("US-001", "status", "Done")],
+    )
+    assert _changes(text, result.text) == [
+        ("replace", ["**Story Points:** 21\r\n"], ["**Story Points:** 8\r\n"]),
+        ("insert", [], ["**Status:** Done\r\n"]),  # after the last field line (Dependencies)
+    ]
+    assert "\n" not in result.text.replace("\r\n", "")
+
+
+def test_a_story_in_a_table_is_skipped_with_the_reason() -> None:
+    text = "# Backlog\n\n| ID | Story | Points |\n|---|---|---|\n| US-1 | Login | 3 |\n"
+    backlog = parse_text(text, "table.md")
+    result = apply_edits(text, backlog, [FieldEdit("US-404", "points", "5")])
+    assert result.text == text
+    assert result.skipped[0][1] == "story US-404 is not in the file"
+
+
+@pytest.mark.parametrize("path", REALWORLD, ids=lambda p: p.stem)
+def test_realworld_backlogs_change_only_the_field_lines(path: Path) -> None:
+    text = _read(path)
+    try:
+        backlog = parse_text(text, str(path))
+    except Exception:
+        pytest.skip("the reader does not read this backlog yet")
+    stories = list(backlog.iter_stories())
+    edits = [FieldEdit(s.id, "status", "Done") for s in stories]
+    edits += [FieldEdit(s.id, "priority", "Low") for s in stories if s.priority]
+    result = apply_edits(text, backlog, edits)
+    written = {e.story_id for e in result.applied}
+    assert len(result.applied) + len(result.skipped) == len(edits)
+    for tag, old, new in _changes(text, result.text):
+        # every change is a priority value rewritten and/or a status line added
+        assert tag in ("insert", "replace"), (tag, old, new)
+        assert all("Priority" in line for line in old)
+        assert all("Priority" in line or "Status" in line for line in new)
+    again = parse_text(result.text, str(path))
+    for story in again.iter_stories():
+        if story.id in written:
+            assert read_fields(result.text, story).get("status") == "Done", story.id
+
+
+def test_realworld_backlogs_are_written_somewhere() -> None:
+    """The previous test is not vacuous: real-world files get status lines written."""
+    written = 0
+    for path in REALWORLD:
+        text = _read(path)
+        try:
+            backlog = parse_text(text, str(path))
+        except Exception:
+            continue
+        edits = [FieldEdit(s.id, "status", "Done") for s in backlog.iter_stories()]
+        written += len(apply_edits(text, backlog, edits).applied)
+    assert written >= 20
+
+
+REFERENCE_TEXT = _read(REFERENCE)
+REFERENCE_BACKLOG = parse_text(REFERENCE_TEXT, "reference.md")
+STORY_IDS = [s.id for s in REFERENCE_BACKLOG.iter_stories()]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(st.sampled_from(STORY_IDS), st.integers(0, 200), max_size=12))
+def test_any_points_edits_change_exactly_those_stories(points: dict[str, int]) -> None:
+    edits = [FieldEdit(story, "points", str(value)) for story, value in points.items()]
+    result = apply_edits(REFERENCE_TEXT, REFERENCE_BACKLOG, edits)
+    assert result.skipped == []
+    before = {s.id: s.points for s in REFERENCE_BACKLOG.iter_stories()}
+    after = {s.id: s.points for s in parse_text(result.text, "edited.md").iter_stories()}
+    assert after == {**before, **points}
+    changed = sum(len(old) for _tag, old, _new in _changes(REFERENCE_TEXT, result.text))
+    assert changed == sum(1 for story, value in points.items() if before[story] != value)

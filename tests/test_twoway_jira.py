@@ -1,0 +1,210 @@
+"""Two-way sync with Jira through the CLI, the way a team works: people edit issues in Jira
+(through Jira's REST API, with the ``jira`` client) and the Markdown file in the repository;
+``plan`` shows where each change came from, ``apply`` pushes only file-side changes and leaves
+tracker-side ones alone, ``pull --write`` writes tracker-side changes into the file byte-exactly,
+and fields changed on both sides are conflicts until a ``[sync] conflicts`` policy decides."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from jira import JIRA
+
+from bot.cli.app import main
+from sandbox.jira import JiraSandbox
+
+BILLING = Path(__file__).resolve().parent / "data" / "billing-backlog.md"
+
+
+@dataclass
+class Team:
+    sandbox: JiraSandbox
+    client: JIRA
+    file: Path
+    config: Path
+    points: str  # the Story Points field id
+
+    def key(self, story: str) -> str:
+        [key] = self.sandbox.issues_by_label(f"backlog-id-{story}")
+        return key
+
+    def edit_in_jira(self, story: str, **fields: object) -> None:
+        self.client.issue(self.key(story)).update(fields=fields)
+
+    def jira_fields(self, story: str) -> tuple[str, float | None, str]:
+        issue = self.client.issue(self.key(story))
+        return (
+            issue.fields.summary,
+            getattr(issue.fields, self.points),
+            issue.fields.priority.name,
+        )
+
+    def text(self) -> str:
+        with open(self.file, encoding="utf-8", newline="") as handle:
+            return handle.read()
+
+    def edit_file(self, old: str, new: str) -> None:
+        text = self.text()
+        assert text.count(old) == 1, old
+        with open(self.file, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text.replace(old, new))
+
+
+@pytest.fixture
+def team(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Team]:
+    file = tmp_path / "backlog.md"
+    file.write_bytes(BILLING.read_bytes())
+    config = tmp_path / "backlog-bot.toml"
+    config.write_text("", encoding="utf-8")
+    with JiraSandbox() as sandbox:
+        env = {
+            **sandbox.env(),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+            "BACKLOG_BOT_CONFIG": str(config),
+        }
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        assert main(["apply", str(file), "--target", "jira"]) == 0
+        capsys.readouterr()
+        client = JIRA(sandbox.url, basic_auth=(sandbox.email, sandbox.token), max_retries=0)
+        points = next(f["id"] for f in client.fields() if f["name"] == "Story point estimate")
+        yield Team(sandbox, client, file, config, points)
+        client.close()  # type: ignore[no-untyped-call]
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
+    code = main(list(args))
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_plan_shows_where_each_change_came_from_and_apply_leaves_jira_edits_alone(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    us1 = team.key("US-001")
+    team.edit_in_jira("US-001", summary="Invoice list with filters", **{team.points: 3})
+    team.edit_file("**Priority:** Medium", "**Priority:** Low")  # US-002, in the file
+
+    code, out = _run(capsys, "plan", str(team.file), "--target", "jira")
+    assert code == 0
+    us2 = team.key("US-002")
+    assert out[-5:] == [
+        "changed since the last apply or pull (conflicts: report; < pull writes it into the "
+        "file, ~ apply pushes it, ! conflict):",
+        f"  < pull     US-001 {us1}: points 8 -> 3 (tracker)",
+        f"  < pull     US-001 {us1}: title 'Invoice list' -> 'Invoice list with filters' (tracker)",
+        f"  ~ push     US-002 {us2}: priority Medium -> Low (file)",
+        "http calls: 12 (jira GET 12)",  # the drift read is one search for both stories
+    ]
+
+    code, out = _run(capsys, "apply", str(team.file), "--target", "jira")
+    assert code == 0
+    assert "left alone (changed on the tracker): US-001 points 8 -> 3 (tracker)" in out
+    assert team.jira_fields("US-001") == ("Invoice list with filters", 3, "High")
+    assert team.jira_fields("US-002")[2] == "Low"  # the file-side change was pushed
+
+
+def test_pull_writes_jira_edits_into_the_file_byte_exactly(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = team.text()
+    team.edit_in_jira("US-001", summary="Invoice list with filters", **{team.points: 3})
+    team.edit_in_jira("US-002", priority={"name": "Highest"})
+
+    code, out = _run(capsys, "pull", str(team.file), "--target", "jira", "--diff")
+    assert code == 0 and team.text() == before  # --diff alone writes nothing
+    assert out[:2] == [f"--- a/{team.file}", f"+++ b/{team.file}"]
+    assert [line for line in out if line[:1] in "+-" and line[:3] not in ("+++", "---")] == [
+        "-### Story 1.1: Invoice list",
+        "+### Story 1.1: Invoice list with filters",
+        "-**Story Points:** 8",
+        "+**Story Points:** 3",
+        "-**Priority:** Medium",
+        "+**Priority:** Critical",  # Jira's Highest in the backlog's own word
+    ]
+
+    code, out = _run(capsys, "pull", str(team.file), "--target", "jira", "--write")
+    assert code == 0 and out[-1] == f"wrote {team.file}"
+    expected = (
+        before.replace(
+            "### Story 1.1: Invoice list\n", "### Story 1.1: Invoice list with filters\n"
+        )
+        .replace("**Story Points:** 8\n", "**Story Points:** 3\n")
+        .replace("**Priority:** Medium\n", "**Priority:** Critical\n")
+    )
+    assert team.text() == expected
+
+    # pulled: nothing is left to pull, and apply does not write the values back differently
+    code, out = _run(capsys, "pull", str(team.file), "--target", "jira")
+    assert code == 0 and out == [
+        "jira: 0 field(s) from the tracker, 0 from the file (apply pushes them), 0 conflict(s) "
+        "(policy: report)"
+    ]
+    assert main(["apply", str(team.file), "--target", "jira"]) == 0
+    assert team.jira_fields("US-001") == ("Invoice list with filters", 3, "High")
+
+
+def test_a_jira_status_is_added_next_to_the_other_fields(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = team.key("US-002")
+    done = next(t for t in team.client.transitions(key) if t["to"]["name"] == "In Progress")
+    team.client.transition_issue(key, done["id"])
+    assert main(["pull", str(team.file), "--target", "jira", "--write"]) == 0
+    capsys.readouterr()
+    # next to the story's fields, in their style; nothing else changes
+    assert team.text() == BILLING.read_text(encoding="utf-8").replace(
+        "**Story Points:** 5\n**Priority:** Medium\n",
+        "**Story Points:** 5\n**Priority:** Medium\n**Status:** In Progress\n",
+    )
+
+
+def test_conflicts_are_reported_left_alone_then_resolved_by_each_policy(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    us1 = team.key("US-001")
+    team.edit_in_jira("US-001", **{team.points: 5})
+    team.edit_file("**Story Points:** 8", "**Story Points:** 13")
+    before = team.text()
+
+    code, out = _run(capsys, "plan", str(team.file), "--target", "jira")
+    assert code == 1
+    assert f"  ! conflict US-001 {us1}: points: conflict — file 13, tracker 5 (was 8)" in out
+
+    code, out = _run(capsys, "apply", str(team.file), "--target", "jira")
+    assert code == 1 and team.jira_fields("US-001")[1] == 5  # left alone
+    assert (
+        "left alone (changed on the tracker): US-001 points: conflict — file 13, tracker 5 "
+        "(was 8)" in out
+    )
+
+    code, out = _run(capsys, "pull", str(team.file), "--target", "jira", "--write")
+    assert code == 1 and team.text() == before  # nothing written for the field
+
+    team.config.write_text('[sync]\nconflicts = "tracker-wins"\n', encoding="utf-8")
+    code, out = _run(capsys, "pull", str(team.file), "--target", "jira", "--write")
+    assert code == 0 and team.text() == before.replace(
+        "**Story Points:** 13\n", "**Story Points:** 5\n"
+    )
+
+    team.edit_in_jira("US-001", **{team.points: 2})
+    team.edit_file("Invoice list\n**Story Points:** 5", "Invoice list\n**Story Points:** 21")
+    team.config.write_text('[sync]\nconflicts = "file-wins"\n', encoding="utf-8")
+    code, out = _run(capsys, "apply", str(team.file), "--target", "jira")
+    assert code == 0 and team.jira_fields("US-001")[1] == 21
+    code, out = _run(capsys, "plan", str(team.file), "--target", "jira")
+    assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
+
+
+def test_an_unknown_policy_names_the_setting(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    team.config.write_text('[sync]\nconflicts = "merge"\n', encoding="utf-8")
+    assert main(["plan", str(team.file), "--target", "jira"]) == 2
+    assert capsys.readouterr().err == (
+        "error: [sync] conflicts = 'merge': use one of 'report', 'file-wins', 'tracker-wins'\n"
+    )
