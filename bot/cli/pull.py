@@ -22,7 +22,7 @@ from bot.cli.sync import TARGET_HELP, _each, _text
 
 if TYPE_CHECKING:
     from backlog.model import Backlog
-    from bot.targets.registry import TargetRunner
+    from bot.targets.factory import SyncTarget as TargetRunner
     from bot.targets.twoway import PullResult
 
 

@@ -18,7 +18,10 @@ import typer
 from bot.cli.app import EXIT_FINDINGS, OutputFormat, app, fail
 
 if TYPE_CHECKING:
-    from bot.targets.registry import ApplyOutcome, TargetRunner
+    from bot.targets.factory import SyncTarget
+    from sync.merge import FieldMerge
+    from sync.plan import Plan
+    from sync.report import SyncReport
     from sync.twoway import Drift
 
 T = TypeVar("T")
@@ -43,21 +46,18 @@ def plan(
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
 ) -> None:
     """Show what apply would do, and what changed on either side since the last apply or
-    pull (read from the trackers); writes nothing."""
+    pull (read from the trackers); writes nothing. Exit 1 on a conflict."""
     from backlog.parse import load_backlog
-    from bot.targets.twoway import measure, policy
+    from bot.targets.twoway import guard, measure, policy
 
     backlog, text = load_backlog(file), _text(file)
     conflicts = policy()
-    text_format = output_format is OutputFormat.text
 
-    def run(_name: str, runner: TargetRunner) -> tuple[Any, Drift]:
-        from bot.targets.twoway import guard
-
+    def run(_name: str, runner: SyncTarget) -> tuple[SyncReport, Drift]:
         drift = measure(runner, backlog, text, conflicts)
-        guarded = guard(runner, backlog, drift)
-        return runner.plan(guarded, str(file), prune=prune), drift
+        return runner.plan(guard(runner, backlog, drift), str(file), prune=prune), drift
 
+    text_format = output_format is OutputFormat.text
     results = _each(
         target,
         "planned",
@@ -98,23 +98,35 @@ def apply(
     backlog, text = load_backlog(file), _text(file)
     conflicts = policy()
 
-    def run(name: str, runner: TargetRunner) -> ApplyOutcome:
+    def run(name: str, runner: SyncTarget) -> tuple[SyncReport, Drift]:
         drift = measure(runner, backlog, text, conflicts)
-        guarded = guard(runner, backlog, drift)
         with _ProgressBar(name, enabled=output_format is OutputFormat.text) as bar:
-            outcome = runner.apply(guarded, str(file), prune=prune, progress=bar)
-        if not outcome.failures:
+            report = runner.apply(
+                guard(runner, backlog, drift), str(file), prune=prune, progress=bar
+            )
+        if not report.failures:
             record_applied(runner, backlog, text, drift)
-        outcome.left_alone = [m.describe_item() for m in drift.left_alone()]
-        outcome.conflicts = len(drift.conflicts)
-        return outcome
+        return report, drift
 
-    outcomes = _each(
-        target, "applied", run, show=render_apply if output_format is OutputFormat.text else None
+    results = _each(
+        target,
+        "applied",
+        run,
+        show=(lambda pair: render_apply(*pair)) if output_format is OutputFormat.text else None,
     )
     if output_format is OutputFormat.json:
-        _echo_json([o.to_dict() for o in outcomes], target)
-    if any(o.failures or o.conflicts for o in outcomes):
+        _echo_json(
+            [
+                {
+                    **o.to_dict(),
+                    "left_alone": [m.describe_item() for m in d.left_alone()],
+                    "conflicts": len(d.conflicts),
+                }
+                for o, d in results
+            ],
+            target,
+        )
+    if any(o.failures or d.conflicts for o, d in results):
         raise typer.Exit(EXIT_FINDINGS)
 
 
@@ -129,13 +141,13 @@ def sync_command(
         target, "synced", lambda _name, runner: runner.pull(), show=render_pull if text else None
     )
     if output_format is OutputFormat.json:
-        typer.echo(json.dumps([o.__dict__ for o in outcomes], indent=2))
+        typer.echo(json.dumps([_pulled(o) for o in outcomes], indent=2))
 
 
 def _each(
     target: str,
     verb: str,
-    run: Callable[[str, TargetRunner], T],
+    run: Callable[[str, SyncTarget], T],
     *,
     show: Callable[[T], str] | None = None,
 ) -> list[T]:
@@ -146,7 +158,7 @@ def _each(
     targets before it keep their results, the ones after it are not started.
     """
     from backlog.errors import RemoteError
-    from bot.targets.registry import target_names
+    from bot.targets.factory import target_names
 
     names = target_names(target)
     done: list[T] = []
@@ -169,14 +181,23 @@ def _each(
     return done
 
 
-def _runners(target: str) -> Iterator[tuple[str, TargetRunner]]:
+def _runners(target: str) -> Iterator[tuple[str, SyncTarget]]:
     """Each chosen target's name and runner, built from the settings when its turn comes."""
     from bot.settings import load_settings
-    from bot.targets.registry import build, target_names
+    from bot.targets.factory import build_target, target_names
 
     settings = load_settings()
     for name in target_names(target):
-        yield name, build(name, settings)
+        yield name, build_target(name, settings)
+
+
+def _pulled(report: SyncReport) -> dict[str, Any]:
+    return {
+        "target": report.target,
+        "issues": report.issues,
+        "changed": report.changed,
+        "http_calls": report.http_calls,
+    }
 
 
 def _echo_json(payload: list[dict[str, Any]], target: str) -> None:
@@ -184,7 +205,7 @@ def _echo_json(payload: list[dict[str, Any]], target: str) -> None:
     typer.echo(json.dumps(payload if target == "all" else payload[0], indent=2))
 
 
-def render_plan_outcome(outcome: Any, source: str, drift: Drift | None = None) -> str:
+def render_plan_outcome(outcome: SyncReport, source: str, drift: Drift | None = None) -> str:
     """A plan with the drift since the last apply or pull, its warnings and HTTP calls."""
     from bot.targets.twoway import drift_lines
 
@@ -202,14 +223,14 @@ def render_plan_outcome(outcome: Any, source: str, drift: Drift | None = None) -
     return "\n".join(lines)
 
 
-def render_pull(outcome: Any) -> str:
+def render_pull(outcome: SyncReport) -> str:
     return (
         f"{outcome.target}: read {outcome.issues} issues, {outcome.changed} changed since the "
         f"last sync\nhttp calls: {_calls(outcome.http_calls)}"
     )
 
 
-def render_plan(plan: Any, source: str) -> str:
+def render_plan(plan: Plan, source: str) -> str:
     """Plan as text: one line per write or orphan, then the counts."""
     lines = [f"{plan.target}: plan for {source}"]
     for change in plan.changes:
@@ -234,13 +255,17 @@ def render_plan(plan: Any, source: str) -> str:
     return "\n".join(lines)
 
 
-def render_apply(outcome: Any) -> str:
+def render_apply(outcome: SyncReport, drift: Drift | None = None) -> str:
     lines = [f"{outcome.plan.target}: applied"]
     for backlog_id, key in outcome.keys.items():
         lines.append(f"  {backlog_id:<16} {key:<10} {outcome.urls.get(backlog_id, '')}".rstrip())
     counts = ", ".join(f"{n} {name}" for name, n in outcome.counts.items() if n) or "no changes"
     lines.append(f"summary: {counts}")
-    lines.extend(f"left alone (changed on the tracker): {item}" for item in outcome.left_alone)
+    if drift is not None:
+        lines.extend(
+            f"left alone (changed on the tracker): {merge.describe_item()}"
+            for merge in drift.left_alone()
+        )
     lines.extend(f"warning: {warning}" for warning in outcome.warnings)
     lines.extend(f"error: {failure}" for failure in outcome.failures)
     lines.append(f"http calls: {_calls(outcome.http_calls)}")
@@ -253,7 +278,7 @@ def _text(file: Path) -> str:
         return handle.read()
 
 
-def _merge_dict(merge: Any, policy: str) -> dict[str, Any]:
+def _merge_dict(merge: FieldMerge, policy: str) -> dict[str, Any]:
     return {
         "item": merge.item,
         "field": merge.field,

@@ -24,8 +24,11 @@ from sync.twoway import Drift, DriftSource, adopt_tracker_values, compare, is_un
 
 class TwoWayRunner(Protocol):
     name: str
-    engine: Engine
-    database_url: str
+
+    @property
+    def database_url(self) -> str: ...
+
+    def state_engine(self) -> Engine: ...
 
     def drift_source(self) -> DriftSource: ...
 
@@ -42,7 +45,7 @@ def measure(runner: TwoWayRunner, backlog: Backlog, text: str, conflicts: str) -
 
     db.upgrade(runner.database_url)
     source = runner.drift_source()
-    base = BaseStore(runner.engine, runner.name).load()
+    base = BaseStore(runner.state_engine(), runner.name).load()
     return compare(source, backlog, text, base, source.live(), policy=conflicts)
 
 
@@ -65,7 +68,7 @@ def record_applied(runner: TwoWayRunner, backlog: Backlog, text: str, drift: Dri
         for name in source.fields:
             if (story.id, name) not in keep and name in mine:
                 values.append((story.id, name, normalise(name, mine[name])))
-    return BaseStore(runner.engine, runner.name).record(values, "apply")
+    return BaseStore(runner.state_engine(), runner.name).record(values, "apply")
 
 
 @dataclass
@@ -101,7 +104,7 @@ def record_pulled(runner: TwoWayRunner, result: PullResult) -> int:
         for m in result.drift.agreed
         if not is_untouched_status(m)  # a status the file never wrote stays out of the base
     ]
-    result.recorded = BaseStore(runner.engine, runner.name).record(values, "pull")
+    result.recorded = BaseStore(runner.state_engine(), runner.name).record(values, "pull")
     return result.recorded
 
 
@@ -126,7 +129,7 @@ def _linked_ids(runner: TwoWayRunner) -> set[str]:
 
     from sync.state.tables import SyncLink
 
-    with Session(runner.engine) as session:
+    with Session(runner.state_engine()) as session:
         rows = session.exec(
             select(SyncLink.backlog_id).where(
                 SyncLink.target == runner.name, SyncLink.kind == "story"

@@ -23,8 +23,8 @@ FIELDS = ("title", "points", "priority", "status")
 
 
 class GitHubDrift:
-    target = "github"
-    fields = FIELDS
+    target: str = "github"
+    fields: tuple[str, ...] = FIELDS
 
     def __init__(
         self,

@@ -23,8 +23,8 @@ PAGE = 100
 
 
 class JiraDrift:
-    target = "jira"
-    fields = FIELDS
+    target: str = "jira"
+    fields: tuple[str, ...] = FIELDS
 
     def __init__(
         self,
