@@ -302,8 +302,8 @@ class DemoSteps:
         return SlackContext(self.settings, self.engine)
 
     def capacity(self) -> None:
-        from bot.cli.slack import print_alerts
         from bot.digests.alerts import check_capacity
+        from bot.digests.terminal import print_alerts
 
         self.step("Capacity check of the running and next sprint")
         posted = check_capacity(self._context(), self._poster())
@@ -391,8 +391,8 @@ class DemoSteps:
     # --- 7. standup -----------------------------------------------------------------------------
 
     def standup(self) -> None:
-        from bot.cli.slack import print_standup, save_chart
         from bot.digests.standup import post_standup, standup_now
+        from bot.digests.terminal import print_standup, save_chart
 
         self.step("Standup digest: posted to Slack, rendered here, chart saved")
         ctx = self._context()
