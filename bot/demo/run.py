@@ -26,12 +26,16 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from rich.console import Console
 
 from backlog.errors import BacklogBotError, ConfigurationError
+
+if TYPE_CHECKING:
+    from bot.slack.context import SlackContext
+    from bot.slack.post import SlackPoster
 
 DEMO_CHANNEL_ADMIN = "U0DEMOADM1"
 WEBHOOK_SECRET = "demo-webhook-secret"
@@ -269,15 +273,12 @@ class DemoSteps:
 
     def serve(self) -> None:
         from bot.service.app import create_app
-        from bot.service.container import build_registry
-        from bot.slack.wiring import add_slack
+        from bot.service.container import build_service
         from sandbox.runner import ServedApp
 
         self.step("Start the service (webhooks, inbox worker, /slack/events)")
-        options: dict[str, Any] = {"engine": self.engine}
-        options["registry"] = build_registry(self.settings, options)  # DoR/DoD validation
-        add_slack(options, self.settings, scheduler=False)
-        app = create_app(self.settings, **options)
+        # DoR/DoD validation and Slack; the demo runs the scheduled jobs itself, step by step.
+        app = create_app(build_service(self.settings, engine=self.engine, scheduler=False))
         self.service = app.state.service
         served = ServedApp(app, lifespan="on").start()
         self.stack.callback(served.stop)
@@ -291,12 +292,12 @@ class DemoSteps:
 
     # --- 5. capacity --------------------------------------------------------------------------
 
-    def _poster(self) -> Any:
+    def _poster(self) -> SlackPoster:
         from bot.slack.post import SlackPoster
 
         return SlackPoster.from_settings(self.settings)
 
-    def _context(self) -> Any:
+    def _context(self) -> SlackContext:
         from bot.slack.context import SlackContext
 
         return SlackContext(self.settings, self.engine)

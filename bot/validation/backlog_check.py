@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backlog.errors import BacklogBotError, BadInputError
 from backlog.model import Backlog
@@ -21,6 +21,11 @@ from bot.service.inbox import Delivery
 from bot.validation.validator import ValidationConfig
 from rules.base import Finding, Severity
 from sync.state.inbox import IGNORED
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from bot.targets.registry import TargetRunner
+    from sync.github.live import GitHubLiveAdapter
 
 log = logging.getLogger(__name__)
 LEVELS = {Severity.error: "failure", Severity.warning: "warning", Severity.info: "notice"}
@@ -32,11 +37,11 @@ class BacklogCheck:
 
     def __init__(
         self,
-        settings: Any,
+        settings: Settings,
         config: ValidationConfig,
-        adapter_factory: Callable[[], Any],
+        adapter_factory: Callable[[], GitHubLiveAdapter],
         *,
-        targets: Callable[[], dict[str, Any]] | None = None,
+        targets: Callable[[], dict[str, TargetRunner]] | None = None,
     ) -> None:
         self.settings = settings
         self.config = config
@@ -114,11 +119,11 @@ class BacklogCheck:
         return lines
 
 
-def configured_targets(settings: Any) -> dict[str, Any]:
+def configured_targets(settings: Settings) -> dict[str, TargetRunner]:
     """Every registered sync target whose settings are complete."""
     from bot.targets.registry import TARGETS, build
 
-    runners = {}
+    runners: dict[str, TargetRunner] = {}
     for name in TARGETS:
         try:
             runners[name] = build(name, settings)
