@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.service.health import Readiness
-from bot.service.inbox import Inbox, RetryPolicy
+from bot.service.inbox import DeliveryBackoff, Inbox
 from bot.service.intake import IntakeBatcher
 from bot.service.logging import Redactor, new_correlation_id, reset_correlation_id, secrets_of
 from bot.service.logging import set_correlation_id as _set_cid
@@ -51,7 +51,7 @@ __all__ = ["Service", "ServiceParts", "create_app"]
 def create_app(parts: ServiceParts, *, start_worker: bool = True) -> Starlette:
     """The service app over ``parts`` (see the module docstring)."""
     settings = parts.settings
-    policy = RetryPolicy(
+    policy = DeliveryBackoff(
         max_attempts=settings.webhook_max_attempts, base_seconds=settings.webhook_backoff_seconds
     )
     inbox = Inbox(parts.engine, policy=policy)

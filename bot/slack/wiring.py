@@ -37,13 +37,13 @@ class SlackParts:
 
 def sync_actions(settings: Settings) -> SyncActions:
     """``/backlog plan`` and ``/backlog sync`` over every registered sync target."""
-    from bot.targets.registry import TARGETS, build
+    from bot.targets.factory import TARGET_NAMES, build_target
 
     def plan(ctx: SlackContext) -> list[str]:
         lines = []
-        for name in TARGETS:
+        for name in TARGET_NAMES:
             try:
-                outcome = build(name, settings).plan(
+                outcome = build_target(name, settings).plan(
                     ctx.backlog(), str(ctx.backlog_path), prune=False
                 )
             except BacklogBotError as exc:
@@ -64,7 +64,7 @@ def sync_actions(settings: Settings) -> SyncActions:
         chosen = {name: runner for name, runner in runners.items() if name in targets}
         lines = reconcile(settings, chosen) if chosen else []
         for name in targets:
-            if name not in TARGETS:
+            if name not in TARGET_NAMES:
                 lines.append(f"{name}: no such sync target in this installation")
             elif name not in runners:
                 lines.append(f"{name}: not configured on this service")

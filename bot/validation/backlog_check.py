@@ -24,7 +24,7 @@ from sync.state.inbox import IGNORED
 
 if TYPE_CHECKING:
     from bot.settings import Settings
-    from bot.targets.registry import TargetRunner
+    from bot.targets.factory import SyncTarget
     from sync.github.live import GitHubLiveAdapter
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class BacklogCheck:
         config: ValidationConfig,
         adapter_factory: Callable[[], GitHubLiveAdapter],
         *,
-        targets: Callable[[], dict[str, TargetRunner]] | None = None,
+        targets: Callable[[], dict[str, SyncTarget]] | None = None,
     ) -> None:
         self.settings = settings
         self.config = config
@@ -119,14 +119,14 @@ class BacklogCheck:
         return lines
 
 
-def configured_targets(settings: Settings) -> dict[str, TargetRunner]:
+def configured_targets(settings: Settings) -> dict[str, SyncTarget]:
     """Every registered sync target whose settings are complete."""
-    from bot.targets.registry import TARGETS, build
+    from bot.targets.factory import TARGET_NAMES, build_target
 
-    runners: dict[str, TargetRunner] = {}
-    for name in TARGETS:
+    runners: dict[str, SyncTarget] = {}
+    for name in TARGET_NAMES:
         try:
-            runners[name] = build(name, settings)
+            runners[name] = build_target(name, settings)
         except BacklogBotError:
             continue
     return runners

@@ -355,7 +355,7 @@ def github_tracker_factory(settings: Settings) -> TrackerFactory:
         def projects() -> GitHubProjectsClient:
             return GitHubProjectsClient(
                 api_url=settings.github_api_url, token=token,
-                repository=repository, counter=adapter.counter,
+                repository=repository, counter=adapter.calls,
                 governor=adapter.governor,
             )  # fmt: skip
 

@@ -19,14 +19,14 @@ from bot.service.logging import correlation_scope
 if TYPE_CHECKING:
     from bot.service.metrics import Metrics
     from bot.settings import Settings
-    from bot.targets.registry import TargetRunner
+    from bot.targets.factory import SyncTarget
 
 log = logging.getLogger(__name__)
 
 
 def reconcile(
     settings: Settings,
-    targets: Mapping[str, TargetRunner] | None = None,
+    targets: Mapping[str, SyncTarget] | None = None,
     metrics: Metrics | None = None,
 ) -> list[str]:
     """Pull ``targets`` (default: every configured target); one summary line each (errors are
