@@ -11,6 +11,8 @@ from bot.service.app import create_app
 from bot.service.container import build_service, service_parts
 from bot.service.worker import HandlerRegistry
 from bot.settings import load_settings
+from bot.targets.github import GitHubTarget
+from bot.targets.jira import JiraTarget
 from bot.validation.backlog_check import BacklogCheck
 from bot.validation.github import GitHubValidation
 from bot.validation.jira import JiraValidation
@@ -83,7 +85,13 @@ def test_every_part_shares_the_engine_and_the_metrics(tmp_path: Path) -> None:
         jira_handler = next(h for h in validations if isinstance(h, JiraValidation))
         assert jira_handler.tracker.links is not None
         assert jira_handler.tracker.links.engine is engine
-        assert any(isinstance(h, BacklogCheck) for h in handlers)
+        [check] = {h for h in handlers if isinstance(h, BacklogCheck)}
+        targets = check.targets()  # what a push of the backlog file plans against
+        assert isinstance(targets["jira"], JiraTarget) and isinstance(
+            targets["github"], GitHubTarget
+        )
+        assert targets["jira"].engine.store.engine is engine
+        assert targets["github"].store.engine is engine
         assert parts.slack_handler is not None
 
         app = create_app(parts, start_worker=False)

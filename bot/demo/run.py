@@ -204,7 +204,7 @@ class DemoSteps:
         self.targets = [name for name in TARGET_NAMES if name in self.sandboxes]
         for name in self.targets:
             started = time.perf_counter()
-            outcome = build_target(name, self.settings).apply(
+            outcome = build_target(name, self.settings, database=self.engine).apply(
                 self.backlog, str(self.file), prune=False, progress=None
             )
             counts = ", ".join(f"{v} {k}" for k, v in outcome.counts.items()) or "no changes"
@@ -219,7 +219,7 @@ class DemoSteps:
         from bot.targets.factory import build_target
 
         for name in self.targets:
-            outcome = build_target(name, self.settings).pull()
+            outcome = build_target(name, self.settings, database=self.engine).pull()
             self.console.print(f"pull {name}: {outcome.issues} issues, {outcome.changed} changed")
 
     # --- 3. the team works --------------------------------------------------------------------

@@ -63,7 +63,7 @@ def build_service(
     validation = ValidationConfig.from_table(load_config_table("validation"))
     add_validation(registry, settings, engine, validation, metrics)
     ctx = SlackContext(settings, engine)
-    slack = add_slack(registry, settings, ctx, sync_actions(settings))
+    slack = add_slack(registry, settings, ctx, sync_actions(settings, engine))
     on_startup: tuple[Hook, ...] = ()
     on_shutdown: tuple[Hook, ...] = ()
     if scheduler:
@@ -148,9 +148,10 @@ def _scheduler(
     """The scheduled jobs: standup and capacity alerts with Slack, pull sync (with its
     metrics) always."""
     from bot.service.scheduler import Jobs, SchedulerHooks
+    from bot.validation.backlog_check import configured_targets
     from bot.validation.reconcile import reconcile
 
     def scheduled_pull(ctx: SlackContext, targets: Sequence[str]) -> list[str]:
-        return reconcile(settings, metrics=metrics)
+        return reconcile(settings, configured_targets(settings, ctx.engine), metrics)
 
     return SchedulerHooks(Jobs(ctx, poster, pull=scheduled_pull))

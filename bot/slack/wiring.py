@@ -19,6 +19,8 @@ from bot.slack.context import SlackContext
 from bot.slack.post import SlackPoster
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from bot.service.parts import Endpoint
     from bot.service.worker import HandlerRegistry
     from bot.settings import Settings
@@ -35,15 +37,16 @@ class SlackParts:
     poster: PosterFactory | None
 
 
-def sync_actions(settings: Settings) -> SyncActions:
-    """``/backlog plan`` and ``/backlog sync`` over every registered sync target."""
+def sync_actions(settings: Settings, database: Engine) -> SyncActions:
+    """``/backlog plan`` and ``/backlog sync`` over every sync target, on the service's
+    database engine."""
     from bot.targets.factory import TARGET_NAMES, build_target
 
     def plan(ctx: SlackContext) -> list[str]:
         lines = []
         for name in TARGET_NAMES:
             try:
-                outcome = build_target(name, settings).plan(
+                outcome = build_target(name, settings, database=database).plan(
                     ctx.backlog(), str(ctx.backlog_path), prune=False
                 )
             except BacklogBotError as exc:
@@ -60,7 +63,7 @@ def sync_actions(settings: Settings) -> SyncActions:
         from bot.validation.backlog_check import configured_targets
         from bot.validation.reconcile import reconcile
 
-        runners = configured_targets(settings)
+        runners = configured_targets(settings, database)
         chosen = {name: runner for name, runner in runners.items() if name in targets}
         lines = reconcile(settings, chosen) if chosen else []
         for name in targets:

@@ -23,6 +23,8 @@ from rules.base import Finding, Severity
 from sync.state.inbox import IGNORED
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from bot.settings import Settings
     from bot.targets.factory import SyncTarget
     from sync.github.live import GitHubLiveAdapter
@@ -119,14 +121,15 @@ class BacklogCheck:
         return lines
 
 
-def configured_targets(settings: Settings) -> dict[str, SyncTarget]:
-    """Every registered sync target whose settings are complete."""
+def configured_targets(settings: Settings, database: Engine | None = None) -> dict[str, SyncTarget]:
+    """Every sync target whose settings are complete (on ``database``, the process's engine,
+    when given)."""
     from bot.targets.factory import TARGET_NAMES, build_target
 
     runners: dict[str, SyncTarget] = {}
     for name in TARGET_NAMES:
         try:
-            runners[name] = build_target(name, settings)
+            runners[name] = build_target(name, settings, database=database)
         except BacklogBotError:
             continue
     return runners

@@ -316,7 +316,7 @@ def register_github_validation(
     metrics: Metrics | None = None,
 ) -> Validator:
     """Add the GitHub validation handler to ``registry`` (needs GITHUB_TOKEN/REPOSITORY)."""
-    from bot.validation.backlog_check import BacklogCheck
+    from bot.validation.backlog_check import BacklogCheck, configured_targets
     from bot.validation.validator import BacklogCache
     from rules.config import load_rules_config
 
@@ -327,7 +327,12 @@ def register_github_validation(
     )  # fmt: skip
     tracker = github_tracker_factory(settings)
     handler = GitHubValidation(validator, tracker, str(settings.github_repository), links)
-    check = BacklogCheck(settings, config, lambda: tracker().adapter)
+    check = BacklogCheck(
+        settings,
+        config,
+        lambda: tracker().adapter,
+        targets=lambda: configured_targets(settings, engine),
+    )
     registry.add("github", "push", check)
     registry.add("github", "pull_request", check)
     for event in ("issues", "projects_v2_item", "pull_request", "pull_request_review", "check_run"):
