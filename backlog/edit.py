@@ -70,13 +70,16 @@ def apply_edits(text: str, backlog: Backlog, edits: Iterable[FieldEdit]) -> Edit
     lines = text.splitlines(keepends=True)
     stories = {story.id: story for story in backlog.iter_stories()}
     result = EditResult(text)
-    inserted: list[int] = []  # 0-based positions of added lines, to shift later edits
+    placed: list[tuple[Story, FieldEdit]] = []
     for edit in edits:
         story = stories.get(edit.story_id)
         if story is None:
             result.skipped.append((edit, f"story {edit.story_id} is not in the file"))
-            continue
-        why = _apply(lines, story, edit, inserted)
+        else:
+            placed.append((story, edit))
+    # bottom-up: a line added to one story never moves the lines of the stories above it
+    for story, edit in sorted(placed, key=lambda pair: -pair[0].line):
+        why = _apply(lines, story, edit)
         if why:
             result.skipped.append((edit, why))
         else:
@@ -85,9 +88,9 @@ def apply_edits(text: str, backlog: Backlog, edits: Iterable[FieldEdit]) -> Edit
     return result
 
 
-def _apply(lines: list[str], story: Story, edit: FieldEdit, inserted: list[int]) -> str | None:
-    start = story.line - 1 + sum(1 for p in inserted if p < story.line - 1)
-    end = (story.end_line or story.line) + sum(1 for p in inserted if p < story.end_line)
+def _apply(lines: list[str], story: Story, edit: FieldEdit) -> str | None:
+    start = story.line - 1
+    end = (story.end_line or story.line) + 1  # room for a status line added above
     if not 0 <= start < len(lines) or not HEADING.match(_body(lines[start])):
         return f"{story.id} is not a Markdown heading section (line {story.line})"
     found = _field_lines(lines, start + 1, min(end, len(lines)))
@@ -105,7 +108,6 @@ def _apply(lines: list[str], story: Story, edit: FieldEdit, inserted: list[int])
         return f"{story.id} has no field lines to put a status next to (line {story.line})"
     last = max(found.values(), key=lambda f: f.number)
     lines.insert(last.number + 1, _new_line(lines[last.number], last, "Status", edit.value))
-    inserted.append(last.number + 1)
     return None
 
 
@@ -181,10 +183,11 @@ def _ending(line: str) -> str:
     return line[len(_body(line)) :]
 
 
-def read_fields(text: str, story: Story) -> dict[str, str]:
+def read_fields(text: str | list[str], story: Story) -> dict[str, str]:
     """The story's field lines as written (``{"status": "In Progress", ...}``), for fields
-    the model does not keep (status) and for writing back in the file's own words."""
-    lines = text.splitlines(keepends=True)
+    the model does not keep (status) and for writing back in the file's own words.
+    ``text`` may be given already split (``splitlines(keepends=True)``) to read many stories."""
+    lines = text.splitlines(keepends=True) if isinstance(text, str) else text
     start, end = story.line - 1, min(story.end_line or story.line, len(lines))
     if not 0 <= start < len(lines):
         return {}

@@ -85,12 +85,13 @@ def compare(
 ) -> Drift:
     """The per-field comparison of the file, the tracker and the base for linked stories."""
     drift = Drift(source.target, policy=policy)
+    lines = text.splitlines(keepends=True)  # once: read_fields looks at a few lines per story
     for story in backlog.iter_stories():
         item = live.get(story.id)
         if item is None:
             continue
         drift.keys[story.id] = item.key
-        mine = source.file_values(story, read_fields(text, story))
+        mine = source.file_values(story, read_fields(lines, story))
         for name in source.fields:
             if name not in item.values:
                 continue

@@ -60,11 +60,12 @@ def record_applied(runner: TwoWayRunner, backlog: Backlog, text: str, drift: Dri
     source = runner.drift_source()
     keep = {(m.item, m.field) for m in drift.left_alone()}
     linked = _linked_ids(runner)
+    lines = text.splitlines(keepends=True)
     values = []
     for story in backlog.iter_stories():
         if story.id not in linked:
             continue
-        mine = source.file_values(story, read_fields(text, story))
+        mine = source.file_values(story, read_fields(lines, story))
         for name in source.fields:
             if (story.id, name) not in keep and name in mine:
                 values.append((story.id, name, normalise(name, mine[name])))
