@@ -72,7 +72,8 @@ class GitHubTarget:
         self.store = store
         self.calls = calls
 
-    def engine(self) -> GitHubSync:
+    def build_engine(self) -> GitHubSync:
+        """A GitHub engine that knows the Jira issues recorded so far."""
         from sync.github.engine import GitHubSync
 
         return GitHubSync(
@@ -118,7 +119,7 @@ class GitHubTarget:
         db.upgrade(self.settings.database_url)
         try:
             self.rest.ensure_access()  # a refused token fails here, never as "no changes"
-            return self.engine().plan(backlog, source, prune=prune)
+            return self.build_engine().plan(backlog, source, prune=prune)
         finally:
             self.close()
 
@@ -129,7 +130,7 @@ class GitHubTarget:
         from sync.state import db
 
         db.upgrade(self.settings.database_url)
-        engine = self.engine()
+        engine = self.build_engine()
         try:
             self.rest.ensure_access()
             report = engine.apply(backlog, source, prune=prune, progress=progress)
@@ -145,7 +146,7 @@ class GitHubTarget:
         db.upgrade(self.settings.database_url)
         try:
             self.rest.ensure_access()
-            return self.engine().pull()
+            return self.build_engine().pull()
         finally:
             self.close()
 
