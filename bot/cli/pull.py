@@ -47,8 +47,11 @@ def pull(
     def run(_name: str, runner: TargetRunner) -> Any:
         # each target reads the file as the previous one left it
         backlog = load_backlog(file) if current["text"] == text else _parse(current["text"], file)
-        drift = measure(runner, backlog, current["text"], conflicts)
-        result = pull_into(runner, backlog, current["text"], drift)
+        try:
+            drift = measure(runner, backlog, current["text"], conflicts)
+            result = pull_into(runner, backlog, current["text"], drift)
+        finally:
+            runner.close()
         current["text"] = result.edit.text
         results.append((runner, result))
         return result

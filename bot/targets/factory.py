@@ -41,6 +41,10 @@ class SyncTarget(Protocol):
         """The target's two-way view of the linked stories (``sync.twoway``)."""
         ...
 
+    def close(self) -> None:
+        """Close the target's HTTP connections."""
+        ...
+
     def plan(self, backlog: Backlog, source: str, *, prune: bool) -> SyncReport: ...
 
     def apply(

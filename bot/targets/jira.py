@@ -70,6 +70,12 @@ class JiraTarget:
         db.upgrade(self.database_url)
         return self.engine.pull()
 
+    def close(self) -> None:
+        """Close the HTTP session (``pull FILE`` reads through the adapter directly)."""
+        close = getattr(self.engine.port, "close", None)
+        if callable(close):
+            close()
+
 
 def build_jira(
     settings: Settings, *, table: dict[str, Any] | None = None, database: Engine | None = None
