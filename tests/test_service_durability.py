@@ -127,6 +127,7 @@ def test_delivery_survives_sigkill_after_ack_and_during_processing(
     assert rows["mid-way"]["attempts"] == 2  # the killed attempt counted, then the redo
 
 
+@pytest.mark.slow  # two live services, 160 deliveries
 @pytest.mark.postgres
 def test_two_replicas_on_one_postgresql_deduplicate_and_never_double_process(
     postgres_url: str,
