@@ -4,8 +4,8 @@ tests the default run selects.
 Tests marked ``slow`` (whole-process scenarios: real ``serve`` processes killed with SIGKILL,
 the end-to-end demo, ...) are left out of the default run (plain ``pytest`` or
 ``scripts/test.sh``), which stays under a few minutes. They run when asked for: in CI
-(``CI=true``, as ``.ci/run`` sets), with ``--run-slow``, with a ``-m`` expression of your own,
-or when you name test files or ids on the command line.
+(``CI=true``, as ``.ci/run`` sets), with ``--run-slow``, with a ``-m`` or ``-k`` expression of
+your own, or when you name test files or ids on the command line.
 
 PostgreSQL tests get a database of their own (created and dropped per test) on the server at
 ``BACKLOG_BOT_TEST_PG`` (default ``postgresql://postgres@127.0.0.1:5432/test``), so parallel
@@ -35,11 +35,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _runs_slow_tests(config: pytest.Config) -> bool:
+    """False only for a default run: no --run-slow, not CI, no -m or -k of the user's, and no
+    test file or id named (whole folders, such as ``tests``, are still a default run)."""
+    here = config.invocation_params.dir
+    names_files = config.args_source is pytest.Config.ArgsSource.ARGS and any(
+        not (here / arg.split("::")[0]).is_dir() for arg in config.args
+    )
     return bool(
         config.getoption("--run-slow")
         or os.environ.get("CI", "").lower() in ("1", "true", "yes")
         or config.getoption("markexpr")
-        or config.args_source is not pytest.Config.ArgsSource.TESTPATHS
+        or config.getoption("keyword")
+        or names_files
     )
 
 
