@@ -24,6 +24,7 @@ python3 -m venv .venv
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports  # the layering contracts in pyproject.toml ([tool.importlinter])
 
 # Tests marked slow run only in CI (CI=true) or with --run-slow (see tests/conftest.py).
 # The tests' SQLite files and other temporary files go to memory when it is available: each
