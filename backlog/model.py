@@ -355,6 +355,32 @@ class Section(Node):
     end_line: int = 0
 
 
+class UnreadBlock(Node):
+    """Lines of the document the reader did not understand (reported, never dropped silently).
+
+    ``what`` names the block (``table``, ``paragraph``, ``list``, ``section``...) and
+    ``context`` where it sits (``under "MVP Scope"``, ``in story US-01``).
+    """
+
+    line: int
+    end_line: int
+    what: str
+    context: str = ""
+    lines: int = Field(default=0, description="Non-blank lines in the range.")
+
+
+ReaderNoteKind = Literal["generated-id", "unreadable-value"]
+
+
+class ReaderNote(Node):
+    """Something the reader had to guess or could not read about one item (a warning)."""
+
+    kind: ReaderNoteKind
+    item: str
+    message: str
+    line: int = 0
+
+
 # --- the whole backlog ----------------------------------------------------------------------
 
 
@@ -379,6 +405,8 @@ class Backlog(Node):
     dependency_matrix: tuple[DependencyRow, ...] = ()
     risks: tuple[Risk, ...] = ()
     other_sections: tuple[Section, ...] = ()
+    unread: tuple[UnreadBlock, ...] = ()
+    reader_notes: tuple[ReaderNote, ...] = ()
 
     @property
     def stories(self) -> tuple[Story, ...]:

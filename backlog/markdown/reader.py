@@ -14,14 +14,17 @@ import gc
 import re
 
 from backlog.errors import DuplicateIdError
-from backlog.markdown.blocks import HeadingSection, LineIndex, build_sections
+from backlog.markdown.assemble import Gathered, place
+from backlog.markdown.blocks import Block, HeadingSection, LineIndex, build_sections
 from backlog.markdown.fields import normalize_heading, parse_int
 from backlog.markdown.finish import check_complete, resolve_all
+from backlog.markdown.harvest import epic_items, list_stories, story_rows, yaml_story
 from backlog.markdown.sprint import is_sprint_heading, read_overview, read_sprint
 from backlog.markdown.story import (
     EpicDraft,
     StoryDraft,
     epic_points,
+    flatten,
     is_epic_heading,
     is_story_heading,
     read_epic_heading,
@@ -37,6 +40,7 @@ from backlog.markdown.tables import (
     read_team,
     read_velocity,
 )
+from backlog.markdown.yamlish import split_front_matter
 from backlog.model import (
     Backlog,
     Definition,
@@ -44,15 +48,23 @@ from backlog.model import (
     DependencyRow,
     Epic,
     EstimationBand,
+    ReaderNote,
     Risk,
     Section,
     Sprint,
     Story,
     Team,
+    UnreadBlock,
     VelocityRecord,
 )
 
 UNASSIGNED_EPIC = "NO-EPIC"
+_TASK_HEADING = re.compile(r"technical debt|\btasks?\b", re.IGNORECASE)
+
+
+def _story_blocks(draft: StoryDraft) -> list[Block]:
+    """The top-level blocks of a story (label bullets count as one block)."""
+    return draft.section_blocks
 
 
 def classify(title: str) -> str | None:
@@ -105,6 +117,11 @@ class _Reader:
         self.risks: list[Risk] = []
         self.others: list[Section] = []
         self._known: dict[int, bool] = {}
+        self.gathered = Gathered()
+        self.unread: list[UnreadBlock] = []
+        self.notes: list[ReaderNote] = []
+        self.epic_stack: list[EpicDraft] = []
+        self.task_depth = 0
 
     # -- walking --------------------------------------------------------------------------
 
@@ -122,21 +139,105 @@ class _Reader:
             self.visit(child)
 
     def _metadata(self, section: HeadingSection) -> None:
-        for block in section.blocks:
-            for item in block.lines if block.kind == "paragraph" else ():
-                if item.label and item.value and item.label not in self.metadata:
-                    self.metadata[item.label] = item.value
-                    self.metadata_lines[item.label] = item.line
+        """Label lines at the top are metadata; stories there are gathered; the rest unread."""
+        for block in self.harvest(section.blocks):
+            if block.kind == "paragraph" and any(item.label and item.value for item in block.lines):
+                for item in block.lines:
+                    if item.label and item.value and item.label not in self.metadata:
+                        self.metadata[item.label] = item.value
+                        self.metadata_lines[item.label] = item.line
+            elif block.kind != "hr":
+                self.not_read(block, f'under "{section.title}"' if section.title else "")
+
+    def harvest(self, blocks: list[Block], sprint: int | None = None) -> list[Block]:
+        """Gather the stories and epics written as rows, items or YAML; the other blocks."""
+        epic = self.epic_stack[-1] if self.epic_stack else None
+        rest: list[Block] = []
+        for block in blocks:
+            if block.kind == "table":
+                rows = story_rows(block)
+                if rows:
+                    self.gathered.rows.extend((row, epic, sprint) for row in rows)
+                    continue
+            elif block.kind == "list":
+                epics = epic_items(block)
+                if epics:
+                    self.gathered.epics.extend(epics)
+                    continue
+                stories = list_stories(block)
+                if stories:
+                    self.gathered.stories.extend((story, epic, block) for story in stories)
+                    continue
+            elif block.kind == "fence":
+                story = yaml_story(block)
+                if story is not None:
+                    self.gathered.stories.append((story, epic, block))
+                    continue
+            rest.append(block)
+        return rest
+
+    def harvestable(self, blocks: list[Block]) -> bool:
+        return any(
+            (block.kind == "table" and story_rows(block))
+            or (block.kind == "list" and (epic_items(block) or list_stories(block)))
+            or (block.kind == "fence" and yaml_story(block) is not None)
+            for block in blocks
+        )
+
+    def not_read(self, block: Block, context: str) -> None:
+        lines = sum(1 for text in self.lines[block.line - 1 : block.end_line] if text.strip())
+        if lines:
+            self.unread.append(
+                UnreadBlock(
+                    line=block.line,
+                    end_line=block.end_line,
+                    what=block.kind,
+                    context=context,
+                    lines=lines,
+                )
+            )
+
+    def add_story(self, draft: StoryDraft, epic: EpicDraft | None) -> None:
+        """A story read from its section; blocks it did not use are reported."""
+        if epic is None:
+            self.loose_stories.append(draft)
+        else:
+            draft.epic_id = epic.id
+            epic.stories.append(draft)
+        if draft.generated_id:
+            self.notes.append(
+                ReaderNote(
+                    kind="generated-id",
+                    item=draft.id,
+                    message=f"story {draft.heading or draft.title!r} has no id; using the "
+                    f"generated id {draft.id} (run 'backlog-bot fix --add-ids' to write ids "
+                    "into the file)",
+                    line=draft.line,
+                )
+            )
+        used = {id(block) for block in draft.used}
+        spilled = {id(block) for block in draft.spill}
+        for block in self.harvest(draft.spill):
+            self.not_read(block, f"in story {draft.id}")
+        for block in _story_blocks(draft):
+            if id(block) not in used and id(block) not in spilled:
+                self.not_read(block, f"in story {draft.id}")
 
     def visit(self, section: HeadingSection) -> None:
         kind = classify(section.title)
         if kind == "epic":
             self.read_epic(section)
+        elif kind == "story" and self.task_depth:
+            # "#### INF-001: ..." under "Technical Debt & Infrastructure Tasks": work items.
+            self.keep(section, own_only=False)
         elif kind == "story":
-            self.loose_stories.append(read_story(section, self.source))
+            self.add_story(read_story(section, self.source), None)
         elif kind == "sprint":
             sprint = read_sprint(section)
             self.sprints.setdefault(sprint.number, sprint)
+            for block in flatten(section):
+                if block.kind == "table":
+                    self.harvest([block], sprint.number)
         elif kind == "risk":
             self.risks.append(read_risk(section))
         elif kind == "dor" and self.dor is None:
@@ -148,13 +249,25 @@ class _Reader:
                 self.keep(section, own_only=bool(section.children))
             for child in section.children:
                 self.visit(child)
+        elif self.harvestable(section.blocks):
+            context = f'under "{section.title}"'
+            for block in self.harvest(section.blocks):
+                if block.kind != "hr":
+                    self.not_read(block, context)
+            self.visit_children(section)
         elif self.has_known(section):
             if any(block.kind != "hr" for block in section.blocks):
                 self.keep(section, own_only=True)
-            for child in section.children:
-                self.visit(child)
+            self.visit_children(section)
         else:
             self.keep(section, own_only=False)
+
+    def visit_children(self, section: HeadingSection) -> None:
+        tasks = _TASK_HEADING.search(section.title) and "stor" not in section.title.casefold()
+        self.task_depth += bool(tasks)
+        for child in section.children:
+            self.visit(child)
+        self.task_depth -= bool(tasks)
 
     def read_table_section(self, kind: str, section: HeadingSection) -> bool:
         if kind == "overview":
@@ -182,7 +295,9 @@ class _Reader:
         key = id(section)
         if key not in self._known:
             self._known[key] = any(
-                classify(child.title) is not None or self.has_known(child)
+                classify(child.title) is not None
+                or self.has_known(child)
+                or self.harvestable(child.blocks)
                 for child in section.children
             )
         return self._known[key]
@@ -205,18 +320,20 @@ class _Reader:
     def read_epic(self, section: HeadingSection) -> None:
         draft = read_epic_heading(section)
         read_epic_labels(draft, section.blocks)
+        self.epic_stack.append(draft)
+        self.harvest(section.blocks)
         self._epic_children(draft, section)
+        self.epic_stack.pop()
         self.epics.append(draft)
 
     def _epic_children(self, draft: EpicDraft, section: HeadingSection) -> None:
         for child in section.children:
             kind = classify(child.title)
             if kind == "story":
-                story = read_story(child, self.source)
-                story.epic_id = draft.id
-                draft.stories.append(story)
-            elif kind is None and self.has_known(child):
+                self.add_story(read_story(child, self.source), draft)
+            elif kind is None and (self.has_known(child) or self.harvestable(child.blocks)):
                 read_epic_labels(draft, child.blocks)
+                self.harvest(child.blocks)
                 self._epic_children(draft, child)
             elif kind is None and read_epic_labels(draft, child.blocks):
                 for grandchild in child.children:
@@ -227,6 +344,10 @@ class _Reader:
     # -- building ---------------------------------------------------------------------------
 
     def build(self) -> Backlog:
+        place(self.gathered, self.epics, self.loose_stories, self.sprints)
+        for block, story_id in self.gathered.repeated:
+            self.not_read(block, f"repeats story {story_id}")
+        self._merge_epics()
         if self.loose_stories:
             loose = EpicDraft(
                 id=UNASSIGNED_EPIC,
@@ -319,7 +440,44 @@ class _Reader:
             dependency_matrix=matrix,
             risks=tuple(self.risks),
             other_sections=tuple(self.others),
+            unread=self._unread(),
+            reader_notes=tuple(self.notes),
         )
+
+    def _unread(self) -> tuple[UnreadBlock, ...]:
+        found = list(self.unread)
+        for section in self.others:
+            lines = sum(
+                1 for text in self.lines[section.line - 1 : section.end_line] if text.strip()
+            )
+            found.append(
+                UnreadBlock(
+                    line=section.line,
+                    end_line=section.end_line,
+                    what="section",
+                    context=f'"{section.heading}"',
+                    lines=lines,
+                )
+            )
+        found.sort(key=lambda item: item.line)
+        return tuple(found)
+
+    def _merge_epics(self) -> None:
+        """The same epic twice (an overview, then its stories): one epic if the names agree."""
+        merged: list[EpicDraft] = []
+        seen: dict[str, EpicDraft] = {}
+        for epic in self.epics:
+            first = seen.get(epic.id)
+            if first is not None and first.name.casefold() == epic.name.casefold():
+                first.stories.extend(epic.stories)
+                for story in epic.stories:
+                    story.epic_id = first.id
+                for key, value in epic.fields.items():
+                    first.fields.setdefault(key, value)
+                continue
+            seen.setdefault(epic.id, epic)
+            merged.append(epic)
+        self.epics = merged
 
     def _sprints(self) -> tuple[Sprint, ...]:
         sprints = dict(self.sprints)
@@ -410,13 +568,21 @@ def parse_markdown(
 
 
 def _parse(text: str, source: str | None, lines: list[str] | None) -> Backlog:
-    data = text.encode("utf-8")
-    index = LineIndex(data)
     if lines is None:
         lines = text.split("\n")
+    front, front_lines = split_front_matter(text)
+    if front_lines:
+        # Front matter is document metadata: blank it out (line numbers stay) so that the
+        # Markdown tokenizer does not read its closing "---" as a heading underline.
+        text = "\n" * front_lines + "\n".join(lines[front_lines:])
+    data = text.encode("utf-8")
+    index = LineIndex(data)
     total_lines = len(lines) - 1 if text.endswith("\n") else len(lines)
     top = build_sections(text, index, total_lines)
     reader = _Reader(source, lines)
+    for key, value in front.items():
+        reader.metadata.setdefault(key, value)
+        reader.metadata_lines.setdefault(key, 1)
     reader.read_document(top)
     backlog = reader.build()
     check_complete(reader.epics, reader.lines, top, text, source)
