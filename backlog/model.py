@@ -369,7 +369,7 @@ class UnreadBlock(Node):
     lines: int = Field(default=0, description="Non-blank lines in the range.")
 
 
-ReaderNoteKind = Literal["generated-id", "unreadable-value"]
+ReaderNoteKind = Literal["generated-id"]
 
 
 class ReaderNote(Node):

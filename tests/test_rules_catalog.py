@@ -17,9 +17,10 @@ from backlog.model import (
     Dependency,
     DependencyRow,
     GherkinStep,
-    Section,
+    ReaderNote,
     SprintCommitment,
     Task,
+    UnreadBlock,
     UserStory,
     VelocityRecord,
 )
@@ -368,10 +369,29 @@ CASES = [
         "sprint-2",
     ),
     Case(
-        "document.unparsed-section",
-        lambda: clean_backlog(other_sections=(Section(heading="Risks", level=1, line=990),)),
-        'section "Risks" is kept but not checked by any rule',
+        "document.unparsed",
+        lambda: clean_backlog(
+            unread=(
+                UnreadBlock(line=54, end_line=59, what="section", context='"MVP Scope"', lines=5),
+            )
+        ),
+        'lines 54-59 (section "MVP Scope", 5 lines) not understood: not read into the backlog',
         "document",
+    ),
+    Case(
+        "document.generated-id",
+        lambda: clean_backlog(
+            reader_notes=(
+                ReaderNote(
+                    kind="generated-id",
+                    item="US-3",
+                    message="story 'User Story 3:' has no id; using the generated id US-3",
+                    line=12,
+                ),
+            )
+        ),
+        "story 'User Story 3:' has no id; using the generated id US-3",
+        "US-3",
     ),
     Case(
         "dod.reviewed",

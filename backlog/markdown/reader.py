@@ -147,7 +147,7 @@ class _Reader:
                         self.metadata[item.label] = item.value
                         self.metadata_lines[item.label] = item.line
             elif block.kind != "hr":
-                self.not_read(block, f'under "{section.title}"' if section.title else "")
+                self.not_read(block, f'under "{section.title}"' if section.title else "at the top")
 
     def harvest(self, blocks: list[Block], sprint: int | None = None) -> list[Block]:
         """Gather the stories and epics written as rows, items or YAML; the other blocks."""

@@ -31,10 +31,16 @@ def parse(
         None, "--output", "-o", help="Write to this file instead of standard output."
     ),
 ) -> None:
-    """Parse a backlog and print its canonical JSON/YAML or a summary with counts."""
+    """Parse a backlog and print its canonical JSON/YAML or a summary with counts.
+
+    A coverage line (stories read, blocks not understood) goes to standard error.
+    """
+    from backlog.coverage import coverage_line, require_stories
     from backlog.parse import load_backlog
 
     backlog = load_backlog(file)
+    require_stories(backlog, str(file))
+    typer.echo(f"{file}: {coverage_line(backlog)}", err=True)
     if output_format is ParseFormat.text:
         from bot.digests.backlog_summary import render_summary
 
