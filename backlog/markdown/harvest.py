@@ -163,7 +163,10 @@ def _short_title(sentence: str) -> str:
     """A title from a user story sentence: what the user wants (first eight words)."""
     story = parse_user_story(sentence, 0)
     words = (story.want or sentence).split()
-    return " ".join(words[:8]).rstrip(",.;")
+    if story.want and words[0].casefold() in ("to", "be", "can"):
+        words = words[1:] or words
+    title = " ".join(words[:8]).rstrip(",.;")
+    return title[:1].upper() + title[1:]
 
 
 def list_stories(block: Block) -> list[StoryDraft]:

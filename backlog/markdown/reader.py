@@ -62,6 +62,16 @@ UNASSIGNED_EPIC = "NO-EPIC"
 _TASK_HEADING = re.compile(r"technical debt|\btasks?\b", re.IGNORECASE)
 
 
+def _generated_note(draft: StoryDraft) -> ReaderNote:
+    return ReaderNote(
+        kind="generated-id",
+        item=draft.id,
+        message=f"story {draft.heading or draft.title!r} has no id; using the generated id "
+        f"{draft.id} (run 'backlog-bot fix --add-ids' to write ids into the file)",
+        line=draft.line,
+    )
+
+
 def _story_blocks(draft: StoryDraft) -> list[Block]:
     """The top-level blocks of a story (label bullets count as one block)."""
     return draft.section_blocks
@@ -204,17 +214,6 @@ class _Reader:
         else:
             draft.epic_id = epic.id
             epic.stories.append(draft)
-        if draft.generated_id:
-            self.notes.append(
-                ReaderNote(
-                    kind="generated-id",
-                    item=draft.id,
-                    message=f"story {draft.heading or draft.title!r} has no id; using the "
-                    f"generated id {draft.id} (run 'backlog-bot fix --add-ids' to write ids "
-                    "into the file)",
-                    line=draft.line,
-                )
-            )
         used = {id(block) for block in draft.used}
         spilled = {id(block) for block in draft.spill}
         for block in self.harvest(draft.spill):
@@ -348,6 +347,15 @@ class _Reader:
         for block, story_id in self.gathered.repeated:
             self.not_read(block, f"repeats story {story_id}")
         self._merge_epics()
+        for story in sorted(
+            (story for epic in self.epics for story in epic.stories), key=lambda s: s.line
+        ):
+            if story.generated_id:
+                self.notes.append(_generated_note(story))
+        for story in self.loose_stories:
+            if story.generated_id:
+                self.notes.append(_generated_note(story))
+        self.notes.sort(key=lambda note: note.line)
         if self.loose_stories:
             loose = EpicDraft(
                 id=UNASSIGNED_EPIC,

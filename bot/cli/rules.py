@@ -69,16 +69,31 @@ def validate(
     select: list[str] = typer.Option([], "--select", help="Rule id prefixes to run (a,b)."),
     ignore: list[str] = typer.Option([], "--ignore", help="Rule id prefixes to skip (a,b)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here."),
+    fix: bool = typer.Option(
+        False, "--fix", help="Apply the certain fixes in place, then report what remains."
+    ),
+    diff: bool = typer.Option(
+        False, "--diff", help="Print the certain fixes as a diff; write nothing (exit 1 if any)."
+    ),
 ) -> None:
     """Check backlogs against their DoR, INVEST, capacity and consistency rules.
 
     Each file's coverage line (stories read, blocks not understood) goes to standard error.
+    ``--fix`` corrects declared epic and document totals, capacity-check sums, the sprint
+    overview total and dependency-matrix rows that disagree with the story field (the story
+    field wins); every other line stays byte-identical.
     """
     from backlog.coverage import coverage_line, require_stories
     from rules.report import formatter
     from rules.runner import has_errors, run_rules
 
     settings = _rules_config(config, select, ignore)
+    if (fix or diff) and "-" in files:
+        raise fail("--fix and --diff rewrite files: name the files instead of '-'")
+    if diff:
+        raise typer.Exit(EXIT_FINDINGS if _fix_files(files, diff=True) else 0)
+    if fix:
+        _fix_files(files, diff=False)
     findings = []
     for name in files:
         backlog = _load(name)
@@ -100,6 +115,17 @@ def validate(
         output.write_text(text, encoding="utf-8")
     if has_errors(findings):
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def _fix_files(files: list[str], *, diff: bool) -> bool:
+    """Apply (or print) the certain fixes; True when some file has something to fix."""
+    from backlog.fix import certain_fixes
+    from bot.cli.backlog import rewrite
+
+    changed = False
+    for name in files:
+        changed |= rewrite(Path(name), certain_fixes, diff=diff)
+    return changed
 
 
 def _load(name: str) -> Backlog:
