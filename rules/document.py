@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rules.base import Hit, Severity
+from rules.base import Hit, Severity, matches_prefix
 from rules.context import RuleContext
 from rules.registry import rule
 
@@ -49,3 +49,28 @@ def generated_id(ctx: RuleContext) -> Iterator[Hit]:
     for note in ctx.backlog.reader_notes:
         if note.kind == "generated-id":
             yield Hit(note.item, note.message, note.line, "write an explicit id into the file")
+
+
+@rule("document.unused-ignore", Severity.warning, "Every inline ignore names a rule and is used.")
+def unused_ignore(ctx: RuleContext) -> Iterator[Hit]:
+    """What it does: reports an inline ``<!-- backlog-bot: ignore ... -->`` comment that names
+    no known rule, or that silences nothing in this run (like ruff's RUF100; the runner adds
+    the second kind, since only it knows which findings were silenced).
+    Why it matters: a stale ignore hides the next real problem of that kind in the story, and
+    a misspelt one silences nothing while looking as if it did.
+    Example: ``<!-- backlog-bot: ignore invest.smal -->``, or ``ignore invest.small`` on a
+    3-point story.
+    Instead: fix the rule id, or remove the comment.
+    """
+    from rules.registry import load_rules
+
+    known = list(load_rules())
+    for story in ctx.stories:
+        for prefix in story.suppressions:
+            if not any(matches_prefix(rule_id, [prefix]) for rule_id in known):
+                yield Hit(
+                    story.id,
+                    f"{story.id}: the inline ignore {prefix!r} names no rule",
+                    story.line,
+                    "run 'backlog-bot rules' for the ids",
+                )

@@ -438,6 +438,15 @@ CASES = [
         live=live(checklist=(ChecklistEntry("invoices listed"),)),
     ),
     Case(
+        "document.unused-ignore",
+        lambda: clean_backlog(
+            story("US-001", 100, suppressions=("invest.smal",)),
+            story("US-002", 130, **depends_on("US-001")),
+        ),
+        "US-001: the inline ignore 'invest.smal' names no rule",
+        "US-001",
+    ),
+    Case(
         "dod.docs-updated",
         clean_backlog,
         "its merged pull requests change 1 files and none is documentation",
@@ -475,6 +484,30 @@ def test_rule_is_silent_on_the_clean_example(rule_id: str) -> None:
 
 def test_every_rule_has_a_flagged_case() -> None:
     assert {case.rule for case in CASES} == set(load_rules())
+
+
+def test_an_inline_ignore_that_silences_nothing_is_reported() -> None:
+    backlog = clean_backlog(
+        story("US-001", 100, suppressions=("invest.small", "dor.estimated")),
+        story("US-002", 130, **depends_on("US-001"), points=21, points_raw="21"),
+    )
+    config = RulesConfig(select=("invest", "document.unused-ignore"))
+    found = [(f.rule, f.item, f.message) for f in run_rules(backlog, config)]
+    assert (
+        "document.unused-ignore",
+        "US-001",
+        "US-001: the inline ignore 'invest.small' silences nothing (invest.small found "
+        "nothing here)",
+    ) in found
+    # dor.estimated did not run (not selected): its ignore is not judged.
+    assert not any("dor.estimated" in message for _, _, message in found)
+    # The same ignore on a story the rule flags is used, and so not reported.
+    flagged = clean_backlog(
+        story("US-001", 100),
+        story("US-002", 130, **depends_on("US-001"), points=21, points_raw="21",
+              suppressions=("invest.small",)),
+    )  # fmt: skip
+    assert [f.rule for f in run_rules(flagged, config)] == []
 
 
 def test_dod_checks_only_issues_being_closed() -> None:
