@@ -41,24 +41,33 @@ class LineEdit:
 
 
 def apply_edits(text: str, edits: list[LineEdit]) -> str:
-    """The text with the edits applied; untouched lines keep their bytes and line endings."""
-    lines = text.splitlines(keepends=True)
-    newline = "\r\n" if "\r\n" in text else "\n"
+    """The text with the edits applied; untouched lines keep their bytes and line endings.
+
+    Lines are split on ``\n`` only, as the Markdown reader counts them (``str.splitlines``
+    would also split on form feeds and other separators and shift the numbering).
+    """
+    parts = text.split("\n")
+    crlf = "\r\n" in text
     for edit in sorted(edits, key=lambda item: item.line, reverse=True):
         index = edit.line - 1
-        if index >= len(lines):
-            continue
-        current = lines[index]
-        body = current.rstrip("\r\n")
-        ending = current[len(body) :]
-        if body != edit.old:
+        last = index == len(parts) - 1
+        if index >= len(parts) or (last and parts[index] == ""):
+            continue  # no such line (the empty "line" after a final newline is none)
+        current = parts[index]
+        cr = "\r" if current.endswith("\r") else ""
+        if current[: len(current) - len(cr)] != edit.old:
             continue  # the line is not what the fix was computed from: leave it alone
-        inserted = [f"{line}{newline}" for line in edit.after]
-        if inserted and not ending:
-            ending = newline
-            inserted[-1] = inserted[-1][: -len(newline)]
-        lines[index : index + 1] = [f"{edit.new}{ending}", *inserted]
-    return "".join(lines)
+        ending = cr or ("\r" if crlf and not last else "")
+        inserted = [f"{line}{chr(13) if crlf else ''}" for line in edit.after]
+        if inserted and last:
+            inserted[-1] = inserted[-1].rstrip("\r")
+        parts[index : index + 1] = [f"{edit.new}{ending}", *inserted]
+    return "\n".join(parts)
+
+
+def source_lines(text: str) -> list[str]:
+    """The text's lines as the reader numbers them (split on ``\n``, ``\r`` dropped)."""
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
 
 
 def id_style(backlog: Backlog) -> tuple[str, int, int]:
@@ -81,7 +90,7 @@ def id_style(backlog: Backlog) -> tuple[str, int, int]:
 
 def add_ids(text: str, backlog: Backlog) -> list[LineEdit]:
     """Edits giving every story with a generated id an explicit id, in document order."""
-    lines = text.splitlines()
+    lines = source_lines(text)
     prefix, width, number = id_style(backlog)
     taken = {story.id for story in backlog.stories}
     edits: list[LineEdit] = []
@@ -124,7 +133,7 @@ def _replace_number(source: str, old: float | int, new: float | int, after: int 
 
 def certain_fixes(text: str, backlog: Backlog) -> list[LineEdit]:
     """Stated numbers that disagree with the document's own sums, and stale matrix cells."""
-    lines = text.splitlines()
+    lines = source_lines(text)
     edits: list[LineEdit] = []
 
     def edit(line: int, old: float | int | None, new: float | int, why: str, at: int = 0) -> None:

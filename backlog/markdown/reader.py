@@ -458,6 +458,8 @@ class _Reader:
             lines = sum(
                 1 for text in self.lines[section.line - 1 : section.end_line] if text.strip()
             )
+            if lines <= 1:
+                continue  # a heading with nothing under it: nothing is lost
             found.append(
                 UnreadBlock(
                     line=section.line,
