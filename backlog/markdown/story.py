@@ -310,8 +310,11 @@ def _is_other_story(draft: StoryDraft, block: Block) -> bool:
             other and draft.id and STORY_ID.fullmatch(other.value) and other.value != draft.id
         )
     if block.kind == "list" and block.children:
-        intros = [_STORY_INTRO.match(item.text) for item in block.children]
-        return all(intros) and all(m.group("id") != draft.id for m in intros if m)
+        for item in block.children:
+            intro = _STORY_INTRO.match(item.text)
+            if intro is None or intro.group("id") == draft.id:
+                return False  # checked item by item: task lists fail on the first
+        return True
     return False
 
 
@@ -403,9 +406,10 @@ def _expand(blocks: list[Block], draft: StoryDraft) -> Iterator[Block]:
 
 
 def _is_label_list(block: Block) -> bool:
+    """A list whose first or second item is a ``**Label:** value`` field bullet."""
     return any(
         item.lines and item.lines[0].label and label_key(item.lines[0].label, STORY_LABELS)
-        for item in block.children
+        for item in block.children[:2]
     )
 
 
