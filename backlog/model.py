@@ -151,6 +151,7 @@ class Story(Node):
     epic_id: str | None = None
     points: int | None = None
     points_raw: str | None = None
+    points_line: int = Field(default=0, description="Line of the estimate, when written.")
     priority: str | None = None
     dependencies_raw: str | None = None
     dependencies: tuple[Dependency, ...] = ()
@@ -308,6 +309,7 @@ class EstimationBand(Node):
     """A row of the estimation poker guide: points -> hour range and complexity."""
 
     points: int
+    size: str | None = Field(default=None, description="T-shirt size of the row (S, M, L ...).")
     hours_min: float | None = None
     hours_max: float | None = None
     complexity: str | None = None
@@ -436,6 +438,20 @@ class Backlog(Node):
                 if not item.continued:
                     planned.setdefault(item.story_id, sprint.number)
         return planned
+
+
+_SIZES = {
+    "xxs": "XXS", "xs": "XS", "extra small": "XS", "s": "S", "small": "S", "m": "M",
+    "medium": "M", "l": "L", "large": "L", "xl": "XL", "xlarge": "XL", "x-large": "XL",
+    "extra large": "XL", "xxl": "XXL", "xxlarge": "XXL",
+}  # fmt: skip
+
+
+def tshirt_size(raw: str | None) -> str | None:
+    """``Small``, ``s``, ``XLarge`` -> ``S``, ``S``, ``XL``; None when it is not a T-shirt size."""
+    if not raw:
+        return None
+    return _SIZES.get(" ".join(raw.strip(" *_()").casefold().split()))
 
 
 def role_key(name: str) -> str:

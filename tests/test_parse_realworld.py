@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from backlog.model import Backlog, Story
-from backlog.parse import load_backlog
+from backlog.parse import load_backlog, parse_text
+from rules.runner import run_rules
 
 DATA = Path(__file__).parent / "data" / "realworld"
 NAMES = sorted(path.stem for path in DATA.glob("*.md") if path.name != "SOURCES.md")
@@ -177,3 +178,26 @@ def test_unread_sections_are_reported() -> None:
     backlog = load_backlog(DATA / "kdu-lost-found.md")
     assert [(u.line, u.end_line, u.what) for u in backlog.unread] == [(54, 59, "section")]
     assert backlog.unread[0].context == '"MVP Scope (Milestone 1 - Target: Aug 28)"'
+
+
+def test_sizes_map_to_points_through_the_estimation_guide() -> None:
+    text = (DATA / "dateflow-user-stories.md").read_text("utf-8") + (
+        "\n## Estimation Guide\n\n| Size | Points | Hours |\n|---|---|---|\n"
+        "| S | 2 | 4-8 |\n| M | 5 | 8-16 |\n| L | 8 | 16-24 |\n"
+    )
+    backlog = parse_text(text, source="dateflow.md")
+    sizes = {story.points_raw: story.points for story in backlog.stories}
+    assert sizes == {"Small": 2, "Medium": 5, "Large": 8, "XLarge": None}
+
+
+def test_an_unreadable_estimate_is_reported_once_not_as_missing() -> None:
+    dateflow = load_backlog(DATA / "dateflow-user-stories.md")
+    estimates = [f for f in run_rules(dateflow) if f.rule in ("dor.estimated", "invest.estimable")]
+    assert estimates == []  # T-shirt sizes are estimates
+    text = (DATA / "dateflow-user-stories.md").read_text("utf-8")
+    backlog = parse_text(text.replace("**Size: Small**", "**Size: XL-ish**", 1), source="d.md")
+    found = [(f.rule, f.line, f.message) for f in run_rules(backlog) if f.item == "US-01"]
+    estimate = [item for item in found if item[0] in ("dor.estimated", "invest.estimable")]
+    assert estimate == [
+        ("invest.estimable", 29, 'US-01: could not read the estimate "XL-ish" at line 29')
+    ]

@@ -135,8 +135,8 @@ CASES = [
     Case("dor.technical-approach", lambda: with_story(tasks=()), "has no tasks", "US-001"),
     Case(
         "dor.estimated",
-        lambda: with_story(points=None, points_raw="TBD"),
-        'has no story points ("TBD" is not a number)',
+        lambda: with_story(points=None, points_raw=None),
+        "US-001 has no story points, which",
         "US-001",
     ),
     Case(
@@ -183,6 +183,12 @@ CASES = [
         "invest.estimable",
         lambda: with_story(tasks=(Task(title="Build invoice API", roles=("Backend",)),)),
         '1 of 1 tasks have no hours ("Build invoice API")',
+        "US-001",
+    ),
+    Case(
+        "invest.estimable",
+        lambda: with_story(points=None, points_raw="XL-ish", points_line=40),
+        'US-001: could not read the estimate "XL-ish" at line 40',
         "US-001",
     ),
     Case(

@@ -56,6 +56,7 @@ from backlog.model import (
     Team,
     UnreadBlock,
     VelocityRecord,
+    tshirt_size,
 )
 
 UNASSIGNED_EPIC = "NO-EPIC"
@@ -374,6 +375,7 @@ class _Reader:
         epic_stories = {epic.id: [s.id for s in epic.stories] for epic in self.epics}
         epics: list[Epic] = []
         position = {story.id: index for index, story in enumerate(order)}
+        sizes = {band.size: band.points for band in self.estimation if band.size}
         for epic in self.epics:
             stories = tuple(
                 _story(
@@ -387,6 +389,7 @@ class _Reader:
                         epic.id,
                         self.epics,
                     ),
+                    sizes,
                 )
                 for story in epic.stories
             )
@@ -531,16 +534,20 @@ def _metadata_total_label(metadata: dict[str, str]) -> str | None:
     return None
 
 
-def _story(draft: StoryDraft, dependencies: tuple[Dependency, ...]) -> Story:
+def _story(draft: StoryDraft, dependencies: tuple[Dependency, ...], sizes: dict[str, int]) -> Story:
     points_raw = draft.fields.get("points")
+    points = _points(points_raw)
+    if points is None and sizes:  # a T-shirt size the estimation guide gives points for
+        points = sizes.get(tshirt_size(points_raw) or "")
     return Story(
         id=draft.id,
         title=draft.title,
         heading=draft.heading,
         number=draft.number,
         epic_id=draft.epic_id,
-        points=_points(points_raw),
+        points=points,
         points_raw=points_raw,
+        points_line=draft.field_lines.get("points", 0),
         priority=draft.fields.get("priority"),
         dependencies_raw=draft.fields.get("dependencies"),
         dependencies=dependencies,

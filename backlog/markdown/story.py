@@ -166,6 +166,7 @@ class StoryDraft:
     generated_id: bool = False
     used: list[Block] = field(default_factory=list)
     spill: list[Block] = field(default_factory=list)
+    field_lines: dict[str, int] = field(default_factory=dict)
     section_blocks: list[Block] = field(default_factory=list)
 
 
@@ -384,7 +385,9 @@ def _set_value(draft: StoryDraft, key: str, item: Line) -> None:
             other = label_key(match.group("label"), STORY_LABELS) if match else None
             if match and other:
                 draft.fields.setdefault(other, match.group("value"))
+                draft.field_lines.setdefault(other, item.line)
     draft.fields.setdefault(key, value)
+    draft.field_lines.setdefault(key, item.line)
     if key == "user_story" and draft.user_story is None:
         draft.user_story = parse_user_story(value.strip("*_ "), item.line)
     elif key == "acceptance" and draft.acceptance is None:
