@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from backlog.markdown.blocks import Block
+from backlog.markdown.epic import EpicDraft
 from backlog.markdown.harvest import (
     StoryRow,
     epic_reference,
@@ -22,7 +23,7 @@ from backlog.markdown.harvest import (
     row_story,
     sprint_number,
 )
-from backlog.markdown.story import EpicDraft, StoryDraft
+from backlog.markdown.story import StoryDraft
 from backlog.model import Sprint, SprintCommitment
 
 

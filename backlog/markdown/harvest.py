@@ -18,10 +18,10 @@ import re
 from dataclasses import dataclass
 
 from backlog.markdown.blocks import Block, Line
+from backlog.markdown.epic import EpicDraft
 from backlog.markdown.fields import EPIC_ID, STORY_ID, checkbox, parse_user_story
 from backlog.markdown.story import (
     STORY_LABELS,
-    EpicDraft,
     StoryDraft,
     finish_fields,
     generated_id,

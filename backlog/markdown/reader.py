@@ -4,8 +4,11 @@ The document is tokenised once by pyromark / pulldown-cmark (see :mod:`backlog.m
 grouped into heading sections, and each section is recognised by its heading (case-insensitive):
 ``EPIC n: ...`` (with ``Story x.y: ...`` sections), ``Sprint n (Weeks ...): ...``, the sprint
 overview, team capacity, velocity history, estimation guide, dependency matrix, ``Risk n: ...``,
-Definition of Ready / Done. Sections it does not recognise are kept as
-:class:`backlog.model.Section` so nothing is lost (rules report them as info).
+Definition of Ready / Done. Stories written as table rows, list items or fenced YAML
+outside story sections are gathered (:mod:`backlog.markdown.harvest`) and placed once the
+whole document is known (:mod:`backlog.markdown.build`). Sections it does not recognise are
+kept as :class:`backlog.model.Section`, and every block it did not read becomes an
+:class:`backlog.model.UnreadBlock`, so nothing is lost in silence.
 """
 
 from __future__ import annotations
@@ -13,24 +16,20 @@ from __future__ import annotations
 import gc
 import re
 
-from backlog.errors import DuplicateIdError
-from backlog.markdown.assemble import Gathered, place
+from backlog.markdown.assemble import Gathered
 from backlog.markdown.blocks import Block, HeadingSection, LineIndex, build_sections
-from backlog.markdown.fields import normalize_heading, parse_int
-from backlog.markdown.finish import check_complete, resolve_all
-from backlog.markdown.harvest import epic_items, list_stories, story_rows, yaml_story
-from backlog.markdown.sprint import is_sprint_heading, read_overview, read_sprint
-from backlog.markdown.story import (
+from backlog.markdown.build import build_backlog
+from backlog.markdown.epic import (
     EpicDraft,
-    StoryDraft,
-    epic_points,
-    flatten,
     is_epic_heading,
-    is_story_heading,
     read_epic_heading,
     read_epic_labels,
-    read_story,
 )
+from backlog.markdown.fields import normalize_heading
+from backlog.markdown.finish import check_complete
+from backlog.markdown.harvest import epic_items, list_stories, story_rows, yaml_story
+from backlog.markdown.sprint import is_sprint_heading, read_overview, read_sprint
+from backlog.markdown.story import StoryDraft, flatten, is_story_heading, read_story
 from backlog.markdown.tables import (
     is_risk_heading,
     read_definition,
@@ -44,33 +43,18 @@ from backlog.markdown.yamlish import split_front_matter
 from backlog.model import (
     Backlog,
     Definition,
-    Dependency,
     DependencyRow,
-    Epic,
     EstimationBand,
     ReaderNote,
     Risk,
     Section,
     Sprint,
-    Story,
     Team,
     UnreadBlock,
     VelocityRecord,
-    tshirt_size,
 )
 
-UNASSIGNED_EPIC = "NO-EPIC"
 _TASK_HEADING = re.compile(r"technical debt|\btasks?\b", re.IGNORECASE)
-
-
-def _generated_note(draft: StoryDraft) -> ReaderNote:
-    return ReaderNote(
-        kind="generated-id",
-        item=draft.id,
-        message=f"story {draft.heading or draft.title!r} has no id; using the generated id "
-        f"{draft.id} (run 'backlog-bot fix --add-ids' to write ids into the file)",
-        line=draft.line,
-    )
 
 
 def _story_blocks(draft: StoryDraft) -> list[Block]:
@@ -106,7 +90,9 @@ def classify(title: str) -> str | None:
     return None
 
 
-class _Reader:
+class Reader:
+    """The document walk: reads each heading section and gathers what it finds."""
+
     def __init__(self, source: str | None, lines: list[str]) -> None:
         self.source = source
         self.lines = lines
@@ -343,231 +329,6 @@ class _Reader:
 
     # -- building ---------------------------------------------------------------------------
 
-    def build(self) -> Backlog:
-        place(self.gathered, self.epics, self.loose_stories, self.sprints)
-        for block, story_id in self.gathered.repeated:
-            self.not_read(block, f"repeats story {story_id}")
-        self._merge_epics()
-        for story in sorted(
-            (story for epic in self.epics for story in epic.stories), key=lambda s: s.line
-        ):
-            if story.generated_id:
-                self.notes.append(_generated_note(story))
-        for story in self.loose_stories:
-            if story.generated_id:
-                self.notes.append(_generated_note(story))
-        self.notes.sort(key=lambda note: note.line)
-        if self.loose_stories:
-            loose = EpicDraft(
-                id=UNASSIGNED_EPIC,
-                name="Stories outside any epic",
-                heading="",
-                number=None,
-                line=self.loose_stories[0].line,
-                end_line=self.loose_stories[-1].end_line,
-            )
-            loose.stories = self.loose_stories
-            for story in loose.stories:
-                story.epic_id = None
-            self.epics.append(loose)
-        self._check_duplicates()
-        order = [story for epic in self.epics for story in epic.stories]
-        epic_stories = {epic.id: [s.id for s in epic.stories] for epic in self.epics}
-        epics: list[Epic] = []
-        position = {story.id: index for index, story in enumerate(order)}
-        sizes = {band.size: band.points for band in self.estimation if band.size}
-        for epic in self.epics:
-            stories = tuple(
-                _story(
-                    story,
-                    resolve_all(
-                        story.dependencies,
-                        story.id,
-                        order,
-                        position,
-                        epic_stories,
-                        epic.id,
-                        self.epics,
-                    ),
-                    sizes,
-                )
-                for story in epic.stories
-            )
-            points, points_raw = epic_points(epic)
-            epics.append(
-                Epic(
-                    id=epic.id,
-                    name=epic.name,
-                    heading=epic.heading,
-                    number=epic.number,
-                    business_value=epic.fields.get("business_value"),
-                    timeline=epic.fields.get("timeline"),
-                    points=points,
-                    points_raw=points_raw,
-                    acceptance_criteria=epic.acceptance,
-                    stories=stories,
-                    line=epic.line,
-                    end_line=epic.end_line,
-                )
-            )
-        story_epic = {s.id: e.id for e in self.epics for s in e.stories}
-        matrix = tuple(
-            row.model_copy(
-                update={
-                    "depends_on": resolve_all(
-                        list(row.depends_on),
-                        row.story_id,
-                        order,
-                        position,
-                        epic_stories,
-                        story_epic.get(row.story_id),
-                        self.epics,
-                    )
-                }
-            )
-            for row in self.matrix
-        )
-        total_label = _metadata_total_label(self.metadata)
-        declared_total = parse_int(self.metadata[total_label]) if total_label else None
-        return Backlog(
-            title=self.title,
-            source=self.source,
-            metadata=self.metadata,
-            declared_total_points=declared_total,
-            declared_total_points_line=(
-                self.metadata_lines[total_label]
-                if declared_total is not None and total_label
-                else 0
-            ),
-            team=self.team or Team(),
-            epics=tuple(epics),
-            sprints=self._sprints(),
-            sprint_overview_total_points=self.overview_total,
-            sprint_overview_total_line=self.overview_total_line,
-            definition_of_ready=self.dor,
-            definition_of_done=self.dod,
-            estimation_guide=tuple(self.estimation),
-            velocity_history=tuple(self.velocity),
-            dependency_matrix=matrix,
-            risks=tuple(self.risks),
-            other_sections=tuple(self.others),
-            unread=self._unread(),
-            reader_notes=tuple(self.notes),
-        )
-
-    def _unread(self) -> tuple[UnreadBlock, ...]:
-        found = list(self.unread)
-        for section in self.others:
-            lines = sum(
-                1 for text in self.lines[section.line - 1 : section.end_line] if text.strip()
-            )
-            if lines <= 1:
-                continue  # a heading with nothing under it: nothing is lost
-            found.append(
-                UnreadBlock(
-                    line=section.line,
-                    end_line=section.end_line,
-                    what="section",
-                    context=f'"{section.heading}"',
-                    lines=lines,
-                )
-            )
-        found.sort(key=lambda item: item.line)
-        return tuple(found)
-
-    def _merge_epics(self) -> None:
-        """The same epic twice (an overview, then its stories): one epic if the names agree."""
-        merged: list[EpicDraft] = []
-        seen: dict[str, EpicDraft] = {}
-        for epic in self.epics:
-            first = seen.get(epic.id)
-            if first is not None and first.name.casefold() == epic.name.casefold():
-                first.stories.extend(epic.stories)
-                for story in epic.stories:
-                    story.epic_id = first.id
-                for key, value in epic.fields.items():
-                    first.fields.setdefault(key, value)
-                continue
-            seen.setdefault(epic.id, epic)
-            merged.append(epic)
-        self.epics = merged
-
-    def _sprints(self) -> tuple[Sprint, ...]:
-        sprints = dict(self.sprints)
-        for number, (points, stub) in self.overview.items():
-            if number in sprints:
-                sprints[number] = sprints[number].model_copy(update={"overview_points": points})
-            else:
-                sprints[number] = stub
-        return tuple(sprints[number] for number in sorted(sprints))
-
-    def _check_duplicates(self) -> None:
-        seen: dict[str, int] = {}
-        for epic in self.epics:
-            if epic.id in seen and epic.id != UNASSIGNED_EPIC:
-                raise DuplicateIdError(
-                    f"duplicate epic id {epic.id}: also defined at line {seen[epic.id]}",
-                    file=self.source,
-                    line=epic.line,
-                )
-            seen[epic.id] = epic.line
-        seen = {}
-        for epic in self.epics:
-            for story in epic.stories:
-                if story.id in seen:
-                    raise DuplicateIdError(
-                        f"duplicate story id {story.id}: first defined at line "
-                        f"{seen[story.id]}, again at line {story.line}; give each story its "
-                        "own id",
-                        file=self.source,
-                        line=story.line,
-                    )
-                seen[story.id] = story.line
-
-
-def _metadata_total_label(metadata: dict[str, str]) -> str | None:
-    """The label of the document's declared total points (``Total Story Points``), if any."""
-    for label in metadata:
-        folded = label.casefold()
-        if "total" in folded and "point" in folded:
-            return label
-    return None
-
-
-def _story(draft: StoryDraft, dependencies: tuple[Dependency, ...], sizes: dict[str, int]) -> Story:
-    points_raw = draft.fields.get("points")
-    points = _points(points_raw)
-    if points is None and sizes:  # a T-shirt size the estimation guide gives points for
-        points = sizes.get(tshirt_size(points_raw) or "")
-    return Story(
-        id=draft.id,
-        title=draft.title,
-        heading=draft.heading,
-        number=draft.number,
-        epic_id=draft.epic_id,
-        points=points,
-        points_raw=points_raw,
-        points_line=draft.field_lines.get("points", 0),
-        priority=draft.fields.get("priority"),
-        dependencies_raw=draft.fields.get("dependencies"),
-        dependencies=dependencies,
-        user_story=draft.user_story,
-        acceptance_criteria=draft.acceptance,
-        tasks=tuple(draft.tasks),
-        subtasks=tuple(draft.subtasks),
-        suppressions=tuple(dict.fromkeys(draft.suppressions)),
-        line=draft.line,
-        end_line=draft.end_line,
-    )
-
-
-def _points(raw: str | None) -> int | None:
-    """``21`` or ``21 points`` -> 21; ``TBD``, ``?``, ``2.5`` -> None (kept raw)."""
-    if raw is None:
-        return None
-    match = re.fullmatch(r"\s*(\d{1,6})\s*(?:pts?|points?|sp)?\.?\s*", raw, re.IGNORECASE)
-    return int(match.group(1)) if match else None
-
 
 def parse_markdown(
     text: str, source: str | None = None, *, lines: list[str] | None = None
@@ -596,11 +357,11 @@ def _parse(text: str, source: str | None, lines: list[str] | None) -> Backlog:
     index = LineIndex(data)
     total_lines = len(lines) - 1 if text.endswith("\n") else len(lines)
     top = build_sections(text, index, total_lines)
-    reader = _Reader(source, lines)
+    reader = Reader(source, lines)
     for key, value in front.items():
         reader.metadata.setdefault(key, value)
         reader.metadata_lines.setdefault(key, 1)
     reader.read_document(top)
-    backlog = reader.build()
+    backlog = build_backlog(reader)
     check_complete(reader.epics, reader.lines, top, text, source)
     return backlog

@@ -33,18 +33,17 @@ from backlog.errors import BadInputError
 from backlog.markdown.blocks import Block, HeadingSection, Line
 from backlog.markdown.fields import (
     STORY_ID,
-    after_dash,
-    checkbox,
-    gherkin_line,
     label_name,
-    normalize_heading,
     parse_dependencies,
     parse_gherkin,
-    parse_int,
-    parse_roles,
     parse_user_story,
-    split_hours,
     suppressions,
+)
+from backlog.markdown.parts import (
+    looks_like_subtasks,
+    read_acceptance,
+    read_subtasks,
+    read_tasks,
 )
 from backlog.markdown.yamlish import read_fields
 from backlog.model import (
@@ -61,8 +60,6 @@ _STORY_HEADING = re.compile(
     r"\s*(?:[:.–—]|-(?=\s))?\s*(?P<title>.*)$",
     re.IGNORECASE,
 )
-_EPIC_HEADING = re.compile(r"^epic[\s\-]*(?P<number>\d+)\s*[:\-–—.]?\s*(?P<name>.*)$", re.I)
-_SUBTASK = re.compile(r"^sub-?task\s+(?P<number>[\w.]+)\s*[:\-–—]\s*(?P<rest>.*)$", re.I)
 
 STORY_LABELS = {
     "story id": "id",
@@ -101,16 +98,6 @@ STORY_LABELS = {
     "planned sprint": "sprint",
     "status": "status",
 }
-EPIC_LABELS = {
-    "epic id": "id",
-    "epic name": "name",
-    "name": "name",
-    "business value": "business_value",
-    "timeline": "timeline",
-    "story points": "points",
-    "points": "points",
-    "acceptance criteria": "acceptance",
-}
 
 
 _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.)\s+(?=\S)")
@@ -125,10 +112,6 @@ def strip_numbering(title: str) -> str:
 def is_story_heading(title: str) -> bool:
     bare = strip_numbering(title)
     return bool(_STORY_HEADING.match(bare)) or bool(STORY_ID.match(bare))
-
-
-def is_epic_heading(title: str) -> bool:
-    return bool(_EPIC_HEADING.match(strip_numbering(title)))
 
 
 def label_key(label: str, table: dict[str, str]) -> str | None:
@@ -251,7 +234,7 @@ def read_story_blocks(draft: StoryDraft, blocks: list[Block]) -> None:
                 _attach(draft, label_key(pending.label or "", STORY_LABELS), block)
                 draft.used.append(block)
                 pending = None
-            elif block.kind == "list" and _looks_like_subtasks(block):
+            elif block.kind == "list" and looks_like_subtasks(block):
                 _attach(draft, "subtasks", block)
                 draft.used.append(block)
             elif block.kind == "list" and draft.acceptance is None and draft.user_story:
@@ -432,148 +415,3 @@ def _attach_lines(draft: StoryDraft, label: Line, lines: list[Line]) -> None:
     text = "\n".join(item.text for item in lines)
     block = Block("paragraph", lines[0].line, lines[-1].line, text=text, lines=lines)
     _attach(draft, label_key(label.label or "", STORY_LABELS), block)
-
-
-def _looks_like_subtasks(block: Block) -> bool:
-    return bool(block.children) and all(_SUBTASK.match(item.text) for item in block.children)
-
-
-def read_acceptance(block: Block) -> AcceptanceCriteria:
-    """Gherkin from a fence or from paragraph lines; a checklist from a list."""
-    if block.kind == "fence":
-        steps = parse_gherkin(block.text, block.line + 1)
-        return AcceptanceCriteria(steps=steps, raw=block.text, line=block.line)
-    if block.kind == "list":
-        if block.children and gherkin_line(block.children[0].text):
-            text = "\n".join(_item_source(item) for item in block.children)
-            return AcceptanceCriteria(
-                steps=parse_gherkin(text, block.line), raw=text, line=block.line
-            )
-        raw = "\n".join(item.text for item in block.children)
-        return AcceptanceCriteria(checklist=checklist(block), raw=raw, line=block.line)
-    text = block.text
-    return AcceptanceCriteria(steps=parse_gherkin(text, block.line), raw=text, line=block.line)
-
-
-def _item_source(item: Block) -> str:
-    lines = [item.text]
-    for child in item.children:
-        if child.kind == "list":
-            lines.extend(f"  - {sub.text}" for sub in child.children)
-    return "\n".join(lines)
-
-
-def checklist(block: Block) -> tuple[ChecklistItem, ...]:
-    items: list[ChecklistItem] = []
-    for item in block.children:
-        text, checked = checkbox(item.text)
-        items.append(ChecklistItem(text=text, checked=checked, line=item.line))
-    return tuple(items)
-
-
-def read_tasks(block: Block) -> list[Task]:
-    tasks: list[Task] = []
-    start = block.level if block.ordered else 1
-    for offset, item in enumerate(block.children):
-        first = item.text.split("\n", 1)[0]
-        title, hours, hours_raw, after = split_hours(first)
-        details = [
-            sub.text for child in item.children if child.kind == "list" for sub in child.children
-        ]
-        tasks.append(
-            Task(
-                number=start + offset if block.ordered else None,
-                title=title,
-                hours=hours,
-                hours_raw=hours_raw,
-                roles=parse_roles(after_dash(after) or after.strip()),
-                details=tuple(details),
-                line=item.line,
-            )
-        )
-    return tasks
-
-
-def read_subtasks(block: Block) -> list[Subtask]:
-    subtasks: list[Subtask] = []
-    for item in block.children:
-        text = item.text.split("\n", 1)[0]
-        match = _SUBTASK.match(text)
-        number = match.group("number").rstrip(".") if match else None
-        rest = match.group("rest") if match else text
-        title, hours, hours_raw, _ = split_hours(rest)
-        subtasks.append(
-            Subtask(number=number, title=title, hours=hours, hours_raw=hours_raw, line=item.line)
-        )
-    return subtasks
-
-
-@dataclass
-class EpicDraft:
-    id: str
-    name: str
-    heading: str
-    number: int | None
-    line: int
-    end_line: int
-    fields: dict[str, str] = field(default_factory=dict)
-    acceptance: tuple[ChecklistItem, ...] = ()
-    stories: list[StoryDraft] = field(default_factory=list)
-
-
-def read_epic_heading(section: HeadingSection) -> EpicDraft:
-    heading = section.title.strip()
-    match = _EPIC_HEADING.match(strip_numbering(heading))
-    number = int(match.group("number")) if match else None
-    name = match.group("name").strip() if match else heading
-    epic_id = f"EPIC-{number:03d}" if number is not None else heading
-    return EpicDraft(
-        id=epic_id,
-        name=_title_case(name),
-        heading=heading,
-        number=number,
-        line=section.line,
-        end_line=section.end_line,
-    )
-
-
-def read_epic_labels(draft: EpicDraft, blocks: list[Block]) -> bool:
-    """Read ``**Epic ID:**`` style labels; True when the blocks held any epic label."""
-    found = False
-    pending: str | None = None
-    for block in blocks:
-        if pending == "acceptance" and block.kind == "list":
-            draft.acceptance = checklist(block)
-            pending = None
-            continue
-        if block.kind != "paragraph":
-            continue
-        pending = None
-        for item in block.lines:
-            key = label_key(item.label, EPIC_LABELS) if item.label else None
-            if key is None:
-                continue
-            found = True
-            if item.value:
-                draft.fields.setdefault(key, item.value)
-            else:
-                pending = key
-    if "id" in draft.fields:
-        draft.id = draft.fields["id"].split()[0].upper() if draft.fields["id"].split() else draft.id
-    if "name" in draft.fields:
-        draft.name = draft.fields["name"]
-    return found
-
-
-def epic_points(draft: EpicDraft) -> tuple[int | None, str | None]:
-    raw = draft.fields.get("points")
-    return parse_int(raw), raw
-
-
-def _title_case(text: str) -> str:
-    """``FOUNDATION & OBSERVABILITY`` -> ``Foundation & Observability`` (only when all caps)."""
-    return text.title() if text.isupper() else text
-
-
-def heading_kind(title: str) -> str:
-    return normalize_heading(title)
