@@ -120,6 +120,28 @@ class RuleContext:
         return {story.id: story for story in self.stories}
 
     @cached_property
+    def unread_in_story(self) -> dict[str, str]:
+        """Story id -> the line ranges inside it the reader did not understand ("" if none).
+
+        A rule that finds a field missing says so: the field may be written there in a form
+        backlog-bot does not read.
+        """
+        ranges: dict[str, list[str]] = {}
+        for block in self.backlog.unread:
+            if block.context.startswith("in story "):
+                where = (
+                    str(block.line)
+                    if block.end_line <= block.line
+                    else f"{block.line}-{block.end_line}"
+                )
+                ranges.setdefault(block.context.removeprefix("in story "), []).append(where)
+        return {
+            story_id: f" (lines {', '.join(found)} of the story were not understood: see "
+            "document.unparsed)"
+            for story_id, found in ranges.items()
+        }
+
+    @cached_property
     def epics_by_id(self) -> dict[str, Epic]:
         return {epic.id: epic for epic in self.backlog.epics}
 

@@ -61,7 +61,8 @@ def prioritized(ctx: RuleContext) -> Iterator[Hit]:
         if not (story.priority or "").strip():
             yield Hit(
                 story.id,
-                f"{story.id} has no priority, which {check.cite(DOR)} requires",
+                f"{story.id} has no priority, which {check.cite(DOR)} requires"
+                f"{ctx.unread_in_story.get(story.id, '')}",
                 story.line,
                 "add a **Priority:** line (High, Medium or Low)",
             )
@@ -90,7 +91,8 @@ def user_story(ctx: RuleContext) -> Iterator[Hit]:
             continue
         yield Hit(
             story.id,
-            f"{story.id} {missing}, so it does not meet {check.cite(DOR)}",
+            f"{story.id} {missing}, so it does not meet {check.cite(DOR)}"
+            f"{ctx.unread_in_story.get(story.id, '')}",
             line,
             'write it as "As a <role>, I want <want> so that <benefit>"',
         )
@@ -109,7 +111,8 @@ def acceptance_criteria(ctx: RuleContext) -> Iterator[Hit]:
         if criteria is None or not (criteria.steps or criteria.checklist or criteria.raw.strip()):
             yield Hit(
                 story.id,
-                f"{story.id} has no acceptance criteria, which {check.cite(DOR)} requires",
+                f"{story.id} has no acceptance criteria, which {check.cite(DOR)} requires"
+                f"{ctx.unread_in_story.get(story.id, '')}",
                 story.line,
                 "add an **Acceptance Criteria:** block in Given/When/Then form",
             )
@@ -127,7 +130,8 @@ def dependencies(ctx: RuleContext) -> Iterator[Hit]:
         if story.dependencies_raw is None and not story.dependencies:
             yield Hit(
                 story.id,
-                f"{story.id} has no Dependencies field, so {check.cite(DOR)} is not met",
+                f"{story.id} has no Dependencies field, so {check.cite(DOR)} is not met"
+                f"{ctx.unread_in_story.get(story.id, '')}",
                 story.line,
                 "add **Dependencies:** with story ids, or None",
             )
@@ -145,7 +149,8 @@ def technical_approach(ctx: RuleContext) -> Iterator[Hit]:
         if not story.tasks:
             yield Hit(
                 story.id,
-                f"{story.id} has no tasks, so nothing shows {check.cite(DOR)} was met",
+                f"{story.id} has no tasks, so nothing shows {check.cite(DOR)} was met"
+                f"{ctx.unread_in_story.get(story.id, '')}",
                 story.line,
                 "add a **Tasks:** list with hours and roles",
             )
@@ -164,7 +169,8 @@ def estimated(ctx: RuleContext) -> Iterator[Hit]:
         if story.points is None and not (story.points_raw and story.points_raw.strip()):
             yield Hit(
                 story.id,
-                f"{story.id} has no story points, which {check.cite(DOR)} requires",
+                f"{story.id} has no story points, which {check.cite(DOR)} requires"
+                f"{ctx.unread_in_story.get(story.id, '')}",
                 story.line,
                 "estimate it on the team's scale: " + ", ".join(map(str, ctx.points_scale)),
             )

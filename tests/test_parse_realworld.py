@@ -201,3 +201,15 @@ def test_an_unreadable_estimate_is_reported_once_not_as_missing() -> None:
     assert estimate == [
         ("invest.estimable", 29, 'US-01: could not read the estimate "XL-ish" at line 29')
     ]
+
+
+def test_missing_fields_point_at_the_lines_not_understood() -> None:
+    backlog = load_backlog(DATA / "dateflow-user-stories.md")
+    [finding] = [
+        f for f in run_rules(backlog) if f.rule == "dor.acceptance-criteria" and f.item == "US-01"
+    ]
+    assert finding.message.endswith(
+        "(lines 27, 31-33 of the story were not understood: see document.unparsed)"
+    )
+    unread = [(u.line, u.end_line, u.what) for u in backlog.unread if u.context == "in story US-01"]
+    assert unread == [(27, 27, "paragraph"), (31, 33, "table")]
