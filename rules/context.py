@@ -28,7 +28,7 @@ from rules.config import RulesConfig
 from rules.live import LiveIssue
 
 _AS_A = re.compile(
-    r"^\s*as\s+an?\s+(?P<role>.+?)\s*,?\s+I\s+(?:want|need|would like)\s+(?:to\s+)?"
+    r"^\s*as\s+an?\s+(?P<role>.+?)\s*,?\s+I\s+(?:want|need|would like|can)\s+(?:to\s+)?"
     r"(?P<want>.+?)(?:\s*,?\s+so\s+that\s+(?P<benefit>.+?))?\s*\.?\s*$",
     re.IGNORECASE | re.DOTALL,
 )

@@ -61,6 +61,8 @@ def read_tasks(block: Block) -> list[Task]:
     start = block.level if block.ordered else 1
     for offset, item in enumerate(block.children):
         first = item.text.split("\n", 1)[0]
+        if first.startswith("["):  # a "- [ ] task" checklist
+            first, _ = checkbox(first)
         title, hours, hours_raw, after = split_hours(first)
         details = [
             sub.text for child in item.children if child.kind == "list" for sub in child.children
