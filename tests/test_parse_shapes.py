@@ -7,11 +7,15 @@ exactly what was written, and that nothing written outside the stories goes unre
 
 from __future__ import annotations
 
+import contextlib
 import string
+import time
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backlog.errors import BadInputError
 from backlog.fix import LineEdit, apply_edits
 from backlog.parse import parse_text
 
@@ -164,3 +168,22 @@ def test_line_edits_touch_only_their_lines(
     assert len(after) == len(before)
     for index, (old, new) in enumerate(zip(before, after, strict=True)):
         assert new == chosen.get(index, old)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "| ID | Story |\n|---|---|\n| US-1 | " + "~" * 50_000 + "x |\n",
+        "### US-1: T\n\n**Priority:** P0 | Size:" + " " * 50_000 + "x\n",
+        "### US-1: T\n\n```yaml\nid: US-1\ntitle:" + " " * 50_000 + "x\n```\n",
+        "# B\n\n- " + "US-1 " * 20_000 + "\n",
+        "---\n" + "key: value\n" * 20_000 + "\n# B\n\n### US-1: T\n",
+    ],
+    ids=["struck-cell", "pipe-field", "yaml-value", "intro-item", "front-matter"],
+)
+def test_hostile_shapes_parse_in_linear_time(text: str) -> None:
+    started = time.perf_counter()
+    with contextlib.suppress(BadInputError):  # refusing is fine; hanging is not
+        parse_text(text, source="hostile.md")
+    assert time.perf_counter() - started < 5

@@ -31,7 +31,6 @@ from backlog.markdown.story import (
 )
 from backlog.model import AcceptanceCriteria, ChecklistItem
 
-_STRUCK = re.compile(r"^~+(.*?)~+$", re.S)
 _NUMBER_ID = re.compile(r"^\d{1,6}$")
 _USER_STORY = re.compile(r"^\W*(?:as\s+(?:an?|the)\b|en\s+tant\s+que\b)", re.I)
 _INTRO = re.compile(rf"^\W*(?P<id>{STORY_ID.pattern})\s*[:—–-]\s*(?P<rest>.*)$", re.S)
@@ -51,9 +50,8 @@ class StoryRow:
 def clean_cell(text: str) -> str:
     """A cell without strikethrough tildes and surrounding emphasis."""
     text = text.strip()
-    struck = _STRUCK.match(text)
-    if struck:
-        text = struck.group(1).strip()
+    if text.startswith("~") and text.endswith("~"):  # string methods: no regex backtracking
+        text = text.strip("~").strip()
     return text.strip("*_ ").strip()
 
 

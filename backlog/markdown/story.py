@@ -343,7 +343,7 @@ _YAML_KEYS = {"story_points": "points", "as_a": "user_story", "i_want": "user_st
 
 _PLAIN_ID = re.compile(r"[A-Za-z]*[-_]?\d{1,6}")
 _USER_STORY_START = re.compile(r"^\W*(?:as\s+(?:an?|the)\b|en\s+tant\s+que\b)", re.I)
-_PIPE_PART = re.compile(r"^\s*(?P<label>[^:|]{1,40}):\s*(?P<value>.+?)\s*$")
+_PIPE_PART = re.compile(r"^\s*(?P<label>[^:|]{1,40}):(?P<value>.*)$")
 
 
 def _is_label_line(item: Line) -> bool:
@@ -366,8 +366,8 @@ def _set_value(draft: StoryDraft, key: str, item: Line) -> None:
         for part in others:
             match = _PIPE_PART.match(part)
             other = label_key(match.group("label"), STORY_LABELS) if match else None
-            if match and other:
-                draft.fields.setdefault(other, match.group("value"))
+            if match and other and match.group("value").strip():
+                draft.fields.setdefault(other, match.group("value").strip())
                 draft.field_lines.setdefault(other, item.line)
     draft.fields.setdefault(key, value)
     draft.field_lines.setdefault(key, item.line)
