@@ -454,6 +454,17 @@ def tshirt_size(raw: str | None) -> str | None:
     return _SIZES.get(" ".join(raw.strip(" *_()").casefold().split()))
 
 
+_PLACEHOLDERS = frozenset(
+    {"tbd", "tbc", "tba", "?", "??", "???", "-", "–", "—", "n/a", "na", "none", "unknown",
+     "todo", "not estimated", "unestimated", "pending"}
+)  # fmt: skip
+
+
+def is_placeholder(raw: str | None) -> bool:
+    """``TBD``, ``?``, ``N/A``: the team says the story is not estimated yet."""
+    return bool(raw) and " ".join((raw or "").strip(" *_.()").casefold().split()) in _PLACEHOLDERS
+
+
 def role_key(name: str) -> str:
     """Normalise a role label for matching: first word, case-folded ("Backend Developer")."""
     words = name.strip().split()

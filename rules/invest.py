@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from backlog.model import tshirt_size
+from backlog.model import is_placeholder, tshirt_size
 from rules.base import Hit, Severity, fmt_number
 from rules.context import RuleContext, user_story_parts
 from rules.registry import rule
@@ -189,11 +189,16 @@ def estimable(ctx: RuleContext) -> Iterator[Hit]:
     for story in ctx.stories:
         raw = (story.points_raw or "").strip()
         if story.points is None and raw and tshirt_size(raw) is None:
+            line = story.line if is_placeholder(raw) else story.points_line or story.line
+            message = (
+                f'{story.id}: story points "{raw}" are not an estimate'
+                if is_placeholder(raw)
+                else f'{story.id}: could not read the estimate "{raw}" at line {line}'
+            )
             yield Hit(
                 story.id,
-                f'{story.id}: could not read the estimate "{raw}" at line '
-                f"{story.points_line or story.line}",
-                story.points_line or story.line,
+                message,
+                line,
                 "estimate it on the team's scale: " + ", ".join(map(str, ctx.points_scale)),
             )
         missing = [task for task in story.tasks if task.hours is None]

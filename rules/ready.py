@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from backlog.model import Story
+from backlog.model import Story, is_placeholder
 from rules.base import Hit, Severity, fmt_number
 from rules.context import DefinitionCheck, RuleContext, map_definition, user_story_parts
 from rules.registry import rule
@@ -158,18 +158,21 @@ def technical_approach(ctx: RuleContext) -> Iterator[Hit]:
 
 @rule("dor.estimated", Severity.warning, "Story estimated in points (DoR).")
 def estimated(ctx: RuleContext) -> Iterator[Hit]:
-    """What it does: flags a story with no estimate written at all (an estimate written in a
-    form backlog-bot cannot read is reported once, by ``invest.estimable``).
+    """What it does: flags a story with no estimate: no **Story Points:** (or Size, Estimate)
+    line, or a placeholder such as ``TBD`` or ``?``. An estimate written in a form
+    backlog-bot cannot read (``XL-ish``) is not missing: ``invest.estimable`` reports it.
     Why it matters: the Definition of Ready asks for an estimate; unestimated stories break
     sprint planning and forecasts.
-    Example: a story with no **Story Points:** (or Size, Estimate) line.
+    Example: ``**Story Points:** TBD``.
     Instead: estimate it in planning poker: ``**Story Points:** 8``.
     """
     for story, check in _stories_under(ctx, "estimated"):
-        if story.points is None and not (story.points_raw and story.points_raw.strip()):
+        raw = (story.points_raw or "").strip()
+        if story.points is None and (not raw or is_placeholder(raw)):
+            written = f' ("{raw}" is not a number)' if raw else ""
             yield Hit(
                 story.id,
-                f"{story.id} has no story points, which {check.cite(DOR)} requires"
+                f"{story.id} has no story points{written}, which {check.cite(DOR)} requires"
                 f"{ctx.unread_in_story.get(story.id, '')}",
                 story.line,
                 "estimate it on the team's scale: " + ", ".join(map(str, ctx.points_scale)),

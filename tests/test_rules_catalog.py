@@ -135,8 +135,8 @@ CASES = [
     Case("dor.technical-approach", lambda: with_story(tasks=()), "has no tasks", "US-001"),
     Case(
         "dor.estimated",
-        lambda: with_story(points=None, points_raw=None),
-        "US-001 has no story points, which",
+        lambda: with_story(points=None, points_raw="TBD"),
+        'has no story points ("TBD" is not a number)',
         "US-001",
     ),
     Case(
