@@ -9,13 +9,13 @@ dependencies are resolved now that every story is known, and what was not unders
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from backlog.errors import DuplicateIdError
 from backlog.markdown.assemble import place
 from backlog.markdown.epic import EpicDraft, epic_points
 from backlog.markdown.fields import parse_int
 from backlog.markdown.finish import resolve_all
+from backlog.markdown.state import ReadState
 from backlog.markdown.story import StoryDraft
 from backlog.model import (
     Backlog,
@@ -29,13 +29,10 @@ from backlog.model import (
     tshirt_size,
 )
 
-if TYPE_CHECKING:
-    from backlog.markdown.reader import Reader
-
 UNASSIGNED_EPIC = "NO-EPIC"
 
 
-def build_backlog(reader: Reader) -> Backlog:
+def build_backlog(reader: ReadState) -> Backlog:
     place(reader.gathered, reader.epics, reader.loose_stories, reader.sprints)
     for block, story_id in reader.gathered.repeated:
         reader.not_read(block, f"repeats story {story_id}")
@@ -146,7 +143,7 @@ def build_backlog(reader: Reader) -> Backlog:
     )
 
 
-def _unread(reader: Reader) -> tuple[UnreadBlock, ...]:
+def _unread(reader: ReadState) -> tuple[UnreadBlock, ...]:
     found = list(reader.unread)
     for section in reader.others:
         lines = sum(1 for text in reader.lines[section.line - 1 : section.end_line] if text.strip())
@@ -165,7 +162,7 @@ def _unread(reader: Reader) -> tuple[UnreadBlock, ...]:
     return tuple(found)
 
 
-def _merge_epics(reader: Reader) -> None:
+def _merge_epics(reader: ReadState) -> None:
     """The same epic twice (an overview, then its stories): one epic if the names agree."""
     merged: list[EpicDraft] = []
     seen: dict[str, EpicDraft] = {}
@@ -183,7 +180,7 @@ def _merge_epics(reader: Reader) -> None:
     reader.epics = merged
 
 
-def _sprints(reader: Reader) -> tuple[Sprint, ...]:
+def _sprints(reader: ReadState) -> tuple[Sprint, ...]:
     sprints = dict(reader.sprints)
     for number, (points, stub) in reader.overview.items():
         if number in sprints:
@@ -193,7 +190,7 @@ def _sprints(reader: Reader) -> tuple[Sprint, ...]:
     return tuple(sprints[number] for number in sorted(sprints))
 
 
-def _check_duplicates(reader: Reader) -> None:
+def _check_duplicates(reader: ReadState) -> None:
     seen: dict[str, int] = {}
     for epic in reader.epics:
         if epic.id in seen and epic.id != UNASSIGNED_EPIC:

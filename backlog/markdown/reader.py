@@ -16,7 +16,6 @@ from __future__ import annotations
 import gc
 import re
 
-from backlog.markdown.assemble import Gathered
 from backlog.markdown.blocks import Block, HeadingSection, LineIndex, build_sections
 from backlog.markdown.build import build_backlog
 from backlog.markdown.epic import (
@@ -29,6 +28,7 @@ from backlog.markdown.fields import normalize_heading
 from backlog.markdown.finish import check_complete
 from backlog.markdown.harvest import epic_items, list_stories, story_rows, yaml_story
 from backlog.markdown.sprint import is_sprint_heading, read_overview, read_sprint
+from backlog.markdown.state import ReadState
 from backlog.markdown.story import StoryDraft, flatten, is_story_heading, read_story
 from backlog.markdown.tables import (
     is_risk_heading,
@@ -42,16 +42,7 @@ from backlog.markdown.tables import (
 from backlog.markdown.yamlish import split_front_matter
 from backlog.model import (
     Backlog,
-    Definition,
-    DependencyRow,
-    EstimationBand,
-    ReaderNote,
-    Risk,
     Section,
-    Sprint,
-    Team,
-    UnreadBlock,
-    VelocityRecord,
 )
 
 _TASK_HEADING = re.compile(r"technical debt|\btasks?\b", re.IGNORECASE)
@@ -90,33 +81,12 @@ def classify(title: str) -> str | None:
     return None
 
 
-class Reader:
+class Reader(ReadState):
     """The document walk: reads each heading section and gathers what it finds."""
 
     def __init__(self, source: str | None, lines: list[str]) -> None:
-        self.source = source
-        self.lines = lines
-        self.title = ""
-        self.metadata: dict[str, str] = {}
-        self.metadata_lines: dict[str, int] = {}
-        self.team: Team | None = None
-        self.epics: list[EpicDraft] = []
-        self.loose_stories: list[StoryDraft] = []
-        self.sprints: dict[int, Sprint] = {}
-        self.overview: dict[int, tuple[int | None, Sprint]] = {}
-        self.overview_total: int | None = None
-        self.overview_total_line = 0
-        self.dor: Definition | None = None
-        self.dod: Definition | None = None
-        self.estimation: list[EstimationBand] = []
-        self.velocity: list[VelocityRecord] = []
-        self.matrix: list[DependencyRow] = []
-        self.risks: list[Risk] = []
-        self.others: list[Section] = []
+        super().__init__(source, lines)
         self._known: dict[int, bool] = {}
-        self.gathered = Gathered()
-        self.unread: list[UnreadBlock] = []
-        self.notes: list[ReaderNote] = []
         self.epic_stack: list[EpicDraft] = []
         self.task_depth = 0
 
@@ -180,19 +150,6 @@ class Reader:
             or (block.kind == "fence" and yaml_story(block) is not None)
             for block in blocks
         )
-
-    def not_read(self, block: Block, context: str) -> None:
-        lines = sum(1 for text in self.lines[block.line - 1 : block.end_line] if text.strip())
-        if lines:
-            self.unread.append(
-                UnreadBlock(
-                    line=block.line,
-                    end_line=block.end_line,
-                    what=block.kind,
-                    context=context,
-                    lines=lines,
-                )
-            )
 
     def add_story(self, draft: StoryDraft, epic: EpicDraft | None) -> None:
         """A story read from its section; blocks it did not use are reported."""
