@@ -59,7 +59,7 @@ def build_backlog(reader: ReadState) -> Backlog:
         for story in loose.stories:
             story.epic_id = None
         reader.epics.append(loose)
-    _check_duplicates(reader)
+    _refuse_repeated_ids(reader)
     order = [story for epic in reader.epics for story in epic.stories]
     epic_stories = {epic.id: [s.id for s in epic.stories] for epic in reader.epics}
     epics: list[Epic] = []
@@ -190,7 +190,7 @@ def _sprints(reader: ReadState) -> tuple[Sprint, ...]:
     return tuple(sprints[number] for number in sorted(sprints))
 
 
-def _check_duplicates(reader: ReadState) -> None:
+def _refuse_repeated_ids(reader: ReadState) -> None:
     seen: dict[str, int] = {}
     for epic in reader.epics:
         if epic.id in seen and epic.id != UNASSIGNED_EPIC:
