@@ -187,3 +187,28 @@ def test_hostile_shapes_parse_in_linear_time(text: str) -> None:
     with contextlib.suppress(BadInputError):  # refusing is fine; hanging is not
         parse_text(text, source="hostile.md")
     assert time.perf_counter() - started < 5
+
+
+def test_table_of_sentences_without_ids_under_a_sprint() -> None:
+    text = (
+        "# Backlog\n\n## Sprint 1\n\n| User Story | Priority | Points |\n|---|---|---|\n"
+        "| As a user, I want to log in so that I see my data | High | 3 |\n"
+        "| As a user, I want to log in so that I see my data | Low | 5 |\n"
+        "| As an admin, I want to ban users so that the forum stays civil | Medium | 8 |\n"
+    )
+    backlog = parse_text(text, source="b.md")
+    # Two equal sentences stay two stories: generated ids never merge rows.
+    assert [(s.id, s.points, s.priority) for s in backlog.stories] == [
+        ("US-LOG-IN", 3, "High"),
+        ("US-LOG-IN-2", 5, "Low"),
+        ("US-BAN-USERS", 8, "Medium"),
+    ]
+    assert [note.item for note in backlog.reader_notes] == [
+        "US-LOG-IN",
+        "US-LOG-IN-2",
+        "US-BAN-USERS",
+    ]
+    assert [list(s.committed_story_ids) for s in backlog.sprints] == [
+        ["US-LOG-IN", "US-LOG-IN-2", "US-BAN-USERS"]
+    ]
+    assert backlog.unread == ()

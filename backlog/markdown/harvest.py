@@ -45,6 +45,7 @@ class StoryRow:
     id: str
     line: int
     fields: dict[str, str]
+    generated: bool = False
 
 
 def clean_cell(text: str) -> str:
@@ -109,6 +110,7 @@ def story_rows(block: Block) -> list[StoryRow]:
         return []
     numeric_ok = bool(cols.pop("_numeric_ids"))
     rows: list[StoryRow] = []
+    seen: set[str] = set()
     for cells, line in zip(block.rows[1:], block.row_lines[1:], strict=False):
         values = {
             role: clean_cell(cells[index]) for role, index in cols.items() if index < len(cells)
@@ -119,6 +121,17 @@ def story_rows(block: Block) -> list[StoryRow]:
             story_id = match.group(1)
         elif numeric_ok and _NUMBER_ID.match(raw_id):
             story_id = raw_id
+        elif not numeric_ok and _USER_STORY.match(raw_id):
+            # No id column, a user story sentence: a story whose id has to be generated.
+            story_id = generated_id(None, _short_title(raw_id))
+            base, count = story_id, 1
+            while story_id in seen:  # two rows must never merge into one story
+                count += 1
+                story_id = f"{base}-{count}"
+            seen.add(story_id)
+            fields = {k: v for k, v in values.items() if v}
+            rows.append(StoryRow(story_id, line, fields, generated=True))
+            continue
         else:
             continue
         if values.get("title") and STORY_ID.fullmatch(values["title"]):
@@ -133,6 +146,7 @@ def row_story(row: StoryRow) -> StoryDraft:
     draft = StoryDraft(
         id=row.id, heading="", number=None, title=title, line=row.line, end_line=row.line
     )
+    draft.generated_id = row.generated
     merge_row(draft, row)
     if _USER_STORY.match(title):
         draft.title = _short_title(title)
