@@ -120,14 +120,14 @@ def print_alerts(alerts: list[Any], console: Any = None) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    from bot.slack.messages import capacity_alert_message
+    from bot.slack.messages import alert_message
 
     console = console or Console(highlight=False, soft_wrap=True)
     if not alerts:
         console.print("No capacity alerts: every role fits its hours in the watched sprints.")
     for alert in alerts:
         style = "bold red" if alert.level == "error" else "yellow"
-        console.print(Text(f"{alert.level}: {capacity_alert_message(alert).text}", style=style))
+        console.print(Text(f"{alert.level}: {alert_message(alert).text}", style=style))
 
 
 def save_chart(progress: Any, path: Path) -> None:
