@@ -9,6 +9,7 @@ Routes::
     GET  /readyz            readiness: database migrated and reachable, configured Jira/GitHub
                             reachable; 503 with the reasons otherwise
     GET  /metrics           Prometheus text exposition (own registry per app)
+    GET  /                  the sprint planning page (bot.views.routes; added by the container)
 
 The lifespan starts the inbox worker (unless ``start_worker=False``), then the ``on_startup``
 hooks; on shutdown it runs ``on_shutdown`` hooks and stops the worker, giving back its claims.

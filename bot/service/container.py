@@ -70,4 +70,7 @@ def build_service_options(settings: Any) -> dict[str, Any]:
     options: dict[str, Any] = {}
     options["registry"] = build_registry(settings, options)
     add_slack(options, settings)  # /slack/events, sprint-change handlers, scheduler hooks
+    from bot.views.routes import page_routes
+
+    options["extra_routes"] = [*options.get("extra_routes", ()), *page_routes()]  # GET /
     return options
