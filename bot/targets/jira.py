@@ -67,7 +67,9 @@ class JiraTarget:
             retry=retry,
         )
         self.engine_sync = JiraSync(
-            adapter, LinkStore(self.engine, "jira"), JiraMappingConfig.from_table(table)
+            adapter,
+            LinkStore(self.engine, "jira"),
+            JiraMappingConfig.from_table(table, calendar=load_config_table("calendar")),
         )
 
     def plan(self, backlog: Backlog, source: str, *, prune: bool) -> PlanOutcome:
