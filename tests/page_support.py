@@ -19,9 +19,10 @@ from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 
 from bot.service.app import create_app
+from bot.service.container import service_parts
 from bot.settings import Settings, load_settings
 from bot.slack.context import SlackConfig, SlackContext
-from bot.views.routes import CONTEXT_KEY, page_routes
+from bot.views.routes import page_routes
 from sandbox.runner import LOOPBACK, free_port
 from tests.slack_support import CALENDAR, FROZEN, TEAM_BACKLOG
 
@@ -48,9 +49,9 @@ def page_context(settings: Settings, engine: Engine, clock: datetime = FROZEN) -
 
 def page_app(settings: Settings, engine: Engine, clock: datetime = FROZEN) -> Starlette:
     """The service app with the page route, reading the team data on the frozen clock."""
-    app = create_app(settings, engine=engine, start_worker=False, extra_routes=page_routes())
-    app.state.service.extras[CONTEXT_KEY] = page_context(settings, engine, clock)
-    return app
+    routes = page_routes(page_context(settings, engine, clock))
+    parts = service_parts(settings, engine=engine, owns_engine=False, routes=routes)
+    return create_app(parts, start_worker=False)
 
 
 @contextmanager

@@ -14,11 +14,10 @@ import pytest
 
 from backlog.parse import load_backlog
 from bot.service.app import create_app
-from bot.service.container import build_registry
+from bot.service.container import build_service
 from bot.settings import load_settings
 from bot.validation.validator import MARKER
 from sandbox.github import GitHubSandbox
-from sync.github.mapping import desired_state
 from tests.github_support import github_target, migrated_engine
 from tests.service_support import GITHUB_SECRET, LiveApp, github_delivery, wait_until
 
@@ -57,8 +56,8 @@ class World:
 
     def sync(self) -> None:
         with github_target(self.sandbox, self.engine) as target:
-            report = target.sync.apply(desired_state(load_backlog(self.backlog)))
-            assert not report.errors, report.errors
+            report = target.sync.apply(load_backlog(self.backlog))
+            assert not report.failures, report.failures
 
     def number(self, story: str) -> int:
         [number] = self.sandbox.issues_by_marker()[story]
@@ -136,9 +135,7 @@ def open_world(
             webhook_poll_seconds=0.2,
             **{k.lower(): v for k, v in sandbox.env().items()},
         )
-        options: dict[str, Any] = {"engine": engine}
-        registry = build_registry(settings, options)
-        app = create_app(settings, registry=registry, **options)
+        app = create_app(build_service(settings, engine=engine, scheduler=False))
         with LiveApp(app) as live:
             world = World(sandbox, engine, backlog, app, live.url)
             world.sync()  # issues exist before the hook is installed, as after `apply`

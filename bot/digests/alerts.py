@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import ClassVar
 
 from backlog.model import Backlog, SprintCommitment
-from bot.digests.points_alerts import PointsAlert, points_alerts
+from bot.digests.points_alerts import points_alerts
+from bot.digests.reports import ALERT_PREFIX, Alert, CapacityAlert
 from bot.digests.sprint_state import LiveIssue, current_sprint_number, live_issues, sprint_calendar
 from bot.slack import messages
 from bot.slack.context import SlackContext
@@ -25,25 +24,6 @@ from bot.slack.post import SlackPoster
 from sync.state.slack import announced_alerts, claim_alert, mark_alert_posted, release_alerts
 
 log = logging.getLogger(__name__)
-PREFIX = "capacity:"
-
-
-@dataclass(frozen=True)
-class CapacityAlert:
-    kind: ClassVar[str] = "role"
-    sprint: int
-    role: str
-    role_key: str
-    level: str  # error | warning
-    hours: float
-    capacity: float
-    load_pct: float
-    threshold: float
-    biggest: tuple[tuple[str, float], ...] = ()
-
-    @property
-    def condition(self) -> str:
-        return f"{PREFIX}{self.sprint}:{self.role_key}:{self.level}"
 
 
 def with_live_sprints(backlog: Backlog, live: Mapping[str, LiveIssue]) -> Backlog:
@@ -123,9 +103,6 @@ def watched_sprints(ctx: SlackContext, backlog: Backlog, links: list[object]) ->
     return [current, current + 1]
 
 
-Alert = CapacityAlert | PointsAlert
-
-
 def alerts_now(ctx: SlackContext) -> list[Alert]:
     """Role alerts, then points alerts, of the watched sprints."""
     links = ctx.links()
@@ -144,7 +121,7 @@ def check_capacity(
     """Post the conditions not announced yet; forget the ones that cleared. Returns posted."""
     current = alerts_now(ctx)
     holding = {alert.condition for alert in current}
-    cleared = announced_alerts(ctx.engine, PREFIX) - holding
+    cleared = announced_alerts(ctx.engine, ALERT_PREFIX) - holding
     if cleared:
         release_alerts(ctx.engine, cleared)
         log.info("capacity conditions cleared", extra={"conditions": sorted(cleared)})

@@ -12,36 +12,15 @@ the plan.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from statistics import mean
-from typing import ClassVar
 
 from backlog.model import Backlog
+from bot.digests.reports import PointsAlert
 from bot.digests.sprint_state import LiveIssue
 
 RECENT_SPRINTS = 3
 NAMED_STORIES = 3
-POINTS_ROLE = "points"
-
-
-@dataclass(frozen=True)
-class PointsAlert:
-    kind: ClassVar[str] = "points"
-    sprint: int
-    level: str  # error: over capacity | warning: over recent velocity
-    points: float
-    limit: float  # the capacity (error) or the recent velocity (warning)
-    recent: tuple[tuple[str, float], ...] = ()  # most recently added stories, newest first
-    role: str = POINTS_ROLE  # the alert table's column; points alerts share it with roles
-
-    @property
-    def condition(self) -> str:
-        return f"capacity:{self.sprint}:{POINTS_ROLE}:{self.level}"
-
-    @property
-    def load_pct(self) -> float:
-        return 100.0 * self.points / self.limit if self.limit else 0.0
 
 
 def recent_velocity(backlog: Backlog) -> float | None:

@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from backlog.errors import ConfigurationError
-from backlog.model import Backlog, Sprint, Story
+from backlog.model import Backlog, Sprint, SprintCommitment, Story
 from bot.digests.burndown_data import Burndown, ScopeEvent, compute_burndown
 from bot.digests.team_calendar import WorkCalendar, work_calendar
 
@@ -353,7 +353,7 @@ def _event(item: SprintItem, zone: tzinfo | None) -> ScopeEvent:
 def _item(
     story_id: str,
     story: Story | None,
-    commitment: Any,
+    commitment: SprintCommitment | None,
     issue: LiveIssue | None,
     added: bool,
     backlog: Backlog,

@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-CONTEXT_KEY = "planning_page_context"
+from bot.slack.context import SlackContext
+
 HEADERS = {
     "Cache-Control": "no-store",
     # no script at all; styles are inline; links open Jira/GitHub
@@ -30,7 +31,16 @@ HEADERS = {
 }
 
 
-def page_routes() -> list[Route]:
+def page_routes(ctx: SlackContext) -> list[Route]:
+    """``GET /`` over ``ctx`` (the service's backlog, database, team clock and config)."""
+
+    async def planning_page(request: Request) -> Response:
+        refusal = denied(ctx.settings, request)
+        if refusal is not None:
+            return refusal
+        html = await run_in_threadpool(_render, ctx)
+        return HTMLResponse(html, headers=HEADERS)
+
     return [Route("/", planning_page, methods=["GET", "HEAD"], name="planning_page")]
 
 
@@ -73,22 +83,8 @@ def _offered_token(header: str) -> str | None:
     return None
 
 
-async def planning_page(request: Request) -> Response:
-    service = request.app.state.service
-    refusal = denied(service.settings, request)
-    if refusal is not None:
-        return refusal
-    html = await run_in_threadpool(_render, service)
-    return HTMLResponse(html, headers=HEADERS)
-
-
-def _render(service: Any) -> str:
-    from bot.slack.context import SlackContext
+def _render(ctx: SlackContext) -> str:
     from bot.views.gather import gather_page
     from bot.views.render import render_page
 
-    ctx = service.extras.get(CONTEXT_KEY)
-    if ctx is None:
-        ctx = SlackContext(service.settings, service.engine)
-        service.extras[CONTEXT_KEY] = ctx
     return render_page(gather_page(ctx))
