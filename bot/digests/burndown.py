@@ -50,7 +50,8 @@ def render_png(progress: SprintProgress, *, dpi: int = 100) -> bytes:
     chart = progress.chart
     actual = [chart.start_remaining] + [point.remaining for point in chart.days]
     scope = [chart.start_scope] + [point.scope for point in chart.days]
-    axes.step(range(len(scope)), scope, where="pre", color="#2ca02c", label="Scope")
+    # the scope holds until the end of the day work was added or removed, then steps
+    axes.step(range(len(scope)), scope, where="post", color="#2ca02c", label="Scope")
     axes.plot(range(len(actual)), actual, marker="o", color="#1f77b4", label="Remaining")
     if progress.day:
         axes.axvline(progress.day, color="#d62728", linewidth=0.8, linestyle=":")

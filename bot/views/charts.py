@@ -110,9 +110,10 @@ def burndown_chart(progress: SprintProgress) -> BurndownChart:
     remaining = [(x(i), y(v)) for i, v in enumerate(remaining_values)]
     scope_points: list[tuple[float, float]] = [(x(0), y(scopes[0]))]
     for index in range(1, len(scopes)):
+        # the scope holds until the end of the day work was added or removed, then steps
+        scope_points.append((x(index), y(scopes[index - 1])))
         if scopes[index] != scopes[index - 1]:
-            scope_points.append((x(index - 1), y(scopes[index])))
-        scope_points.append((x(index), y(scopes[index])))
+            scope_points.append((x(index), y(scopes[index])))
     rows = [
         BurndownRow(
             "start",
