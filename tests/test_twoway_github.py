@@ -1,7 +1,7 @@
 """Two-way sync with GitHub through the CLI: a teammate renames an issue on GitHub (through
 GitHub's REST API with PyGithub); ``plan`` shows the change as the tracker's, ``apply`` leaves
-it alone, and ``pull --write`` writes the new title into the story's ``**Title:**`` line, the
-rest of the file byte for byte as it was."""
+it alone, and ``pull --write`` writes the new name into the story heading, the rest of the
+file byte for byte as it was."""
 
 from __future__ import annotations
 
@@ -30,23 +30,23 @@ def test_a_title_changed_on_github_is_pulled_into_the_file(
         assert main(["apply", str(file), "--target", "github"]) == 0
         number = sandbox.issues_by_marker()["US-002"][0]
         client = Github(base_url=sandbox.url, auth=Auth.Token(sandbox.token))
-        client.get_repo("acme/bss").get_issue(number).edit(title="US-002: Invoice PDF download")
+        client.get_repo("acme/bss").get_issue(number).edit(title="US-002 · Invoice PDF download")
         capsys.readouterr()
 
         assert main(["plan", str(file), "--target", "github"]) == 0
         planned = capsys.readouterr().out
         assert (
-            f"  < pull     US-002 #{number}: title 'US-002: Invoice PDF' -> "
-            "'US-002: Invoice PDF download' (tracker)"
+            f"  < pull     US-002 #{number}: title 'Invoice PDF' -> "
+            "'Invoice PDF download' (tracker)"
         ) in planned
 
         assert main(["apply", str(file), "--target", "github"]) == 0
         assert "left alone (changed on the tracker): US-002 title" in capsys.readouterr().out
         issue = client.get_repo("acme/bss").get_issue(number)
-        assert issue.title == "US-002: Invoice PDF download"
+        assert issue.title == "US-002 · Invoice PDF download"
 
         assert main(["pull", str(file), "--target", "github", "--write"]) == 0
         assert file.read_bytes() == BILLING.read_bytes().replace(
-            b"**Title:** Invoice PDF\n", b"**Title:** Invoice PDF download\n"
+            b"### Story 1.2: Invoice PDF\n", b"### Story 1.2: Invoice PDF download\n"
         )
         client.close()

@@ -104,7 +104,8 @@ def test_plan_shows_where_each_change_came_from_and_apply_leaves_jira_edits_alon
     code, out = _run(capsys, "apply", str(team.file), "--target", "jira")
     assert code == 0
     assert "left alone (changed on the tracker): US-001 points 8 -> 3 (tracker)" in out
-    assert team.jira_fields("US-001") == ("Invoice list with filters", 3, "High")
+    # the team's name and estimate are kept (the summary in the mapping's "ID · name" form)
+    assert team.jira_fields("US-001") == ("US-001 · Invoice list with filters", 3, "High")
     assert team.jira_fields("US-002")[2] == "Low"  # the file-side change was pushed
 
 
@@ -145,7 +146,8 @@ def test_pull_writes_jira_edits_into_the_file_byte_exactly(
         "(policy: report)"
     ]
     assert main(["apply", str(team.file), "--target", "jira"]) == 0
-    assert team.jira_fields("US-001") == ("Invoice list with filters", 3, "High")
+    # the same values, in the mapping's title form
+    assert team.jira_fields("US-001") == ("US-001 · Invoice list with filters", 3, "High")
 
 
 def test_a_jira_status_is_added_next_to_the_other_fields(

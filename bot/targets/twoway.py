@@ -121,8 +121,8 @@ def drift_lines(drift: Drift) -> list[str]:
 
 
 def _edit_field(merge: FieldMerge) -> str:
-    # the Jira summary is written as the heading; every other field under its own name
-    return "heading" if merge.field == "title" and merge.target == "jira" else merge.field
+    # a tracker title is written as the story heading; every other field under its own name
+    return "heading" if merge.field == "title" else merge.field
 
 
 def _linked_ids(runner: TwoWayRunner) -> set[str]:

@@ -3,8 +3,8 @@ Priority and Status.
 
 Read in batches: the Projects v2 board's items, 100 per page, each with its issue's title and
 field values; stories not on a board are read from the repository's issue list (100 per page).
-The file side is what the mapping sends (title ``US-001: <title>``); a tracker title goes back
-without its ``US-001:`` prefix into ``**Title:**`` (or the heading), the board fields into
+The file side is what the mapping sends (title ``US-001 · <name>``); a tracker title goes back
+without its ``US-001 ·`` prefix into the story heading, the board fields into
 ``**Story Points:**``, ``**Priority:**`` and ``**Status:**``.
 """
 
@@ -17,6 +17,7 @@ from backlog.edit import FieldEdit
 from backlog.model import Story
 from sync.github.mapping import FIELD_POINTS, FIELD_PRIORITY, FIELD_STATUS, priority_name
 from sync.github.port import GitHubProjectsPort, GitHubRestPort
+from sync.issue_text import SEPARATOR, story_name
 from sync.twoway import LiveItem
 
 FIELDS = ("title", "points", "priority", "status")
@@ -41,7 +42,7 @@ class GitHubDrift:
         self.project_id = project_id
 
     def file_values(self, story: Story, written: Mapping[str, str]) -> dict[str, Any]:
-        values: dict[str, Any] = {"title": f"{story.id}: {story.title or story.heading}"}
+        values: dict[str, Any] = {"title": story_name(story)}
         if self.project_id:
             values.update(
                 points=story.points,
@@ -59,7 +60,8 @@ class GitHubDrift:
                 if backlog_id is None or item.title is None:
                     continue
                 values = {
-                    "title": item.title,
+                    # compared without the "US-001 · " prefix the mapping puts in front
+                    "title": item.title.removeprefix(backlog_id + SEPARATOR),
                     "points": item.values.get(FIELD_POINTS),
                     "priority": item.values.get(FIELD_PRIORITY),
                     "status": item.values.get(FIELD_STATUS),
@@ -70,7 +72,7 @@ class GitHubDrift:
             for issue in self.rest.iter_issues():
                 backlog_id = missing.get(issue.number)
                 if backlog_id is not None:
-                    values = {"title": issue.title}
+                    values = {"title": issue.title.removeprefix(backlog_id + SEPARATOR)}
                     found[backlog_id] = LiveItem(backlog_id, f"#{issue.number}", values)
         return found
 
@@ -78,9 +80,7 @@ class GitHubDrift:
         if value is None:
             return None
         if name == "title":
-            title = str(value)
-            prefix = f"{story.id}: "
-            return FieldEdit(story.id, "title", title.removeprefix(prefix))
+            return FieldEdit(story.id, "heading", str(value).removeprefix(story.id + SEPARATOR))
         if name == "points":
             number = float(value)
             return FieldEdit(story.id, "points", str(int(number) if number.is_integer() else value))
@@ -90,8 +90,9 @@ class GitHubDrift:
 
     def adopt(self, story: Story, name: str, value: Any) -> Story:
         if name == "title" and value:
-            title = str(value).removeprefix(f"{story.id}: ")
-            return story.model_copy(update={"title": title})
+            prefix = story.heading.split(":", 1)[0] + ": " if ":" in story.heading else ""
+            title = str(value).removeprefix(story.id + SEPARATOR)
+            return story.model_copy(update={"heading": f"{prefix}{title}"})
         if name == "points":
             points = int(float(value)) if value is not None else None
             return story.model_copy(update={"points": points, "points_raw": str(points)})

@@ -14,7 +14,8 @@ from typing import Any
 
 from backlog.edit import FieldEdit
 from backlog.model import Story
-from sync.jira.mapping import JiraMappingConfig, story_summary
+from sync.issue_text import SEPARATOR, story_name
+from sync.jira.mapping import JiraMappingConfig
 from sync.jira.port import JiraPort, JiraProjectConfig
 from sync.twoway import LiveItem
 
@@ -42,7 +43,7 @@ class JiraDrift:
     def file_values(self, story: Story, written: Mapping[str, str]) -> dict[str, Any]:
         priority = self.mapping.priorities.get((story.priority or "").strip().lower())
         return {
-            "title": story_summary(story),
+            "title": story_name(story),
             "points": story.points,
             "priority": priority or story.priority,
             "status": written.get("status"),
@@ -63,7 +64,8 @@ class JiraDrift:
                 if backlog_id is None:
                     continue
                 values = {
-                    "title": issue.summary,
+                    # compared without the "US-001 · " prefix the mapping puts in front
+                    "title": (issue.summary or "").removeprefix(backlog_id + SEPARATOR),
                     "points": issue.points,
                     "priority": issue.priority,
                     "status": issue.status,
@@ -75,7 +77,7 @@ class JiraDrift:
         if value is None:
             return None
         if name == "title":
-            return FieldEdit(story.id, "heading", str(value))
+            return FieldEdit(story.id, "heading", str(value).removeprefix(story.id + SEPARATOR))
         if name == "points":
             number = float(value)
             return FieldEdit(story.id, "points", str(int(number) if number.is_integer() else value))
@@ -88,7 +90,8 @@ class JiraDrift:
     def adopt(self, story: Story, name: str, value: Any) -> Story:
         if name == "title" and value:
             prefix = story.heading.split(":", 1)[0] + ": " if ":" in story.heading else ""
-            return story.model_copy(update={"heading": f"{prefix}{value}", "title": story.title})
+            title = str(value).removeprefix(story.id + SEPARATOR)
+            return story.model_copy(update={"heading": f"{prefix}{title}"})
         if name == "points":
             points = int(float(value)) if value is not None else None
             return story.model_copy(update={"points": points, "points_raw": str(points)})
