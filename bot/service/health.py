@@ -55,10 +55,20 @@ async def check_http(
 class Readiness:
     """Runs the checks concurrently with a timeout and caches the answer briefly."""
 
-    def __init__(self, settings: Any, engine: Engine) -> None:
+    def __init__(self, settings: Any, engine: Engine, *, limits: Any = None) -> None:
         self.settings = settings
         self.engine = engine
+        self.limits = limits  # a bot.service.deferral.TargetLimits, or None
         self._cached: tuple[float, dict[str, str]] | None = None
+
+    def degraded(self) -> dict[str, str]:
+        """Targets this replica defers work for: ``{"github": "rate limit spent until ..."}``."""
+        if self.limits is None:
+            return {}
+        return {
+            target: f"rate limit spent until {until:%Y-%m-%dT%H:%M:%SZ}; deliveries deferred"
+            for target, until in self.limits.active().items()
+        }
 
     async def check(self) -> dict[str, str]:
         """``{"database": "ok", "jira": "ok", "github": "<reason>"}`` for configured targets."""

@@ -32,6 +32,9 @@ BOARD_FIELDS = ("status", "sprint", "iteration", "story points")  # what DoR rea
 CHECKBOX_RE = re.compile(r"^\s*[-*]\s+\[([ xX])\]\s+(.+?)\s*$", re.M)
 COVERAGE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 OWN_CHECK = "backlog-bot"
+# The worker must never sleep through a spent rate limit (GitHub's reset can be an hour
+# away): a longer wait raises RateLimitedError and the delivery is deferred to the reset.
+LONGEST_WAIT_SECONDS = 5.0
 log = logging.getLogger(__name__)
 
 
@@ -295,13 +298,14 @@ class GitHubValidation:
 
 def register_github_validation(registry: Any, settings: Any, engine: Any, config: Any) -> Any:
     """Add the GitHub validation handler to ``registry`` (needs GITHUB_TOKEN/REPOSITORY)."""
+    from bot.service.issue_locks import issue_guard
     from bot.validation.validator import BacklogCache, LinkIndex
     from rules.config import load_rules_config
 
     links = LinkIndex(engine)
     validator = Validator(
         BacklogCache(settings.backlog_file), config, rules_config=load_rules_config(),
-        story_for=links.story_for,
+        story_for=links.story_for, guard=issue_guard(engine, settings),
     )  # fmt: skip
 
     tracker = github_tracker_factory(settings)
@@ -319,11 +323,14 @@ def register_github_validation(registry: Any, settings: Any, engine: Any, config
 def github_tracker_factory(settings: Any) -> Any:
     """A function making a fresh ``GitHubTracker`` (one HTTP session per delivery)."""
 
+    from sync.github.limits import PacingPolicy
+
     def tracker() -> GitHubTracker:
         adapter = GitHubLiveAdapter(
             api_url=settings.github_api_url,
             token=settings.github_token.get_secret_value(),
             repository=settings.github_repository,
+            pacing=PacingPolicy(max_wait=LONGEST_WAIT_SECONDS),
         )
 
         def projects() -> GitHubProjectsClient:
