@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from backlog.errors import RateLimitedError
 from bot.service.deferral import DeliveryDeferred, TargetLimits
-from bot.service.inbox import Delivery, Inbox, RetryPolicy
+from bot.service.inbox import Delivery, DeliveryBackoff, Inbox
 from bot.service.metrics import Metrics
 from bot.service.worker import HandlerRegistry, Worker
 from sync.state import db
@@ -96,7 +96,7 @@ def test_claim_is_bounded_whatever_join_the_planner_picks(postgres_url: str) -> 
 
 
 def test_lease_expired_at_the_last_attempt_parks_the_delivery(engine: Engine) -> None:
-    inbox = Inbox(engine, policy=RetryPolicy(max_attempts=2))
+    inbox = Inbox(engine, policy=DeliveryBackoff(max_attempts=2))
     fill(engine, done=0, queued=1, analyze=False)
     for attempt in (1, 2):
         [delivery] = inbox.claim(f"killed-{attempt}", lease_seconds=0.1)
@@ -136,7 +136,7 @@ def test_renew_keeps_the_batch_from_other_replicas(engine: Engine) -> None:
 
 
 def test_retry_takes_parked_and_failed_only_with_force(engine: Engine) -> None:
-    inbox = Inbox(engine, policy=RetryPolicy(max_attempts=1, base_seconds=60))
+    inbox = Inbox(engine, policy=DeliveryBackoff(max_attempts=1, base_seconds=60))
     fill(engine, done=1, queued=2, analyze=False)
     done_id = inbox.list(status="done")[0]["id"]
     first, second = inbox.claim("w")
@@ -149,7 +149,7 @@ def test_retry_takes_parked_and_failed_only_with_force(engine: Engine) -> None:
     [again] = inbox.claim("w")
     started = inbox.start(again, "w")
     assert started is not None
-    inbox2 = Inbox(engine, policy=RetryPolicy(max_attempts=5, base_seconds=60))
+    inbox2 = Inbox(engine, policy=DeliveryBackoff(max_attempts=5, base_seconds=60))
     assert inbox2.fail(started, "w", "later") == "queued"  # failed, backing off for a minute
     assert inbox2.retry(first.id) is None  # a failed delivery needs --force
     assert inbox2.retry(first.id, force=True) == "queued"
@@ -264,7 +264,7 @@ def test_inbox_retry_cli_takes_parked_and_failed_with_force_only(
     db.upgrade(database_url)
     engine = db.make_engine(database_url)
     try:
-        inbox = Inbox(engine, policy=RetryPolicy(max_attempts=5, base_seconds=600))
+        inbox = Inbox(engine, policy=DeliveryBackoff(max_attempts=5, base_seconds=600))
         for key in ("done", "failed"):
             inbox.enqueue(source="github", delivery_id=key, event="issues", action=None, payload={})
         done, failed = (inbox.start(d, "w") for d in inbox.claim("w"))

@@ -20,7 +20,6 @@ from bot.service.container import build_registry
 from bot.settings import load_settings
 from bot.validation.validator import MARKER
 from sandbox.github import GitHubSandbox
-from sync.github.mapping import desired_state
 from tests.github_support import github_target, migrated_engine
 from tests.service_support import (
     GITHUB_SECRET,
@@ -54,8 +53,8 @@ def replicas(
     monkeypatch.setenv("BACKLOG_BOT_CONFIG", str(config))
     with GitHubSandbox() as sandbox, ExitStack() as stack:
         with github_target(sandbox, engine) as target:
-            report = target.sync.apply(desired_state(load_backlog(backlog)))
-            assert not report.errors, report.errors
+            report = target.sync.apply(load_backlog(backlog))
+            assert not report.failures, report.failures
         settings = load_settings(
             database_url=url, github_webhook_secret=GITHUB_SECRET, backlog_file=str(backlog),
             webhook_poll_seconds=0.1, **extra,

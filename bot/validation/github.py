@@ -336,7 +336,7 @@ def github_tracker_factory(settings: Any) -> Any:
         def projects() -> GitHubProjectsClient:
             return GitHubProjectsClient(
                 api_url=settings.github_api_url, token=settings.github_token.get_secret_value(),
-                repository=settings.github_repository, counter=adapter.counter,
+                repository=settings.github_repository, counter=adapter.calls,
                 governor=adapter.governor,
             )  # fmt: skip
 
