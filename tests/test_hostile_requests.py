@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import Engine
 
 from bot.service.app import create_app
+from bot.service.container import service_parts
 from bot.service.webhooks import sign
 from bot.slack.app import build_slack
 from bot.slack.context import SlackContext
@@ -46,7 +47,8 @@ def service(sqlite_url: str) -> Iterator[tuple[str, SlackSandbox, object]]:
             jira_webhook_secret=JIRA_SECRET, http_read_timeout_seconds=1.0,
         )  # fmt: skip
         _, endpoint = build_slack(settings, SlackContext(settings, engine))
-        app = create_app(settings, engine=engine, start_worker=False, slack_handler=endpoint)
+        parts = service_parts(settings, engine=engine, slack_handler=endpoint)
+        app = create_app(parts, start_worker=False)
         with LiveApp(app) as live:
             yield live.url, slack, app
     engine.dispose()

@@ -16,7 +16,7 @@ import pytest
 
 from backlog.parse import load_backlog
 from bot.service.app import create_app
-from bot.service.container import build_registry
+from bot.service.container import build_service
 from bot.settings import load_settings
 from bot.validation.validator import MARKER
 from sandbox.github import GitHubSandbox
@@ -61,10 +61,8 @@ def replicas(
             **{k.lower(): v for k, v in sandbox.env().items()},
         )  # fmt: skip
         apps, urls = [], []
-        for _ in range(count):
-            options: dict[str, Any] = {}
-            registry = build_registry(settings, options)
-            app = create_app(settings, registry=registry, **options)
+        for _ in range(count):  # each replica with its own engine, as separate processes
+            app = create_app(build_service(settings, scheduler=False))
             apps.append(app)
             urls.append(stack.enter_context(LiveApp(app)).url)
         yield sandbox, apps, urls

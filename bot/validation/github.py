@@ -17,10 +17,17 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.service.inbox import Delivery
-from bot.validation.validator import IssueState, Move, ValidationConfig, Validator, is_report
+from bot.validation.validator import (
+    IssueState,
+    LinkIndex,
+    Move,
+    ValidationConfig,
+    Validator,
+    is_report,
+)
 from rules.live import ChecklistEntry, CheckRun, LiveIssue, LiveSubtask, PullRequestSnapshot
 from sync.github.graphql import GitHubProjectsClient
 from sync.github.live import CLOSING_RE, GitHubLiveAdapter
@@ -36,6 +43,13 @@ OWN_CHECK = "backlog-bot"
 # away): a longer wait raises RateLimitedError and the delivery is deferred to the reset.
 LONGEST_WAIT_SECONDS = 5.0
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from bot.service.metrics import Metrics
+    from bot.service.worker import HandlerRegistry
+    from bot.settings import Settings
 
 
 class GitHubTracker:
@@ -177,7 +191,7 @@ def _coverage(runs: list[dict[str, Any]]) -> float | None:
     return None
 
 
-def issue_refs(delivery: Delivery, config: ValidationConfig, links: Any) -> list[str]:
+def issue_refs(delivery: Delivery, config: ValidationConfig, links: LinkIndex) -> list[str]:
     """The issue numbers a GitHub delivery asks to re-check (empty: not a trigger)."""
     payload = delivery.payload
     sender = (payload.get("sender") or {}).get("login")
@@ -240,9 +254,9 @@ class GitHubValidation:
     def __init__(
         self,
         validator: Validator,
-        tracker_factory: Any,
+        tracker_factory: TrackerFactory,
         repository: str,
-        links: Any,
+        links: LinkIndex,
     ) -> None:
         self.validator = validator
         self.tracker_factory = tracker_factory
@@ -296,23 +310,33 @@ class GitHubValidation:
         return sorted(refs)
 
 
-def register_github_validation(registry: Any, settings: Any, engine: Any, config: Any) -> Any:
+def register_github_validation(
+    registry: HandlerRegistry,
+    settings: Settings,
+    engine: Engine,
+    config: ValidationConfig,
+    *,
+    metrics: Metrics | None = None,
+) -> Validator:
     """Add the GitHub validation handler to ``registry`` (needs GITHUB_TOKEN/REPOSITORY)."""
     from bot.service.issue_locks import issue_guard
-    from bot.validation.validator import BacklogCache, LinkIndex
+    from bot.validation.backlog_check import BacklogCheck, configured_targets
+    from bot.validation.validator import BacklogCache
     from rules.config import load_rules_config
 
     links = LinkIndex(engine)
     validator = Validator(
         BacklogCache(settings.backlog_file), config, rules_config=load_rules_config(),
-        story_for=links.story_for, guard=issue_guard(engine, settings),
+        story_for=links.story_for, metrics=metrics, guard=issue_guard(engine, settings),
     )  # fmt: skip
-
     tracker = github_tracker_factory(settings)
-    handler = GitHubValidation(validator, tracker, settings.github_repository, links)
-    from bot.validation.backlog_check import BacklogCheck
-
-    check = BacklogCheck(settings, config, lambda: tracker().adapter)
+    handler = GitHubValidation(validator, tracker, str(settings.github_repository), links)
+    check = BacklogCheck(
+        settings,
+        config,
+        lambda: tracker().adapter,
+        targets=lambda: configured_targets(settings, engine),
+    )
     registry.add("github", "push", check)
     registry.add("github", "pull_request", check)
     for event in ("issues", "projects_v2_item", "pull_request", "pull_request_review", "check_run"):
@@ -320,23 +344,32 @@ def register_github_validation(registry: Any, settings: Any, engine: Any, config
     return validator
 
 
-def github_tracker_factory(settings: Any) -> Any:
+TrackerFactory = Callable[[], GitHubTracker]
+
+
+def github_tracker_factory(settings: Settings) -> TrackerFactory:
     """A function making a fresh ``GitHubTracker`` (one HTTP session per delivery)."""
+    if settings.github_token is None or not settings.github_repository:
+        from backlog.errors import ConfigurationError
+
+        raise ConfigurationError("GitHub validation needs GITHUB_TOKEN and GITHUB_REPOSITORY")
+    token = settings.github_token.get_secret_value()
+    repository = settings.github_repository
 
     from sync.github.limits import PacingPolicy
 
     def tracker() -> GitHubTracker:
         adapter = GitHubLiveAdapter(
             api_url=settings.github_api_url,
-            token=settings.github_token.get_secret_value(),
-            repository=settings.github_repository,
+            token=token,
+            repository=repository,
             pacing=PacingPolicy(max_wait=LONGEST_WAIT_SECONDS),
         )
 
         def projects() -> GitHubProjectsClient:
             return GitHubProjectsClient(
-                api_url=settings.github_api_url, token=settings.github_token.get_secret_value(),
-                repository=settings.github_repository, counter=adapter.calls,
+                api_url=settings.github_api_url, token=token,
+                repository=repository, counter=adapter.calls,
                 governor=adapter.governor,
             )  # fmt: skip
 
