@@ -47,6 +47,7 @@ from sync.github.adapter import GitHubRestAdapter  # noqa: E402
 from sync.github.engine import GitHubSync  # noqa: E402
 from sync.github.graphql import GitHubProjectsClient  # noqa: E402
 from sync.github.limits import PacingPolicy, RateGovernor  # noqa: E402
+from sync.github.mapping import GitHubOptions  # noqa: E402
 from sync.state import db  # noqa: E402
 from sync.state.inbox import TABLE, utcnow  # noqa: E402
 from sync.state.links import LinkStore  # noqa: E402
@@ -68,7 +69,7 @@ def apply_reference(sandbox: GitHubSandbox, url: str) -> list[int]:
     projects = GitHubProjectsClient(api_url=sandbox.url, token=sandbox.token, repository=repo,
                                     counter=counter, governor=governor)  # fmt: skip
     try:
-        sync = GitHubSync(rest, LinkStore(engine, "github"), projects=projects,
+        sync = GitHubSync(rest, LinkStore(engine, "github"), GitHubOptions(), projects=projects,
                           project_title=sandbox.project_title)  # fmt: skip
         report = sync.apply(load_backlog(REFERENCE))
         if report.failures:

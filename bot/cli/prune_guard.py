@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 from backlog.errors import BadInputError
 from backlog.model import Backlog
-from sync.plan import Change, Plan
+from sync.plan import ISSUE_KINDS, Change, Plan
 
-ISSUE_KINDS = frozenset({"epic", "story", "task", "subtask"})
 LISTED = 50  # closes listed in a refusal; the rest are counted
 
 
