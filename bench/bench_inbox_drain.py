@@ -9,7 +9,10 @@ any replica made (the batch is 20), the highest attempt count, deliveries run tw
 bot comments per issue, and each replica's resident memory before and after the 200 MB POST.
 
 Run: ``.venv/bin/python bench/bench_inbox_drain.py [--deliveries 2000] [--done 25000]
-[--kill]`` (``--kill`` SIGKILLs one replica a quarter of the way). Exit 1 when a bound is
+[--validate-every 10] [--kill]``: every N-th delivery is an ``issues edited`` that runs the real
+validation (re-read, rules on the reference backlog, report); the others are ``labeled``
+events that only the journal handler records, so the figures show the inbox's own cost.
+``--kill`` SIGKILLs one replica a quarter of the way. Exit 1 when a bound is
 broken (a claim above the batch, an attempt above 2, a delivery lost, an issue with two bot
 comments, memory grown by more than 50 MB).
 """
@@ -149,7 +152,7 @@ def post_200_mb(base: str) -> int:
         return 413  # refused, and the connection closed before the upload finished
 
 
-def run(deliveries: int, done_rows: int, kill: bool) -> int:
+def run(deliveries: int, done_rows: int, kill: bool, every: int) -> int:
     problems: list[str] = []
     with tempfile.TemporaryDirectory() as tmp, database("postgresql") as url:
         tmp_path = Path(tmp)
@@ -171,13 +174,14 @@ def run(deliveries: int, done_rows: int, kill: bool) -> int:
             replicas = [stack.enter_context(replica(env, log)) for log in logs]
             engine = db.make_engine(url)
             inbox = Inbox(engine)
+            actions = ["edited" if i % every == 0 else "labeled" for i in range(deliveries)]
             items = [
                 {"source": "github", "delivery_id": f"burst-{i}", "event": "issues",
-                 "action": "edited", "status": "queued",
-                 "payload": {"action": "edited", "issue": {"number": numbers[i % len(numbers)]},
+                 "action": action, "status": "queued",
+                 "payload": {"action": action, "issue": {"number": numbers[i % len(numbers)]},
                              "repository": {"full_name": "acme/bss"},
                              "sender": {"login": "octocat"}}}
-                for i in range(deliveries)
+                for i, action in enumerate(actions)
             ]  # fmt: skip
             started = time.perf_counter()
             inbox.enqueue_many(items)
@@ -221,8 +225,8 @@ def run(deliveries: int, done_rows: int, kill: bool) -> int:
 
     biggest = max(size for size, _ in claims)
     twice = sum(1 for count in runs.values() if count > 1)
-    print(f"inbox drain: {deliveries} deliveries, {done_rows} done rows (ANALYZEd), 2 replicas"
-          + (", one SIGKILLed at 25%" if kill else ""))  # fmt: skip
+    print(f"inbox drain: {deliveries} deliveries (1 in {every} validated), {done_rows} done rows "
+          "(ANALYZEd), 2 replicas" + (", one SIGKILLed at 25%" if kill else ""))  # fmt: skip
     print(f"  time: {elapsed:.1f} s   rate: {deliveries / elapsed:.1f} deliveries/s")
     print(f"  largest claim: {biggest} (batch {BATCH}); claims per replica: "
           + ", ".join(str(n) for _, n in claims))  # fmt: skip
@@ -251,9 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=2000)
     parser.add_argument("--done", type=int, default=25000)
+    parser.add_argument("--validate-every", type=int, default=10, metavar="N")
     parser.add_argument("--kill", action="store_true", help="SIGKILL one replica at 25%%")
     args = parser.parse_args(argv)
-    return run(args.deliveries, args.done, args.kill)
+    return run(args.deliveries, args.done, args.kill, max(1, args.validate_every))
 
 
 if __name__ == "__main__":
