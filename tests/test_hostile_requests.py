@@ -165,6 +165,7 @@ def test_a_stalled_body_is_cut_off_by_the_read_timeout(service) -> None:
     sock.close()
 
 
+@pytest.mark.slow  # a real `serve` process and 1 GB of uploads
 def test_200_mb_unauthenticated_slack_post_leaves_memory_flat(tmp_path: Path) -> None:
     """Also checks the streaming cap of the webhooks: the real ``serve``, memory from /proc."""
     url_db = f"sqlite:///{tmp_path / 'bot.db'}"

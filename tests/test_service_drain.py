@@ -49,6 +49,7 @@ def delivery(number: int, index: int) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow  # two real `serve` processes, one SIGKILLed, 2,000 deliveries
 @pytest.mark.postgres
 @pytest.mark.timeout(900)
 def test_two_replicas_drain_2000_deliveries_through_a_sigkill(

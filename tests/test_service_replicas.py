@@ -89,6 +89,7 @@ def bot_comments(sandbox: GitHubSandbox, number: int) -> list[dict[str, Any]]:
     ]
 
 
+@pytest.mark.slow  # two live services on one PostgreSQL
 @pytest.mark.postgres
 def test_concurrent_deliveries_for_one_issue_on_two_replicas_make_one_comment(
     postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
