@@ -11,6 +11,7 @@ Routes::
                             a target whose rate limit is spent (deliveries deferred) with
                             its reset time
     GET  /metrics           Prometheus text exposition (own registry per app)
+    GET  /                  the sprint planning page (bot.views.routes; added by the container)
 
 ``create_app`` takes the ``ServiceParts`` that ``bot.service.container`` builds (settings, the
 process's database engine, metrics, the webhook handler registry, the Slack endpoint, start/stop
