@@ -4,6 +4,9 @@
 does it with a progress bar, prints the keys of what it created or updated and the HTTP
 calls it made (also stored in the sync-run record). ``sync`` pulls workflow state (status,
 assignee, points, sprint) back into the state database. Exit 1 when an item failed.
+Both refuse (exit 2) a file with no user stories, and ``--prune`` that would close more than
+``PRUNE_MAX_SHARE`` of the linked issues unless ``--prune-all`` is given
+(``bot.cli.prune_guard``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from bot.cli.app import EXIT_FINDINGS, OutputFormat, app, fail
+from bot.cli.app import EXIT_BAD_INPUT, EXIT_FINDINGS, OutputFormat, app, fail
 
 if TYPE_CHECKING:
     from bot.targets.factory import SyncTarget
@@ -36,6 +39,7 @@ SYMBOLS = {
     "orphan": "!",
 }
 TARGET_HELP = "jira, github or all (every registered target)."
+PRUNE_ALL_HELP = "Prune even when that closes more than PRUNE_MAX_SHARE of the linked issues."
 
 
 @app.command("plan")
@@ -43,29 +47,30 @@ def plan(
     file: Path = typer.Argument(..., help="Backlog file (.md, .json, .yaml)."),
     target: str = typer.Option("jira", "--target", "-t", help=TARGET_HELP),
     prune: bool = typer.Option(False, "--prune", help="Plan closing items gone from the file."),
+    prune_all: bool = typer.Option(False, "--prune-all", help=PRUNE_ALL_HELP),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
 ) -> None:
     """Show what apply would do, and what changed on either side since the last apply or
     pull (read from the trackers); writes nothing. Exit 1 on a conflict."""
     from backlog.parse import load_backlog
+    from bot.cli.prune_guard import require_stories
     from bot.targets.twoway import guard, measure, policy
 
     backlog, text = load_backlog(file), _text(file)
+    require_stories(backlog, str(file))
+    prune = prune or prune_all
     conflicts = policy()
 
     def run(_name: str, runner: SyncTarget) -> tuple[SyncReport, Drift]:
         drift = measure(runner, backlog, text, conflicts)
         return runner.plan(guard(runner, backlog, drift), str(file), prune=prune), drift
 
-    text_format = output_format is OutputFormat.text
-    results = _each(
-        target,
-        "planned",
-        run,
-        show=(lambda pair: render_plan_outcome(pair[0], str(file), pair[1]))
-        if text_format
-        else None,
-    )
+    results = _each(target, "planned", run)
+    if prune and not prune_all:
+        _refuse_large_prune([o.plan for o, _ in results], str(file))
+    if output_format is OutputFormat.text:
+        for report, drift in results:
+            typer.echo(render_plan_outcome(report, str(file), drift))
     if output_format is OutputFormat.json:
         _echo_json(
             [
@@ -88,14 +93,22 @@ def apply(
     file: Path = typer.Argument(..., help="Backlog file (.md, .json, .yaml)."),
     target: str = typer.Option("jira", "--target", "-t", help=TARGET_HELP),
     prune: bool = typer.Option(False, "--prune", help="Close issues whose items left the file."),
+    prune_all: bool = typer.Option(False, "--prune-all", help=PRUNE_ALL_HELP),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
 ) -> None:
     """Create and update issues, links and sprints so the targets match the backlog; fields
     changed on the tracker since the last apply or pull are left alone (and listed)."""
     from backlog.parse import load_backlog
+    from bot.cli.prune_guard import require_stories
     from bot.targets.twoway import guard, measure, policy, record_applied
 
     backlog, text = load_backlog(file), _text(file)
+    require_stories(backlog, str(file))
+    prune = prune or prune_all
+    if prune and not prune_all:
+        # Plan every target first (fresh runners: each is used once), refuse before any write.
+        plans = [runner.plan(backlog, str(file), prune=True).plan for _, runner in _runners(target)]
+        _refuse_large_prune(plans, str(file))
     conflicts = policy()
 
     def run(name: str, runner: SyncTarget) -> tuple[SyncReport, Drift]:
@@ -142,6 +155,19 @@ def sync_command(
     )
     if output_format is OutputFormat.json:
         typer.echo(json.dumps([_pulled(o) for o in outcomes], indent=2))
+
+
+def _refuse_large_prune(plans: list[Any], source: str) -> None:
+    """Exit 2, listing the closes, when a prune would close too much of a target."""
+    from bot.cli.prune_guard import check_prune
+    from bot.settings import load_settings
+
+    share = load_settings().prune_max_share
+    refused = [check for check in (check_prune(p, share) for p in plans) if not check.allowed]
+    if refused:
+        for check in refused:
+            typer.echo(check.refusal(source), err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def _each(
