@@ -41,7 +41,7 @@ import sqlalchemy as sa  # noqa: E402
 from backlog.parse import load_backlog  # noqa: E402
 from bench.bench_webhooks import database, rss_mb  # noqa: E402
 from bot.service.inbox import Inbox  # noqa: E402
-from bot.validation.validator import MARKER  # noqa: E402
+from bot.validation.report_text import MARKER  # noqa: E402
 from sandbox.github import GitHubSandbox  # noqa: E402
 from sandbox.runner import free_port  # noqa: E402
 from sandbox.slack import SlackSandbox  # noqa: E402

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from backlog.parse import load_backlog
 from bot.service.inbox import Inbox
-from bot.validation.validator import MARKER
+from bot.validation.report_text import MARKER
 from sandbox.github import GitHubSandbox
 from sync.state.inbox import TABLE
 from tests.github_support import github_target, migrated_engine
