@@ -35,7 +35,7 @@ def test_link_node_ids_are_indexed_and_filled_for_existing_links(database_url: s
     """Board events name an issue by its node id: existing links get it from ``extra``."""
     from bot.validation.validator import LinkIndex
 
-    db.upgrade(database_url, "0003_slack_jobs")
+    db.upgrade(database_url, "0004_reliability")
     engine = db.make_engine(database_url)
     try:
         links = sa.table(

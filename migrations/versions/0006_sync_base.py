@@ -1,7 +1,7 @@
 """The base of the three-way merge: the last agreed value of each synced field.
 
-Revision ID: 0005_sync_base
-Revises: 0004_link_node_index
+Revision ID: 0006_sync_base
+Revises: 0005_link_node_index
 Create Date: 2026-12-07
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_sync_base"
-down_revision = "0004_link_node_index"
+revision = "0006_sync_base"
+down_revision = "0005_link_node_index"
 branch_labels = None
 depends_on = None
 

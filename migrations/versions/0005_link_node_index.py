@@ -4,8 +4,8 @@ GitHub's Projects v2 item events name the issue by its GraphQL node id; it was k
 ``sync_link.extra`` (JSON), so finding the link meant loading every GitHub link row. The
 column is filled from ``extra`` for existing rows.
 
-Revision ID: 0004_link_node_index
-Revises: 0003_slack_jobs
+Revision ID: 0005_link_node_index
+Revises: 0004_reliability
 Create Date: 2026-12-07
 """
 
@@ -16,8 +16,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_link_node_index"
-down_revision = "0003_slack_jobs"
+revision = "0005_link_node_index"
+down_revision = "0004_reliability"
 branch_labels = None
 depends_on = None
 
