@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     jira_board: int | None = None  # the scrum board for sprints; discovered when unset
 
     github_token: SecretStr | None = None
+    # GitHub App authentication (what organisations install) instead of a personal token:
+    # sync/github/auth.py mints installation tokens from the App's id and private key.
+    github_app_id: int | None = None
+    github_app_private_key: SecretStr | None = None
+    github_app_private_key_file: str | None = None
+    github_app_installation_id: int | None = None
     github_api_url: str = "https://api.github.com"
     github_repository: str | None = None
     github_project: str | None = None
@@ -61,6 +67,7 @@ class Settings(BaseSettings):
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None  # xapp-...: Socket Mode instead of HTTP requests
     slack_api_url: str = "https://slack.com/api/"
     slack_channel: str | None = None
     slack_admins: str = ""  # Slack user ids allowed to run /backlog plan and sync, comma separated
@@ -97,6 +104,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "DATABASE_URL must be sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
             )
+        from urllib.parse import urlsplit
+
+        try:
+            urlsplit(value).port  # noqa: B018 - parsing the port is the check
+        except ValueError as exc:
+            raise ValueError(f"DATABASE_URL has a bad port: {exc}") from None
         return value
 
     @field_validator("jira_url", "github_api_url", "slack_api_url")
