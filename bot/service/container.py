@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.github_credentials import has_github_credentials
 from bot.service.worker import HandlerRegistry
 
 # The GitHub webhook events the app subscribes to (configure the same list on the webhook).
@@ -34,7 +35,7 @@ def build_registry(settings: Any, options: dict[str, Any] | None = None) -> Hand
     registry = HandlerRegistry()
     options = options if options is not None else {}
     config = ValidationConfig.from_table(load_config_table("validation"))
-    if settings.github_token is not None and settings.github_repository:
+    if has_github_credentials(settings) and settings.github_repository:
         from bot.validation.github import register_github_validation
 
         engine = options.get("engine") or make_engine(settings.database_url)
@@ -52,7 +53,7 @@ def build_registry(settings: Any, options: dict[str, Any] | None = None) -> Hand
         engine = options.get("engine") or make_engine(settings.database_url)
         options["engine"] = engine
         github = None
-        if settings.github_token is not None and settings.github_repository:
+        if has_github_credentials(settings) and settings.github_repository:
             github = github_tracker_factory(settings)
         jira_validator = register_jira_validation(registry, settings, engine, config, github)
 

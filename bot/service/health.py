@@ -76,10 +76,9 @@ class Readiness:
                 url = s.jira_url.rstrip("/") + "/rest/api/2/serverInfo"
                 checks["jira"] = check_http(client, url, auth=auth)
             if s.github_token is not None or s.github_repository:
-                headers = {"Accept": "application/vnd.github+json"}
-                if s.github_token is not None:
-                    headers["Authorization"] = f"Bearer {s.github_token.get_secret_value()}"
-                url = s.github_api_url.rstrip("/") + "/rate_limit"
+                from bot.github_credentials import readiness_probe
+
+                url, headers = readiness_probe(s)
                 checks["github"] = check_http(client, url, headers=headers)
             names = list(checks)
             results = await asyncio.gather(

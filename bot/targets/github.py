@@ -1,6 +1,8 @@
 """Composition root of the GitHub target: settings and ``[github]`` config -> a ``TargetRunner``.
 
-Settings: ``GITHUB_TOKEN``, ``GITHUB_REPOSITORY`` (owner/name), ``GITHUB_API_URL`` (default
+Settings: ``GITHUB_TOKEN`` or a GitHub App (``GITHUB_APP_ID``, ``GITHUB_APP_PRIVATE_KEY`` or
+``GITHUB_APP_PRIVATE_KEY_FILE``, optional ``GITHUB_APP_INSTALLATION_ID``),
+``GITHUB_REPOSITORY`` (owner/name), ``GITHUB_API_URL`` (default
 https://api.github.com; GitHub Enterprise ``https://HOST/api/v3``; the sandbox), and
 ``GITHUB_PROJECT`` (title of the Projects v2 board; no board when unset).
 
@@ -22,6 +24,7 @@ from urllib.parse import urlparse
 
 from backlog.errors import ConfigurationError
 from backlog.model import Backlog
+from bot.github_credentials import github_credential, has_github_credentials
 from bot.settings import Settings, load_config_table
 from bot.targets.registry import ApplyOutcome, PlanOutcome, Progress, PullOutcome
 
@@ -52,7 +55,7 @@ class GitHubTarget:
         missing = [
             name
             for name, value in (
-                ("GITHUB_TOKEN", settings.github_token),
+                ("GITHUB_TOKEN (or GITHUB_APP_ID)", has_github_credentials(settings)),
                 ("GITHUB_REPOSITORY", settings.github_repository),
             )
             if not value
@@ -74,7 +77,8 @@ class GitHubTarget:
         self.database_url = settings.database_url
         self.engine = make_engine(settings.database_url)
         governor = RateGovernor(pacing)
-        token = settings.github_token.get_secret_value() if settings.github_token else ""
+        # a token, or a GitHub App's installation tokens shared by REST and GraphQL
+        token = github_credential(settings, counter=self.calls)
         api_url = settings.github_api_url
         self.rest = GitHubRestAdapter(
             api_url=api_url,

@@ -318,17 +318,20 @@ def register_github_validation(registry: Any, settings: Any, engine: Any, config
 
 def github_tracker_factory(settings: Any) -> Any:
     """A function making a fresh ``GitHubTracker`` (one HTTP session per delivery)."""
+    from bot.github_credentials import github_credential
+
+    credential = github_credential(settings)  # one App token source for every delivery
 
     def tracker() -> GitHubTracker:
         adapter = GitHubLiveAdapter(
             api_url=settings.github_api_url,
-            token=settings.github_token.get_secret_value(),
+            token=credential,
             repository=settings.github_repository,
         )
 
         def projects() -> GitHubProjectsClient:
             return GitHubProjectsClient(
-                api_url=settings.github_api_url, token=settings.github_token.get_secret_value(),
+                api_url=settings.github_api_url, token=credential,
                 repository=settings.github_repository, counter=adapter.counter,
                 governor=adapter.governor,
             )  # fmt: skip

@@ -31,7 +31,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 import requests
-from github import Auth, Github, GithubException
+from github import Github, GithubException
 from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester
 from urllib3.util.retry import Retry
 
@@ -44,6 +44,7 @@ from backlog.errors import (
     TransientError,
 )
 from sync.calls import CallCounter
+from sync.github.auth import Credential, pygithub_auth
 from sync.github.limits import PacingPolicy, RateGovernor, RetryPolicy
 from sync.github.port import RemoteIssue, RemoteMilestone
 
@@ -139,7 +140,7 @@ class GitHubRestAdapter:
         self,
         *,
         api_url: str,
-        token: str,
+        token: Credential,
         repository: str,
         counter: CallCounter | None = None,
         governor: RateGovernor | None = None,
@@ -156,7 +157,7 @@ class GitHubRestAdapter:
         transport_retry.observer = _Observer(self.counter, self.governor)
         self._github = Github(
             base_url=api_url.rstrip("/"),
-            auth=Auth.Token(token),
+            auth=pygithub_auth(token),  # a token, or an App's refreshing source
             retry=transport_retry,
             timeout=timeout,
             per_page=100,
