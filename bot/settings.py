@@ -42,7 +42,9 @@ class _ConfigFileSource(PydanticBaseSettingsSource):
 class Settings(BaseSettings):
     """Every setting backlog-bot reads, with its environment variable name."""
 
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+    # An empty variable counts as unset: compose.yaml passes every documented variable through
+    # as ``${NAME:-}``, and ``GITHUB_APP_ID=`` must not fail as "not an integer".
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", env_ignore_empty=True)
 
     database_url: str = DEFAULT_DATABASE_URL
 

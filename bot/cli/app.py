@@ -86,7 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     import click
 
     from backlog.errors import BacklogBotError
-    from sandbox.errors import SandboxSetupError
+
+    try:
+        from sandbox.errors import SandboxSetupError
+    except ModuleNotFoundError:  # the container image ships without the sandbox emulators
+
+        class SandboxSetupError(Exception):  # type: ignore[no-redef]
+            pass
 
     _register()
     try:
@@ -113,6 +119,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        if exc.name != "sandbox" and not str(exc.name).startswith("sandbox."):
+            raise
+        typer.echo(
+            "error: this installation has no sandbox emulators (the container image leaves "
+            "them out); run `sandbox` and `demo` from a source install: pip install -e .",
+            err=True,
+        )
+        return EXIT_BAD_INPUT
     except Exception as exc:
         message = database_failure(exc)
         if message is None:

@@ -55,7 +55,7 @@ class GitHubTarget:
         missing = [
             name
             for name, value in (
-                ("GITHUB_TOKEN (or GITHUB_APP_ID)", has_github_credentials(settings)),
+                ("GITHUB_TOKEN", has_github_credentials(settings)),
                 ("GITHUB_REPOSITORY", settings.github_repository),
             )
             if not value
@@ -64,7 +64,9 @@ class GitHubTarget:
             raise ConfigurationError(
                 f"the GitHub target needs {', '.join(missing)} (environment or [settings] in "
                 "backlog-bot.toml); `backlog-bot sandbox` prints values for a local sandbox"
-            )
+                + ("; a GitHub App uses GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY instead of "
+                   "GITHUB_TOKEN" if "GITHUB_TOKEN" in missing else "")
+            )  # fmt: skip
         repository = str(settings.github_repository)
         if repository.count("/") != 1 or not all(repository.split("/")):
             raise ConfigurationError(f"GITHUB_REPOSITORY must be OWNER/NAME, not {repository!r}")
