@@ -100,7 +100,8 @@ def test_chart_has_the_production_shape() -> None:
         # Every variable the chart sets is one backlog-bot reads.
         assert set(env) - SETTINGS <= {"BACKLOG_BOT_CONFIG", "MPLCONFIGDIR"}
         mounts = {m["mountPath"] for m in container["volumeMounts"]}
-        assert {"/etc/backlog-bot/backlog.md", "/etc/backlog-bot/backlog-bot.toml", "/tmp"} <= mounts
+        wanted = {"/etc/backlog-bot/backlog.md", "/etc/backlog-bot/backlog-bot.toml", "/tmp"}
+        assert wanted <= mounts
     (config,) = by_kind(objects, "ConfigMap")
     assert config["data"]["backlog.md"].strip() == BACKLOG.strip()
     check_document(tomllib.loads(config["data"]["backlog-bot.toml"]), "chart config")
