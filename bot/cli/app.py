@@ -73,6 +73,7 @@ def _register() -> None:
         "bot.cli.service",
         "bot.cli.slack",
         "bot.cli.config",
+        "bot.cli.slack_app",
     ):
         try:
             importlib.import_module(name)

@@ -60,7 +60,9 @@ def sync_actions(settings: Any) -> SyncActions:
 
 
 def slack_configured(settings: Any) -> bool:
-    return settings.slack_bot_token is not None and settings.slack_signing_secret is not None
+    """A bot token, and either the signing secret (HTTP) or an app token (Socket Mode)."""
+    receives = settings.slack_signing_secret is not None or settings.slack_app_token is not None
+    return settings.slack_bot_token is not None and receives
 
 
 def add_slack(options: dict[str, Any], settings: Any, *, scheduler: bool = True) -> None:
@@ -83,12 +85,22 @@ def add_slack(options: dict[str, Any], settings: Any, *, scheduler: bool = True)
 
     poster: Callable[[], SlackPoster] | None = None
     if slack_configured(settings):
-        _, endpoint = build_slack(settings, ctx, actions=actions)
-        options["slack_handler"] = endpoint
+        app, endpoint = build_slack(settings, ctx, actions=actions)
+        if settings.slack_signing_secret is not None:
+            options["slack_handler"] = endpoint
+        if settings.slack_app_token is not None:  # Socket Mode: no public URL needed
+            from bot.slack.socket_mode import SocketModeRunner
+
+            runner = SocketModeRunner(app, settings.slack_app_token.get_secret_value())
+            options["on_startup"] = [*options.get("on_startup", ()), runner.start]
+            options["on_shutdown"] = [*options.get("on_shutdown", ()), runner.stop]
         poster = make_poster
         register_sprint_handlers(options["registry"], ctx, poster)
     else:
-        log.info("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): no Slack")
+        log.info(
+            "Slack is not configured (SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET or "
+            "SLACK_APP_TOKEN): no Slack"
+        )
     if not scheduler:
         return
     state: dict[str, Any] = {}
