@@ -33,6 +33,7 @@ from tenacity import (
 )
 
 from sync.calls import CallCounter
+from sync.waits import announce
 
 TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
     requests.ConnectionError,
@@ -61,6 +62,7 @@ class Pacer:
     """A token bucket: at most ``rate`` requests per second on average, bursts of ``burst``."""
 
     def __init__(self, rate: float, burst: int = 10, clock: Callable[[], float] = time.monotonic):
+        self.service = "jira"  # named in wait announcements
         self.rate = rate
         self.burst = max(1, burst)
         self._clock = clock
@@ -81,6 +83,8 @@ class Pacer:
             delay = (1 - self._tokens) / self.rate
             self._tokens = 0
             self._last = now + delay
+        if delay >= 1:  # worth showing; shorter ones are the normal rhythm
+            announce(self.service, delay, f"client pacing ({self.rate:g} requests per second)")
         time.sleep(delay)
 
 
@@ -134,7 +138,11 @@ class PolicyAdapter(HTTPAdapter):
             if outcome is not None and not outcome.failed:
                 hinted = retry_after_seconds(outcome.result())
                 if hinted is not None:
-                    return min(hinted, self.policy.max_delay)
+                    wait = min(hinted, self.policy.max_delay)
+                    status = outcome.result().status_code
+                    said = f"{self.service.capitalize()} answered {status}"
+                    announce(self.service, wait, f"{said}, retry in {wait:.0f} s")
+                    return wait
             ceiling = min(
                 self.policy.max_delay, self.policy.base_delay * 2 ** (state.attempt_number - 1)
             )

@@ -1,7 +1,8 @@
 """``backlog-bot plan|apply FILE --target jira|github|all`` and ``backlog-bot sync``.
 
 ``plan`` reads the targets and prints what ``apply`` would do, writing nothing. ``apply``
-does it with a progress bar, prints the keys of what it created or updated and the HTTP
+does it with progress on stderr (``bot.cli.progress``: a bar on a terminal, a line per phase
+otherwise, nothing with ``--quiet``), prints the keys of what it created or updated and the HTTP
 calls it made (also stored in the sync-run record). ``sync`` pulls workflow state (status,
 assignee, points, sprint) back into the state database. Exit 1 when an item failed.
 """
@@ -30,6 +31,7 @@ SYMBOLS = {
     "orphan": "!",
 }
 TARGET_HELP = "jira, github or all (every registered target)."
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress on stderr (results still print).")
 
 
 @app.command("plan")
@@ -66,15 +68,21 @@ def apply(
     target: str = typer.Option("jira", "--target", "-t", help=TARGET_HELP),
     prune: bool = typer.Option(False, "--prune", help="Close issues whose items left the file."),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
+    quiet: bool = QUIET,
 ) -> None:
     """Create and update issues, links and sprints so the targets match the backlog."""
     from backlog.parse import load_backlog
+    from bot.cli.progress import TargetProgress, choose_mode
 
     backlog = load_backlog(file)
+    mode = choose_mode(quiet=quiet, machine_output=output_format is OutputFormat.json)
     outcomes = []
     for name, runner in _runners(target):
-        with _ProgressBar(name, enabled=output_format is OutputFormat.text) as bar:
-            outcomes.append(runner.apply(backlog, str(file), prune=prune, progress=bar))
+        with TargetProgress(name, mode) as progress:
+            progress.phase("planning")
+            outcome = runner.apply(backlog, str(file), prune=prune, progress=progress)
+            progress.finish(f"{sum(outcome.counts.values())} changes applied")
+            outcomes.append(outcome)
     if output_format is OutputFormat.json:
         _echo_json([o.to_dict() for o in outcomes], target)
     else:
@@ -88,9 +96,19 @@ def apply(
 def sync_command(
     target: str = typer.Option("jira", "--target", "-t", help=TARGET_HELP),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
+    quiet: bool = QUIET,
 ) -> None:
     """Pull status, assignee, story points and sprint membership into the state database."""
-    outcomes = [runner.pull() for _, runner in _runners(target)]
+    from bot.cli.progress import TargetProgress, choose_mode
+
+    mode = choose_mode(quiet=quiet, machine_output=output_format is OutputFormat.json)
+    outcomes = []
+    for name, runner in _runners(target):
+        with TargetProgress(name, mode) as progress:
+            progress.phase("pulling")
+            outcome = runner.pull()
+            progress.finish(f"read {outcome.issues} issues")
+            outcomes.append(outcome)
     if output_format is OutputFormat.json:
         typer.echo(json.dumps([o.__dict__ for o in outcomes], indent=2))
         return
@@ -161,35 +179,3 @@ def _diff_text(name: str, pair: Any) -> str:
 def _calls(calls: dict[str, int]) -> str:
     total = sum(calls.values())
     return f"{total} (" + ", ".join(f"{k} {v}" for k, v in calls.items()) + ")" if calls else "0"
-
-
-class _ProgressBar:
-    """A rich progress bar on stderr; silent when disabled or not a terminal."""
-
-    def __init__(self, target: str, *, enabled: bool) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        console = Console(stderr=True)
-        self._progress = Progress(
-            TextColumn(f"{target}: " + "{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=console,
-            transient=True,
-            disable=not enabled or not console.is_terminal,
-        )
-        self._task = self._progress.add_task("planning", total=None)
-
-    def start(self, total: int) -> None:
-        self._progress.update(self._task, total=total, description="applying")
-
-    def advance(self, description: str, amount: int) -> None:
-        self._progress.update(self._task, advance=amount, description=description[:40])
-
-    def __enter__(self) -> _ProgressBar:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._progress.stop()
