@@ -34,11 +34,12 @@ from sync.github.graphql import GitHubProjectsClient  # noqa: E402
 from sync.github.limits import PacingPolicy, RateGovernor  # noqa: E402
 from sync.github.mapping import GitHubOptions, desired_state  # noqa: E402
 from sync.state.db import make_engine, upgrade  # noqa: E402
+from sync.state.links import LinkStore  # noqa: E402
 
 REFERENCE = ROOT / "examples" / "bss-modernization.md"
 
 
-def run(sandbox: GitHubSandbox, engine, desired) -> tuple[dict[str, int], float]:  # type: ignore[no-untyped-def]
+def run(sandbox: GitHubSandbox, engine, backlog, options) -> tuple[dict[str, int], float]:  # type: ignore[no-untyped-def]
     counter = CallCounter()
     governor = RateGovernor(PacingPolicy.off())
     common = {
@@ -51,13 +52,16 @@ def run(sandbox: GitHubSandbox, engine, desired) -> tuple[dict[str, int], float]
     rest = GitHubRestAdapter(**common)
     projects = GitHubProjectsClient(**common)
     try:
-        sync = GitHubSync(rest, engine, projects=projects, project_title=sandbox.project_title)
+        store = LinkStore(engine, "github")
+        sync = GitHubSync(
+            rest, store, options, projects=projects, project_title=sandbox.project_title
+        )
         started = time.perf_counter()
-        report = sync.apply(desired)
+        report = sync.apply(backlog)
         elapsed = time.perf_counter() - started
-        if report.errors:
-            raise SystemExit(f"apply failed: {report.errors[:3]}")
-        return report.calls, elapsed
+        if report.failures:
+            raise SystemExit(f"apply failed: {report.failures[:3]}")
+        return report.http_calls, elapsed
     finally:
         rest.close()
         projects.close()
@@ -110,11 +114,12 @@ def describe(title: str, calls: dict[str, int], seconds: float) -> None:
 
 def scenario(label: str, options: GitHubOptions) -> None:
     text = REFERENCE.read_text(encoding="utf-8")
-    desired = desired_state(parse_text(text, source=str(REFERENCE)), options)
+    backlog = parse_text(text, source=str(REFERENCE))
+    desired = desired_state(backlog, options)
     start = text.index("**Story ID:** US-003")
     at = text.index("**Story Points:** 13", start)
     changed_text = text[:at] + "**Story Points:** 8" + text[at + len("**Story Points:** 13") :]
-    changed = desired_state(parse_text(changed_text, source="changed.md"), options)
+    changed = parse_text(changed_text, source="changed.md")
     with tempfile.TemporaryDirectory() as folder, GitHubSandbox() as sandbox:
         url = f"sqlite:///{folder}/bench.db"
         upgrade(url)
@@ -123,9 +128,9 @@ def scenario(label: str, options: GitHubOptions) -> None:
             f"{label}: {len(desired.issues)} issues, {len(desired.labels)} labels, "
             f"{len(desired.milestones)} milestones, {len(desired.fields)} board fields"
         )
-        describe("first apply", *run(sandbox, engine, desired))
-        describe("no-op re-apply", *run(sandbox, engine, desired))
-        describe("one story's points changed", *run(sandbox, engine, changed))
+        describe("first apply", *run(sandbox, engine, backlog, options))
+        describe("no-op re-apply", *run(sandbox, engine, backlog, options))
+        describe("one story's points changed", *run(sandbox, engine, changed, options))
         engine.dispose()
 
 

@@ -1,7 +1,8 @@
-"""The transport policy of the REST adapters: timeouts live on the session, and this
-``requests`` adapter adds call counting, a per-target pacer and safe retries.
+"""The transport of the ``requests``-based adapter (Jira): timeouts live on the session, and
+this ``requests`` adapter adds call counting, a per-target pacer and safe retries.
 
-Retries (tenacity, exponential backoff with full jitter):
+Retries follow ``sync.retry.RetryPolicy`` (tenacity, exponential backoff with full jitter),
+applied here to HTTP answers:
 
 - 429 is retried for every request, after ``Retry-After`` when the server sends it — the
   server did not process the request, so even a create is safe to send again;
@@ -12,15 +13,11 @@ Retries (tenacity, exponential backoff with full jitter):
 
 from __future__ import annotations
 
-import random
-import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlparse
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -33,6 +30,7 @@ from tenacity import (
 )
 
 from sync.calls import CallCounter
+from sync.retry import RetryPolicy
 from sync.waits import announce
 
 TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
@@ -40,22 +38,6 @@ TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,
 )
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    safe_post_paths: tuple[str, ...] = ()
-
-    def is_safe(self, request: requests.PreparedRequest) -> bool:
-        method = (request.method or "GET").upper()
-        if method in IDEMPOTENT_METHODS:
-            return True
-        path = urlparse(request.url or "").path
-        return any(re.search(pattern, path) for pattern in self.safe_post_paths)
 
 
 class Pacer:
@@ -120,7 +102,7 @@ class PolicyAdapter(HTTPAdapter):
         self._sleep = sleep
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        safe = self.policy.is_safe(request)
+        safe = self.policy.is_safe(request.method or "GET", request.url or "")
 
         def attempt() -> requests.Response:
             self.pacer.wait()
@@ -137,16 +119,12 @@ class PolicyAdapter(HTTPAdapter):
             outcome = state.outcome
             if outcome is not None and not outcome.failed:
                 hinted = retry_after_seconds(outcome.result())
+                wait = self.policy.rate_limit_wait(hinted, state.attempt_number)
                 if hinted is not None:
-                    wait = min(hinted, self.policy.max_delay)
-                    status = outcome.result().status_code
-                    said = f"{self.service.capitalize()} answered {status}"
+                    said = f"{self.service.capitalize()} answered {outcome.result().status_code}"
                     announce(self.service, wait, f"{said}, retry in {wait:.0f} s")
-                    return wait
-            ceiling = min(
-                self.policy.max_delay, self.policy.base_delay * 2 ** (state.attempt_number - 1)
-            )
-            return random.uniform(0, ceiling)
+                return wait
+            return self.policy.backoff(state.attempt_number)
 
         retrying = Retrying(
             stop=stop_after_attempt(self.policy.attempts),

@@ -14,7 +14,9 @@ from sync.github.adapter import GitHubRestAdapter
 from sync.github.engine import GitHubSync
 from sync.github.graphql import GitHubProjectsClient
 from sync.github.limits import PacingPolicy, RateGovernor
+from sync.github.mapping import GitHubOptions
 from sync.state.db import make_engine, upgrade
+from sync.state.links import LinkStore
 
 
 @dataclass
@@ -33,7 +35,11 @@ def migrated_engine(url: str) -> Engine:
 
 @contextmanager
 def github_target(
-    sandbox: GitHubSandbox, engine: Engine, *, pacing: PacingPolicy | None = None
+    sandbox: GitHubSandbox,
+    engine: Engine,
+    *,
+    pacing: PacingPolicy | None = None,
+    options: GitHubOptions | None = None,
 ) -> Iterator[Target]:
     """A fresh engine run (new counter) against ``sandbox``, pacing off unless given."""
     counter = CallCounter()
@@ -52,7 +58,13 @@ def github_target(
         counter=counter,
         governor=governor,
     )
-    sync = GitHubSync(rest, engine, projects=projects, project_title=sandbox.project_title)
+    sync = GitHubSync(
+        rest,
+        LinkStore(engine, "github"),
+        options,
+        projects=projects,
+        project_title=sandbox.project_title,
+    )
     try:
         yield Target(sync, rest, projects, counter, governor)
     finally:

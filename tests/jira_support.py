@@ -10,10 +10,10 @@ import pytest
 
 from backlog.parse import load_backlog
 from sandbox.jira import JiraSandbox, ProjectSpec
-from sync.http_transport import RetryPolicy
 from sync.jira.adapter import SAFE_POSTS, JiraAdapter
 from sync.jira.engine import JiraSync
 from sync.jira.mapping import JiraMappingConfig
+from sync.retry import RetryPolicy
 from sync.state.db import make_engine, upgrade
 from sync.state.links import LinkStore
 

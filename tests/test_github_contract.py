@@ -27,7 +27,7 @@ from openapi_core.testing import MockRequest, MockResponse
 from backlog.parse import load_backlog, parse_text
 from sandbox.github import GitHubSandbox
 from sandbox.github.graphql_api import load_schema
-from sync.github.mapping import GitHubOptions, desired_state
+from sync.github.mapping import GitHubOptions
 from tests.github_support import github_target, migrated_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,11 +87,11 @@ def recorded() -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
     with GitHubSandbox() as sandbox:
         engine = migrated_engine(f"sqlite:///{sandbox_tmp(sandbox)}")
         with github_target(sandbox, engine) as target:
-            target.sync.apply(desired_state(backlog))
+            target.sync.apply(backlog)
             text = REFERENCE.read_text(encoding="utf-8").replace(
                 "**Story Points:** 13", "**Story Points:** 8", 1
             )
-            target.sync.apply(desired_state(parse_text(text, source="changed.md")))
+            target.sync.apply(parse_text(text, source="changed.md"))
             sent = list(target.projects.sent)
             target.sync.projects = None  # the pull direction over REST, with ETags
             target.sync.pull()
@@ -109,8 +109,8 @@ def recorded() -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
         options = GitHubOptions(tasks_as="sub-issues", subtasks_as="sub-issues")
         with GitHubSandbox() as other:
             engine2 = migrated_engine(f"sqlite:///{sandbox_tmp(other)}")
-            with github_target(other, engine2) as target:
-                target.sync.apply(desired_state(backlog, options))
+            with github_target(other, engine2, options=options) as target:
+                target.sync.apply(backlog)
                 sent.extend(target.projects.sent)
             requests = sandbox.requests() + other.requests()
             engine2.dispose()

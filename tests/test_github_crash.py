@@ -13,7 +13,6 @@ from sqlmodel import Session, select
 
 from backlog.parse import load_backlog
 from sandbox.github import GitHubSandbox
-from sync.github.mapping import desired_state
 from sync.state.tables import SyncLink
 from tests.github_support import github_target, migrated_engine
 
@@ -27,8 +26,8 @@ from sync.state.db import make_engine
 from sync.github.adapter import GitHubRestAdapter
 from sync.github.graphql import GitHubProjectsClient
 from sync.github.limits import PacingPolicy, RateGovernor
-from sync.github.mapping import desired_state
 from sync.github.engine import GitHubSync
+from sync.state.links import LinkStore
 from backlog.parse import load_backlog
 
 env = os.environ
@@ -37,9 +36,9 @@ common = dict(api_url=env["GITHUB_API_URL"], token=env["GITHUB_TOKEN"],
               repository=env["GITHUB_REPOSITORY"], counter=counter, governor=governor)
 rest = GitHubRestAdapter(**common)
 projects = GitHubProjectsClient(**common)
-sync = GitHubSync(rest, make_engine(env["DATABASE_URL"]), projects=projects,
-                  project_title=env["GITHUB_PROJECT"])
-sync.apply(desired_state(load_backlog(env["BACKLOG"])))
+sync = GitHubSync(rest, LinkStore(make_engine(env["DATABASE_URL"]), "github"),
+                  projects=projects, project_title=env["GITHUB_PROJECT"])
+sync.apply(load_backlog(env["BACKLOG"]))
 """
 
 
@@ -75,10 +74,9 @@ def test_killed_mid_apply_then_rerun_creates_nothing_twice(sqlite_url: str) -> N
         assert len(recorded) == 9  # the 10th issue exists on GitHub but not in our records
 
         sandbox.clear_requests()
-        desired = desired_state(load_backlog(REFERENCE))
         with github_target(sandbox, engine) as target:
-            report = target.sync.apply(desired)
-        assert report.errors == []
+            report = target.sync.apply(load_backlog(REFERENCE))
+        assert report.failures == []
         markers = sandbox.issues_by_marker()
         assert len(markers) == 33 and all(len(n) == 1 for n in markers.values())
         assert _issue_creates(sandbox) == 33 - 10

@@ -9,7 +9,7 @@ from backlog.errors import RateLimitedError, TransientError
 from sandbox.github import GitHubSandbox
 from sync.calls import CallCounter
 from sync.github.adapter import GitHubRestAdapter
-from sync.github.limits import PacingPolicy, RateGovernor, RetryPolicy
+from sync.github.limits import PacingPolicy, RateGovernor
 
 
 class FakeTime:
@@ -75,10 +75,10 @@ def test_retry_policy_never_repeats_a_non_idempotent_call_after_a_transient_fail
         raise TransientError("502", service="github", status=502)
 
     with pytest.raises(TransientError):
-        RetryPolicy(governor).run(flaky, idempotent=False)
+        governor.run(flaky, idempotent=False)
     assert len(calls) == 1
     with pytest.raises(TransientError):
-        RetryPolicy(governor).run(flaky, idempotent=True)
+        governor.run(flaky, idempotent=True)
     assert len(calls) == 1 + PacingPolicy.off().max_attempts
 
 

@@ -30,8 +30,13 @@ def sandbox() -> Iterator[GitHubSandbox]:
 
 
 @pytest.fixture(scope="module")
-def reference_desired():  # type: ignore[no-untyped-def]
-    return desired_state(load_backlog(REFERENCE))
+def reference_backlog():  # type: ignore[no-untyped-def]
+    return load_backlog(REFERENCE)
+
+
+@pytest.fixture(scope="module")
+def reference_desired(reference_backlog):  # type: ignore[no-untyped-def]
+    return desired_state(reference_backlog)
 
 
 def _writes(sandbox: GitHubSandbox) -> list[dict]:
@@ -43,11 +48,13 @@ def _writes(sandbox: GitHubSandbox) -> list[dict]:
     ]
 
 
-def test_full_apply_creates_the_reference_backlog(sandbox, reference_desired, database_url):
+def test_full_apply_creates_the_reference_backlog(
+    sandbox, reference_backlog, reference_desired, database_url
+):
     engine = migrated_engine(database_url)
     with github_target(sandbox, engine) as target:
-        report = target.sync.apply(reference_desired, source=str(REFERENCE))
-    assert report.errors == []
+        report = target.sync.apply(reference_backlog, str(REFERENCE))
+    assert report.failures == []
     markers = sandbox.issues_by_marker()
     assert len(markers) == 4 + 29
     assert all(len(numbers) == 1 for numbers in markers.values())
@@ -90,23 +97,23 @@ def test_full_apply_creates_the_reference_backlog(sandbox, reference_desired, da
     }
     with Session(engine) as session:
         run = session.exec(select(SyncRun).where(SyncRun.target == "github")).one()
-        assert run.outcome == "ok" and run.http_calls == report.calls
+        assert run.outcome == "ok" and run.http_calls == report.http_calls
         assert run.counts["create story"] == 29
         links = session.exec(select(SyncLink).where(SyncLink.target == "github")).all()
         assert {link.kind for link in links} == {"label", "milestone", "epic", "story", "project"}
     engine.dispose()
 
 
-def test_reapply_sends_no_request_at_all(sandbox, reference_desired, sqlite_url):
+def test_reapply_sends_no_request_at_all(sandbox, reference_backlog, sqlite_url):
     engine = migrated_engine(sqlite_url)
     with github_target(sandbox, engine) as target:
-        first = target.sync.apply(reference_desired)
-    assert rest_calls(first.calls) > 0 and graphql_calls(first.calls) > 0
+        first = target.sync.apply(reference_backlog)
+    assert rest_calls(first.http_calls) > 0 and graphql_calls(first.http_calls) > 0
     sandbox.clear_requests()
     with github_target(sandbox, engine) as target:
-        again = target.sync.apply(reference_desired)
+        again = target.sync.apply(reference_backlog)
     assert again.plan.is_noop
-    assert again.calls == {} and sandbox.requests() == []
+    assert again.http_calls == {} and sandbox.requests() == []
     engine.dispose()
 
 
@@ -117,20 +124,19 @@ def _with_story_points(text: str, story_id: str, points: int) -> str:
     return text[: found.start()] + f"**Story Points:** {points}" + text[found.end() :]
 
 
-def test_a_changed_estimate_updates_only_that_story(sandbox, reference_desired, sqlite_url):
+def test_a_changed_estimate_updates_only_that_story(sandbox, reference_backlog, sqlite_url):
     engine = migrated_engine(sqlite_url)
     with github_target(sandbox, engine) as target:
-        target.sync.apply(reference_desired)
+        target.sync.apply(reference_backlog)
     changed = parse_text(_with_story_points(REFERENCE.read_text(), "US-003", 5), source="x.md")
-    desired = desired_state(changed)
     sandbox.clear_requests()
     with github_target(sandbox, engine) as target:
-        plan = target.sync.plan(desired)
+        plan = target.sync.plan(changed).plan
         assert {(c.kind, c.backlog_id) for c in plan.writes} == {
             ("story", "US-003"),
             ("project-fields", "US-003"),
         }
-        report = target.sync.apply(desired)
+        report = target.sync.apply(changed)
     number = sandbox.issues_by_marker()["US-003"][0]
     writes = _writes(sandbox)
     assert [(w["method"], w["path"]) for w in writes] == [
@@ -144,18 +150,18 @@ def test_a_changed_estimate_updates_only_that_story(sandbox, reference_desired, 
     engine.dispose()
 
 
-def test_pull_reads_state_assignees_and_board_status(sandbox, reference_desired, database_url):
+def test_pull_reads_state_assignees_and_board_status(sandbox, reference_backlog, database_url):
     engine = migrated_engine(database_url)
     with github_target(sandbox, engine) as target:
-        target.sync.apply(reference_desired)
+        target.sync.apply(reference_backlog)
     markers = sandbox.issues_by_marker()
     sandbox.close_issue(markers["US-002"][0])
     sandbox.add_assignee(markers["US-001"][0], "alice")
     sandbox.move_status(markers["US-001"][0], "In Progress")
     with github_target(sandbox, engine) as target:
         report = target.sync.pull()
-    assert report.counts == {"pulled": 33, "changed": 33}
-    assert report.calls == {"github graphql:query:projectItems": 1}
+    assert report.counts == {"issues": 33, "changed": 33}
+    assert report.http_calls == {"github graphql:query:projectItems": 1}
     with Session(engine) as session:
         rows = {
             row.backlog_id: row
@@ -172,9 +178,9 @@ def test_tasks_as_sub_issues_and_blocked_by_sections(sandbox, sqlite_url):
     options = GitHubOptions(tasks_as="sub-issues", dependencies_as="section")
     desired = desired_state(load_backlog(REFERENCE), options)
     engine = migrated_engine(sqlite_url)
-    with github_target(sandbox, engine) as target:
-        report = target.sync.apply(desired)
-    assert report.errors == []
+    with github_target(sandbox, engine, options=options) as target:
+        report = target.sync.apply(load_backlog(REFERENCE))
+    assert report.failures == []
     markers = sandbox.issues_by_marker()
     assert len(markers) == 33 + 112
     story = markers["US-001"][0]
@@ -184,13 +190,13 @@ def test_tasks_as_sub_issues_and_blocked_by_sections(sandbox, sqlite_url):
     us008 = sandbox.repo.issues[markers["US-008"][0]]["body"]
     blockers = desired.issue("US-008").blocked_by
     assert blockers and all(f"#{markers[ref][0]} ({ref})" in us008 for ref in blockers)
-    with github_target(sandbox, engine) as target:
-        assert target.sync.plan(desired).is_noop
+    with github_target(sandbox, engine, options=options) as target:
+        assert target.sync.plan(load_backlog(REFERENCE)).plan.is_noop
     engine.dispose()
 
 
 def test_faults_and_secondary_limits_converge_without_duplicates(
-    sandbox, reference_desired, sqlite_url
+    sandbox, reference_backlog, reference_desired, sqlite_url
 ):
     limits = sandbox.limits
     limits.add_fault(kind="5xx", probability=0.08, times=None)
@@ -201,13 +207,13 @@ def test_faults_and_secondary_limits_converge_without_duplicates(
     reports = []
     for _ in range(3):
         with github_target(sandbox, engine) as target:
-            reports.append(target.sync.apply(reference_desired, rounds=4))
-        if not reports[-1].errors:
+            reports.append(target.sync.apply(reference_backlog, rounds=4))
+        if not reports[-1].failures:
             break
     faults = [r for r in sandbox.requests() if r["fault"]]
     assert len(faults) >= 0.15 * len(sandbox.requests())
     assert {r["fault"] for r in faults} == {"5xx", "create_then_fail", "drop", "secondary"}
-    assert reports[-1].errors == []
+    assert reports[-1].failures == []
     markers = sandbox.issues_by_marker()
     assert sorted(markers) == sorted(spec.backlog_id for spec in reference_desired.issues)
     assert all(len(numbers) == 1 for numbers in markers.values())
@@ -219,7 +225,7 @@ def test_faults_and_secondary_limits_converge_without_duplicates(
     assert sum(len(kids) for kids in sandbox.repo.sub_issues.values()) == 29
     limits.clear_faults()
     with github_target(sandbox, engine) as target:
-        assert target.sync.plan(reference_desired).is_noop
+        assert target.sync.plan(reference_backlog).plan.is_noop
     engine.dispose()
 
 
@@ -228,11 +234,10 @@ def test_sprint_start_gives_due_dates_and_an_iteration_field(sandbox, sqlite_url
 
     options = GitHubOptions.from_table({"sprint_start": "2026-01-05", "sprint_length_days": 14})
     assert options.sprint_start == date(2026, 1, 5)
-    desired = desired_state(load_backlog(REFERENCE), options)
     engine = migrated_engine(sqlite_url)
-    with github_target(sandbox, engine) as target:
-        report = target.sync.apply(desired)
-    assert report.errors == []
+    with github_target(sandbox, engine, options=options) as target:
+        report = target.sync.apply(load_backlog(REFERENCE))
+    assert report.failures == []
     due = {m["title"].split(":")[0]: m["due_on"] for m in sandbox.repo.milestones.values()}
     assert due["Sprint 1"].startswith("2026-01-18") and due["Sprint 8"].startswith("2026-04-26")
     project = sandbox.project()
@@ -264,12 +269,12 @@ def test_a_new_sprint_adds_its_milestone_and_iteration(sandbox, sqlite_url):
     backlog = load_backlog(REFERENCE)
     without_sprint8 = backlog.model_copy(update={"sprints": backlog.sprints[:-1]})
     engine = migrated_engine(sqlite_url)
-    with github_target(sandbox, engine) as target:
-        first = target.sync.apply(desired_state(without_sprint8, options))
-    assert first.errors == [] and len(sandbox.repo.milestones) == 7
-    with github_target(sandbox, engine) as target:
-        second = target.sync.apply(desired_state(backlog, options))
-    assert second.errors == []
+    with github_target(sandbox, engine, options=options) as target:
+        first = target.sync.apply(without_sprint8)
+    assert first.failures == [] and len(sandbox.repo.milestones) == 7
+    with github_target(sandbox, engine, options=options) as target:
+        second = target.sync.apply(backlog)
+    assert second.failures == []
     assert second.counts["create milestone"] == 1
     project = sandbox.project()
     sprint = sandbox.projects.find_field(project["id"], "Sprint")
@@ -279,10 +284,10 @@ def test_a_new_sprint_adds_its_milestone_and_iteration(sandbox, sqlite_url):
     engine.dispose()
 
 
-def test_pull_without_a_board_rereads_issues_conditionally(sandbox, reference_desired, sqlite_url):
+def test_pull_without_a_board_rereads_issues_conditionally(sandbox, reference_backlog, sqlite_url):
     engine = migrated_engine(sqlite_url)
     with github_target(sandbox, engine) as target:
-        target.sync.apply(reference_desired)
+        target.sync.apply(reference_backlog)
         target.sync.projects = None  # no board: the pull reads the issues over REST
         target.sync.pull()
         sandbox.clear_requests()
@@ -297,7 +302,7 @@ def test_pull_without_a_board_rereads_issues_conditionally(sandbox, reference_de
     ]
     assert statuses.count(200) == len(same_milestone) + 1
     assert statuses.count(304) == 33 - statuses.count(200)
-    assert report.counts == {"pulled": 33, "changed": 1}
+    assert report.counts == {"issues": 33, "changed": 1}
     engine.dispose()
 
 
@@ -305,26 +310,25 @@ def test_a_story_removed_is_an_orphan_and_closed_with_prune(sandbox, sqlite_url)
     backlog = load_backlog(REFERENCE)
     engine = migrated_engine(sqlite_url)
     with github_target(sandbox, engine) as target:
-        target.sync.apply(desired_state(backlog))
+        target.sync.apply(backlog)
     epic = backlog.epics[3]
     shorter = backlog.model_copy(
         update={
             "epics": (*backlog.epics[:3], epic.model_copy(update={"stories": epic.stories[:-1]}))
         }
     )
-    desired = desired_state(shorter)
     with github_target(sandbox, engine) as target:
-        plan = target.sync.plan(desired)
+        plan = target.sync.plan(shorter).plan
         assert [(c.action, c.backlog_id) for c in plan.writes] == []
         assert [(c.action, c.backlog_id) for c in plan.changes if c.action == "orphan"] == [
             ("orphan", "US-029")
         ]
-        report = target.sync.apply(desired, prune=True)
+        report = target.sync.apply(shorter, prune=True)
     assert report.counts == {"close story": 1}
     closed = sandbox.repo.issues[sandbox.issues_by_marker()["US-029"][0]]
     assert (closed["state"], closed["state_reason"]) == ("closed", "not_planned")
     with github_target(sandbox, engine) as target:
-        assert target.sync.plan(desired, prune=True).changes == tuple(
-            c for c in target.sync.plan(desired, prune=True).changes if c.action == "unchanged"
+        assert target.sync.plan(shorter, prune=True).plan.changes == tuple(
+            c for c in target.sync.plan(shorter, prune=True).plan.changes if c.action == "unchanged"
         )
     engine.dispose()

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.service.inbox import Inbox, RetryPolicy
+from bot.service.inbox import DeliveryBackoff, Inbox
 from sync.state import db
 from sync.state.inbox import TABLE, utcnow
 
@@ -95,9 +95,12 @@ def test_expired_lease_is_claimed_again(engine: Engine) -> None:
 
 
 def test_failures_back_off_then_park_with_the_error(engine: Engine) -> None:
-    inbox = Inbox(engine, policy=RetryPolicy(max_attempts=3, base_seconds=0.05))
+    inbox = Inbox(engine, policy=DeliveryBackoff(max_attempts=3, base_seconds=0.05))
     put(inbox, "a")
-    assert RetryPolicy(base_seconds=2).delay(1) == 2 and RetryPolicy(base_seconds=2).delay(4) == 16
+    assert (
+        DeliveryBackoff(base_seconds=2).delay(1) == 2
+        and DeliveryBackoff(base_seconds=2).delay(4) == 16
+    )
     [d] = inbox.claim("w")
     assert inbox.fail(d, "w", "boom 1") == "queued"
     assert inbox.claim("w") == []  # backing off

@@ -123,10 +123,10 @@ def test_missing_fields_are_warned_about_and_left_out(sqlite_url: str) -> None:
         engine = make_sync(site, sqlite_url)
         report = engine.apply(reference_backlog(), SOURCE)
         assert report.failures == []
-        assert report.plan.warnings[-2:] == (
+        assert report.warnings[-2:] == [
             "project BSS: no 'Story Points' or 'Story point estimate' field on the Story create "
             "screen; story points are not synced (add the field to the screen)",
             "project BSS: time tracking is off on the Subtask screen; task hours are not synced "
             "as original estimates (enable time tracking)",
-        )
+        ]
         assert site.state.summary()["issues"] == 145

@@ -60,7 +60,7 @@ def test_full_apply_then_noop_reapply(database_url: str) -> None:
         again = engine.apply(backlog, SOURCE)
         assert writes(site) == []
         assert engine.port.calls.writes("jira") == 0
-        assert again.plan.plan.is_noop
+        assert again.plan.is_noop
         assert site.state.summary() == summary
 
 
@@ -105,7 +105,7 @@ def test_company_managed_uses_epic_link_and_story_points(sqlite_url: str) -> Non
         assert story.fields[STORY_POINTS_FIELD] == 13
         assert site.state.summary()["issues_by_type"]["Sub-task"] == EXPECTED_TASKS
         site.clear_requests()
-        assert engine.apply(reference_backlog(), SOURCE).plan.plan.is_noop
+        assert engine.apply(reference_backlog(), SOURCE).plan.is_noop
         assert writes(site) == []
 
 
@@ -140,7 +140,7 @@ def test_removed_story_is_an_orphan_closed_only_with_prune(sqlite_url: str) -> N
         smaller = backlog.model_copy(update={"epics": tuple(epics), "sprints": backlog.sprints[:7]})
         site.clear_requests()
         report = engine.apply(smaller, SOURCE)
-        orphans = {c.backlog_id for c in report.plan.plan.changes if c.action == "orphan"}
+        orphans = {c.backlog_id for c in report.plan.changes if c.action == "orphan"}
         assert "US-029" in orphans and "US-029/task-1" in orphans
         assert writes(site) == []
         assert site.state.issue(keys["US-029"]).status == "To Do"  # type: ignore[union-attr]

@@ -18,7 +18,6 @@ from bot.service.container import build_registry
 from bot.settings import load_settings
 from bot.validation.validator import MARKER
 from sandbox.github import GitHubSandbox
-from sync.github.mapping import desired_state
 from tests.github_support import github_target, migrated_engine
 from tests.service_support import GITHUB_SECRET, LiveApp, github_delivery, wait_until
 
@@ -57,8 +56,8 @@ class World:
 
     def sync(self) -> None:
         with github_target(self.sandbox, self.engine) as target:
-            report = target.sync.apply(desired_state(load_backlog(self.backlog)))
-            assert not report.errors, report.errors
+            report = target.sync.apply(load_backlog(self.backlog))
+            assert not report.failures, report.failures
 
     def number(self, story: str) -> int:
         [number] = self.sandbox.issues_by_marker()[story]

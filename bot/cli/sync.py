@@ -19,7 +19,9 @@ import typer
 from bot.cli.app import EXIT_FINDINGS, OutputFormat, app
 
 if TYPE_CHECKING:
-    from bot.targets.registry import TargetRunner
+    from bot.targets.factory import SyncTarget
+    from sync.plan import Plan
+    from sync.report import SyncReport
 
 SYMBOLS = {
     "create": "+",
@@ -110,21 +112,30 @@ def sync_command(
             progress.finish(f"read {outcome.issues} issues")
             outcomes.append(outcome)
     if output_format is OutputFormat.json:
-        typer.echo(json.dumps([o.__dict__ for o in outcomes], indent=2))
+        typer.echo(json.dumps([_pulled(o) for o in outcomes], indent=2))
         return
     for o in outcomes:
         typer.echo(f"{o.target}: read {o.issues} issues, {o.changed} changed since the last sync")
         typer.echo(f"http calls: {_calls(o.http_calls)}")
 
 
-def _runners(target: str) -> Iterator[tuple[str, TargetRunner]]:
+def _runners(target: str) -> Iterator[tuple[str, SyncTarget]]:
     """Each chosen target's name and runner, built from the settings when its turn comes."""
     from bot.settings import load_settings
-    from bot.targets.registry import build, target_names
+    from bot.targets.factory import build_target, target_names
 
     settings = load_settings()
     for name in target_names(target):
-        yield name, build(name, settings)
+        yield name, build_target(name, settings)
+
+
+def _pulled(report: SyncReport) -> dict[str, Any]:
+    return {
+        "target": report.target,
+        "issues": report.issues,
+        "changed": report.changed,
+        "http_calls": report.http_calls,
+    }
 
 
 def _echo_json(payload: list[dict[str, Any]], target: str) -> None:
@@ -132,7 +143,7 @@ def _echo_json(payload: list[dict[str, Any]], target: str) -> None:
     typer.echo(json.dumps(payload if target == "all" else payload[0], indent=2))
 
 
-def render_plan(plan: Any, source: str) -> str:
+def render_plan(plan: Plan, source: str) -> str:
     """Plan as text: one line per write or orphan, then the counts."""
     lines = [f"{plan.target}: plan for {source}"]
     for change in plan.changes:
@@ -157,7 +168,7 @@ def render_plan(plan: Any, source: str) -> str:
     return "\n".join(lines)
 
 
-def render_apply(outcome: Any) -> str:
+def render_apply(outcome: SyncReport) -> str:
     lines = [f"{outcome.plan.target}: applied"]
     for backlog_id, key in outcome.keys.items():
         lines.append(f"  {backlog_id:<16} {key:<10} {outcome.urls.get(backlog_id, '')}".rstrip())

@@ -194,16 +194,13 @@ class DemoSteps:
     # --- 2. apply and pull --------------------------------------------------------------------
 
     def apply(self) -> None:
-        from bot.targets.registry import TARGETS, build
+        from bot.targets.factory import TARGET_NAMES, build_target
 
         self.step("Apply the backlog to Jira and GitHub")
-        self.targets = [name for name in TARGETS if name in self.sandboxes]
-        for name in ("jira", "github"):
-            if name not in TARGETS:
-                self.run.missing.append(f"no '{name}' sync target in bot.targets.registry.TARGETS")
+        self.targets = [name for name in TARGET_NAMES if name in self.sandboxes]
         for name in self.targets:
             started = time.perf_counter()
-            outcome = build(name, self.settings).apply(
+            outcome = build_target(name, self.settings).apply(
                 self.backlog, str(self.file), prune=False, progress=None
             )
             counts = ", ".join(f"{v} {k}" for k, v in outcome.counts.items()) or "no changes"
@@ -215,10 +212,10 @@ class DemoSteps:
                 raise BacklogBotError(f"{name}: apply failed: {outcome.failures[0]}")
 
     def pull(self) -> None:
-        from bot.targets.registry import build
+        from bot.targets.factory import build_target
 
         for name in self.targets:
-            outcome = build(name, self.settings).pull()
+            outcome = build_target(name, self.settings).pull()
             self.console.print(f"pull {name}: {outcome.issues} issues, {outcome.changed} changed")
 
     # --- 3. the team works --------------------------------------------------------------------

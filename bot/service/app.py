@@ -41,7 +41,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.service.health import Readiness
-from bot.service.inbox import Inbox, RetryPolicy
+from bot.service.inbox import DeliveryBackoff, Inbox
 from bot.service.intake import IntakeBatcher
 from bot.service.logging import Redactor, new_correlation_id, reset_correlation_id, secrets_of
 from bot.service.logging import set_correlation_id as _set_cid
@@ -93,7 +93,7 @@ def create_app(
     registry = registry if registry is not None else HandlerRegistry()
     if settings.webhook_handler_modules:
         load_handler_modules(registry, settings.webhook_handler_modules)
-    policy = RetryPolicy(
+    policy = DeliveryBackoff(
         max_attempts=settings.webhook_max_attempts, base_seconds=settings.webhook_backoff_seconds
     )
     metrics = Metrics(engine)

@@ -56,7 +56,7 @@ class Delivery:
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class DeliveryBackoff:
     """Backoff ``base * 2**(attempt-1)`` seconds, capped; parked after ``max_attempts``."""
 
     max_attempts: int = 5
@@ -70,9 +70,9 @@ class RetryPolicy:
 class Inbox:
     """Operations on the ``webhook_delivery`` table, safe across threads and replicas."""
 
-    def __init__(self, engine: Engine, *, policy: RetryPolicy | None = None) -> None:
+    def __init__(self, engine: Engine, *, policy: DeliveryBackoff | None = None) -> None:
         self.engine = engine
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or DeliveryBackoff()
         self.dialect = engine.dialect.name
         # SQLite has one writer: serialising this process's writes avoids its busy-wait sleeps
         # (1-100 ms), which would otherwise dominate acknowledgement latency under load.

@@ -1,7 +1,7 @@
 """Composition of the Slack area for ``backlog-bot serve`` (called from ``bot.service.container``).
 
 Builds, from the settings: the bolt app and its ``/slack/events`` endpoint, the sync actions
-admins may run from Slack (the registered sync targets of ``bot.targets.registry``), the webhook
+admins may run from Slack (the sync targets of ``bot.targets.factory``), the webhook
 handlers that check capacity when work enters a running sprint, and the scheduler with its
 start/stop hooks. Slack is optional: without SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET the
 service runs without it.
@@ -23,13 +23,13 @@ log = logging.getLogger(__name__)
 
 def sync_actions(settings: Any) -> SyncActions:
     """``/backlog plan`` and ``/backlog sync`` over every registered sync target."""
-    from bot.targets.registry import TARGETS, build
+    from bot.targets.factory import TARGET_NAMES, build_target
 
     def plan(ctx: SlackContext) -> list[str]:
         lines = []
-        for name in TARGETS:
+        for name in TARGET_NAMES:
             try:
-                outcome = build(name, settings).plan(
+                outcome = build_target(name, settings).plan(
                     ctx.backlog(), str(ctx.backlog_path), prune=False
                 )
             except BacklogBotError as exc:
@@ -50,7 +50,7 @@ def sync_actions(settings: Any) -> SyncActions:
         chosen = {name: runner for name, runner in runners.items() if name in targets}
         lines = reconcile(settings, chosen) if chosen else []
         for name in targets:
-            if name not in TARGETS:
+            if name not in TARGET_NAMES:
                 lines.append(f"{name}: no such sync target in this installation")
             elif name not in runners:
                 lines.append(f"{name}: not configured on this service")

@@ -116,12 +116,12 @@ class BacklogCheck:
 
 def configured_targets(settings: Any) -> dict[str, Any]:
     """Every registered sync target whose settings are complete."""
-    from bot.targets.registry import TARGETS, build
+    from bot.targets.factory import TARGET_NAMES, build_target
 
     runners = {}
-    for name in TARGETS:
+    for name in TARGET_NAMES:
         try:
-            runners[name] = build(name, settings)
+            runners[name] = build_target(name, settings)
         except BacklogBotError:
             continue
     return runners

@@ -332,7 +332,7 @@ def github_tracker_factory(settings: Any) -> Any:
         def projects() -> GitHubProjectsClient:
             return GitHubProjectsClient(
                 api_url=settings.github_api_url, token=credential,
-                repository=settings.github_repository, counter=adapter.counter,
+                repository=settings.github_repository, counter=adapter.calls,
                 governor=adapter.governor,
             )  # fmt: skip
 

@@ -1,11 +1,12 @@
 """GitHub REST through PyGithub: the only module that imports ``github``.
 
-``GitHubRestAdapter`` implements the REST half of ``sync.github.engine.GitHubPort`` against
+``GitHubRestAdapter`` implements ``sync.github.port.GitHubRestPort`` against
 ``GITHUB_API_URL`` (github.com, GitHub Enterprise or the sandbox) with a token.
 
 Safety of writes: PyGithub's default ``GithubRetry`` re-sends failed POSTs, which can create
-duplicate issues. Here urllib3 retries are off (``total=0``) and ``RetryPolicy`` retries only
-rate-limited requests (never executed) and idempotent ones. A create whose outcome is unknown
+duplicate issues. Here urllib3 retries are off (``total=0``) and the adapters' one
+``RetryPolicy`` (``sync.retry``, applied by ``RateGovernor.run``) retries only rate-limited
+requests (never executed) and idempotent ones. A create whose outcome is unknown
 (5xx, dropped connection) is followed by a lookup of the hidden body marker before any new
 attempt. Endpoints PyGithub lacks (issue dependencies, sub-issue ``replace_parent``) go
 through ``Requester.requestJsonAndCheck``, so one HTTP stack carries every call.
@@ -45,8 +46,8 @@ from backlog.errors import (
 )
 from sync.calls import CallCounter
 from sync.github.auth import Credential, pygithub_auth
-from sync.github.limits import PacingPolicy, RateGovernor, RetryPolicy
-from sync.github.port import RemoteIssue, RemoteMilestone
+from sync.github.limits import PacingPolicy, RateGovernor
+from sync.github.port import GitHubIssue, RemoteMilestone
 
 T = TypeVar("T")
 SERVICE = "github"
@@ -147,14 +148,13 @@ class GitHubRestAdapter:
         pacing: PacingPolicy | None = None,
         timeout: int = 30,
     ) -> None:
-        self.counter = counter or CallCounter()
+        self.calls = counter or CallCounter()
         self.governor = governor or RateGovernor(pacing)
-        self.retry = RetryPolicy(self.governor)
         # class-wide in PyGithub; ours behave exactly like the originals unless the retry
         # object carries an observer, so other Github instances are unaffected
         Requester.injectConnectionClasses(_HTTPConnection, _HTTPSConnection)
         transport_retry = _ObservedRetry(total=0, raise_on_status=False)
-        transport_retry.observer = _Observer(self.counter, self.governor)
+        transport_retry.observer = _Observer(self.calls, self.governor)
         self._github = Github(
             base_url=api_url.rstrip("/"),
             auth=pygithub_auth(token),  # a token, or an App's refreshing source
@@ -182,7 +182,7 @@ class GitHubRestAdapter:
             except (GithubException, requests.RequestException) as exc:
                 raise translate(exc) from exc
 
-        return self.retry.run(attempt, idempotent=idempotent)
+        return self.governor.run(attempt, idempotent=idempotent)
 
     def _json(
         self,
@@ -281,7 +281,7 @@ class GitHubRestAdapter:
 
     # --- issues ------------------------------------------------------------------------------
 
-    def iter_issues(self) -> Iterator[RemoteIssue]:
+    def iter_issues(self) -> Iterator[GitHubIssue]:
         """Every issue (open and closed, no pull requests), newest first.
 
         Pages are read raw: PyGithub's ``Issue`` would fetch each issue again to learn that
@@ -300,9 +300,9 @@ class GitHubRestAdapter:
                 return
             page += 1
 
-    def issues_by_marker(self) -> dict[str, RemoteIssue]:
+    def issues_by_marker(self) -> dict[str, GitHubIssue]:
         """Backlog id -> issue, from the hidden markers (the oldest wins if duplicated)."""
-        found: dict[str, RemoteIssue] = {}
+        found: dict[str, GitHubIssue] = {}
         for issue in self.iter_issues():
             if issue.backlog_id:
                 found[issue.backlog_id] = issue
@@ -310,13 +310,13 @@ class GitHubRestAdapter:
 
     def create_issue(
         self, backlog_id: str, *, title: str, body: str, labels: list[str], milestone: int | None
-    ) -> RemoteIssue:
+    ) -> GitHubIssue:
         """Create once: after an unknown outcome, look for the marker before trying again."""
         fields: dict[str, Any] = {"title": title, "body": body, "labels": labels}
         if milestone is not None:
             fields["milestone"] = milestone
 
-        def write() -> RemoteIssue:
+        def write() -> GitHubIssue:
             return _remote(self._json("POST", "/issues", fields, idempotent=False))
 
         for _ in range(self.governor.policy.max_attempts):
@@ -328,15 +328,15 @@ class GitHubRestAdapter:
                     return existing
         return self._call(write, idempotent=False)
 
-    def update_issue(self, number: int, fields: dict[str, Any]) -> RemoteIssue:
+    def update_issue(self, number: int, fields: dict[str, Any]) -> GitHubIssue:
         return _remote(self._json("PATCH", f"/issues/{number}", fields, idempotent=True))
 
-    def get_issue(self, number: int, etag: str | None = None) -> RemoteIssue | None:
+    def get_issue(self, number: int, etag: str | None = None) -> GitHubIssue | None:
         """The issue, or None when it did not change since ``etag`` (a free 304)."""
         url = f"{self._repo.url}/issues/{number}"
         headers = {"If-None-Match": etag} if etag else None
 
-        def read() -> RemoteIssue | None:
+        def read() -> GitHubIssue | None:
             answer, data = self._requester.requestJsonAndCheck("GET", url, headers=headers)
             if not data:
                 return None
@@ -409,9 +409,9 @@ class GitHubRestAdapter:
         }
 
 
-def _remote(data: dict[str, Any], etag: str | None = None) -> RemoteIssue:
+def _remote(data: dict[str, Any], etag: str | None = None) -> GitHubIssue:
     milestone = data.get("milestone") or None
-    return RemoteIssue(
+    return GitHubIssue(
         number=int(data["number"]),
         id=int(data["id"]),
         node_id=str(data["node_id"]),

@@ -31,7 +31,7 @@ from backlog.errors import (
 )
 from sync.calls import CallCounter
 from sync.github.auth import Credential, HttpxTokenAuth
-from sync.github.limits import RateGovernor, RetryPolicy
+from sync.github.limits import RateGovernor
 from sync.github.mapping import ProjectFieldSpec, option_color
 
 SERVICE = "github"
@@ -140,9 +140,8 @@ class GitHubProjectsClient:
         governor: RateGovernor,
         timeout: float = 30.0,
     ) -> None:
-        self.counter = counter
+        self.calls = counter
         self.governor = governor
-        self.retry = RetryPolicy(governor)
         self.owner, _, self.name = repository.partition("/")
         self.url = graphql_url(api_url)
         self._http = httpx.Client(
@@ -174,7 +173,7 @@ class GitHubProjectsClient:
 
         def attempt() -> dict[str, Any]:
             self.governor.before(is_write=mutation)
-            self.counter.record(SERVICE, label)
+            self.calls.record(SERVICE, label)
             try:
                 response = self._http.post(self.url, json=payload)
             except httpx.HTTPError as exc:
@@ -182,7 +181,7 @@ class GitHubProjectsClient:
             self.governor.after(response.status_code, response.headers)
             return self._check(label, response)
 
-        return self.retry.run(attempt, idempotent=idempotent)
+        return self.governor.run(attempt, idempotent=idempotent)
 
     def _check(self, label: str, response: httpx.Response) -> dict[str, Any]:
         status = response.status_code

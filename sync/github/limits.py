@@ -11,8 +11,9 @@ GitHub documents (REST "Rate limits", "Best practices"):
 ``RateGovernor`` is told about every request before it is sent and every answer after, and
 sleeps when it must. Pacing (the per-minute/hour budgets and the one-second spacing) can be
 turned off for the sandbox; the waits asked for by GitHub itself are always honoured.
-``RetryPolicy`` decides what may be retried: a rate-limited request was not executed, so it
-is always safe to send again; a transient failure (5xx, dropped connection) is retried only
+``RateGovernor.run`` sends a request under the adapters' one ``sync.retry.RetryPolicy``: a
+rate-limited request was not executed, so it is always safe to send again (the governor
+itself waits for GitHub's time); a transient failure (5xx, dropped connection) is retried only
 for idempotent requests, because a create may have happened before the failure.
 """
 
@@ -25,9 +26,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
-
-from backlog.errors import RateLimitedError, TransientError
+from backlog.errors import RateLimitedError
+from sync.retry import RetryPolicy
 from sync.waits import announce
 
 T = TypeVar("T")
@@ -50,6 +50,16 @@ class PacingPolicy:
     max_wait: float = 3600.0
     max_attempts: int = 8
     transient_backoff: float = 1.0
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """Transient failures: ``max_attempts`` tries, no jitter (requests are serial here)."""
+        return RetryPolicy(
+            attempts=self.max_attempts,
+            base_delay=self.transient_backoff,
+            max_delay=30.0,
+            jitter=False,
+        )
 
     @classmethod
     def off(cls, **changes: float) -> PacingPolicy:
@@ -116,6 +126,21 @@ class RateGovernor:
             kind = "write" if is_write else "request"
             announce("github", wait, f"{reason}, next {kind} in {wait:.0f} s")
             self._sleep(wait)
+
+    def run(self, call: Callable[[], T], *, idempotent: bool) -> T:
+        """Run one request under the retry policy: rate limits always, transient failures only
+        if ``idempotent``. Waits for rate limits happen in :meth:`before`, not here."""
+
+        def count_transient() -> None:
+            self.stats.transient_failures += 1
+
+        return self.policy.retry.run(
+            call,
+            idempotent=idempotent,
+            sleep=self._sleep,
+            rate_limit_wait=0.0,
+            on_transient=count_transient,
+        )
 
     def _pacing_wait(self, now: float) -> float:
         return self._pacing(now)[0]
@@ -186,38 +211,3 @@ def _seconds(value: str) -> float | None:
         return max(float(value), 0.0)
     except ValueError:
         return None
-
-
-class RetryPolicy:
-    """Runs a request with retries: rate limits always, transient failures if idempotent."""
-
-    def __init__(self, governor: RateGovernor) -> None:
-        self.governor = governor
-
-    def run(self, call: Callable[[], T], *, idempotent: bool) -> T:
-        policy = self.governor.policy
-
-        def retryable(exc: BaseException) -> bool:
-            if isinstance(exc, RateLimitedError):
-                return True
-            if isinstance(exc, TransientError):
-                self.governor.stats.transient_failures += 1
-                return idempotent
-            return False
-
-        def wait(state: RetryCallState) -> float:
-            attempt = state.attempt_number
-            outcome = state.outcome
-            failed = outcome.exception() if outcome is not None else None
-            if isinstance(failed, RateLimitedError):
-                return 0.0  # the governor already blocks until GitHub's time
-            return min(policy.transient_backoff * 2.0 ** (attempt - 1), 30.0)
-
-        retrying = Retrying(
-            stop=stop_after_attempt(policy.max_attempts),
-            retry=retry_if_exception(retryable),
-            wait=wait,
-            sleep=self.governor._sleep,
-            reraise=True,
-        )
-        return retrying(call)

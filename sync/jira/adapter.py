@@ -34,18 +34,19 @@ from backlog.errors import (
     TransientError,
 )
 from sync.calls import CallCounter
-from sync.http_transport import TRANSPORT_ERRORS, Pacer, RetryPolicy, install
+from sync.http_transport import TRANSPORT_ERRORS, Pacer, install
 from sync.jira.port import (
     BULK_LIMIT,
     PROPERTY_KEY,
     AmbiguousWriteError,
     CreateResult,
     IssueWrite,
+    JiraIssue,
     JiraProjectConfig,
-    RemoteIssue,
     RemoteSprint,
 )
 from sync.jira.remote import bulk_results, issue_type, remote_issue, remote_sprint
+from sync.retry import RetryPolicy
 
 SERVICE = "jira"
 POINTS_FIELD_NAMES = ("Story point estimate", "Story Points")
@@ -83,7 +84,7 @@ class JiraAdapter:
         )
         policy = retry or RetryPolicy(safe_post_paths=SAFE_POSTS)
         if not policy.safe_post_paths:
-            policy = RetryPolicy(policy.attempts, policy.base_delay, policy.max_delay, SAFE_POSTS)
+            policy = policy.with_safe_posts(SAFE_POSTS)
         pacer = Pacer(requests_per_second, burst=max(1, int(requests_per_second)))
         install(self._jira._session, SERVICE, self.calls, pacer, policy)
 
@@ -176,7 +177,7 @@ class JiraAdapter:
 
     # --- reads --------------------------------------------------------------------------
 
-    def search(self, config: JiraProjectConfig, jql: str) -> list[RemoteIssue]:
+    def search(self, config: JiraProjectConfig, jql: str) -> list[JiraIssue]:
         """All issues matching ``jql``, read in pages of 100 with ``nextPageToken``."""
         fields = [
             "summary",
@@ -198,7 +199,7 @@ class JiraAdapter:
             "properties": PROPERTY_KEY,
             "maxResults": SEARCH_PAGE,
         }
-        found: list[RemoteIssue] = []
+        found: list[JiraIssue] = []
         while True:
             with self._errors("searching issues"):
                 page = self._jira._session.get(url, params=params).json()

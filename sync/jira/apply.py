@@ -8,8 +8,7 @@ are created again. Every other failure is isolated to its item and reported.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 from backlog.errors import RemoteError
 from sync.jira.fields import issue_write
@@ -25,39 +24,26 @@ from sync.jira.port import (
 )
 from sync.link_record import LinkRecord
 from sync.plan import Change
+from sync.report import Progress, SyncReport
 from sync.state.links import LinkStore
 
-Progress = Callable[[str, int], None]
 LEVELS: tuple[tuple[str, ...], ...] = (("epic",), ("story",), ("task", "subtask"))
 MAX_CREATE_ROUNDS = 4
 
 
-@dataclass
-class ApplyReport:
-    plan: JiraPlan
-    keys: dict[str, str] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)
-    http_calls: dict[str, int] = field(default_factory=dict)
-    run_id: int | None = None
-
-    @property
-    def outcome(self) -> str:
-        return "partial" if self.failures else "ok"
-
-    def bump(self, name: str, amount: int = 1) -> None:
-        self.counts[name] = self.counts.get(name, 0) + amount
-
-
 class JiraApplier:
-    """Executes one plan: creates by level in bulk, updates, links, sprints, prune."""
+    """Executes one plan: creates by level in bulk, updates, links, sprints, prune.
+
+    Counts and failures go to ``report``; ``keys`` ends with the Jira key of every issue of
+    the backlog that exists (found by the plan or created here).
+    """
 
     def __init__(
         self,
         port: JiraPort,
         store: LinkStore,
         planned: JiraPlan,
-        report: ApplyReport,
+        report: SyncReport,
         progress: Progress,
     ) -> None:
         self.port = port
@@ -67,9 +53,9 @@ class JiraApplier:
         self.report = report
         self.progress = progress
         self.source = planned.desired.source
+        self.keys: dict[str, str] = dict(planned.keys)
         self.failed: set[str] = set()
         self.sprint_ids: dict[str, int] = dict(planned.sprint_ids)
-        self.links = store.load()
 
     def run(self) -> None:
         changes = self.planned.plan.changes
@@ -99,7 +85,7 @@ class JiraApplier:
     def _create_level(self, items: list[DesiredIssue]) -> None:
         pending: list[DesiredIssue] = []
         for item in items:
-            if item.parent_id and item.parent_id not in self.report.keys:
+            if item.parent_id and item.parent_id not in self.keys:
                 self._fail(
                     item.backlog_id,
                     item.line,
@@ -126,7 +112,7 @@ class JiraApplier:
                 item,
                 self.project,
                 self.source,
-                self.report.keys.get(item.parent_id or ""),
+                self.keys.get(item.parent_id or ""),
                 creating=True,
             )
             for item in batch
@@ -148,8 +134,8 @@ class JiraApplier:
             else:
                 self._fail(item.backlog_id, item.line, _bulk_error(item, result, self.project))
         self.store.record(updates)
-        self.report.bump("created", len(updates))
-        self.progress("creating issues", len(batch))
+        self.report.count("created", len(updates))
+        self.progress.advance("creating issues", len(batch))
         return []
 
     def _recover(self, batch: Sequence[DesiredIssue]) -> list[DesiredIssue]:
@@ -170,13 +156,13 @@ class JiraApplier:
             else:
                 updates.append(self._issue_record(item, issue.key, issue.id))
         self.store.record(updates)
-        self.report.bump("created", len(updates))
-        self.report.bump("recovered", len(updates))
-        self.progress("creating issues", len(updates))
+        self.report.count("created", len(updates))
+        self.report.count("recovered", len(updates))
+        self.progress.advance("creating issues", len(updates))
         return missing
 
     def _issue_record(self, item: DesiredIssue, key: str, remote_id: str) -> LinkRecord:
-        self.report.keys[item.backlog_id] = key
+        self.keys[item.backlog_id] = key
         return LinkRecord(
             item.kind,
             item.backlog_id,
@@ -192,7 +178,7 @@ class JiraApplier:
         key = change.remote_key
         if item is None or key is None:
             return
-        parent_key = self.report.keys.get(item.parent_id or "")
+        parent_key = self.keys.get(item.parent_id or "")
         write = issue_write(item, self.project, self.source, parent_key, creating=False)
         try:
             self.port.update_issue(key, write)
@@ -208,14 +194,14 @@ class JiraApplier:
         self.store.record(
             [self._issue_record(item, key, remote_id or (existing.remote_id if existing else key))]
         )
-        self.report.bump("updated")
-        self.progress(f"updating {key}", 1)
+        self.report.count("updated")
+        self.progress.advance(f"updating {key}", 1)
 
     # --- links --------------------------------------------------------------------------
 
     def _link(self, change: Change) -> None:
         blocker_id, blocked_id = change.fields["blocker"], change.fields["blocked"]
-        blocker, blocked = self.report.keys.get(blocker_id), self.report.keys.get(blocked_id)
+        blocker, blocked = self.keys.get(blocker_id), self.keys.get(blocked_id)
         if blocker is None or blocked is None:
             self._fail(
                 change.backlog_id, change.line, "link not created: an issue it joins does not exist"
@@ -243,8 +229,8 @@ class JiraApplier:
         self.store.record(
             [LinkRecord("link", change.backlog_id, f"{blocker}>{blocked}", f"{blocker}>{blocked}")]
         )
-        self.report.bump("linked")
-        self.progress(f"linking {blocker} -> {blocked}", 1)
+        self.report.count("linked")
+        self.progress.advance(f"linking {blocker} -> {blocked}", 1)
 
     def _link_exists(self, blocker: str, blocked: str) -> bool:
         try:
@@ -272,13 +258,13 @@ class JiraApplier:
                 ids[sprint.backlog_id] = self._create_sprint(
                     board, sprint.name, sprint.goal, sprint.start, sprint.end
                 )
-                self.report.bump("sprints created")
+                self.report.count("sprints created")
             elif change.action == "update":
                 ids[sprint.backlog_id] = int(change.remote_key or 0)
                 self.port.update_sprint(
                     ids[sprint.backlog_id], sprint.name, sprint.goal, sprint.start, sprint.end
                 )
-                self.report.bump("sprints updated")
+                self.report.count("sprints updated")
             else:
                 if sprint.backlog_id not in ids:
                     self._fail(
@@ -287,14 +273,10 @@ class JiraApplier:
                         "stories not moved: the sprint does not exist",
                     )
                     return
-                keys = [
-                    self.report.keys[s]
-                    for s in change.fields.get("stories", [])
-                    if s in self.report.keys
-                ]
+                keys = [self.keys[s] for s in change.fields.get("stories", []) if s in self.keys]
                 if keys:
                     self.port.move_to_sprint(ids[sprint.backlog_id], keys)
-                    self.report.bump("moved", len(keys))
+                    self.report.count("moved", len(keys))
         except RemoteError as exc:
             self._fail(sprint.backlog_id, sprint.line, f"{sprint.name}: {exc}")
             return
@@ -314,7 +296,7 @@ class JiraApplier:
                 )
             ]
         )
-        self.progress(f"{change.action} {sprint.name}", 1)
+        self.progress.advance(f"{change.action} {sprint.name}", 1)
 
     def _create_sprint(
         self, board: int, name: str, goal: str, start: str | None, end: str | None
@@ -333,17 +315,17 @@ class JiraApplier:
         try:
             if change.action == "close" and change.remote_key:
                 self.port.close_issue(change.remote_key)
-                self.report.bump("closed")
+                self.report.count("closed")
             elif change.action == "delete" and change.kind == "link":
                 remote_id = self._link_id(change.remote_key or "")
                 if remote_id:
                     self.port.delete_link(remote_id)
-                self.report.bump("unlinked")
+                self.report.count("unlinked")
         except RemoteError as exc:
             self._fail(change.backlog_id, change.line, f"not pruned: {exc}")
             return
         self.store.forget([(change.kind, change.backlog_id)])
-        self.progress(f"{change.action} {change.backlog_id}", 1)
+        self.progress.advance(f"{change.action} {change.backlog_id}", 1)
 
     def _link_id(self, pair: str) -> str | None:
         blocker, _, blocked = pair.partition(">")
@@ -356,7 +338,7 @@ class JiraApplier:
         where = f"{self.source}:{line}" if line else self.source
         self.failed.add(backlog_id)
         self.report.failures.append(f"{where}: {backlog_id}: {message}")
-        self.report.bump("failed")
+        self.report.count("failed")
 
 
 def _bulk_error(item: DesiredIssue, result: CreateResult, project: JiraProjectConfig) -> str:

@@ -1,32 +1,26 @@
-"""The Jira sync engine: plan, apply (bulk, in dependency order, crash-safe) and pull.
+"""The Jira sync engine: mapping -> plan -> apply -> record -> report, and pull.
 
-It depends on the ``JiraPort`` protocol and the ``LinkStore``; the CLI builds both.
-Each item's failure is isolated and reported (which backlog item, which field, what Jira
-said); the run goes on and the next run completes the job.
+``JiraSync`` gets its parts injected: the ``JiraPort`` (never a concrete adapter), the
+mapping config and the ``LinkStore``. Applying is bulk, in dependency order and crash-safe
+(``sync.jira.apply``). Each item's failure is isolated and reported (which backlog item,
+which field, what Jira said); the run goes on and the next run completes the job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from backlog.model import Backlog
-from sync.jira.apply import ApplyReport, JiraApplier, Progress
+from sync.jira.apply import JiraApplier
 from sync.jira.mapping import JiraMappingConfig, desired_state
-from sync.jira.plan import ISSUE_KINDS, JiraPlan, plan_jira
-from sync.jira.port import MANAGED_LABEL, JiraPort, JiraProjectConfig, RemoteIssue
+from sync.jira.plan import ISSUE_KINDS, TARGET, JiraPlan, plan_jira
+from sync.jira.port import MANAGED_LABEL, JiraIssue, JiraPort, JiraProjectConfig
+from sync.plan import Plan
+from sync.report import Progress, SilentProgress, SyncReport, recorded_run
 from sync.state.links import LinkStore, PulledState
 
 
-@dataclass
-class PullReport:
-    issues: int
-    changed: int
-    http_calls: dict[str, int]
-    run_id: int | None = None
-
-
 class JiraSync:
+    """Plan, apply and pull for one Jira project (and its scrum board)."""
+
     def __init__(self, port: JiraPort, store: LinkStore, mapping: JiraMappingConfig) -> None:
         self.port = port
         self.store = store
@@ -34,8 +28,19 @@ class JiraSync:
 
     # --- plan ---------------------------------------------------------------------------
 
-    def plan(self, backlog: Backlog, source: str, *, prune: bool = False) -> JiraPlan:
+    def plan(
+        self, backlog: Backlog, source: str | None = None, *, prune: bool = False
+    ) -> SyncReport:
         """Read Jira (a few GETs and batched searches) and diff; writes nothing anywhere."""
+        planned = self._plan(backlog, _source(backlog, source), prune)
+        return SyncReport(
+            TARGET,
+            planned.plan,
+            warnings=list(planned.warnings),
+            http_calls=self.port.calls.snapshot(),
+        )
+
+    def _plan(self, backlog: Backlog, source: str, prune: bool) -> JiraPlan:
         desired = desired_state(backlog, source, self.mapping)
         project = self.port.discover()
         remote = self._managed(project)
@@ -46,7 +51,7 @@ class JiraSync:
             remote_sprints = self.port.sprints(project.board_id)
         return plan_jira(desired, project, links, remote, remote_sprints, prune=prune)
 
-    def _managed(self, project: JiraProjectConfig) -> list[RemoteIssue]:
+    def _managed(self, project: JiraProjectConfig) -> list[JiraIssue]:
         jql = f'project = "{project.project_key}" AND labels = "{MANAGED_LABEL}" ORDER BY key ASC'
         return self.port.search(project, jql)
 
@@ -55,40 +60,35 @@ class JiraSync:
     def apply(
         self,
         backlog: Backlog,
-        source: str,
+        source: str | None = None,
         *,
         prune: bool = False,
         progress: Progress | None = None,
-        on_plan: Callable[[JiraPlan], None] | None = None,
-    ) -> ApplyReport:
-        run_id = self.store.start_run("push", source)
-        try:
-            planned = self.plan(backlog, source, prune=prune)
-            if on_plan is not None:
-                on_plan(planned)
-            report = ApplyReport(planned, dict(planned.keys), run_id=run_id)
+    ) -> SyncReport:
+        source = _source(backlog, source)
+        report = SyncReport(TARGET, Plan(TARGET))
+        with recorded_run(self.store, self.port.calls, report, "push", source):
+            planned = self._plan(backlog, source, prune)
+            report.plan, report.warnings = planned.plan, list(planned.warnings)
+            (progress or SilentProgress()).start(len(planned.plan.writes))
             self.store.record(planned.adopt)
-            JiraApplier(self.port, self.store, planned, report, progress or _silent).run()
-        except Exception as exc:  # the run record says it failed, whatever broke
-            self._finish_failed(run_id, exc)
-            raise
-        report.http_calls = self.port.calls.snapshot()
-        report.counts["unchanged"] = planned.plan.counts().get("unchanged", 0)
-        self.store.finish_run(
-            run_id,
-            outcome=report.outcome,
-            counts=report.counts,
-            http_calls=report.http_calls,
-            error="\n".join(report.failures) or None,
-        )
+            applier = JiraApplier(
+                self.port, self.store, planned, report, progress or SilentProgress()
+            )
+            applier.run()
+            report.rounds = 1 if planned.plan.writes else 0
+            report.counts["unchanged"] = planned.plan.counts().get("unchanged", 0)
+        changed = {c.backlog_id for c in report.plan.changes if c.action in ("create", "update")}
+        report.keys = {bid: key for bid, key in applier.keys.items() if bid in changed}
+        report.urls = {bid: planned.project.issue_url(key) for bid, key in report.keys.items()}
         return report
 
     # --- pull ---------------------------------------------------------------------------
 
-    def pull(self) -> PullReport:
+    def pull(self) -> SyncReport:
         """Read status, assignee, points and sprint of every managed issue into the state."""
-        run_id = self.store.start_run("pull", None)
-        try:
+        report = SyncReport(TARGET, Plan(TARGET))
+        with recorded_run(self.store, self.port.calls, report, "pull", None):
             project = self.port.discover()
             remote = self._managed(project)
             links = self.store.load()
@@ -106,23 +106,10 @@ class JiraSync:
                 if (rec := by_key.get(issue.key)) is not None
             ]
             changed = self.store.record_pulled(states)
-        except Exception as exc:  # the run record says it failed, whatever broke
-            self._finish_failed(run_id, exc)
-            raise
-        calls = self.port.calls.snapshot()
-        counts = {"issues": len(states), "changed": changed}
-        self.store.finish_run(run_id, outcome="ok", counts=counts, http_calls=calls)
-        return PullReport(len(states), changed, calls, run_id)
-
-    def _finish_failed(self, run_id: int, exc: Exception) -> None:
-        self.store.finish_run(
-            run_id,
-            outcome="failed",
-            counts={},
-            http_calls=self.port.calls.snapshot(),
-            error=str(exc),
-        )
+            report.counts = {"issues": len(states), "changed": changed}
+        return report
 
 
-def _silent(description: str, advance: int) -> None:
-    return None
+def _source(backlog: Backlog, source: str | None) -> str:
+    """The file name failures point at: the one given, else the backlog's own."""
+    return source or backlog.source or "backlog"

@@ -14,7 +14,7 @@ from typing import Any
 
 from backlog.errors import RemoteError
 from sync.jira.adapter import SERVICE, JiraAdapter
-from sync.jira.port import JiraProjectConfig, RemoteIssue
+from sync.jira.port import JiraIssue, JiraProjectConfig
 
 
 class JiraLiveAdapter(JiraAdapter):
@@ -27,12 +27,12 @@ class JiraLiveAdapter(JiraAdapter):
             self._config = self.discover()
         return self._config
 
-    def issue(self, key: str) -> RemoteIssue | None:
+    def issue(self, key: str) -> JiraIssue | None:
         """The issue as it is now (``None`` if it does not exist any more)."""
         found = self.search(self.config(), f'key = "{key}"')
         return found[0] if found else None
 
-    def subtasks(self, key: str) -> list[RemoteIssue]:
+    def subtasks(self, key: str) -> list[JiraIssue]:
         return self.search(self.config(), f'parent = "{key}"')
 
     def comments(self, key: str) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync.jira.mapping import DesiredIssue, DesiredState
-from sync.jira.port import JiraProjectConfig, RemoteIssue, RemoteSprint, id_label
+from sync.jira.port import JiraIssue, JiraProjectConfig, RemoteSprint, id_label
 from sync.link_record import LinkRecord
 from sync.plan import Action, Change, Plan
 
@@ -33,9 +33,9 @@ class JiraPlan:
     warnings: tuple[str, ...] = ()
 
 
-def index_remote(remote: Sequence[RemoteIssue]) -> dict[str, RemoteIssue]:
+def index_remote(remote: Sequence[JiraIssue]) -> dict[str, JiraIssue]:
     """Remote issues by backlog id (from the issue property) and by id label."""
-    found: dict[str, RemoteIssue] = {}
+    found: dict[str, JiraIssue] = {}
     for issue in remote:
         if issue.backlog_id:
             found.setdefault(issue.backlog_id, issue)
@@ -47,7 +47,7 @@ def plan_jira(
     desired: DesiredState,
     project: JiraProjectConfig,
     links: Mapping[tuple[str, str], LinkRecord],
-    remote: Sequence[RemoteIssue],
+    remote: Sequence[JiraIssue],
     remote_sprints: Sequence[RemoteSprint] = (),
     *,
     prune: bool = False,
@@ -133,7 +133,7 @@ def plan_jira(
 def _plan_links(
     desired: DesiredState,
     links: Mapping[tuple[str, str], LinkRecord],
-    index: Mapping[str, RemoteIssue],
+    index: Mapping[str, JiraIssue],
     keys: Mapping[str, str],
     adopt: list[LinkRecord],
     prune: bool,
@@ -256,7 +256,7 @@ def _plan_sprints(
 
 
 def _orphan(
-    kind: str, backlog_id: str, key: str | None, found: RemoteIssue | None, prune: bool
+    kind: str, backlog_id: str, key: str | None, found: JiraIssue | None, prune: bool
 ) -> list[Change]:
     if found is None:
         return [

@@ -61,8 +61,8 @@ class JiraProjectConfig:
 
 
 @dataclass(frozen=True)
-class RemoteIssue:
-    """An issue as the batched search returns it."""
+class JiraIssue:
+    """An issue as the batched search returns it (``blocks``: blocked key -> link id)."""
 
     id: str
     key: str
@@ -119,7 +119,7 @@ class JiraPort(Protocol):
 
     def discover(self) -> JiraProjectConfig: ...
 
-    def search(self, config: JiraProjectConfig, jql: str) -> list[RemoteIssue]: ...
+    def search(self, config: JiraProjectConfig, jql: str) -> list[JiraIssue]: ...
 
     def create_issues(self, writes: Sequence[IssueWrite]) -> list[CreateResult]: ...
 

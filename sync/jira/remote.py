@@ -11,8 +11,8 @@ from sync.jira.port import (
     PROPERTY_KEY,
     CreateResult,
     IssueWrite,
+    JiraIssue,
     JiraProjectConfig,
-    RemoteIssue,
     RemoteSprint,
 )
 
@@ -56,7 +56,7 @@ def bulk_results(writes: Sequence[IssueWrite], data: dict[str, Any]) -> list[Cre
     return results
 
 
-def remote_issue(raw: dict[str, Any], config: JiraProjectConfig) -> RemoteIssue:
+def remote_issue(raw: dict[str, Any], config: JiraProjectConfig) -> JiraIssue:
     fields = raw.get("fields") or {}
     labels = tuple(fields.get("labels") or ())
     prop = (raw.get("properties") or {}).get(PROPERTY_KEY) or {}
@@ -84,7 +84,7 @@ def remote_issue(raw: dict[str, Any], config: JiraProjectConfig) -> RemoteIssue:
         ) == config.blocks_link_type and "outwardIssue" in link:
             blocks[link["outwardIssue"]["key"]] = str(link["id"])
     points = fields.get(config.points_field) if config.points_field else None
-    return RemoteIssue(
+    return JiraIssue(
         id=str(raw["id"]),
         key=raw["key"],
         issue_type=(fields.get("issuetype") or {}).get("name", ""),

@@ -1,15 +1,16 @@
-"""Reading and writing sync state (``SyncLink``, ``SyncRun``) for one target.
+"""The one link store: reading and writing sync state (``SyncLink``, ``SyncRun``) for one
+target, injected into the Jira and the GitHub engine alike.
 
-Used by the Jira engine (and available to the GitHub one). Each ``record_*`` call commits,
-so what was done remotely is on disk right after each batch: a crash loses at most the
-batch in flight, which the next run finds again by its backlog-id label.
+Each ``record*`` call is its own transaction, so what was done remotely is on disk right
+after each step (Jira: each bulk batch; GitHub: each write): a crash loses at most the step
+in flight, which the next run finds again (Jira by its backlog-id label, GitHub by the
+hidden body marker).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
@@ -21,6 +22,8 @@ from sync.state.tables import SyncLink, SyncRun, utcnow
 
 @dataclass(frozen=True)
 class PulledState:
+    """Workflow state of one linked item as read back from the target."""
+
     kind: str
     backlog_id: str
     status: str | None
@@ -30,6 +33,8 @@ class PulledState:
 
 
 class LinkStore:
+    """The ``SyncLink`` and ``SyncRun`` rows of one target (``jira``, ``github``)."""
+
     def __init__(self, engine: Engine, target: str) -> None:
         self.engine = engine
         self.target = target
@@ -78,9 +83,7 @@ class LinkStore:
                     session.delete(row)
             session.commit()
 
-    def record_pulled(
-        self, states: Iterable[PulledState], remote_updated: Mapping[str, Any] | None = None
-    ) -> int:
+    def record_pulled(self, states: Iterable[PulledState]) -> int:
         """Store workflow state read back from the target; returns how many rows changed."""
         changed = 0
         with Session(self.engine) as session:
