@@ -153,7 +153,7 @@ def test_wrong_key_through_the_cli_is_one_line_exit_2(
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "backlog.md").write_text(BACKLOG)
-    assert main(["apply", str(tmp_path / "backlog.md"), "--target", "github"]) == 2
+    assert main(["apply", str(tmp_path / "backlog.md"), "--target", "github", "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: github: GitHub App 424242: GitHub refused")
 
