@@ -46,7 +46,8 @@ def build_registry(settings: Any, options: dict[str, Any] | None = None) -> Hand
             validator.metrics = service.metrics  # findings by rule on /metrics
 
         options.setdefault("on_startup", []).append(attach_metrics)
-    if settings.jira_url and settings.jira_email and settings.jira_api_token is not None:
+    # JIRA_EMAIL is absent on Data Center (a personal access token alone)
+    if settings.jira_url and settings.jira_api_token is not None:
         from bot.validation.github import github_tracker_factory
         from bot.validation.jira import register_jira_validation
 

@@ -208,9 +208,12 @@ def register_jira_validation(
         BacklogCache(settings.backlog_file), config, rules_config=load_rules_config(),
         story_for=links.story_for,
     )  # fmt: skip
+    from bot.settings import load_config_table
+    from sync.jira.flavour import deployment_choice
+
     adapter = JiraLiveAdapter(
-        settings.jira_url, settings.jira_email, settings.jira_api_token.get_secret_value(),
-        settings.jira_project,
+        settings.jira_url, settings.jira_email or "", settings.jira_api_token.get_secret_value(),
+        settings.jira_project, deployment=deployment_choice(load_config_table("jira")),
     )  # fmt: skip
     handler = JiraValidation(validator, JiraTracker(adapter, links=links, github=github))
     for event in ("jira:issue_created", "jira:issue_updated"):

@@ -32,7 +32,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 import requests
-from github import Github, GithubException
+from github import Auth, Github, GithubException
 from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester
 from urllib3.util.retry import Retry
 
@@ -45,7 +45,7 @@ from backlog.errors import (
     TransientError,
 )
 from sync.calls import CallCounter
-from sync.github.auth import Credential, pygithub_auth
+from sync.github.auth import Credential, TokenSource
 from sync.github.limits import PacingPolicy, RateGovernor
 from sync.github.port import GitHubIssue, RemoteMilestone
 
@@ -96,6 +96,28 @@ class _HTTPConnection(_ObservedMixin, HTTPRequestsConnectionClass):
 
 class _HTTPSConnection(_ObservedMixin, HTTPSRequestsConnectionClass):
     pass
+
+
+class _SourceAuth(Auth.Auth):
+    """PyGithub auth asking the source on every request (it refreshes when due)."""
+
+    def __init__(self, source: TokenSource) -> None:
+        self.source = source
+
+    @property
+    def token_type(self) -> str:
+        return "token"
+
+    @property
+    def token(self) -> str:
+        return self.source.token()
+
+
+def pygithub_auth(credential: Credential) -> Auth.Auth:
+    """The PyGithub ``auth=`` for a token string or a token source."""
+    if isinstance(credential, str):
+        return Auth.Token(credential)
+    return _SourceAuth(credential)
 
 
 def translate(exc: Exception) -> RemoteError:

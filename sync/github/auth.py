@@ -11,8 +11,8 @@ installation"):
 
 ``InstallationTokens`` does both, caches the token and mints a new one ``refresh_margin``
 before it expires, so a long ``apply`` paced under GitHub's limits never sends a stale one.
-The REST adapter (PyGithub) and the GraphQL client (httpx) share one instance through
-``pygithub_auth`` and ``HttpxTokenAuth``; a plain token string works in both places too.
+The REST adapter (PyGithub, ``sync.github.adapter.pygithub_auth``) and the GraphQL client
+(httpx, ``HttpxTokenAuth``) share one instance; a plain token string works in both places too.
 
 Errors: the JWT refused (401) -> ``AuthenticationError`` naming GITHUB_APP_ID and the key;
 the App not installed on the repository (404) -> ``NotFoundError`` saying so; an unreadable
@@ -29,7 +29,6 @@ from typing import Any, Protocol
 
 import httpx
 import jwt
-from github import Auth
 
 from backlog.errors import (
     AuthenticationError,
@@ -189,28 +188,6 @@ def _message(response: httpx.Response) -> str:
     except ValueError:
         return response.text[:200] or f"HTTP {response.status_code}"
     return str(data.get("message", "")) if isinstance(data, dict) else str(data)[:200]
-
-
-class _SourceAuth(Auth.Auth):
-    """PyGithub auth asking the source on every request (it refreshes when due)."""
-
-    def __init__(self, source: TokenSource) -> None:
-        self.source = source
-
-    @property
-    def token_type(self) -> str:
-        return "token"
-
-    @property
-    def token(self) -> str:
-        return self.source.token()
-
-
-def pygithub_auth(credential: Credential) -> Auth.Auth:
-    """The PyGithub ``auth=`` for a token string or a token source."""
-    if isinstance(credential, str):
-        return Auth.Token(credential)
-    return _SourceAuth(credential)
 
 
 class HttpxTokenAuth(httpx.Auth):

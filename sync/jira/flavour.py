@@ -25,6 +25,7 @@ from typing import Any, Literal
 from backlog.errors import ConfigurationError
 
 Deployment = Literal["auto", "cloud", "datacenter"]
+Flavour = Literal["cloud", "datacenter"]
 CHOICES: tuple[Deployment, ...] = ("auto", "cloud", "datacenter")
 
 
@@ -41,6 +42,6 @@ def deployment_choice(table: Mapping[str, Any]) -> Deployment:
     )
 
 
-def from_server_info(info: Mapping[str, Any]) -> Literal["cloud", "datacenter"]:
+def from_server_info(info: Mapping[str, Any]) -> Flavour:
     """``deploymentType`` ``Cloud`` -> cloud; ``Server`` or ``DataCenter`` -> datacenter."""
     return "cloud" if str(info.get("deploymentType", "")).lower() == "cloud" else "datacenter"
