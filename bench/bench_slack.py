@@ -108,8 +108,7 @@ def store(url: str, rows: list[SyncLink]) -> None:
 def ack_latency(kind: str, commands: int, webhook_rate: float) -> bool:
     from backlog.parse import load_backlog
     from bot.service.app import create_app
-    from bot.service.container import build_registry
-    from bot.slack.wiring import add_slack
+    from bot.service.container import build_service
 
     backlog_file = ROOT / "examples" / "bss-modernization.md"
     backlog = load_backlog(backlog_file)
@@ -129,10 +128,8 @@ def ack_latency(kind: str, commands: int, webhook_rate: float) -> bool:
         )
         config = Path(tempfile.mkdtemp()) / "backlog-bot.toml"
         config.write_text(f'[calendar]\nsprint1_start = "{monday.isoformat()}"\n')
-        os.environ["BACKLOG_BOT_CONFIG"] = str(config)  # read by add_slack's SlackContext
-        options = {"registry": build_registry(settings)}
-        add_slack(options, settings, scheduler=False)
-        app = create_app(settings, **options)
+        os.environ["BACKLOG_BOT_CONFIG"] = str(config)  # read by the service's SlackContext
+        app = create_app(build_service(settings, scheduler=False))
         with ServedApp(app, lifespan="on") as served:
             stop = threading.Event()
             sent = [0]

@@ -17,24 +17,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
+# Severity and matches_prefix live in rules.severity, below rules.config (which the context
+# reads and this module's check functions take); imported names stay available from here.
+from rules.severity import Severity as Severity
+from rules.severity import matches_prefix as matches_prefix
+
 if TYPE_CHECKING:
     from rules.context import RuleContext
 
 RULE_ID = re.compile(r"^[a-z]+(\.[a-z0-9]+(-[a-z0-9]+)*)+$")
 DOC_SECTIONS = ("What it does", "Why it matters", "Example", "Instead")
-
-
-class Severity(StrEnum):
-    """How bad a finding is. Only ``error`` makes ``validate`` exit 1."""
-
-    error = "error"
-    warning = "warning"
-    info = "info"
-
-    @property
-    def rank(self) -> int:
-        """0 for error, 1 for warning, 2 for info (sort order: worst first)."""
-        return ("error", "warning", "info").index(self.value)
 
 
 class Lifecycle(StrEnum):
@@ -123,19 +115,6 @@ class Rule:
     def missing_doc_sections(self) -> list[str]:
         """Doc sections absent from the docstring (empty for a well-documented rule)."""
         return [section for section in DOC_SECTIONS if f"{section}:" not in self.doc]
-
-
-def matches_prefix(rule_id: str, prefixes: Iterable[str]) -> bool:
-    """True when ``rule_id`` equals a prefix or starts with ``prefix.`` (``"dor"``, ``"all"``)."""
-    for prefix in prefixes:
-        prefix = prefix.strip()
-        if prefix in ("all", "ALL", "*") or rule_id == prefix:
-            return True
-        if prefix and (rule_id.startswith(prefix + ".") or rule_id.startswith(prefix + "-")):
-            return True
-        if prefix.endswith(".") and rule_id.startswith(prefix):
-            return True
-    return False
 
 
 def fmt_number(value: float | None) -> str:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from backlog.errors import ConfigurationError
-from rules.base import Severity, matches_prefix
+from rules.severity import Severity, matches_prefix
 
 DEFAULT_POINTS_SCALE = (1, 2, 3, 5, 8, 13, 21)
 DEFAULT_VAGUE_TERMS = (

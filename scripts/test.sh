@@ -22,6 +22,7 @@ python3 -m venv .venv
 
 .venv/bin/ruff check .
 .venv/bin/mypy
+.venv/bin/lint-imports  # the layering contracts in pyproject.toml ([tool.importlinter])
 
 set +e
 .venv/bin/python -m pytest "$@"

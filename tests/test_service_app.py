@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from bot.cli.app import main
 from bot.service.app import Service, create_app
+from bot.service.container import service_parts
 from bot.service.worker import HandlerRegistry
 from bot.settings import load_settings
 from sandbox.runner import free_port, serve
@@ -37,7 +38,9 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def test_healthz_and_readyz_with_only_a_database(tmp_path: Path) -> None:
-    app = create_app(load_settings(database_url=migrated(tmp_path)), start_worker=False)
+    app = create_app(
+        service_parts(load_settings(database_url=migrated(tmp_path))), start_worker=False
+    )
     with LiveApp(app) as live:
         assert httpx.get(live.url + "/healthz").json() == {"status": "ok"}
         ready = httpx.get(live.url + "/readyz")
@@ -47,7 +50,7 @@ def test_healthz_and_readyz_with_only_a_database(tmp_path: Path) -> None:
 
 def test_readyz_503_names_the_unmigrated_database(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
-    app = create_app(load_settings(database_url=url), start_worker=False)
+    app = create_app(service_parts(load_settings(database_url=url)), start_worker=False)
     with LiveApp(app) as live:
         ready = httpx.get(live.url + "/readyz")
         assert ready.status_code == 503
@@ -79,7 +82,7 @@ def test_readyz_checks_configured_targets(tmp_path: Path) -> None:
             github_api_url=fake.url,
             github_token="t0ken-g",
         )
-        with LiveApp(create_app(settings, start_worker=False)) as live:
+        with LiveApp(create_app(service_parts(settings), start_worker=False)) as live:
             ready = httpx.get(live.url + "/readyz")
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"database": "ok", "jira": "ok", "github": "ok"}
@@ -87,7 +90,7 @@ def test_readyz_checks_configured_targets(tmp_path: Path) -> None:
 
     dead = f"http://127.0.0.1:{free_port()}"
     settings = load_settings(database_url=url, jira_url=dead, readiness_timeout_seconds=0.5)
-    with LiveApp(create_app(settings, start_worker=False)) as live:
+    with LiveApp(create_app(service_parts(settings), start_worker=False)) as live:
         ready = httpx.get(live.url + "/readyz")
     assert ready.status_code == 503
     assert ready.json()["checks"]["jira"].startswith(f"{dead}/rest/api/2/serverInfo: ")
@@ -97,7 +100,7 @@ def test_metrics_count_requests_deliveries_and_inbox(tmp_path: Path) -> None:
     settings = load_settings(database_url=migrated(tmp_path), github_webhook_secret=GITHUB_SECRET)
     registry = HandlerRegistry()
     registry.add("github", "issues", lambda d: None)
-    app = create_app(settings, registry=registry)
+    app = create_app(service_parts(settings, registry=registry))
     app.state.service.metrics.record_api_calls({"jira GET": 3, "github POST": 1})
     with app.state.service.metrics.job("digest"):
         pass
@@ -161,8 +164,8 @@ def test_metrics_count_requests_deliveries_and_inbox(tmp_path: Path) -> None:
 
 def test_each_app_has_its_own_registry(tmp_path: Path) -> None:
     url = migrated(tmp_path)
-    first = create_app(load_settings(database_url=url), start_worker=False)
-    second = create_app(load_settings(database_url=url), start_worker=False)
+    first = create_app(service_parts(load_settings(database_url=url)), start_worker=False)
+    second = create_app(service_parts(load_settings(database_url=url)), start_worker=False)
     first.state.service.metrics.job_runs.labels("x", "ok").inc()
     assert b'job="x"' not in second.state.service.metrics.render()
 
@@ -176,14 +179,14 @@ def test_slack_handler_extra_routes_and_hooks(tmp_path: Path) -> None:
     async def started(service: Service) -> None:
         events.append(f"start {type(service.metrics).__name__}")
 
-    app = create_app(
+    parts = service_parts(
         load_settings(database_url=migrated(tmp_path)),
-        start_worker=False,
         slack_handler=slack,
-        extra_routes=[Route("/extra", lambda r: PlainTextResponse("x"))],
+        routes=[Route("/extra", lambda r: PlainTextResponse("x"))],
         on_startup=[started],
         on_shutdown=[lambda service: events.append("stop")],
     )
+    app = create_app(parts, start_worker=False)
     with LiveApp(app) as live:
         assert httpx.post(live.url + "/slack/events", content=b"hi").text == "slack:hi"
         assert httpx.get(live.url + "/extra").text == "x"
@@ -203,7 +206,7 @@ def test_inbox_commands_list_and_retry_parked(
         raise ValueError("story US-042 not found in Jira")
 
     registry.add("github", "issues", broken)
-    app = create_app(settings, registry=registry)
+    app = create_app(service_parts(settings, registry=registry))
     with LiveApp(app) as live:
         body, headers = github_delivery({"action": "edited"}, "issues")
         httpx.post(live.url + "/webhooks/github", content=body, headers=headers)
@@ -233,14 +236,14 @@ def test_readyz_against_the_jira_and_github_sandboxes(tmp_path: Path) -> None:
     with JiraSandbox() as jira, GitHubSandbox() as github:
         env = {k.lower(): v for k, v in {**jira.env(), **github.env()}.items()}
         settings = load_settings(database_url=migrated(tmp_path), **env)
-        with LiveApp(create_app(settings, start_worker=False)) as live:
+        with LiveApp(create_app(service_parts(settings), start_worker=False)) as live:
             ready = httpx.get(live.url + "/readyz")
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {"database": "ok", "jira": "ok", "github": "ok"}
         paths = [r["path"] for r in github.requests()]
         assert "/rate_limit" in paths
         bad = load_settings(database_url=migrated(tmp_path), **{**env, "github_token": "nope"})
-        with LiveApp(create_app(bad, start_worker=False)) as live:
+        with LiveApp(create_app(service_parts(bad), start_worker=False)) as live:
             ready = httpx.get(live.url + "/readyz")
         assert ready.status_code == 503
         assert ready.json()["checks"]["github"].endswith("HTTP 401 (check the token)")

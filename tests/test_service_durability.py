@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from bot.service.app import create_app
+from bot.service.container import service_parts
 from bot.service.inbox import Delivery, Inbox
 from bot.service.worker import HandlerRegistry
 from bot.settings import load_settings
@@ -147,7 +148,7 @@ def test_two_replicas_on_one_postgresql_deduplicate_and_never_double_process(
                 processed.append((delivery.delivery_id, name))
 
         registry.add("github", "issues", handle)
-        return create_app(settings, registry=registry)
+        return create_app(service_parts(settings, registry=registry))
 
     count = 80
     with LiveApp(replica("a")) as a, LiveApp(replica("b")) as b:

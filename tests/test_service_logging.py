@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.service.app import create_app
+from bot.service.container import service_parts
 from bot.service.inbox import Delivery
 from bot.service.logging import REDACTED, Redactor, configure_logging, correlation_scope
 from bot.service.worker import HandlerRegistry
@@ -86,7 +87,7 @@ def test_canary_secrets_never_reach_the_logs(tmp_path: Path, log_stream: io.Stri
             raise RuntimeError(f"GitHub said 401 to Authorization: token {token}")
 
         registry.add("github", "issues", leaky)
-        app = create_app(settings, registry=registry)
+        app = create_app(service_parts(settings, registry=registry))
         with LiveApp(app) as live:
             payload = {"action": "opened", "note": CANARIES["jira_api_token"]}
             body, headers = github_delivery(

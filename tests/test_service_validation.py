@@ -14,7 +14,7 @@ import pytest
 
 from backlog.parse import load_backlog
 from bot.service.app import create_app
-from bot.service.container import build_registry
+from bot.service.container import build_service
 from bot.settings import load_settings
 from bot.validation.validator import MARKER
 from sandbox.github import GitHubSandbox
@@ -135,9 +135,7 @@ def open_world(
             webhook_poll_seconds=0.2,
             **{k.lower(): v for k, v in sandbox.env().items()},
         )
-        options: dict[str, Any] = {"engine": engine}
-        registry = build_registry(settings, options)
-        app = create_app(settings, registry=registry, **options)
+        app = create_app(build_service(settings, engine=engine, scheduler=False))
         with LiveApp(app) as live:
             world = World(sandbox, engine, backlog, app, live.url)
             world.sync()  # issues exist before the hook is installed, as after `apply`

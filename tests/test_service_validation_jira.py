@@ -13,7 +13,7 @@ import pytest
 
 from backlog.parse import load_backlog
 from bot.service.app import create_app
-from bot.service.container import build_registry
+from bot.service.container import build_service
 from bot.settings import load_settings
 from bot.validation.validator import MARKER
 from sandbox.jira import JiraSandbox, ProjectSpec
@@ -97,8 +97,7 @@ def open_site(tmp_path: Path) -> Iterator[Site]:
             webhook_poll_seconds=0.2,
             **{k.lower(): v for k, v in sandbox.env().items()},
         )
-        options: dict[str, Any] = {"engine": engine}
-        app = create_app(settings, registry=build_registry(settings, options), **options)
+        app = create_app(build_service(settings, engine=engine, scheduler=False))
         with LiveApp(app) as live:
             sandbox.webhooks.configure(live.url + "/webhooks/jira", JIRA_SECRET)
             yield Site(sandbox, app, adapter, live.url)

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.service.app import create_app
+from bot.service.container import service_parts
 from bot.slack.app import build_bolt_app, slack_endpoint
 from bot.slack.commands import Commands, SyncActions
 from bot.slack.context import SlackContext
@@ -78,7 +79,8 @@ def bot(sqlite_url: str) -> Iterator[Bot]:
             commands, signing_secret=slack.signing_secret, client=make_client(settings)
         )
         service = create_app(
-            settings, engine=engine, start_worker=False, slack_handler=slack_endpoint(app)
+            service_parts(settings, engine=engine, slack_handler=slack_endpoint(app)),
+            start_worker=False,
         )
         with ServedApp(service) as served:
             yield Bot(f"{served.url}/slack/events", slack, ctx, plans)

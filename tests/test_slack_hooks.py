@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.service.app import create_app
+from bot.service.container import service_parts
 from bot.service.worker import HandlerRegistry
 from bot.slack.hooks import github_sprint_change, jira_sprint_change, register_sprint_handlers
 from bot.slack.post import SlackPoster
@@ -64,7 +65,7 @@ def service(database_url: str) -> Iterator[Service]:
         ctx = slack_context(settings, engine)
         registry = HandlerRegistry()
         register_sprint_handlers(registry, ctx, lambda: SlackPoster.from_settings(settings))
-        app = create_app(settings, engine=engine, registry=registry)
+        app = create_app(service_parts(settings, engine=engine, registry=registry))
         with ServedApp(app, lifespan="on") as served:
             yield Service(served.url, slack, engine)
     engine.dispose()

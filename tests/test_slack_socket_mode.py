@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import yaml
@@ -15,8 +14,7 @@ from sqlalchemy.engine import Engine
 
 from bot.cli.app import main
 from bot.service.app import create_app
-from bot.service.worker import HandlerRegistry
-from bot.slack.wiring import add_slack
+from bot.service.container import build_service
 from sandbox.runner import ServedApp
 from sandbox.slack import SlackSandbox
 from sync.state import db
@@ -31,17 +29,9 @@ def socket_service(sqlite_url: str) -> Iterator[SlackSandbox]:
     with SlackSandbox() as slack:
         settings = slack_settings(sqlite_url, slack, slack_app_token=slack.app_token)
         settings.slack_signing_secret = None  # Socket Mode only: no HTTP endpoint
-        options: dict[str, Any] = {"registry": HandlerRegistry(), "engine": engine}
-        add_slack(options, settings, scheduler=False)
-        assert "slack_handler" not in options  # no signing secret: no HTTP endpoint
-        service = create_app(
-            settings,
-            engine=engine,
-            registry=options["registry"],
-            start_worker=False,
-            on_startup=options["on_startup"],
-            on_shutdown=options["on_shutdown"],
-        )
+        parts = build_service(settings, engine=engine, scheduler=False)
+        assert parts.slack_handler is None  # no signing secret: no HTTP endpoint
+        service = create_app(parts, start_worker=False)
         with ServedApp(service, lifespan="on"):  # start-up hooks open the socket
             slack.sockets.wait_for_connection()
             yield slack

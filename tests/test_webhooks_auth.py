@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from bot.service.app import create_app
+from bot.service.container import service_parts
 from bot.service.inbox import Inbox
 from bot.service.worker import HandlerRegistry
 from bot.settings import load_settings
@@ -43,7 +44,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Inb
     seen: list[str] = []
     registry.add("github", "issues", lambda d: seen.append(d.delivery_id))
     registry.add("jira", None, lambda d: seen.append(d.delivery_id))
-    app = create_app(settings, registry=registry)
+    app = create_app(service_parts(settings, registry=registry))
     with LiveApp(app) as live:
         yield live.url, app.state.service.inbox, seen
 
@@ -173,7 +174,7 @@ def test_without_delivery_id_the_body_hash_deduplicates(service) -> None:  # typ
 def test_unconfigured_secret_refuses_with_the_setting_name(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     db.upgrade(url)
-    app = create_app(load_settings(database_url=url), start_worker=False)
+    app = create_app(service_parts(load_settings(database_url=url)), start_worker=False)
     with LiveApp(app) as live:
         body, headers = github_delivery(ISSUE, "issues")
         response = post(live.url, "/webhooks/github", body, headers)

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from bot.service.app import create_app
-from bot.service.container import SUBSCRIBED_GITHUB_EVENTS
+from bot.service.container import SUBSCRIBED_GITHUB_EVENTS, service_parts
 from bot.service.inbox import Delivery
 from bot.service.worker import HandlerRegistry
 from bot.settings import load_settings
@@ -92,7 +92,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Any, list[str]]]:
     registry.add(
         "jira", "jira:issue_updated", lambda d: processed.append(d.payload["issue"]["key"])
     )
-    app = create_app(settings, registry=registry)
+    app = create_app(service_parts(settings, registry=registry))
     with LiveApp(app) as live:
         yield live.url, app.state.service.inbox, processed
 
@@ -163,7 +163,7 @@ def test_production_handlers_process_or_ignore_every_example(tmp_path: Path) -> 
     """The real registry (DoR/DoD validation on, GitHub pointed at the sandbox): the examples
     name another repository or unknown board items, so each is processed or ignored, and
     none fails, is parked, or reaches GitHub with a write."""
-    from bot.service.container import build_registry
+    from bot.service.container import build_service
     from sandbox.github import GitHubSandbox
 
     examples = github_examples()
@@ -175,8 +175,7 @@ def test_production_handlers_process_or_ignore_every_example(tmp_path: Path) -> 
             github_webhook_secret=GITHUB_SECRET,
             **{k.lower(): v for k, v in sandbox.env().items()},
         )
-        options: dict[str, Any] = {}
-        app = create_app(settings, registry=build_registry(settings, options), **options)
+        app = create_app(build_service(settings, scheduler=False))
         with LiveApp(app) as live, httpx.Client(base_url=live.url, timeout=10) as client:
             for name, index, example in examples:
                 body, headers = github_delivery(example, name, delivery_id=f"{name}-{index}")
@@ -190,6 +189,5 @@ def test_production_handlers_process_or_ignore_every_example(tmp_path: Path) -> 
             )
             counts = inbox.counts()
         writes = [r for r in sandbox.requests() if r["method"] != "GET"]
-        options["engine"].dispose()
     assert counts["parked"] == counts["queued"] == counts["processing"] == 0
     assert writes == []

@@ -31,7 +31,7 @@ def serve(
     import uvicorn
 
     from bot.service.app import create_app
-    from bot.service.container import build_service_options
+    from bot.service.container import build_service
     from bot.service.logging import configure_logging
     from bot.settings import load_settings
 
@@ -39,9 +39,7 @@ def serve(
     configure_logging(settings)
     if migrate or settings.migrate_on_start:
         migrate_with_lock(settings.database_url)
-    application = create_app(
-        settings, start_worker=not workers_off, **build_service_options(settings)
-    )
+    application = create_app(build_service(settings), start_worker=not workers_off)
     uvicorn.run(
         application,
         host=host,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -19,6 +19,9 @@ from bot.cli.app import EXIT_FINDINGS, OutputFormat, app
 
 digest_app = typer.Typer(help="Standup digest and capacity alerts, now.", no_args_is_help=True)
 app.add_typer(digest_app, name="digest")
+
+if TYPE_CHECKING:
+    from bot.slack.context import SlackContext
 
 FILE_OPTION = typer.Option(None, "--file", help="Backlog file (default: BACKLOG_FILE).")
 
@@ -31,7 +34,7 @@ TODAY_OPTION = typer.Option(
 )
 
 
-def _context(file: Path | None, today: datetime | None = None) -> Any:
+def _context(file: Path | None, today: datetime | None = None) -> SlackContext:
     from bot.settings import load_settings
     from bot.slack.context import SlackContext, team_zone
     from sync.state import db
@@ -57,6 +60,7 @@ def standup(
 ) -> None:
     """Render today's standup digest (sprint day, points, burndown, done, blocked, not ready)."""
     from bot.digests.standup import post_standup, standup_now
+    from bot.digests.terminal import digest_dict, print_standup, save_chart
     from bot.slack.post import SlackPoster
 
     ctx = _context(file, today)
@@ -83,6 +87,7 @@ def capacity(
 ) -> None:
     """Render the capacity alerts of the running and next sprint (per role)."""
     from bot.digests.alerts import alerts_now, check_capacity
+    from bot.digests.terminal import print_alerts
     from bot.slack.post import SlackPoster
 
     ctx = _context(file, today)
@@ -96,67 +101,6 @@ def capacity(
         typer.echo(f"posted {len(posted)} new alert(s); {len(alerts) - len(posted)} already posted")
     if any(alert.level == "error" for alert in alerts):
         raise typer.Exit(EXIT_FINDINGS)
-
-
-# --- terminal rendering ---------------------------------------------------------------------
-
-
-def print_standup(digest: Any, console: Any = None) -> None:
-    """The digest's lines with headings in bold (rich; plain when not a terminal)."""
-    from rich.console import Console
-    from rich.text import Text
-
-    from bot.slack.messages import standup_lines
-
-    console = console or Console(highlight=False, soft_wrap=True)
-    lines = standup_lines(digest)
-    console.rule(Text(lines[0], style="bold"))
-    for line in lines[1:]:
-        is_heading = line and not line.startswith(" ")
-        console.print(Text(line, style="bold" if is_heading and "(" in line else ""))
-
-
-def print_alerts(alerts: list[Any], console: Any = None) -> None:
-    from rich.console import Console
-    from rich.text import Text
-
-    from bot.slack.messages import capacity_alert_message
-
-    console = console or Console(highlight=False, soft_wrap=True)
-    if not alerts:
-        console.print("No capacity alerts: every role fits its hours in the watched sprints.")
-    for alert in alerts:
-        style = "bold red" if alert.level == "error" else "yellow"
-        console.print(Text(f"{alert.level}: {capacity_alert_message(alert).text}", style=style))
-
-
-def save_chart(progress: Any, path: Path) -> None:
-    from bot.digests.burndown import render_png
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(render_png(progress))
-
-
-def digest_dict(digest: Any) -> dict[str, Any]:
-    progress = digest.progress
-
-    def item(i: Any) -> dict[str, Any]:
-        return {"story": i.story_id, "title": i.title, "points": i.points, "status": i.status_raw}
-
-    return {
-        "sprint": progress.sprint.number,
-        "day": progress.day,
-        "days": progress.days,
-        "committed_points": progress.committed_points,
-        "done_points": progress.done_points,
-        "burndown": [[day.isoformat(), left] for day, left in progress.burndown],
-        "moved_to_done": [item(i) for i in digest.moved_to_done],
-        "in_progress": [item(i) for i in digest.in_progress],
-        "blocked": [
-            {**item(b.item), "blocked_by": [x.story_id for x in b.blockers]} for b in digest.blocked
-        ],
-        "not_ready": [{"story": s.story_id, "rules": list(s.rules)} for s in digest.not_ready],
-    }
 
 
 @app.command("demo")

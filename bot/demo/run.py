@@ -26,12 +26,16 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from rich.console import Console
 
 from backlog.errors import BacklogBotError, ConfigurationError
+
+if TYPE_CHECKING:
+    from bot.slack.context import SlackContext
+    from bot.slack.post import SlackPoster
 
 DEMO_CHANNEL_ADMIN = "U0DEMOADM1"
 WEBHOOK_SECRET = "demo-webhook-secret"
@@ -200,7 +204,7 @@ class DemoSteps:
         self.targets = [name for name in TARGET_NAMES if name in self.sandboxes]
         for name in self.targets:
             started = time.perf_counter()
-            outcome = build_target(name, self.settings).apply(
+            outcome = build_target(name, self.settings, database=self.engine).apply(
                 self.backlog, str(self.file), prune=False, progress=None
             )
             counts = ", ".join(f"{v} {k}" for k, v in outcome.counts.items()) or "no changes"
@@ -215,7 +219,7 @@ class DemoSteps:
         from bot.targets.factory import build_target
 
         for name in self.targets:
-            outcome = build_target(name, self.settings).pull()
+            outcome = build_target(name, self.settings, database=self.engine).pull()
             self.console.print(f"pull {name}: {outcome.issues} issues, {outcome.changed} changed")
 
     # --- 3. the team works --------------------------------------------------------------------
@@ -266,15 +270,12 @@ class DemoSteps:
 
     def serve(self) -> None:
         from bot.service.app import create_app
-        from bot.service.container import build_registry
-        from bot.slack.wiring import add_slack
+        from bot.service.container import build_service
         from sandbox.runner import ServedApp
 
         self.step("Start the service (webhooks, inbox worker, /slack/events)")
-        options: dict[str, Any] = {"engine": self.engine}
-        options["registry"] = build_registry(self.settings, options)  # DoR/DoD validation
-        add_slack(options, self.settings, scheduler=False)
-        app = create_app(self.settings, **options)
+        # DoR/DoD validation and Slack; the demo runs the scheduled jobs itself, step by step.
+        app = create_app(build_service(self.settings, engine=self.engine, scheduler=False))
         self.service = app.state.service
         served = ServedApp(app, lifespan="on").start()
         self.stack.callback(served.stop)
@@ -288,19 +289,19 @@ class DemoSteps:
 
     # --- 5. capacity --------------------------------------------------------------------------
 
-    def _poster(self) -> Any:
+    def _poster(self) -> SlackPoster:
         from bot.slack.post import SlackPoster
 
         return SlackPoster.from_settings(self.settings)
 
-    def _context(self) -> Any:
+    def _context(self) -> SlackContext:
         from bot.slack.context import SlackContext
 
         return SlackContext(self.settings, self.engine)
 
     def capacity(self) -> None:
-        from bot.cli.slack import print_alerts
         from bot.digests.alerts import check_capacity
+        from bot.digests.terminal import print_alerts
 
         self.step("Capacity check of the running and next sprint")
         posted = check_capacity(self._context(), self._poster())
@@ -388,8 +389,8 @@ class DemoSteps:
     # --- 7. standup -----------------------------------------------------------------------------
 
     def standup(self) -> None:
-        from bot.cli.slack import print_standup, save_chart
         from bot.digests.standup import post_standup, standup_now
+        from bot.digests.terminal import print_standup, save_chart
 
         self.step("Standup digest: posted to Slack, rendered here, chart saved")
         ctx = self._context()

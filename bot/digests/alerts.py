@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from backlog.model import Backlog, SprintCommitment
+from bot.digests.reports import ALERT_PREFIX, CapacityAlert
 from bot.digests.sprint_state import LiveIssue, current_sprint_number, live_issues, sprint_calendar
 from bot.slack import messages
 from bot.slack.context import SlackContext
@@ -22,24 +22,6 @@ from bot.slack.post import SlackPoster
 from sync.state.slack import announced_alerts, claim_alert, mark_alert_posted, release_alerts
 
 log = logging.getLogger(__name__)
-PREFIX = "capacity:"
-
-
-@dataclass(frozen=True)
-class CapacityAlert:
-    sprint: int
-    role: str
-    role_key: str
-    level: str  # error | warning
-    hours: float
-    capacity: float
-    load_pct: float
-    threshold: float
-    biggest: tuple[tuple[str, float], ...] = ()
-
-    @property
-    def condition(self) -> str:
-        return f"{PREFIX}{self.sprint}:{self.role_key}:{self.level}"
 
 
 def with_live_sprints(backlog: Backlog, live: Mapping[str, LiveIssue]) -> Backlog:
@@ -133,7 +115,7 @@ def check_capacity(
     """Post the conditions not announced yet; forget the ones that cleared. Returns posted."""
     current = alerts_now(ctx)
     holding = {alert.condition for alert in current}
-    cleared = announced_alerts(ctx.engine, PREFIX) - holding
+    cleared = announced_alerts(ctx.engine, ALERT_PREFIX) - holding
     if cleared:
         release_alerts(ctx.engine, cleared)
         log.info("capacity conditions cleared", extra={"conditions": sorted(cleared)})

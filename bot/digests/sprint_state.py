@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from backlog.errors import ConfigurationError
-from backlog.model import Backlog, Sprint, Story
+from backlog.model import Backlog, Sprint, SprintCommitment, Story
 
 DONE_STATUSES = frozenset({"done", "closed", "resolved", "complete", "completed", "merged"})
 PROGRESS_STATUSES = frozenset(
@@ -278,7 +278,7 @@ def sprint_progress(
 def _item(
     story_id: str,
     story: Story | None,
-    commitment: Any,
+    commitment: SprintCommitment | None,
     issue: LiveIssue | None,
     added: bool,
     backlog: Backlog,

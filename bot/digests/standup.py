@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, tzinfo
+from dataclasses import replace
+from datetime import UTC, tzinfo
 from typing import Any
 
 from backlog.errors import ConfigurationError
 from backlog.model import Backlog, Sprint
+from bot.digests.reports import BlockedItem, Blocker, NotReadyStory, StandupDigest
 from bot.digests.sprint_state import (
     LiveIssue,
     SprintItem,
@@ -35,44 +36,6 @@ from sync.state.slack import DigestPost, last_digest, record_digest
 log = logging.getLogger(__name__)
 KIND = "standup"
 READY_PREFIXES = ("dor.", "invest.")
-
-
-@dataclass(frozen=True)
-class Blocker:
-    story_id: str
-    title: str
-    status: Status
-    urls: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class BlockedItem:
-    item: SprintItem
-    blockers: tuple[Blocker, ...]
-
-
-@dataclass(frozen=True)
-class NotReadyStory:
-    story_id: str
-    title: str
-    urls: tuple[tuple[str, str], ...]
-    rules: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class StandupDigest:
-    progress: SprintProgress
-    since: datetime | None
-    moved_to_done: tuple[SprintItem, ...]
-    in_progress: tuple[SprintItem, ...]
-    blocked: tuple[BlockedItem, ...]
-    next_sprint: Sprint | None
-    not_ready: tuple[NotReadyStory, ...]
-    chart_note: str = ""
-
-    @property
-    def done_ids(self) -> list[str]:
-        return sorted(i.story_id for i in self.progress.items if i.status is Status.done)
 
 
 def build_standup(

@@ -4,23 +4,18 @@ Routes::
 
     POST /webhooks/github   signed GitHub deliveries -> inbox (bot.service.webhooks)
     POST /webhooks/jira     signed Jira deliveries   -> inbox
-    POST /slack/events      mounted when ``slack_handler`` is given (bot.slack_* wires it)
+    POST /slack/events      when the parts have a ``slack_handler`` (bot.slack.app builds it)
     GET  /healthz           liveness: the process answers
     GET  /readyz            readiness: database migrated and reachable, configured Jira/GitHub
                             reachable; 503 with the reasons otherwise
     GET  /metrics           Prometheus text exposition (own registry per app)
 
-The lifespan starts the inbox worker (unless ``start_worker=False``), then the ``on_startup``
-hooks; on shutdown it runs ``on_shutdown`` hooks and stops the worker, giving back its claims.
-
-Integration hooks for other areas:
-- ``slack_handler``: an ``async (Request) -> Response`` endpoint (e.g. a bolt
-  ``AsyncSlackRequestHandler(...).handle``) served at ``POST /slack/events``;
-- ``extra_routes``: further Starlette routes;
-- ``registry``: a ``HandlerRegistry`` with webhook handlers (``bot.validation.validator`` registers
-  the DoR/DoD handlers); ``settings.webhook_handler_modules`` adds more by name;
-- ``on_startup`` / ``on_shutdown``: callables taking the ``Service`` (sync or async), e.g.
-  to start the scheduler; ``app.state.service`` gives handlers the metrics, engine and settings.
+``create_app`` takes the ``ServiceParts`` that ``bot.service.container`` builds (settings, the
+process's database engine, metrics, the webhook handler registry, the Slack endpoint, start/stop
+hooks) and adds what every service has: the inbox, the intake batcher, readiness checks, the
+redactor and, unless ``start_worker=False``, the inbox worker. The lifespan starts the worker,
+then the ``on_startup`` hooks; on shutdown it runs the ``on_shutdown`` hooks and stops the
+worker, giving back its claims.
 """
 
 from __future__ import annotations
@@ -28,12 +23,9 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -46,66 +38,28 @@ from bot.service.intake import IntakeBatcher
 from bot.service.logging import Redactor, new_correlation_id, reset_correlation_id, secrets_of
 from bot.service.logging import set_correlation_id as _set_cid
 from bot.service.metrics import CONTENT_TYPE, Metrics
+from bot.service.parts import Hook, Service, ServiceParts
 from bot.service.webhooks import webhook_routes
-from bot.service.worker import HandlerRegistry, Worker, load_handler_modules
+from bot.service.worker import Worker
 
-Hook = Callable[["Service"], Awaitable[Any] | Any]
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("backlog_bot.access")
 
-
-@dataclass
-class Service:
-    """What the routes, the worker and hooks share (``request.app.state.service``)."""
-
-    settings: Any
-    engine: Engine
-    inbox: Inbox
-    registry: HandlerRegistry
-    metrics: Metrics
-    redactor: Redactor
-    readiness: Readiness
-    intake: IntakeBatcher
-    worker: Worker | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def webhook_secret(self, source: str) -> str | None:
-        secret = getattr(self.settings, f"{source}_webhook_secret", None)
-        return secret.get_secret_value() if secret is not None else None
+__all__ = ["Service", "ServiceParts", "create_app"]
 
 
-def create_app(
-    settings: Any,
-    *,
-    engine: Engine | None = None,
-    registry: HandlerRegistry | None = None,
-    start_worker: bool = True,
-    slack_handler: Callable[[Request], Awaitable[Response]] | None = None,
-    extra_routes: Sequence[BaseRoute] = (),
-    on_startup: Sequence[Hook] = (),
-    on_shutdown: Sequence[Hook] = (),
-) -> Starlette:
-    """Build the service app from ``settings`` (see the module docstring for the hooks)."""
-    from sync.state.db import make_engine
-
-    owns_engine = engine is None
-    engine = engine or make_engine(settings.database_url)
-    registry = registry if registry is not None else HandlerRegistry()
-    if settings.webhook_handler_modules:
-        load_handler_modules(registry, settings.webhook_handler_modules)
+def create_app(parts: ServiceParts, *, start_worker: bool = True) -> Starlette:
+    """The service app over ``parts`` (see the module docstring)."""
+    settings = parts.settings
     policy = DeliveryBackoff(
         max_attempts=settings.webhook_max_attempts, base_seconds=settings.webhook_backoff_seconds
     )
-    metrics = Metrics(engine)
-    inbox = Inbox(engine, policy=policy)
+    inbox = Inbox(parts.engine, policy=policy)
     service = Service(
-        settings=settings,
-        engine=engine,
+        parts=parts,
         inbox=inbox,
-        registry=registry,
-        metrics=metrics,
         redactor=Redactor(secrets_of(settings)),
-        readiness=Readiness(settings, engine),
+        readiness=Readiness(settings, parts.engine),
         intake=IntakeBatcher(inbox),
     )
 
@@ -115,25 +69,25 @@ def create_app(
         if start_worker:
             service.worker = Worker(
                 service.inbox,
-                registry,
-                metrics,
+                parts.registry,
+                parts.metrics,
                 lease_seconds=settings.webhook_lease_seconds,
                 poll_seconds=settings.webhook_poll_seconds,
                 redactor=service.redactor,
             )
             service.worker.start()
-        for hook in on_startup:
+        for hook in parts.on_startup:
             await _run_hook(hook, service)
         try:
             yield
         finally:
-            for hook in on_shutdown:
+            for hook in parts.on_shutdown:
                 await _run_hook(hook, service)
             await service.intake.stop()
             if service.worker is not None:
                 await service.worker.stop()
-            if owns_engine:
-                engine.dispose()
+            if parts.owns_engine:
+                parts.engine.dispose()
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
@@ -141,12 +95,12 @@ def create_app(
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         *webhook_routes(),
     ]
-    if slack_handler is not None:
-        routes.append(Route("/slack/events", slack_handler, methods=["POST"], name="slack"))
-    routes.extend(extra_routes)
+    if parts.slack_handler is not None:
+        routes.append(Route("/slack/events", parts.slack_handler, methods=["POST"], name="slack"))
+    routes.extend(parts.routes)
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.service = service
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    app.add_middleware(ObservabilityMiddleware, metrics=parts.metrics)
     return app
 
 

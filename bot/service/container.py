@@ -1,17 +1,31 @@
-"""Composition root of the service: builds what ``create_app`` needs from the settings.
+"""Composition root of the service: ``build_service(settings)`` builds every part once.
 
-Only here (and in CLI command functions) are adapters built from settings. Each area adds its
-part to ``build_service_options``: webhook handlers go into the registry; the Slack area
-supplies ``slack_handler`` (served at ``POST /slack/events``) and scheduler start/stop hooks
-(``on_startup`` / ``on_shutdown``).
+Only here (and in CLI command functions) are adapters built from settings. The order matters
+and is written out once: the process's database engine, then the metrics (so every handler
+gets them in its constructor), then the webhook handlers (DoR/DoD validation when Jira or
+GitHub is configured; the capacity check on sprint changes when Slack is), the Slack endpoint,
+the handler modules named by ``WEBHOOK_HANDLER_MODULES``, and the scheduler's start/stop hooks.
+The result is a frozen ``ServiceParts`` for ``bot.service.app.create_app``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from bot.github_credentials import has_github_credentials
-from bot.service.worker import HandlerRegistry
+from bot.service.metrics import Metrics
+from bot.service.parts import Endpoint, Hook, ServiceParts
+from bot.service.worker import HandlerRegistry, load_handler_modules
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from starlette.routing import BaseRoute
+
+    from bot.service.scheduler import SchedulerHooks
+    from bot.settings import Settings
+    from bot.slack.context import SlackContext
+    from bot.slack.wiring import PosterFactory
+    from bot.validation.validator import ValidationConfig
 
 # The GitHub webhook events the app subscribes to (configure the same list on the webhook).
 SUBSCRIBED_GITHUB_EVENTS = (
@@ -26,50 +40,122 @@ SUBSCRIBED_GITHUB_EVENTS = (
 )
 
 
-def build_registry(settings: Any, options: dict[str, Any] | None = None) -> HandlerRegistry:
-    """The webhook handlers of a production service: DoR/DoD validation of live issues."""
+def build_service(
+    settings: Settings, *, engine: Engine | None = None, scheduler: bool = True
+) -> ServiceParts:
+    """The production service.
+
+    ``engine``: the caller's database engine (the demo shares its own; the caller disposes
+    it); made from DATABASE_URL and owned by the app when not given. ``scheduler=False``
+    leaves out the scheduled jobs (standup, capacity, pull sync), e.g. when the caller runs
+    them by hand.
+    """
     from bot.settings import load_config_table
+    from bot.slack.context import SlackContext
+    from bot.slack.wiring import add_slack, sync_actions
     from bot.validation.validator import ValidationConfig
     from sync.state.db import make_engine
 
+    owns_engine = engine is None
+    engine = engine if engine is not None else make_engine(settings.database_url)
+    metrics = Metrics(engine)
     registry = HandlerRegistry()
-    options = options if options is not None else {}
-    config = ValidationConfig.from_table(load_config_table("validation"))
-    if has_github_credentials(settings) and settings.github_repository:
+    validation = ValidationConfig.from_table(load_config_table("validation"))
+    add_validation(registry, settings, engine, validation, metrics)
+    ctx = SlackContext(settings, engine)
+    slack = add_slack(registry, settings, ctx, sync_actions(settings, engine))
+    on_startup: tuple[Hook, ...] = ()
+    on_shutdown: tuple[Hook, ...] = ()
+    if scheduler:
+        jobs = _scheduler(settings, ctx, slack.poster, metrics)
+        on_startup, on_shutdown = (jobs.start,), (jobs.stop,)
+    on_startup, on_shutdown = slack.on_startup + on_startup, on_shutdown + slack.on_shutdown
+    return service_parts(
+        settings,
+        engine=engine,
+        owns_engine=owns_engine,
+        metrics=metrics,
+        registry=registry,
+        slack_handler=slack.endpoint,
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
+    )
+
+
+def service_parts(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    owns_engine: bool | None = None,
+    metrics: Metrics | None = None,
+    registry: HandlerRegistry | None = None,
+    slack_handler: Endpoint | None = None,
+    routes: Sequence[BaseRoute] = (),
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+) -> ServiceParts:
+    """Parts around a given handler registry (tests and benchmarks pick their handlers).
+
+    Missing pieces are made here: the engine from DATABASE_URL (then owned by the app), fresh
+    metrics, an empty registry. The modules of WEBHOOK_HANDLER_MODULES add their handlers last.
+    """
+    from sync.state.db import make_engine
+
+    if owns_engine is None:
+        owns_engine = engine is None
+    engine = engine if engine is not None else make_engine(settings.database_url)
+    registry = registry if registry is not None else HandlerRegistry()
+    if settings.webhook_handler_modules:
+        load_handler_modules(registry, settings.webhook_handler_modules)
+    return ServiceParts(
+        settings=settings,
+        engine=engine,
+        metrics=metrics if metrics is not None else Metrics(engine),
+        registry=registry,
+        slack_handler=slack_handler,
+        routes=tuple(routes),
+        on_startup=tuple(on_startup),
+        on_shutdown=tuple(on_shutdown),
+        owns_engine=owns_engine,
+    )
+
+
+def add_validation(
+    registry: HandlerRegistry,
+    settings: Settings,
+    engine: Engine,
+    config: ValidationConfig,
+    metrics: Metrics,
+) -> None:
+    """DoR/DoD validation of live issues: GitHub's with GITHUB_TOKEN (or a GitHub App) and
+    GITHUB_REPOSITORY, Jira's with JIRA_URL and JIRA_API_TOKEN (and JIRA_EMAIL on Cloud;
+    reading pull requests from GitHub when both are configured)."""
+    from bot.github_credentials import has_github_credentials
+
+    github_configured = has_github_credentials(settings) and bool(settings.github_repository)
+    if github_configured:
         from bot.validation.github import register_github_validation
 
-        engine = options.get("engine") or make_engine(settings.database_url)
-        options["engine"] = engine
-        validator = register_github_validation(registry, settings, engine, config)
-
-        def attach_metrics(service: Any) -> None:
-            validator.metrics = service.metrics  # findings by rule on /metrics
-
-        options.setdefault("on_startup", []).append(attach_metrics)
+        register_github_validation(registry, settings, engine, config, metrics=metrics)
     # JIRA_EMAIL is absent on Data Center (a personal access token alone)
     if settings.jira_url and settings.jira_api_token is not None:
         from bot.validation.github import github_tracker_factory
         from bot.validation.jira import register_jira_validation
 
-        engine = options.get("engine") or make_engine(settings.database_url)
-        options["engine"] = engine
-        github = None
-        if has_github_credentials(settings) and settings.github_repository:
-            github = github_tracker_factory(settings)
-        jira_validator = register_jira_validation(registry, settings, engine, config, github)
-
-        def attach_jira_metrics(service: Any) -> None:
-            jira_validator.metrics = service.metrics
-
-        options.setdefault("on_startup", []).append(attach_jira_metrics)
-    return registry
+        github = github_tracker_factory(settings) if github_configured else None
+        register_jira_validation(registry, settings, engine, config, github, metrics=metrics)
 
 
-def build_service_options(settings: Any) -> dict[str, Any]:
-    """Keyword arguments for ``bot.service.app.create_app`` (besides ``settings``)."""
-    from bot.slack.wiring import add_slack
+def _scheduler(
+    settings: Settings, ctx: SlackContext, poster: PosterFactory | None, metrics: Metrics
+) -> SchedulerHooks:
+    """The scheduled jobs: standup and capacity alerts with Slack, pull sync (with its
+    metrics) always."""
+    from bot.service.scheduler import Jobs, SchedulerHooks
+    from bot.validation.backlog_check import configured_targets
+    from bot.validation.reconcile import reconcile
 
-    options: dict[str, Any] = {}
-    options["registry"] = build_registry(settings, options)
-    add_slack(options, settings)  # /slack/events, sprint-change handlers, scheduler hooks
-    return options
+    def scheduled_pull(ctx: SlackContext, targets: Sequence[str]) -> list[str]:
+        return reconcile(settings, configured_targets(settings, ctx.engine), metrics)
+
+    return SchedulerHooks(Jobs(ctx, poster, pull=scheduled_pull))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import sqlalchemy as sa
@@ -17,6 +17,9 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from sync.state.inbox import TABLE
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 CACHE_SECONDS = 2.0
 
@@ -37,7 +40,11 @@ def check_database(engine: Engine) -> str | None:
 
 
 async def check_http(
-    client: httpx.AsyncClient, url: str, *, auth: Any = None, headers: dict[str, str] | None = None
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    auth: tuple[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> str | None:
     try:
         response = await client.get(url, auth=auth, headers=headers)
@@ -55,7 +62,7 @@ async def check_http(
 class Readiness:
     """Runs the checks concurrently with a timeout and caches the answer briefly."""
 
-    def __init__(self, settings: Any, engine: Engine) -> None:
+    def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings
         self.engine = engine
         self._cached: tuple[float, dict[str, str]] | None = None

@@ -18,9 +18,12 @@ import sys
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 REDACTED = "[REDACTED]"
 _correlation_id: ContextVar[str | None] = ContextVar("backlog_bot_correlation_id", default=None)
@@ -60,12 +63,12 @@ def correlation_scope(value: str | None = None, *, prefix: str = "job") -> Itera
         _correlation_id.reset(token)
 
 
-def set_correlation_id(value: str | None) -> Any:
+def set_correlation_id(value: str | None) -> Token[str | None]:
     """Set the id for the current context; returns the token for ``reset_correlation_id``."""
     return _correlation_id.set(value)
 
 
-def reset_correlation_id(token: Any) -> None:
+def reset_correlation_id(token: Token[str | None]) -> None:
     _correlation_id.reset(token)
 
 
@@ -101,7 +104,7 @@ def _replacement(match: re.Match[str]) -> str:
     return REDACTED
 
 
-def secrets_of(settings: Any) -> list[str]:
+def secrets_of(settings: Settings) -> list[str]:
     """Every secret value in a ``Settings`` object (``SecretStr`` fields, the DB password)."""
     from pydantic import SecretStr
     from sqlalchemy.engine import make_url
@@ -146,7 +149,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(
-    settings: Any = None, *, level: str | None = None, stream: Any = None
+    settings: Settings | None = None, *, level: str | None = None, stream: TextIO | None = None
 ) -> logging.Handler:
     """Send the root logger (and uvicorn's) to one JSON handler on ``stream`` (stderr)."""
     redactor = Redactor(secrets_of(settings) if settings is not None else ())
@@ -158,7 +161,9 @@ def configure_logging(
             root.removeHandler(existing)
     handler._backlog_bot = True  # type: ignore[attr-defined]
     root.addHandler(handler)
-    root.setLevel((level or getattr(settings, "log_level", None) or "INFO").upper())
+    root.setLevel(
+        (level or (settings.log_level if settings is not None else None) or "INFO").upper()
+    )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # start-up noise
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)

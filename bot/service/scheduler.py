@@ -24,8 +24,8 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -37,6 +37,9 @@ from backlog.errors import ConfigurationError
 from bot.slack.context import SlackContext
 from bot.slack.post import SlackPoster
 from sync.state.slack import claim_fire, finish_fire
+
+if TYPE_CHECKING:
+    from bot.service.parts import Service
 
 log = logging.getLogger(__name__)
 DEFAULTS: dict[str, Any] = {
@@ -68,7 +71,7 @@ class ClaimingExecutor(ThreadPoolExecutor):  # type: ignore[misc]  # APScheduler
         super()._do_submit_job(job, won)  # an empty list runs nothing and keeps the counts right
 
 
-def every_minutes(minutes: int, zone: Any) -> CronTrigger:
+def every_minutes(minutes: int, zone: tzinfo) -> CronTrigger:
     """A cron trigger every ``minutes`` minutes, aligned on the hour (same on every replica)."""
     if minutes <= 0:
         raise ConfigurationError("[schedule] intervals must be a positive number of minutes")
@@ -81,7 +84,7 @@ def every_minutes(minutes: int, zone: Any) -> CronTrigger:
     return CronTrigger(minute=f"*/{minutes}", timezone=zone)
 
 
-def standup_trigger(schedule: Mapping[str, Any], zone: Any) -> CronTrigger:
+def standup_trigger(schedule: Mapping[str, Any], zone: tzinfo) -> CronTrigger:
     at = str(schedule.get("standup", DEFAULTS["standup"]))
     try:
         hour, minute = (int(part) for part in at.split(":"))
@@ -165,3 +168,28 @@ def build_scheduler(
 
     scheduler.add_listener(finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     return scheduler
+
+
+class SchedulerHooks:
+    """The service's start/stop hooks (``ServiceParts.on_startup`` / ``on_shutdown``): the
+    scheduler of ``jobs`` starts with the app and stops with it."""
+
+    def __init__(self, jobs: Jobs) -> None:
+        self.jobs = jobs
+        self._scheduler: BackgroundScheduler | None = None
+
+    def start(self, service: Service) -> None:
+        if self.jobs.poster is not None:
+            import threading
+
+            from bot.digests.standup import prewarm
+
+            # the first standup's chart would otherwise pay matplotlib's import on the clock
+            threading.Thread(target=prewarm, name="slack-prewarm", daemon=True).start()
+        self._scheduler = build_scheduler(self.jobs)
+        self._scheduler.start()
+
+    def stop(self, service: Service) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None

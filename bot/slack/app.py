@@ -19,10 +19,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltResponse, Respond
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_sdk import WebClient
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,6 +32,11 @@ from backlog.errors import ConfigurationError
 from bot.slack import messages
 from bot.slack.commands import Commands, parse_command
 from sync.state.slack import claim_request
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from bot.slack.commands import SyncActions
+    from bot.slack.context import SlackContext
 
 log = logging.getLogger(__name__)
 COMMAND = "/backlog"
@@ -49,7 +55,7 @@ def build_bolt_app(
     commands: Commands,
     *,
     signing_secret: str,
-    client: Any,
+    client: WebClient,
     executor_workers: int = 4,
 ) -> App:
     """The bolt App with the ``/backlog`` listeners and the retry guard."""
@@ -121,7 +127,7 @@ def slack_endpoint(app: App) -> Callable[[Request], Awaitable[Response]]:
 
 
 def build_slack(
-    settings: Any, ctx: Any, *, actions: Any = None
+    settings: Settings, ctx: SlackContext, *, actions: SyncActions | None = None
 ) -> tuple[App, Callable[[Request], Awaitable[Response]]]:
     """App and endpoint from the settings (the composition root's entry point)."""
     from bot.slack.post import SlackPoster, make_client

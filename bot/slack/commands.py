@@ -13,9 +13,9 @@ import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from backlog.errors import BacklogBotError
+from bot.digests.reports import ReadyReport
 from bot.slack import messages
 from bot.slack.context import SlackContext
 from bot.slack.messages import SlackMessage
@@ -51,16 +51,6 @@ class SyncActions:
 
     plan: Callable[[SlackContext], list[str]] | None = None
     pull: Callable[[SlackContext, Sequence[str]], list[str]] | None = None
-
-
-@dataclass(frozen=True)
-class ReadyReport:
-    story_id: str
-    title: str
-    urls: tuple[tuple[str, str], ...]
-    where: str
-    live_line: str
-    findings: tuple[Any, ...]
 
 
 class Commands:

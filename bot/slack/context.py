@@ -26,13 +26,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import Engine
 
 from backlog.errors import ConfigurationError
 from backlog.model import Backlog
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 Clock = Callable[[], datetime]
 
@@ -47,7 +50,7 @@ class SlackConfig:
 
     @classmethod
     def load(
-        cls, settings: Any, tables: Mapping[str, Mapping[str, Any]] | None = None
+        cls, settings: Settings, tables: Mapping[str, Mapping[str, Any]] | None = None
     ) -> SlackConfig:
         """From the config file's tables (or ``tables`` in tests) and ``SLACK_ADMINS``."""
         if tables is None:
@@ -57,7 +60,7 @@ class SlackConfig:
             tables = {name: load_config_table(name) for name in names}
         slack = dict(tables.get("slack", {}))
         admins = [str(a) for a in slack.get("admins", [])]
-        env_admins = getattr(settings, "slack_admins", "") or ""
+        env_admins = settings.slack_admins or ""
         admins.extend(a.strip() for a in env_admins.split(",") if a.strip())
         try:
             warn = float(slack.get("warn_pct", 85))
@@ -86,9 +89,9 @@ def _calendar(tables: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     return calendar
 
 
-def team_zone(settings: Any) -> ZoneInfo:
+def team_zone(settings: Settings) -> ZoneInfo:
     try:
-        return ZoneInfo(str(getattr(settings, "timezone", "UTC") or "UTC"))
+        return ZoneInfo(settings.timezone or "UTC")
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigurationError(
             f"setting TIMEZONE: unknown time zone {settings.timezone!r} (use e.g. Europe/Berlin)"
@@ -100,7 +103,7 @@ class SlackContext:
 
     def __init__(
         self,
-        settings: Any,
+        settings: Settings,
         engine: Engine,
         *,
         config: SlackConfig | None = None,

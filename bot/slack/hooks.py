@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
@@ -23,6 +23,10 @@ from bot.slack.context import SlackContext
 from bot.slack.post import SlackPoster
 from sync.state.inbox import DONE, IGNORED
 from sync.state.tables import SyncLink, utcnow
+
+if TYPE_CHECKING:
+    from bot.service.inbox import Delivery
+    from bot.service.worker import HandlerRegistry
 
 log = logging.getLogger(__name__)
 SPRINT_FIELDS = ("sprint", "iteration", "milestone")
@@ -136,15 +140,15 @@ def handle_sprint_change(
 
 
 def register_sprint_handlers(
-    registry: Any, ctx: SlackContext, poster: Callable[[], SlackPoster]
+    registry: HandlerRegistry, ctx: SlackContext, poster: Callable[[], SlackPoster]
 ) -> None:
     """Add the handlers to the service's ``HandlerRegistry``."""
 
-    def on_jira(delivery: Any) -> str | None:
+    def on_jira(delivery: Delivery) -> str | None:
         change = jira_sprint_change(delivery.payload)
         return IGNORED if change is None else handle_sprint_change(ctx, poster, change)
 
-    def on_github(delivery: Any) -> str | None:
+    def on_github(delivery: Delivery) -> str | None:
         change = github_sprint_change(delivery.event, delivery.payload)
         return IGNORED if change is None else handle_sprint_change(ctx, poster, change)
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from bot.digests.sprint_state import SprintItem, SprintProgress
-    from bot.digests.standup import StandupDigest
-    from bot.slack.commands import ReadyReport
+from bot.digests.reports import BlockedItem, CapacityAlert, ReadyReport, StandupDigest
+from bot.digests.sprint_state import SprintItem, SprintProgress
+from rules.base import Rule
+from rules.capacity import SprintLoad
 
 MAX_SECTION = 2900  # Slack allows 3,000 characters; keep room for "and N more"
 MAX_LIST_ITEMS = 12
@@ -288,7 +288,7 @@ def standup_message(digest: StandupDigest) -> SlackMessage:
     return SlackMessage(text, blocks)
 
 
-def _blocked_line(blocked: Any) -> str:
+def _blocked_line(blocked: BlockedItem) -> str:
     waits = ", ".join(
         f"{item_ref(b.story_id, b.urls)} ({esc(STATUS_LABEL[b.status.value])})"
         for b in blocked.blockers
@@ -350,8 +350,8 @@ def load_icon(load: float | None, warn_pct: float) -> str:
     return LEVEL_ICON["warning"] if load > warn_pct else ":large_green_circle:"
 
 
-def capacity_message(loads: Sequence[Any], warn_pct: float) -> SlackMessage:
-    """``loads`` are ``rules.capacity.SprintLoad`` records (the rules engine's numbers)."""
+def capacity_message(loads: Sequence[SprintLoad], warn_pct: float) -> SlackMessage:
+    """The rules engine's load per sprint and role."""
     blocks: list[dict[str, Any]] = [header("Capacity per sprint and role")]
     for load in loads[:40]:
         cap = load.sprint.capacity_points
@@ -372,8 +372,7 @@ def capacity_message(loads: Sequence[Any], warn_pct: float) -> SlackMessage:
     return SlackMessage(text, blocks)
 
 
-def capacity_alert_message(alert: Any, trigger: str | None = None) -> SlackMessage:
-    """One alert (``bot.digests.alerts.CapacityAlert``)."""
+def capacity_alert_message(alert: CapacityAlert, trigger: str | None = None) -> SlackMessage:
     if alert.level == "error":
         headline = (
             f"{LEVEL_ICON['error']} *Sprint {alert.sprint} is over capacity for "
@@ -402,7 +401,7 @@ def capacity_alert_message(alert: Any, trigger: str | None = None) -> SlackMessa
 # --- rules ----------------------------------------------------------------------------------
 
 
-def rules_message(rules: Sequence[Any], family: str | None = None) -> SlackMessage:
+def rules_message(rules: Sequence[Rule], family: str | None = None) -> SlackMessage:
     """All rules grouped by family (one line each), or one family's rules in full."""
     if family is not None:
         lines = [f"`{esc(r.id)}` {esc(r.severity)} — {esc(r.summary)}" for r in rules]
@@ -421,7 +420,7 @@ def rules_message(rules: Sequence[Any], family: str | None = None) -> SlackMessa
     return SlackMessage(f"{len(rules)} rules", blocks)
 
 
-def rule_message(rule: Any) -> SlackMessage:
+def rule_message(rule: Rule) -> SlackMessage:
     title = f"`{esc(rule.id)}` · {esc(rule.severity)} · {esc(rule.lifecycle)}"
     blocks = [section(f"{title}\n*{esc(rule.summary)}*"), section(esc(rule.doc)[:2900])]
     return SlackMessage(f"{rule.id}: {rule.summary}", blocks)

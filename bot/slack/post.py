@@ -6,7 +6,7 @@ to fix; HTTP 429 answers are retried after ``Retry-After`` by slack_sdk's own re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -25,11 +25,14 @@ from backlog.errors import (
 )
 from bot.slack.messages import SlackMessage
 
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
 AUTH_ERRORS = {"not_authed", "invalid_auth", "token_revoked", "account_inactive"}
 NOT_FOUND_ERRORS = {"channel_not_found", "not_in_channel", "user_not_found", "file_not_found"}
 
 
-def make_client(settings: Any) -> WebClient:
+def make_client(settings: Settings) -> WebClient:
     """A WebClient for the bot token and API URL in ``settings``."""
     if settings.slack_bot_token is None:
         raise ConfigurationError("setting SLACK_BOT_TOKEN is missing: set the bot's xoxb- token")
@@ -80,7 +83,7 @@ class SlackPoster:
         self.channel = channel
 
     @classmethod
-    def from_settings(cls, settings: Any) -> SlackPoster:
+    def from_settings(cls, settings: Settings) -> SlackPoster:
         if not settings.slack_channel:
             raise ConfigurationError(
                 "setting SLACK_CHANNEL is missing: set the channel id (C...) or #name to post to"

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Protocol
 from backlog.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from backlog.model import Backlog
     from bot.settings import Settings
     from sync.report import Progress, SyncReport
@@ -46,15 +48,19 @@ def target_names(choice: str) -> list[str]:
     return [choice]
 
 
-def build_target(name: str, settings: Settings) -> SyncTarget:
-    """The target ``name`` built from ``settings``; ConfigurationError names what is missing."""
+def build_target(name: str, settings: Settings, *, database: Engine | None = None) -> SyncTarget:
+    """The target ``name`` built from ``settings``; ConfigurationError names what is missing.
+
+    ``database``: the process's database engine (the service shares its own); one is made from
+    DATABASE_URL when not given.
+    """
     if name == "jira":
         from bot.targets.jira import build_jira
 
-        return build_jira(settings)
+        return build_jira(settings, database=database)
     if name == "github":
         from bot.targets.github import build_github
 
-        return build_github(settings)
+        return build_github(settings, database=database)
     known = ", ".join(TARGET_NAMES)
     raise ConfigurationError(f"unknown sync target '{name}' (choose from: {known})")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backlog.errors import BacklogBotError, BadInputError
 from backlog.model import Backlog
@@ -21,6 +21,13 @@ from bot.service.inbox import Delivery
 from bot.validation.validator import ValidationConfig
 from rules.base import Finding, Severity
 from sync.state.inbox import IGNORED
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from bot.settings import Settings
+    from bot.targets.factory import SyncTarget
+    from sync.github.live import GitHubLiveAdapter
 
 log = logging.getLogger(__name__)
 LEVELS = {Severity.error: "failure", Severity.warning: "warning", Severity.info: "notice"}
@@ -32,11 +39,11 @@ class BacklogCheck:
 
     def __init__(
         self,
-        settings: Any,
+        settings: Settings,
         config: ValidationConfig,
-        adapter_factory: Callable[[], Any],
+        adapter_factory: Callable[[], GitHubLiveAdapter],
         *,
-        targets: Callable[[], dict[str, Any]] | None = None,
+        targets: Callable[[], dict[str, SyncTarget]] | None = None,
     ) -> None:
         self.settings = settings
         self.config = config
@@ -114,14 +121,15 @@ class BacklogCheck:
         return lines
 
 
-def configured_targets(settings: Any) -> dict[str, Any]:
-    """Every registered sync target whose settings are complete."""
+def configured_targets(settings: Settings, database: Engine | None = None) -> dict[str, SyncTarget]:
+    """Every sync target whose settings are complete (on ``database``, the process's engine,
+    when given)."""
     from bot.targets.factory import TARGET_NAMES, build_target
 
-    runners = {}
+    runners: dict[str, SyncTarget] = {}
     for name in TARGET_NAMES:
         try:
-            runners[name] = build_target(name, settings)
+            runners[name] = build_target(name, settings, database=database)
         except BacklogBotError:
             continue
     return runners

@@ -17,10 +17,17 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.service.inbox import Delivery
-from bot.validation.validator import IssueState, Move, ValidationConfig, Validator, is_report
+from bot.validation.validator import (
+    IssueState,
+    LinkIndex,
+    Move,
+    ValidationConfig,
+    Validator,
+    is_report,
+)
 from rules.live import ChecklistEntry, CheckRun, LiveIssue, LiveSubtask, PullRequestSnapshot
 from sync.github.graphql import GitHubProjectsClient
 from sync.github.live import CLOSING_RE, GitHubLiveAdapter
@@ -33,6 +40,13 @@ CHECKBOX_RE = re.compile(r"^\s*[-*]\s+\[([ xX])\]\s+(.+?)\s*$", re.M)
 COVERAGE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 OWN_CHECK = "backlog-bot"
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from bot.service.metrics import Metrics
+    from bot.service.worker import HandlerRegistry
+    from bot.settings import Settings
 
 
 class GitHubTracker:
@@ -174,7 +188,7 @@ def _coverage(runs: list[dict[str, Any]]) -> float | None:
     return None
 
 
-def issue_refs(delivery: Delivery, config: ValidationConfig, links: Any) -> list[str]:
+def issue_refs(delivery: Delivery, config: ValidationConfig, links: LinkIndex) -> list[str]:
     """The issue numbers a GitHub delivery asks to re-check (empty: not a trigger)."""
     payload = delivery.payload
     sender = (payload.get("sender") or {}).get("login")
@@ -237,9 +251,9 @@ class GitHubValidation:
     def __init__(
         self,
         validator: Validator,
-        tracker_factory: Any,
+        tracker_factory: TrackerFactory,
         repository: str,
-        links: Any,
+        links: LinkIndex,
     ) -> None:
         self.validator = validator
         self.tracker_factory = tracker_factory
@@ -293,22 +307,32 @@ class GitHubValidation:
         return sorted(refs)
 
 
-def register_github_validation(registry: Any, settings: Any, engine: Any, config: Any) -> Any:
+def register_github_validation(
+    registry: HandlerRegistry,
+    settings: Settings,
+    engine: Engine,
+    config: ValidationConfig,
+    *,
+    metrics: Metrics | None = None,
+) -> Validator:
     """Add the GitHub validation handler to ``registry`` (needs GITHUB_TOKEN/REPOSITORY)."""
-    from bot.validation.validator import BacklogCache, LinkIndex
+    from bot.validation.backlog_check import BacklogCheck, configured_targets
+    from bot.validation.validator import BacklogCache
     from rules.config import load_rules_config
 
     links = LinkIndex(engine)
     validator = Validator(
         BacklogCache(settings.backlog_file), config, rules_config=load_rules_config(),
-        story_for=links.story_for,
+        story_for=links.story_for, metrics=metrics,
     )  # fmt: skip
-
     tracker = github_tracker_factory(settings)
-    handler = GitHubValidation(validator, tracker, settings.github_repository, links)
-    from bot.validation.backlog_check import BacklogCheck
-
-    check = BacklogCheck(settings, config, lambda: tracker().adapter)
+    handler = GitHubValidation(validator, tracker, str(settings.github_repository), links)
+    check = BacklogCheck(
+        settings,
+        config,
+        lambda: tracker().adapter,
+        targets=lambda: configured_targets(settings, engine),
+    )
     registry.add("github", "push", check)
     registry.add("github", "pull_request", check)
     for event in ("issues", "projects_v2_item", "pull_request", "pull_request_review", "check_run"):
@@ -316,23 +340,31 @@ def register_github_validation(registry: Any, settings: Any, engine: Any, config
     return validator
 
 
-def github_tracker_factory(settings: Any) -> Any:
-    """A function making a fresh ``GitHubTracker`` (one HTTP session per delivery)."""
-    from bot.github_credentials import github_credential
+TrackerFactory = Callable[[], GitHubTracker]
 
-    credential = github_credential(settings)  # one App token source for every delivery
+
+def github_tracker_factory(settings: Settings) -> TrackerFactory:
+    """A function making a fresh ``GitHubTracker`` (one HTTP session per delivery)."""
+    from bot.github_credentials import github_credential, has_github_credentials
+
+    if not has_github_credentials(settings) or not settings.github_repository:
+        from backlog.errors import ConfigurationError
+
+        raise ConfigurationError(
+            "GitHub validation needs GITHUB_TOKEN (or a GitHub App) and GITHUB_REPOSITORY"
+        )
+    token = github_credential(settings)  # one App token source for every delivery
+    repository = settings.github_repository
 
     def tracker() -> GitHubTracker:
         adapter = GitHubLiveAdapter(
-            api_url=settings.github_api_url,
-            token=credential,
-            repository=settings.github_repository,
+            api_url=settings.github_api_url, token=token, repository=repository
         )
 
         def projects() -> GitHubProjectsClient:
             return GitHubProjectsClient(
-                api_url=settings.github_api_url, token=credential,
-                repository=settings.github_repository, counter=adapter.calls,
+                api_url=settings.github_api_url, token=token,
+                repository=repository, counter=adapter.calls,
                 governor=adapter.governor,
             )  # fmt: skip
 

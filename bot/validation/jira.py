@@ -18,8 +18,8 @@ Neither move back is itself a move into a sprint or ready status, so it triggers
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.service.inbox import Delivery
 from bot.validation.validator import (
@@ -30,9 +30,17 @@ from bot.validation.validator import (
     Validator,
     is_report,
 )
-from rules.live import LiveIssue, LiveSubtask
+from rules.live import LiveIssue, LiveSubtask, PullRequestSnapshot
 from sync.jira.live import JiraLiveAdapter
 from sync.state.inbox import IGNORED
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from bot.service.metrics import Metrics
+    from bot.service.worker import HandlerRegistry
+    from bot.settings import Settings
+    from bot.validation.github import TrackerFactory
 
 QUIET_FIELDS = {"labels", "comment", "watches", "watchers", "rank", "lastviewed"}
 log = logging.getLogger(__name__)
@@ -48,7 +56,7 @@ class JiraTracker:
         adapter: JiraLiveAdapter,
         *,
         links: LinkIndex | None = None,
-        github: Callable[[], Any] | None = None,
+        github: TrackerFactory | None = None,
     ) -> None:
         self.adapter = adapter
         self.links = links
@@ -71,7 +79,7 @@ class JiraTracker:
             LiveSubtask(s.key, s.backlog_id or "", s.status_category == "done")
             for s in self.adapter.subtasks(state.ref)
         )
-        pulls: tuple[Any, ...] = ()
+        pulls: tuple[PullRequestSnapshot, ...] = ()
         number = self._github_number(state.story_id)
         if number is not None and self.github is not None:
             tracker = self.github()
@@ -197,16 +205,25 @@ class JiraValidation:
 
 
 def register_jira_validation(
-    registry: Any, settings: Any, engine: Any, config: ValidationConfig, github: Any = None
+    registry: HandlerRegistry,
+    settings: Settings,
+    engine: Engine,
+    config: ValidationConfig,
+    github: TrackerFactory | None = None,
+    *,
+    metrics: Metrics | None = None,
 ) -> Validator:
     """Add the Jira validation handler (needs JIRA_URL, JIRA_EMAIL, JIRA_API_TOKEN)."""
+    from backlog.errors import ConfigurationError
     from bot.validation.validator import BacklogCache
     from rules.config import load_rules_config
 
+    if not settings.jira_url or not settings.jira_email or settings.jira_api_token is None:
+        raise ConfigurationError("Jira validation needs JIRA_URL, JIRA_EMAIL and JIRA_API_TOKEN")
     links = LinkIndex(engine)
     validator = Validator(
         BacklogCache(settings.backlog_file), config, rules_config=load_rules_config(),
-        story_for=links.story_for,
+        story_for=links.story_for, metrics=metrics,
     )  # fmt: skip
     from bot.settings import load_config_table
     from sync.jira.flavour import deployment_choice

@@ -10,18 +10,27 @@ returns one line per target. The scheduler (``bot.service.scheduler``, job ``syn
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from backlog.errors import BacklogBotError
 from bot.service.logging import correlation_scope
+
+if TYPE_CHECKING:
+    from bot.service.metrics import Metrics
+    from bot.settings import Settings
+    from bot.targets.factory import SyncTarget
 
 log = logging.getLogger(__name__)
 
 
 def reconcile(
-    settings: Any, targets: dict[str, Any] | None = None, metrics: Any = None
+    settings: Settings,
+    targets: Mapping[str, SyncTarget] | None = None,
+    metrics: Metrics | None = None,
 ) -> list[str]:
-    """Pull every configured target; one summary line each (errors are lines, not raises)."""
+    """Pull ``targets`` (default: every configured target); one summary line each (errors are
+    lines, not raises); ``metrics`` counts the runs and the HTTP calls."""
     from bot.validation.backlog_check import configured_targets
 
     lines: list[str] = []

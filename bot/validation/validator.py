@@ -33,12 +33,18 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from backlog.errors import ConfigurationError
 from backlog.model import Backlog
 from rules.base import Finding, Severity, matches_prefix
 from rules.live import LiveIssue
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from bot.service.metrics import Metrics
+    from rules.config import RulesConfig
 
 log = logging.getLogger(__name__)
 MARKER = "<!-- backlog-bot:report -->"
@@ -180,9 +186,9 @@ class Validator:
         backlog: Callable[[], Backlog],
         config: ValidationConfig,
         *,
-        rules_config: Any = None,
+        rules_config: RulesConfig | None = None,
         story_for: Callable[[str, IssueState], str | None] | None = None,
-        metrics: Any = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.backlog = backlog
         self.config = config
@@ -327,7 +333,7 @@ def _hash_in(body: str) -> str | None:
     return body[start + len(HASH_PREFIX) :].split(" ", 1)[0].split("-->", 1)[0].strip()
 
 
-def _with_select(base: Any, prefixes: Sequence[str]) -> Any:
+def _with_select(base: RulesConfig, prefixes: Sequence[str]) -> RulesConfig:
     return replace(base, select=tuple(prefixes))
 
 
@@ -350,7 +356,7 @@ def _with_live_points(backlog: Backlog, story_id: str, points: float | None) -> 
 class LinkIndex:
     """Maps a tracker's issue back to its backlog story through the ``sync_link`` rows."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def story_for(self, tracker: str, state: IssueState) -> str | None:

@@ -7,12 +7,10 @@ fields, priorities, time tracking) makes of one ``DesiredIssue``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sync.jira.mapping import DesiredIssue, jira_duration
 from sync.jira.port import PROPERTY_KEY, IssueWrite, JiraProjectConfig
-
-if TYPE_CHECKING:
-    from sync.jira.mapping import DesiredIssue
 
 
 def issue_write(
@@ -62,12 +60,3 @@ def issue_write(
         }
     }
     return IssueWrite(item.backlog_id, fields, properties, item.line)
-
-
-def jira_duration(hours: float) -> str:
-    """Hours in Jira's duration notation: ``1.5`` -> ``1h 30m``, ``0.5`` -> ``30m``."""
-    whole = int(hours)
-    minutes = round((hours - whole) * 60)
-    if minutes and whole:
-        return f"{whole}h {minutes}m"
-    return f"{minutes}m" if minutes else f"{whole}h"

@@ -31,7 +31,6 @@ from typing import Any, Literal
 
 from backlog.errors import ConfigurationError
 from backlog.model import Backlog, Epic, Story, Task
-from sync.jira.fields import jira_duration
 from sync.jira.port import MANAGED_LABEL, id_label
 from sync.plan import content_hash
 
@@ -377,3 +376,12 @@ def _task_suffix(task: Task) -> str:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.strip().lower()).strip("-")
+
+
+def jira_duration(hours: float) -> str:
+    """Hours in Jira's duration notation: ``1.5`` -> ``1h 30m``, ``0.5`` -> ``30m``."""
+    whole = int(hours)
+    minutes = round((hours - whole) * 60)
+    if minutes and whole:
+        return f"{whole}h {minutes}m"
+    return f"{minutes}m" if minutes else f"{whole}h"
