@@ -213,13 +213,14 @@ def register_jira_validation(
     *,
     metrics: Metrics | None = None,
 ) -> Validator:
-    """Add the Jira validation handler (needs JIRA_URL, JIRA_EMAIL, JIRA_API_TOKEN)."""
+    """Add the Jira validation handler (needs JIRA_URL and JIRA_API_TOKEN, and JIRA_EMAIL on
+    Jira Cloud; Data Center authenticates with the personal access token alone)."""
     from backlog.errors import ConfigurationError
     from bot.validation.validator import BacklogCache
     from rules.config import load_rules_config
 
-    if not settings.jira_url or not settings.jira_email or settings.jira_api_token is None:
-        raise ConfigurationError("Jira validation needs JIRA_URL, JIRA_EMAIL and JIRA_API_TOKEN")
+    if not settings.jira_url or settings.jira_api_token is None:
+        raise ConfigurationError("Jira validation needs JIRA_URL and JIRA_API_TOKEN")
     links = LinkIndex(engine)
     validator = Validator(
         BacklogCache(settings.backlog_file), config, rules_config=load_rules_config(),
