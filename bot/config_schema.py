@@ -53,6 +53,10 @@ TEXTS = Kind('a list of text, e.g. ["a", "b"]', _is_texts)
 TEXT_OR_TEXTS = Kind("text or a list of text", lambda v: _is_text(v) or _is_texts(v))
 DATE = Kind("a date, e.g. 2026-01-05", lambda v: isinstance(v, date) or _is_text(v))
 TABLE = Kind("a table", lambda v: isinstance(v, dict))
+DATES = Kind(
+    "a list of dates, e.g. [2026-12-25]",
+    lambda v: isinstance(v, list) and all(isinstance(d, date) or _is_text(d) for d in v),
+)
 INTS = Kind("a list of whole numbers", lambda v: isinstance(v, list) and all(map(_is_int, v)))
 
 
@@ -137,6 +141,16 @@ SETTINGS = Table(
         ),
         "readiness_timeout_seconds": _env(NUMBER, "/readyz probe timeout", 2.0),
         "log_level": _env(TEXT, "DEBUG, INFO, WARNING or ERROR", "INFO"),
+        "page_auth": _env(
+            TEXT, '"token" or "proxy": who may open the planning page at GET /', "token"
+        ),
+        "page_token": _env(
+            TEXT, "the planning page's token (bearer, or the Basic password)", secret=True
+        ),
+        "page_proxy_header": _env(
+            TEXT, "the user header an authenticating proxy sets", "X-Forwarded-User"
+        ),
+        "backlog_web_url": _env(TEXT, "the backlog file on the web, for backlog line links"),
     },
 )
 
@@ -225,6 +239,8 @@ CALENDAR = Table(
     {
         "sprint1_start": Key(DATE, "first day of sprint 1"),
         "sprint_length_days": Key(INT, "sprint length in days", 14),
+        "working_days": Key(TEXTS, "the team's working days", ["mon", "tue", "wed", "thu", "fri"]),
+        "holidays": Key(DATES, "days off, e.g. [2026-12-25]", []),
     },
 )
 

@@ -74,6 +74,7 @@ def _register() -> None:
         "bot.cli.slack",
         "bot.cli.config",
         "bot.cli.slack_app",
+        "bot.cli.report",
     ):
         try:
             importlib.import_module(name)

@@ -4,7 +4,8 @@ Only here (and in CLI command functions) are adapters built from settings. The o
 and is written out once: the process's database engine, then the metrics (so every handler
 gets them in its constructor), then the webhook handlers (DoR/DoD validation when Jira or
 GitHub is configured; the capacity check on sprint changes when Slack is), the Slack endpoint,
-the handler modules named by ``WEBHOOK_HANDLER_MODULES``, and the scheduler's start/stop hooks.
+the sprint planning page (``GET /``), the handler modules named by ``WEBHOOK_HANDLER_MODULES``,
+and the scheduler's start/stop hooks.
 The result is a frozen ``ServiceParts`` for ``bot.service.app.create_app``.
 """
 
@@ -54,6 +55,7 @@ def build_service(
     from bot.slack.context import SlackContext
     from bot.slack.wiring import add_slack, sync_actions
     from bot.validation.validator import ValidationConfig
+    from bot.views.routes import page_routes
     from sync.state.db import make_engine
 
     owns_engine = engine is None
@@ -77,6 +79,7 @@ def build_service(
         metrics=metrics,
         registry=registry,
         slack_handler=slack.endpoint,
+        routes=page_routes(ctx),  # GET /: the sprint planning page
         on_startup=on_startup,
         on_shutdown=on_shutdown,
     )

@@ -112,7 +112,8 @@ def build_jira(
         deployment=deployment,
     )
     store = LinkStore(database or make_engine(settings.database_url), "jira")
-    engine = JiraSync(adapter, store, JiraMappingConfig.from_table(table))
+    mapping = JiraMappingConfig.from_table(table, calendar=load_config_table("calendar"))
+    engine = JiraSync(adapter, store, mapping)
     return JiraTarget(engine, calls, settings.database_url)
 
 

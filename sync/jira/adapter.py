@@ -217,6 +217,8 @@ class JiraAdapter:
             "fields": ",".join(fields),
             "properties": PROPERTY_KEY,
             "maxResults": SEARCH_PAGE,
+            # when each issue reached done and entered its sprint, for the burndown
+            "expand": "changelog",
         }
         if self.detect() == "datacenter":
             return self._search_paged(config, params)
