@@ -216,6 +216,7 @@ def register_jira_validation(
     """Add the Jira validation handler (needs JIRA_URL and JIRA_API_TOKEN, and JIRA_EMAIL on
     Jira Cloud; Data Center authenticates with the personal access token alone)."""
     from backlog.errors import ConfigurationError
+    from bot.service.issue_locks import issue_guard
     from bot.validation.validator import BacklogCache
     from rules.config import load_rules_config
 
@@ -224,7 +225,7 @@ def register_jira_validation(
     links = LinkIndex(engine)
     validator = Validator(
         BacklogCache(settings.backlog_file), config, rules_config=load_rules_config(),
-        story_for=links.story_for, metrics=metrics,
+        story_for=links.story_for, metrics=metrics, guard=issue_guard(engine, settings),
     )  # fmt: skip
     from bot.settings import load_config_table
     from sync.jira.flavour import deployment_choice
