@@ -140,6 +140,16 @@ SETTINGS = Table(
             TEXT, "extra module:function registrars, comma separated", ""
         ),
         "readiness_timeout_seconds": _env(NUMBER, "/readyz probe timeout", 2.0),
+        "http_read_timeout_seconds": _env(
+            NUMBER, "a request body stalled this long gets a 408", 15.0
+        ),
+        "slack_max_body_bytes": _env(INT, "largest Slack request body accepted", 512 * 1024),
+        "prune_max_share": _env(
+            NUMBER,
+            "apply --prune refuses to close a larger share of the "
+            "linked issues (without --prune-all)",
+            0.2,
+        ),
         "log_level": _env(TEXT, "DEBUG, INFO, WARNING or ERROR", "INFO"),
         "page_auth": _env(
             TEXT, '"token" or "proxy": who may open the planning page at GET /', "token"
