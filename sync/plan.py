@@ -14,6 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# The backlog elements that become issues, on every target (the link kinds of ``SyncLink``).
+ISSUE_KINDS: tuple[str, ...] = ("epic", "story", "task", "subtask")
+
 Action = Literal["create", "update", "link", "move", "close", "delete", "orphan", "unchanged"]
 WRITE_ACTIONS: frozenset[str] = frozenset({"create", "update", "link", "move", "close", "delete"})
 

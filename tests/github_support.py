@@ -61,7 +61,7 @@ def github_target(
     sync = GitHubSync(
         rest,
         LinkStore(engine, "github"),
-        options,
+        options or GitHubOptions(),
         projects=projects,
         project_title=sandbox.project_title,
     )

@@ -27,6 +27,7 @@ from sync.github.adapter import GitHubRestAdapter
 from sync.github.graphql import GitHubProjectsClient
 from sync.github.limits import PacingPolicy, RateGovernor
 from sync.github.engine import GitHubSync
+from sync.github.mapping import GitHubOptions
 from sync.state.links import LinkStore
 from backlog.parse import load_backlog
 
@@ -36,7 +37,7 @@ common = dict(api_url=env["GITHUB_API_URL"], token=env["GITHUB_TOKEN"],
               repository=env["GITHUB_REPOSITORY"], counter=counter, governor=governor)
 rest = GitHubRestAdapter(**common)
 projects = GitHubProjectsClient(**common)
-sync = GitHubSync(rest, LinkStore(make_engine(env["DATABASE_URL"]), "github"),
+sync = GitHubSync(rest, LinkStore(make_engine(env["DATABASE_URL"]), "github"), GitHubOptions(),
                   projects=projects, project_title=env["GITHUB_PROJECT"])
 sync.apply(load_backlog(env["BACKLOG"]))
 """

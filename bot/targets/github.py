@@ -71,7 +71,8 @@ class GitHubTarget:
         self.store = store
         self.calls = calls
 
-    def engine(self) -> GitHubSync:
+    def build_engine(self) -> GitHubSync:
+        """A GitHub engine that knows the Jira issues recorded so far."""
         from sync.github.engine import GitHubSync
 
         return GitHubSync(
@@ -88,7 +89,7 @@ class GitHubTarget:
 
         db.upgrade(self.settings.database_url)
         try:
-            return self.engine().plan(backlog, source, prune=prune)
+            return self.build_engine().plan(backlog, source, prune=prune)
         finally:
             self.close()
 
@@ -99,7 +100,7 @@ class GitHubTarget:
         from sync.state import db
 
         db.upgrade(self.settings.database_url)
-        engine = self.engine()
+        engine = self.build_engine()
         try:
             report = engine.apply(backlog, source, prune=prune, progress=progress)
             report.failures += link_jira_to_github(self.settings, engine, self.calls)
@@ -113,7 +114,7 @@ class GitHubTarget:
 
         db.upgrade(self.settings.database_url)
         try:
-            return self.engine().pull()
+            return self.build_engine().pull()
         finally:
             self.close()
 

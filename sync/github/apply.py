@@ -14,7 +14,6 @@ from typing import Any
 from backlog.errors import RemoteError
 from sync.github.mapping import GitHubDesired, IssueSpec
 from sync.github.plan import (
-    ISSUE_KINDS,
     TARGET,
     issue_content,
     issue_link,
@@ -24,7 +23,7 @@ from sync.github.plan import (
 )
 from sync.github.port import GitHubIssue, GitHubRestPort, RemoteMilestone
 from sync.link_record import LinkRecord
-from sync.plan import Change, content_hash
+from sync.plan import ISSUE_KINDS, Change, content_hash
 from sync.state.links import LinkStore
 
 Links = dict[tuple[str, str], LinkRecord]

@@ -25,10 +25,10 @@ from sync.github.mapping import (
     GitHubOptions,
     desired_state,
 )
-from sync.github.plan import ISSUE_KINDS, TARGET, plan_github, project_enabled
+from sync.github.plan import TARGET, plan_github, project_enabled
 from sync.github.port import GitHubProjectsPort, GitHubRestPort
 from sync.link_record import LinkRecord
-from sync.plan import Plan
+from sync.plan import ISSUE_KINDS, Plan
 from sync.report import Progress, SilentProgress, SyncReport, recorded_run
 from sync.state.links import LinkStore, PulledState
 
@@ -46,7 +46,7 @@ class GitHubSync:
         self,
         port: GitHubRestPort,
         store: LinkStore,
-        mapping: GitHubOptions | None = None,
+        mapping: GitHubOptions,
         *,
         projects: GitHubProjectsPort | None = None,
         project_title: str | None = None,
@@ -54,7 +54,7 @@ class GitHubSync:
     ) -> None:
         self.port = port
         self.store = store
-        self.mapping = mapping or GitHubOptions()
+        self.mapping = mapping
         self.projects = projects
         self.project_title = project_title if projects is not None else None
         self.jira = dict(jira or {})

@@ -13,10 +13,9 @@ from typing import Any
 
 from sync.github.mapping import GitHubDesired, IssueSpec
 from sync.link_record import LinkRecord
-from sync.plan import Action, Change, Plan, content_hash
+from sync.plan import ISSUE_KINDS, Action, Change, Plan, content_hash
 
 TARGET = "github"
-ISSUE_KINDS = ("epic", "story", "task", "subtask")
 
 
 Links = Mapping[tuple[str, str], LinkRecord]

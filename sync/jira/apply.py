@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from backlog.errors import RemoteError
 from sync.jira.fields import issue_write
 from sync.jira.mapping import DesiredIssue
-from sync.jira.plan import ISSUE_KINDS, JiraPlan
+from sync.jira.plan import JiraPlan
 from sync.jira.port import (
     BULK_LIMIT,
     AmbiguousWriteError,
@@ -23,12 +23,12 @@ from sync.jira.port import (
     id_label,
 )
 from sync.link_record import LinkRecord
-from sync.plan import Change
+from sync.plan import ISSUE_KINDS, Change
 from sync.report import Progress, SyncReport
 from sync.state.links import LinkStore
 
 LEVELS: tuple[tuple[str, ...], ...] = (("epic",), ("story",), ("task", "subtask"))
-MAX_CREATE_ROUNDS = 4
+MAX_CREATE_ATTEMPTS = 4  # per item, when Jira keeps giving no usable answer
 
 
 class JiraApplier:
@@ -93,7 +93,7 @@ class JiraApplier:
                 )
             else:
                 pending.append(item)
-        for _round in range(MAX_CREATE_ROUNDS):
+        for _attempt in range(MAX_CREATE_ATTEMPTS):
             if not pending:
                 return
             retry: list[DesiredIssue] = []

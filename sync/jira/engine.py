@@ -11,9 +11,9 @@ from __future__ import annotations
 from backlog.model import Backlog
 from sync.jira.apply import JiraApplier
 from sync.jira.mapping import JiraMappingConfig, desired_state
-from sync.jira.plan import ISSUE_KINDS, TARGET, JiraPlan, plan_jira
+from sync.jira.plan import TARGET, JiraPlan, plan_jira
 from sync.jira.port import MANAGED_LABEL, JiraIssue, JiraPort, JiraProjectConfig
-from sync.plan import Plan
+from sync.plan import ISSUE_KINDS, Plan
 from sync.report import Progress, SilentProgress, SyncReport, recorded_run
 from sync.state.links import LinkStore, PulledState
 

@@ -16,10 +16,9 @@ from typing import Any
 from sync.jira.mapping import DesiredIssue, DesiredState
 from sync.jira.port import JiraIssue, JiraProjectConfig, RemoteSprint, id_label
 from sync.link_record import LinkRecord
-from sync.plan import Action, Change, Plan
+from sync.plan import ISSUE_KINDS, Action, Change, Plan
 
 TARGET = "jira"
-ISSUE_KINDS = ("epic", "story", "task", "subtask")
 
 
 @dataclass(frozen=True)
