@@ -1,11 +1,12 @@
-"""GitHub's official API descriptions, which the GitHub sandbox is built on.
+"""GitHub's official REST description and webhook examples, for the contract tests.
 
-GitHub publishes them as npm packages. The sandbox needs the GraphQL schema at run time (every
-document is validated against it, as GitHub does); the tests also use the REST description
-and the webhook examples. They are looked up, in order, under ``$BACKLOG_BOT_ORACLES_DIR``,
-``<checkout>/.cache/oracles`` and ``~/.cache/backlog-bot/oracles``, and installed with npm
-(from the npm registry, scripts not run) into the first of those that can be written when
-missing.
+GitHub publishes them as npm packages (the REST description is about 385 MB installed), so
+they are not in the repository: ``scripts/test.sh`` installs them before the tests. Nothing
+at run time needs them; the GitHub sandbox's GraphQL schema ships inside the package
+(``sandbox/github/schema.graphql.gz``). They are looked up, in order, under
+``$BACKLOG_BOT_ORACLES_DIR``, ``<checkout>/.cache/oracles`` and
+``~/.cache/backlog-bot/oracles``, and installed with npm (from the npm registry, scripts not
+run) into the first of those that can be written when missing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from sandbox.errors import SandboxSetupError
 
 PACKAGES = {
     "openapi": "@octokit/openapi@23.0.2",
-    "graphql-schema": "@octokit/graphql-schema@15.26.1",
     "webhooks-examples": "@octokit/webhooks-examples@7.6.1",
 }
 DIR_ENV = "BACKLOG_BOT_ORACLES_DIR"
@@ -58,7 +58,7 @@ def ensure(name: str) -> Path:
     npm = shutil.which("npm")
     if npm is None:
         raise SandboxSetupError(
-            f"GitHub's API description {PACKAGES[name]} is needed by the GitHub sandbox and npm "
+            f"GitHub's API description {PACKAGES[name]} is needed by the contract tests and npm "
             f"is not installed: install Node.js/npm, or install the package yourself with "
             f"'npm install --prefix DIR {PACKAGES[name]}' and set {DIR_ENV}=DIR"
         )
@@ -91,7 +91,7 @@ def ensure(name: str) -> Path:
             return folder
         errors.append(f"{prefix}: npm exited {result.returncode}: {result.stderr.strip()[-300:]}")
     raise SandboxSetupError(
-        f"could not install {PACKAGES[name]} for the GitHub sandbox ({'; '.join(errors)}); "
+        f"could not install {PACKAGES[name]} for the contract tests ({'; '.join(errors)}); "
         f"install it with npm and set {DIR_ENV}"
     )
 

@@ -1,4 +1,11 @@
-"""Shared fixtures: the reference backlog, and databases on SQLite and PostgreSQL.
+"""Shared fixtures: the reference backlog, and databases on SQLite and PostgreSQL; which
+tests the default run selects.
+
+Tests marked ``slow`` (whole-process scenarios: real ``serve`` processes killed with SIGKILL,
+the end-to-end demo, ...) are left out of the default run (plain ``pytest`` or
+``scripts/test.sh``), which stays under a few minutes. They run when asked for: in CI
+(``CI=true``, as ``.ci/run`` sets), with ``--run-slow``, with a ``-m`` or ``-k`` expression of
+your own, or when you name test files or ids on the command line.
 
 PostgreSQL tests get a database of their own (created and dropped per test) on the server at
 ``BACKLOG_BOT_TEST_PG`` (default ``postgresql://postgres@127.0.0.1:5432/test``), so parallel
@@ -17,6 +24,45 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_BACKLOG = ROOT / "examples" / "bss-modernization.md"
 PG_ADMIN_URL = os.environ.get("BACKLOG_BOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        help="also run the tests marked slow (CI=true does the same)",
+    )
+
+
+def _runs_slow_tests(config: pytest.Config) -> bool:
+    """False only for a default run: no --run-slow, not CI, no -m or -k of the user's, and no
+    test file or id named (whole folders, such as ``tests``, are still a default run)."""
+    here = config.invocation_params.dir
+    names_files = config.args_source is pytest.Config.ArgsSource.ARGS and any(
+        not (here / arg.split("::")[0]).is_dir() for arg in config.args
+    )
+    return bool(
+        config.getoption("--run-slow")
+        or os.environ.get("CI", "").lower() in ("1", "true", "yes")
+        or config.getoption("markexpr")
+        or config.getoption("keyword")
+        or names_files
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if _runs_slow_tests(config):
+        return "slow tests: included"
+    return "slow tests: left out (--run-slow or CI=true runs them)"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _runs_slow_tests(config):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]
 
 
 @pytest.fixture(autouse=True)

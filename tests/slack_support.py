@@ -4,11 +4,13 @@ frozen team clock (Thursday 19 Nov 2026, 09:30 in Berlin: day 4 of sprint 1)."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from slack_bolt import App
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -125,3 +127,23 @@ def set_live(engine: Engine, story: str, target: str = "jira", **values: Any) ->
             setattr(row, key, value)
         session.add(row)
         session.commit()
+
+
+def finish_lazy_listeners(app: App, timeout: float = 10.0) -> None:
+    """Return once every lazy listener bolt has started so far has finished.
+
+    The positive signal behind "this command posted no reply": bolt submits a command's lazy
+    listeners to its listener executor before it answers the request, so once that executor
+    has shut down with ``wait=True`` every reply the bot was going to send has been sent (and
+    recorded by the sandbox, which records before it answers). The app takes no new lazy work
+    afterwards: call this last in a test.
+    """
+    done = threading.Event()
+
+    def shut_down() -> None:
+        app.listener_runner.listener_executor.shutdown(wait=True)
+        done.set()
+
+    threading.Thread(target=shut_down, daemon=True).start()
+    if not done.wait(timeout):
+        raise AssertionError(f"bolt's lazy listeners still running after {timeout} s")

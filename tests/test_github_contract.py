@@ -25,14 +25,14 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
 from backlog.parse import load_backlog, parse_text
+from sandbox import oracles
 from sandbox.github import GitHubSandbox
 from sandbox.github.graphql_api import load_schema
 from sync.github.mapping import GitHubOptions
 from tests.github_support import github_target, migrated_engine
 
 ROOT = Path(__file__).resolve().parent.parent
-OCTOKIT = ROOT / ".cache" / "oracles" / "node_modules" / "@octokit"
-OPENAPI = OCTOKIT / "openapi" / "generated" / "api.github.com.json"
+OPENAPI = oracles.ensure("openapi") / "generated" / "api.github.com.json"
 REFERENCE = ROOT / "examples" / "bss-modernization.md"
 SERVER = "https://api.github.com"
 

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, select
 
 from backlog.parse import load_backlog
@@ -49,6 +50,7 @@ def _issue_creates(sandbox: GitHubSandbox) -> int:
     )
 
 
+@pytest.mark.slow  # a real `apply` process, killed and run again
 def test_killed_mid_apply_then_rerun_creates_nothing_twice(sqlite_url: str) -> None:
     engine = migrated_engine(sqlite_url)
     with GitHubSandbox() as sandbox:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -82,20 +81,38 @@ def test_concurrent_claims_never_share_a_delivery(engine: Engine) -> None:
     assert inbox.counts()["done"] == 120
 
 
-def test_expired_lease_is_claimed_again(engine: Engine) -> None:
+class Clock:
+    """The inbox's "now", moved by the test: leases and backoff without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr("bot.service.inbox.utcnow", lambda: clock.now)
+    return clock
+
+
+def test_expired_lease_is_claimed_again(engine: Engine, clock: Clock) -> None:
     inbox = Inbox(engine)
     put(inbox, "a")
-    [first] = inbox.claim("killed-worker", lease_seconds=0.2)
+    [first] = inbox.claim("killed-worker", lease_seconds=20)
+    clock.advance(19.9)
     assert inbox.claim("w2", lease_seconds=30) == []  # lease still held
-    time.sleep(0.3)
+    clock.advance(0.2)
     [again] = inbox.claim("w2", lease_seconds=30)
     assert again.delivery_id == "a" and again.attempts == 2
     assert not inbox.complete(first, "killed-worker")  # the old claim is fenced off
     assert inbox.complete(again, "w2")
 
 
-def test_failures_back_off_then_park_with_the_error(engine: Engine) -> None:
-    inbox = Inbox(engine, policy=DeliveryBackoff(max_attempts=3, base_seconds=0.05))
+def test_failures_back_off_then_park_with_the_error(engine: Engine, clock: Clock) -> None:
+    inbox = Inbox(engine, policy=DeliveryBackoff(max_attempts=3, base_seconds=2))
     put(inbox, "a")
     assert (
         DeliveryBackoff(base_seconds=2).delay(1) == 2
@@ -103,11 +120,14 @@ def test_failures_back_off_then_park_with_the_error(engine: Engine) -> None:
     )
     [d] = inbox.claim("w")
     assert inbox.fail(d, "w", "boom 1") == "queued"
-    assert inbox.claim("w") == []  # backing off
-    time.sleep(0.07)
+    clock.advance(1.9)
+    assert inbox.claim("w") == []  # backing off: 2 s after the first failure
+    clock.advance(0.2)
     [d] = inbox.claim("w")
     assert inbox.fail(d, "w", "boom 2") == "queued"
-    time.sleep(0.12)
+    clock.advance(3.9)
+    assert inbox.claim("w") == []  # 4 s after the second
+    clock.advance(0.2)
     [d] = inbox.claim("w")
     assert d.attempts == 3
     assert inbox.fail(d, "w", "boom 3") == "parked"

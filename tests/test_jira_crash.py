@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from sandbox.jira import Fault
 from sync.state.db import make_engine
 from sync.state.links import LinkStore
@@ -29,6 +31,7 @@ def _env(site, database_url: str, config: Path) -> dict[str, str]:  # type: igno
     return env
 
 
+@pytest.mark.slow  # a real `apply` process, killed and run again
 def test_killed_mid_apply_then_rerun_creates_no_duplicates(
     database_url: str, tmp_path: Path
 ) -> None:

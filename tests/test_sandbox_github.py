@@ -17,12 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox import oracles
 from sandbox.github import GitHubSandbox
 from sandbox.github.limits import SECONDARY_MESSAGE
 from sandbox.runner import ServedApp
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / ".cache/oracles/node_modules/@octokit/webhooks-examples/api.github.com/index.json"
+EXAMPLES = oracles.ensure("webhooks-examples") / "api.github.com" / "index.json"
 
 
 @pytest.fixture

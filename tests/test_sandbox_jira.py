@@ -24,12 +24,9 @@ from starlette.routing import Route
 
 from sandbox.jira import JiraSandbox, ProjectSpec
 from sandbox.runner import serve
+from tests.oracle_files import JIRA_ISSUE_UPDATED
 
 ROOT = Path(__file__).resolve().parents[1]
-ORACLE_EXAMPLE = (
-    ROOT / ".." / "shared" / "oracles" / "jira" / "webhook-examples"
-    / "jira_issue_updated.atlassian-doc-example.json"
-)  # fmt: skip
 
 
 def _client(site: JiraSandbox, token: str | None = None) -> JIRA:
@@ -154,7 +151,7 @@ def test_webhooks_are_signed_and_shaped_like_atlassians_example() -> None:
         "jira:issue_created",
         "jira:issue_updated",
     ]
-    example = json.loads(ORACLE_EXAMPLE.read_text(encoding="utf-8"))
+    example = json.loads(JIRA_ISSUE_UPDATED.read_text(encoding="utf-8"))
     identifiers = set()
     for headers, body in received:
         expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()

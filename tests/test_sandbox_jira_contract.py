@@ -8,10 +8,7 @@ traffic is checked against the v3 operation of the same path.
 
 from __future__ import annotations
 
-import json
 import re
-from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -27,8 +24,8 @@ from tests.jira_support import (  # noqa: F401 (_dispose_engines is a fixture)
     make_sync,
     reference_backlog,
 )
+from tests.oracle_files import load_oracle_json
 
-ORACLES = Path(__file__).resolve().parents[1] / ".." / "shared" / "oracles" / "jira"
 PLATFORM_SERVER = "https://your-domain.atlassian.net"
 SOFTWARE_SERVER = "https://your-domain.atlassian.com"
 
@@ -45,9 +42,8 @@ def _pruned(spec: dict[str, Any], keep: set[str]) -> dict[str, Any]:
     return {**spec, "paths": {path: spec["paths"][path] for path in keep}}
 
 
-@cache
 def _spec(name: str) -> dict[str, Any]:
-    return json.loads((ORACLES / name).read_text(encoding="utf-8"))
+    return load_oracle_json(f"jira/{name}.gz")  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,11 @@ from typing import Any
 
 import pytest
 
+from sandbox import oracles
 from sandbox.github import GitHubSandbox
 from tests.test_service_validation import World, open_world
 
-EXAMPLES = (
-    Path(__file__).resolve().parents[1]
-    / ".cache/oracles/node_modules/@octokit/webhooks-examples/api.github.com/index.json"
-)
+EXAMPLES = oracles.ensure("webhooks-examples") / "api.github.com" / "index.json"
 
 
 @pytest.fixture

@@ -180,18 +180,10 @@ def test_our_requests_carry_the_arguments_slack_requires(
 ) -> None:
     """Every call the bot made names the arguments Slack's OpenAPI file marks required."""
     import json
-    from pathlib import Path
 
-    spec_file = (
-        Path(__file__).resolve().parents[1]
-        / ".."
-        / "shared"
-        / "oracles"
-        / "slack"
-        / "web-api"
-        / "slack_web_openapi_v2_without_examples.json"
-    )
-    spec = json.loads(spec_file.read_text(encoding="utf-8"))
+    from tests.oracle_files import load_oracle_json
+
+    spec = load_oracle_json("slack/web-api/slack_web_openapi_v2_without_examples.json.gz")
     post_standup(ctx, poster, standup_now(ctx))
     check_capacity(ctx, poster)
     calls = slack.state.calls

@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from bot.service.app import create_app
 from bot.service.container import service_parts
+from bot.service.inbox import Inbox
 from bot.service.worker import HandlerRegistry
 from bot.slack.hooks import github_sprint_change, jira_sprint_change, register_sprint_handlers
 from bot.slack.post import SlackPoster
@@ -26,6 +27,7 @@ from sandbox.runner import ServedApp
 from sandbox.slack import SlackSandbox
 from sync.state import db
 from sync.state.tables import SyncLink
+from tests.service_support import wait_until
 from tests.slack_support import link, pulled_state, slack_context, slack_settings, store_links
 
 SECRET = "hook-secret"
@@ -36,6 +38,15 @@ class Service:
     url: str
     slack: SlackSandbox
     engine: Engine
+    inbox: Inbox
+
+    def settled(self, **counts: int) -> None:
+        """Wait until the inbox rows have settled with these counts (e.g. ``done=2``)."""
+        wanted = {"queued": 0, "processing": 0, "parked": 0, **counts}
+        wait_until(
+            lambda: {k: v for k, v in self.inbox.counts().items() if k in wanted} == wanted,
+            what=f"deliveries settled as {counts}",
+        )
 
 
 @pytest.fixture
@@ -67,7 +78,7 @@ def service(database_url: str) -> Iterator[Service]:
         register_sprint_handlers(registry, ctx, lambda: SlackPoster.from_settings(settings))
         app = create_app(service_parts(settings, engine=engine, registry=registry))
         with ServedApp(app, lifespan="on") as served:
-            yield Service(served.url, slack, engine)
+            yield Service(served.url, slack, engine, app.state.service.inbox)
     engine.dispose()
 
 
@@ -124,7 +135,7 @@ def test_story_moved_into_running_sprint_posts_error_alert_once(service: Service
         ).one()
         assert row.remote_sprint == "sprint-1"
     _post_jira(service.url, _jira_moved("PAY-4", "37", "Sprint 1: Take Payments"))
-    time.sleep(0.5)
+    service.settled(done=2)  # the second move was handled too: capacity checked again
     assert len(service.slack.state.messages_in(service.slack.channel_id)) == 1
 
 
@@ -160,7 +171,7 @@ def test_github_milestone_change_posts_the_alert(service: Service) -> None:
 
 def test_issues_of_other_projects_are_ignored(service: Service) -> None:
     _post_jira(service.url, _jira_moved("OTHER-1", "37", "Sprint 1"))
-    time.sleep(0.5)
+    service.settled(ignored=1, done=0)
     assert service.slack.state.messages_in(service.slack.channel_id) == []
 
 

@@ -4,9 +4,8 @@ when two replicas (two schedulers, two engines) share one PostgreSQL database.""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta, tzinfo
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
@@ -19,6 +18,7 @@ from bot.slack.post import SlackPoster
 from sandbox.slack import SlackSandbox
 from sync.state import db
 from sync.state.slack import fires
+from tests.service_support import wait_until
 from tests.slack_support import BERLIN, pulled_state, slack_context, slack_settings, store_links
 
 
@@ -76,9 +76,43 @@ def test_job_defaults_and_job_functions(sqlite_url: str, slack: SlackSandbox) ->
     engine.dispose()
 
 
+class TeamClock:
+    """An injected "now" for APScheduler 3: the scheduler loop (due jobs, next fire times)
+    and the executors (misfire grace) read ``datetime.now`` from their modules, so replacing
+    that name there puts both replicas on this clock, which only the test moves."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> datetime:
+        with self._lock:
+            self._now += timedelta(seconds=seconds)
+            return self._now
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        clock = self
+
+        class ClockDatetime(datetime):
+            @classmethod
+            def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+                return clock.now().astimezone(tz)
+
+        monkeypatch.setattr("apscheduler.schedulers.base.datetime", ClockDatetime)
+        monkeypatch.setattr("apscheduler.executors.base.datetime", ClockDatetime)
+
+
 @pytest.mark.postgres
-def test_two_replicas_run_each_fire_exactly_once(postgres_url: str) -> None:
+def test_two_replicas_run_each_fire_exactly_once(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     db.upgrade(postgres_url)
+    clock = TeamClock(datetime(2026, 11, 19, 9, 29, 58, 500000, tzinfo=BERLIN))
+    clock.install(monkeypatch)
     runs: list[str] = []
     lock = threading.Lock()
     settings = load_settings(database_url=postgres_url, timezone="Europe/Berlin")
@@ -100,19 +134,36 @@ def test_two_replicas_run_each_fire_exactly_once(postgres_url: str) -> None:
         scheduler.remove_job("capacity")
         schedulers.append(scheduler)
         engines.append(engine)
+
+    def settled(fired: int) -> bool:
+        """Both replicas looked at the due fire (and claimed it or lost), and it ran."""
+        now = clock.now()
+        looked = all(s.get_job("tick").next_run_time > now for s in schedulers)
+        rows = fires(engines[0], "tick")
+        return looked and len(rows) == fired and all(r["outcome"] != "running" for r in rows)
+
     for scheduler in schedulers:
         scheduler.start()
-    time.sleep(4.2)
-    for scheduler in schedulers:
-        scheduler.shutdown(wait=True)
+    expected: list[datetime] = []
+    try:
+        # One second at a time, then a 3-second gap: missed fires coalesce into one run.
+        for step in (1, 1, 1, 1, 3):
+            now = clock.advance(step)
+            expected.append(now.replace(microsecond=0))
+            for scheduler in schedulers:
+                scheduler.wakeup()
+            wait_until(lambda: settled(len(expected)), what=f"the fire at {expected[-1]}")
+    finally:
+        for scheduler in schedulers:
+            scheduler.shutdown(wait=True)
     rows = fires(engines[0], "tick")
     for engine in engines:
         engine.dispose()
-    assert len(rows) >= 3
+    assert [row["fire_time"] for row in rows] == expected
     assert len(runs) == len(rows), "a fire ran on both replicas, or a claimed fire did not run"
-    assert len({row["fire_time"] for row in rows}) == len(rows)
     assert {row["outcome"] for row in rows} == {"ok"}
     assert {row["claimed_by"] for row in rows} <= {"replica-a", "replica-b"}
+    assert sorted(runs) == sorted(row["claimed_by"] for row in rows)
 
 
 def test_without_slack_only_the_pull_sync_is_scheduled(sqlite_url: str) -> None:

@@ -8,10 +8,7 @@ documented worked example.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,14 +19,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
 from sandbox.slack import SlackSandbox, SlashCommand, signature, signed_headers
+from tests.oracle_files import load_oracle_json
 
-ORACLES = Path(__file__).resolve().parents[1] / ".." / "shared" / "oracles" / "slack"
-SPEC_FILE = ORACLES / "web-api" / "slack_web_openapi_v2_without_examples.json"
+SPEC_FILE = "slack/web-api/slack_web_openapi_v2_without_examples.json.gz"
 
 
-@cache
 def _spec() -> dict[str, Any]:
-    return json.loads(SPEC_FILE.read_text(encoding="utf-8"))
+    return load_oracle_json(SPEC_FILE)  # type: ignore[no-any-return]
 
 
 def _operation(method: str) -> dict[str, Any]:
@@ -56,7 +52,7 @@ def client(slack: SlackSandbox) -> WebClient:
 
 
 def test_signature_reproduces_slack_worked_example() -> None:
-    vector = json.loads((ORACLES / "signing-test-vector.json").read_text(encoding="utf-8"))
+    vector = load_oracle_json("slack/signing-test-vector.json")
     timestamp = vector["headers"]["X-Slack-Request-Timestamp"]
     body = vector["body"].encode()
     expected = vector["headers"]["X-Slack-Signature"]

@@ -1,7 +1,7 @@
 """Every official example payload of the events we subscribe to is accepted and processed.
 
 GitHub's examples come from npm ``@octokit/webhooks-examples`` (installed by scripts/test.sh);
-Jira's from Atlassian's webhook documentation (``../shared/oracles/jira/webhook-examples``).
+Jira's from Atlassian's webhook documentation (``tests/oracles/jira/webhook-examples``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from bot.service.worker import HandlerRegistry
 from bot.settings import load_settings
 from sandbox import oracles
 from sync.state import db
+from tests.oracle_files import JIRA_ISSUE_UPDATED
 from tests.service_support import (
     GITHUB_SECRET,
     JIRA_SECRET,
@@ -30,19 +31,9 @@ from tests.service_support import (
     wait_until,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 # GitHub's official examples (npm @octokit/webhooks-examples); installed when missing, so a
 # missing oracle fails loudly instead of skipping the contract.
 OCTOKIT = oracles.ensure("webhooks-examples") / "api.github.com" / "index.json"
-JIRA_EXAMPLE = (
-    ROOT
-    / ".."
-    / "shared"
-    / "oracles"
-    / "jira"
-    / "webhook-examples"
-    / "jira_issue_updated.atlassian-doc-example.json"
-)
 
 
 def github_examples() -> list[tuple[str, int, dict[str, Any]]]:
@@ -146,12 +137,14 @@ def _req(example: dict[str, Any], name: str) -> dict[str, Any]:
 
 def test_atlassian_documented_issue_updated_example_is_accepted(served) -> None:  # type: ignore[no-untyped-def]
     url, inbox, processed = served
-    body = JIRA_EXAMPLE.read_bytes()
+    body = JIRA_ISSUE_UPDATED.read_bytes()
     body_, headers = jira_delivery(body)
     response = httpx.post(url + "/webhooks/jira", content=body_, headers=headers)
     assert response.status_code == 202
-    wait_until(lambda: processed == ["JRA-20002"], what="jira processing")
-    row = inbox.list(limit=1)[0]
+    # The handler runs before the worker settles the row: wait for the row, not the handler.
+    wait_until(lambda: inbox.counts()["done"] == 1, what="the delivery settled as done")
+    assert processed == ["JRA-20002"]
+    (row,) = inbox.list()
     assert (row["event"], row["action"], row["status"]) == (
         "jira:issue_updated",
         "issue_generic",

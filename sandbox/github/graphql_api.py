@@ -1,9 +1,10 @@
 """The sandbox's GraphQL endpoint, executed by graphql-core against GitHub's official schema.
 
-The schema is built from ``@octokit/graphql-schema``'s ``schema.graphql``; every document is
-parsed and validated against it as GitHub does, then executed with resolvers for the fields
-and mutations backlog-bot uses (Projects v2, issues, users). Unsupported but valid fields
-resolve to null.
+The schema is built from ``@octokit/graphql-schema``'s ``schema.graphql``, shipped gzipped in
+this package (``schema.graphql.gz``, provenance in ``schema.graphql.md``) so that the sandbox
+and the demo need neither npm nor the network; every document is parsed and validated against
+it as GitHub does, then executed with resolvers for the fields and mutations backlog-bot uses
+(Projects v2, issues, users). Unsupported but valid fields resolve to null.
 
 The official SDL breaks two rules newer than it (deprecated interface implementations), so
 the schema's self-validation is skipped; documents are still fully validated.
@@ -12,7 +13,9 @@ the schema's self-validation is skipped; documents are still fully validated.
 from __future__ import annotations
 
 import functools
+import gzip
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,29 +28,45 @@ from graphql import (
     validate,
 )
 
-from sandbox import oracles
 from sandbox.errors import SandboxSetupError
 from sandbox.github.projects import ProjectsState
 from sandbox.github.state import SandboxError
 
 SCHEMA_ENV = "BACKLOG_BOT_GITHUB_SCHEMA"
+SCHEMA_RESOURCE = "schema.graphql.gz"  # @octokit/graphql-schema 15.26.1, see schema.graphql.md
+GZIP_MAGIC = b"\x1f\x8b"
 
 
-def schema_path() -> Path:
-    named = os.environ.get(SCHEMA_ENV)
-    return Path(named) if named else oracles.ensure("graphql-schema") / "schema.graphql"
+def schema_text(path: str | None = None) -> str:
+    """The SDL: from ``path`` (or ``$BACKLOG_BOT_GITHUB_SCHEMA``), else the packaged copy.
+
+    A file may be plain ``schema.graphql`` or gzipped.
+    """
+    named = path or os.environ.get(SCHEMA_ENV)
+    try:
+        if named:
+            data = Path(named).read_bytes()
+        else:
+            data = resources.files("sandbox.github").joinpath(SCHEMA_RESOURCE).read_bytes()
+        if data.startswith(GZIP_MAGIC):
+            data = gzip.decompress(data)
+        return data.decode("utf-8")
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        if named:
+            raise SandboxSetupError(
+                f"{named}: cannot read GitHub's GraphQL schema ({exc}); set {SCHEMA_ENV} to a "
+                f"schema.graphql (plain or gzipped), or unset it to use the packaged one"
+            ) from exc
+        raise SandboxSetupError(
+            f"the GitHub sandbox's packaged schema (sandbox/github/{SCHEMA_RESOURCE}) cannot be "
+            f"read ({exc}): reinstall backlog-bot"
+        ) from exc
 
 
 @functools.cache
 def load_schema(path: str | None = None) -> GraphQLSchema:
     """GitHub's public GraphQL schema (cached: building it takes about a second)."""
-    source = Path(path) if path else schema_path()
-    if not source.is_file():
-        raise SandboxSetupError(
-            f"{source}: GitHub's GraphQL schema is missing (set {SCHEMA_ENV} to the "
-            f"schema.graphql of {oracles.PACKAGES['graphql-schema']}, or unset it)"
-        )
-    schema = build_schema(source.read_text(encoding="utf-8"), assume_valid_sdl=True)
+    schema = build_schema(schema_text(path), assume_valid_sdl=True)
     schema._validation_errors = []  # skip self-validation, see the module docstring
     return schema
 
