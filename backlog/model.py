@@ -151,6 +151,7 @@ class Story(Node):
     epic_id: str | None = None
     points: int | None = None
     points_raw: str | None = None
+    points_line: int = Field(default=0, description="Line of the estimate, when written.")
     priority: str | None = None
     dependencies_raw: str | None = None
     dependencies: tuple[Dependency, ...] = ()
@@ -308,6 +309,7 @@ class EstimationBand(Node):
     """A row of the estimation poker guide: points -> hour range and complexity."""
 
     points: int
+    size: str | None = Field(default=None, description="T-shirt size of the row (S, M, L ...).")
     hours_min: float | None = None
     hours_max: float | None = None
     complexity: str | None = None
@@ -355,6 +357,32 @@ class Section(Node):
     end_line: int = 0
 
 
+class UnreadBlock(Node):
+    """Lines of the document the reader did not understand (reported, never dropped silently).
+
+    ``what`` names the block (``table``, ``paragraph``, ``list``, ``section``...) and
+    ``context`` where it sits (``under "MVP Scope"``, ``in story US-01``).
+    """
+
+    line: int
+    end_line: int
+    what: str
+    context: str = ""
+    lines: int = Field(default=0, description="Non-blank lines in the range.")
+
+
+ReaderNoteKind = Literal["generated-id"]
+
+
+class ReaderNote(Node):
+    """Something the reader had to guess or could not read about one item (a warning)."""
+
+    kind: ReaderNoteKind
+    item: str
+    message: str
+    line: int = 0
+
+
 # --- the whole backlog ----------------------------------------------------------------------
 
 
@@ -379,6 +407,8 @@ class Backlog(Node):
     dependency_matrix: tuple[DependencyRow, ...] = ()
     risks: tuple[Risk, ...] = ()
     other_sections: tuple[Section, ...] = ()
+    unread: tuple[UnreadBlock, ...] = ()
+    reader_notes: tuple[ReaderNote, ...] = ()
 
     @property
     def stories(self) -> tuple[Story, ...]:
@@ -408,6 +438,31 @@ class Backlog(Node):
                 if not item.continued:
                     planned.setdefault(item.story_id, sprint.number)
         return planned
+
+
+_SIZES = {
+    "xxs": "XXS", "xs": "XS", "extra small": "XS", "s": "S", "small": "S", "m": "M",
+    "medium": "M", "l": "L", "large": "L", "xl": "XL", "xlarge": "XL", "x-large": "XL",
+    "extra large": "XL", "xxl": "XXL", "xxlarge": "XXL",
+}  # fmt: skip
+
+
+def tshirt_size(raw: str | None) -> str | None:
+    """``Small``, ``s``, ``XLarge`` -> ``S``, ``S``, ``XL``; None when it is not a T-shirt size."""
+    if not raw:
+        return None
+    return _SIZES.get(" ".join(raw.strip(" *_()").casefold().split()))
+
+
+_PLACEHOLDERS = frozenset(
+    {"tbd", "tbc", "tba", "?", "??", "???", "-", "–", "—", "n/a", "na", "none", "unknown",
+     "todo", "not estimated", "unestimated", "pending"}
+)  # fmt: skip
+
+
+def is_placeholder(raw: str | None) -> bool:
+    """``TBD``, ``?``, ``N/A``: the team says the story is not estimated yet."""
+    return bool(raw) and " ".join((raw or "").strip(" *_.()").casefold().split()) in _PLACEHOLDERS
 
 
 def role_key(name: str) -> str:

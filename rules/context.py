@@ -28,7 +28,7 @@ from rules.config import RulesConfig
 from rules.live import LiveIssue
 
 _AS_A = re.compile(
-    r"^\s*as\s+an?\s+(?P<role>.+?)\s*,?\s+I\s+(?:want|need|would like)\s+(?:to\s+)?"
+    r"^\s*as\s+an?\s+(?P<role>.+?)\s*,?\s+I\s+(?:want|need|would like|can)\s+(?:to\s+)?"
     r"(?P<want>.+?)(?:\s*,?\s+so\s+that\s+(?P<benefit>.+?))?\s*\.?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
@@ -118,6 +118,28 @@ class RuleContext:
     @cached_property
     def stories_by_id(self) -> dict[str, Story]:
         return {story.id: story for story in self.stories}
+
+    @cached_property
+    def unread_in_story(self) -> dict[str, str]:
+        """Story id -> the line ranges inside it the reader did not understand ("" if none).
+
+        A rule that finds a field missing says so: the field may be written there in a form
+        backlog-bot does not read.
+        """
+        ranges: dict[str, list[str]] = {}
+        for block in self.backlog.unread:
+            if block.context.startswith("in story "):
+                where = (
+                    str(block.line)
+                    if block.end_line <= block.line
+                    else f"{block.line}-{block.end_line}"
+                )
+                ranges.setdefault(block.context.removeprefix("in story "), []).append(where)
+        return {
+            story_id: f" (lines {', '.join(found)} of the story were not understood: see "
+            "document.unparsed)"
+            for story_id, found in ranges.items()
+        }
 
     @cached_property
     def epics_by_id(self) -> dict[str, Epic]:

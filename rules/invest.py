@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from backlog.model import is_placeholder, tshirt_size
 from rules.base import Hit, Severity, fmt_number
 from rules.context import RuleContext, user_story_parts
 from rules.registry import rule
@@ -177,19 +178,27 @@ def valuable(ctx: RuleContext) -> Iterator[Hit]:
 
 @rule("invest.estimable", Severity.warning, "Story and its tasks carry usable estimates.")
 def estimable(ctx: RuleContext) -> Iterator[Hit]:
-    """What it does: flags tasks without an hour estimate and story points written as
-    something other than a number (``TBD``, ``?``).
+    """What it does: flags tasks without an hour estimate and an estimate backlog-bot cannot
+    read (``TBD``, ``?``, ``XL-ish``). A T-shirt size (S, M, L, Small, XLarge) is an estimate:
+    the estimation guide turns it into points when it has a Size column.
     Why it matters: work that cannot be estimated is not understood well enough to plan;
     unestimated tasks also hide capacity.
     Example: ``2. **Integrate authentication** - Backend`` (no hours).
     Instead: ``2. **Integrate authentication** (6 hrs) - Backend``.
     """
     for story in ctx.stories:
-        if story.points is None and story.points_raw and story.points_raw.strip():
+        raw = (story.points_raw or "").strip()
+        if story.points is None and raw and tshirt_size(raw) is None:
+            line = story.line if is_placeholder(raw) else story.points_line or story.line
+            message = (
+                f'{story.id}: story points "{raw}" are not an estimate'
+                if is_placeholder(raw)
+                else f'{story.id}: could not read the estimate "{raw}" at line {line}'
+            )
             yield Hit(
                 story.id,
-                f'{story.id}: story points "{story.points_raw}" are not an estimate',
-                story.line,
+                message,
+                line,
                 "estimate it on the team's scale: " + ", ".join(map(str, ctx.points_scale)),
             )
         missing = [task for task in story.tasks if task.hours is None]

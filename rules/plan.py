@@ -1,10 +1,10 @@
-"""``plan.*`` and ``document.*``: the sprint plan covers the backlog and nothing else."""
+"""``plan.*``: the sprint plan covers the backlog and nothing else."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rules.base import Hit, Lifecycle, Severity
+from rules.base import Hit, Severity
 from rules.context import RuleContext
 from rules.registry import rule
 
@@ -47,27 +47,3 @@ def unknown_story(ctx: RuleContext) -> Iterator[Hit]:
                     item.line,
                     "fix the id or write the story",
                 )
-
-
-@rule(
-    "document.unparsed-section",
-    Severity.info,
-    "A section backlog-bot keeps but does not check.",
-    lifecycle=Lifecycle.preview,
-)
-def unparsed_section(ctx: RuleContext) -> Iterator[Hit]:
-    """What it does: lists top-level sections the parser kept verbatim without interpreting
-    them (preview: enable with ``preview = true`` or ``--select document.unparsed-section``).
-    Why it matters: numbers or rules written there are not checked; a team may believe they
-    are.
-    Example: a "Sprint Exit Criteria" checklist.
-    Instead: nothing to fix; move rules that should be enforced into the DoR or DoD.
-    """
-    for section in ctx.backlog.other_sections:
-        if section.level <= 2:
-            yield Hit(
-                "document",
-                f'section "{section.heading}" is kept but not checked by any rule',
-                section.line,
-                "move enforceable items into the Definition of Ready or Done",
-            )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from backlog.model import Story
+from backlog.model import Story, is_placeholder
 from rules.base import Hit, Severity, fmt_number
 from rules.context import DefinitionCheck, RuleContext, map_definition, user_story_parts
 from rules.registry import rule
@@ -61,7 +61,8 @@ def prioritized(ctx: RuleContext) -> Iterator[Hit]:
         if not (story.priority or "").strip():
             yield Hit(
                 story.id,
-                f"{story.id} has no priority, which {check.cite(DOR)} requires",
+                f"{story.id} has no priority, which {check.cite(DOR)} requires"
+                f"{ctx.unread_in_story.get(story.id, '')}",
                 story.line,
                 "add a **Priority:** line (High, Medium or Low)",
             )
@@ -90,7 +91,8 @@ def user_story(ctx: RuleContext) -> Iterator[Hit]:
             continue
         yield Hit(
             story.id,
-            f"{story.id} {missing}, so it does not meet {check.cite(DOR)}",
+            f"{story.id} {missing}, so it does not meet {check.cite(DOR)}"
+            f"{ctx.unread_in_story.get(story.id, '')}",
             line,
             'write it as "As a <role>, I want <want> so that <benefit>"',
         )
@@ -109,7 +111,8 @@ def acceptance_criteria(ctx: RuleContext) -> Iterator[Hit]:
         if criteria is None or not (criteria.steps or criteria.checklist or criteria.raw.strip()):
             yield Hit(
                 story.id,
-                f"{story.id} has no acceptance criteria, which {check.cite(DOR)} requires",
+                f"{story.id} has no acceptance criteria, which {check.cite(DOR)} requires"
+                f"{ctx.unread_in_story.get(story.id, '')}",
                 story.line,
                 "add an **Acceptance Criteria:** block in Given/When/Then form",
             )
@@ -127,7 +130,8 @@ def dependencies(ctx: RuleContext) -> Iterator[Hit]:
         if story.dependencies_raw is None and not story.dependencies:
             yield Hit(
                 story.id,
-                f"{story.id} has no Dependencies field, so {check.cite(DOR)} is not met",
+                f"{story.id} has no Dependencies field, so {check.cite(DOR)} is not met"
+                f"{ctx.unread_in_story.get(story.id, '')}",
                 story.line,
                 "add **Dependencies:** with story ids, or None",
             )
@@ -145,7 +149,8 @@ def technical_approach(ctx: RuleContext) -> Iterator[Hit]:
         if not story.tasks:
             yield Hit(
                 story.id,
-                f"{story.id} has no tasks, so nothing shows {check.cite(DOR)} was met",
+                f"{story.id} has no tasks, so nothing shows {check.cite(DOR)} was met"
+                f"{ctx.unread_in_story.get(story.id, '')}",
                 story.line,
                 "add a **Tasks:** list with hours and roles",
             )
@@ -153,18 +158,22 @@ def technical_approach(ctx: RuleContext) -> Iterator[Hit]:
 
 @rule("dor.estimated", Severity.warning, "Story estimated in points (DoR).")
 def estimated(ctx: RuleContext) -> Iterator[Hit]:
-    """What it does: flags a story whose **Story Points:** are missing or not a number.
+    """What it does: flags a story with no estimate: no **Story Points:** (or Size, Estimate)
+    line, or a placeholder such as ``TBD`` or ``?``. An estimate written in a form
+    backlog-bot cannot read (``XL-ish``) is not missing: ``invest.estimable`` reports it.
     Why it matters: the Definition of Ready asks for an estimate; unestimated stories break
     sprint planning and forecasts.
     Example: ``**Story Points:** TBD``.
     Instead: estimate it in planning poker: ``**Story Points:** 8``.
     """
     for story, check in _stories_under(ctx, "estimated"):
-        if story.points is None:
-            written = f' ("{story.points_raw}" is not a number)' if story.points_raw else ""
+        raw = (story.points_raw or "").strip()
+        if story.points is None and (not raw or is_placeholder(raw)):
+            written = f' ("{raw}" is not a number)' if raw else ""
             yield Hit(
                 story.id,
-                f"{story.id} has no story points{written}, which {check.cite(DOR)} requires",
+                f"{story.id} has no story points{written}, which {check.cite(DOR)} requires"
+                f"{ctx.unread_in_story.get(story.id, '')}",
                 story.line,
                 "estimate it on the team's scale: " + ", ".join(map(str, ctx.points_scale)),
             )

@@ -20,6 +20,7 @@ RULE_MODULES = (
     "rules.dependency",
     "rules.plan",
     "rules.done",
+    "rules.document",
 )
 
 _REGISTRY: dict[str, Rule] = {}

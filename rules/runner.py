@@ -9,7 +9,7 @@ severity and rule id.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 from backlog.model import Backlog
@@ -20,6 +20,7 @@ from rules.live import LiveIssue
 from rules.registry import load_rules, select_rules
 
 CRASH_RULE = "engine.rule-crashed"
+UNUSED_IGNORE = "document.unused-ignore"
 
 
 def enabled_rules(config: RulesConfig) -> list[Rule]:
@@ -48,6 +49,7 @@ def run_rules(
     inline = {story.id: story.suppressions for story in ctx.stories if story.suppressions}
     wanted = set(only_items) if only_items is not None else None
     findings: list[Finding] = []
+    used: set[tuple[str, str]] = set()  # (story id, inline ignore) that silenced a finding
     for item in chosen:
         if item.scope == "live" and not ctx.live:
             continue
@@ -62,7 +64,9 @@ def run_rules(
                 continue
             if config.is_suppressed(item.id, hit.item):
                 continue
-            if matches_prefix(item.id, inline.get(hit.item, ())):
+            silencing = [p for p in inline.get(hit.item, ()) if matches_prefix(item.id, [p])]
+            if silencing:
+                used.update((hit.item, prefix) for prefix in silencing)
                 continue
             findings.append(
                 Finding(
@@ -75,8 +79,40 @@ def run_rules(
                     suggestion=hit.suggestion,
                 )
             )
+    if any(item.id == UNUSED_IGNORE for item in chosen):
+        findings.extend(_unused_ignores(ctx, chosen, used, config, wanted))
     findings.sort(key=lambda finding: finding.sort_key)
     return findings
+
+
+def _unused_ignores(
+    ctx: RuleContext,
+    chosen: list[Rule],
+    used: set[tuple[str, str]],
+    config: RulesConfig,
+    wanted: set[str] | None,
+) -> Iterator[Finding]:
+    """Inline ignores that silenced nothing in this run (only for rules that ran)."""
+    severity = config.severity_for(UNUSED_IGNORE) or Severity.warning
+    for story in ctx.stories:
+        if wanted is not None and story.id not in wanted:
+            continue
+        for prefix in story.suppressions:
+            if (story.id, prefix) in used:
+                continue
+            ran = [rule.id for rule in chosen if matches_prefix(rule.id, [prefix])]
+            if not ran:
+                continue  # unknown ids are reported by the rule itself; unselected rules: quiet
+            yield Finding(
+                rule=UNUSED_IGNORE,
+                severity=severity,
+                item=story.id,
+                message=f"{story.id}: the inline ignore {prefix!r} silences nothing "
+                f"({', '.join(ran[:3])}{' ...' if len(ran) > 3 else ''} found nothing here)",
+                file=ctx.file,
+                line=story.line,
+                suggestion="remove the ignore comment",
+            )
 
 
 def check_live_issue(

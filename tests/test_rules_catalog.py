@@ -17,9 +17,10 @@ from backlog.model import (
     Dependency,
     DependencyRow,
     GherkinStep,
-    Section,
+    ReaderNote,
     SprintCommitment,
     Task,
+    UnreadBlock,
     UserStory,
     VelocityRecord,
 )
@@ -182,6 +183,12 @@ CASES = [
         "invest.estimable",
         lambda: with_story(tasks=(Task(title="Build invoice API", roles=("Backend",)),)),
         '1 of 1 tasks have no hours ("Build invoice API")',
+        "US-001",
+    ),
+    Case(
+        "invest.estimable",
+        lambda: with_story(points=None, points_raw="XL-ish", points_line=40),
+        'US-001: could not read the estimate "XL-ish" at line 40',
         "US-001",
     ),
     Case(
@@ -368,10 +375,29 @@ CASES = [
         "sprint-2",
     ),
     Case(
-        "document.unparsed-section",
-        lambda: clean_backlog(other_sections=(Section(heading="Risks", level=1, line=990),)),
-        'section "Risks" is kept but not checked by any rule',
+        "document.unparsed",
+        lambda: clean_backlog(
+            unread=(
+                UnreadBlock(line=54, end_line=59, what="section", context='"MVP Scope"', lines=5),
+            )
+        ),
+        'lines 54-59 (section "MVP Scope", 5 lines) not understood: not read into the backlog',
         "document",
+    ),
+    Case(
+        "document.generated-id",
+        lambda: clean_backlog(
+            reader_notes=(
+                ReaderNote(
+                    kind="generated-id",
+                    item="US-3",
+                    message="story 'User Story 3:' has no id; using the generated id US-3",
+                    line=12,
+                ),
+            )
+        ),
+        "story 'User Story 3:' has no id; using the generated id US-3",
+        "US-3",
     ),
     Case(
         "dod.reviewed",
@@ -418,6 +444,15 @@ CASES = [
         live=live(checklist=(ChecklistEntry("invoices listed"),)),
     ),
     Case(
+        "document.unused-ignore",
+        lambda: clean_backlog(
+            story("US-001", 100, suppressions=("invest.smal",)),
+            story("US-002", 130, **depends_on("US-001")),
+        ),
+        "US-001: the inline ignore 'invest.smal' names no rule",
+        "US-001",
+    ),
+    Case(
         "dod.docs-updated",
         clean_backlog,
         "its merged pull requests change 1 files and none is documentation",
@@ -455,6 +490,30 @@ def test_rule_is_silent_on_the_clean_example(rule_id: str) -> None:
 
 def test_every_rule_has_a_flagged_case() -> None:
     assert {case.rule for case in CASES} == set(load_rules())
+
+
+def test_an_inline_ignore_that_silences_nothing_is_reported() -> None:
+    backlog = clean_backlog(
+        story("US-001", 100, suppressions=("invest.small", "dor.estimated")),
+        story("US-002", 130, **depends_on("US-001"), points=21, points_raw="21"),
+    )
+    config = RulesConfig(select=("invest", "document.unused-ignore"))
+    found = [(f.rule, f.item, f.message) for f in run_rules(backlog, config)]
+    assert (
+        "document.unused-ignore",
+        "US-001",
+        "US-001: the inline ignore 'invest.small' silences nothing (invest.small found "
+        "nothing here)",
+    ) in found
+    # dor.estimated did not run (not selected): its ignore is not judged.
+    assert not any("dor.estimated" in message for _, _, message in found)
+    # The same ignore on a story the rule flags is used, and so not reported.
+    flagged = clean_backlog(
+        story("US-001", 100),
+        story("US-002", 130, **depends_on("US-001"), points=21, points_raw="21",
+              suppressions=("invest.small",)),
+    )  # fmt: skip
+    assert [f.rule for f in run_rules(flagged, config)] == []
 
 
 def test_dod_checks_only_issues_being_closed() -> None:

@@ -85,7 +85,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def test_validate_text(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "validate", BACKLOG) == (1, EXPECTED_TEXT, "")
+    coverage = f"{BACKLOG}: read 2 stories in 1 epic, 1 sprint; every line understood\n"
+    assert run(capsys, "validate", BACKLOG) == (1, EXPECTED_TEXT, coverage)
 
 
 def test_validate_json(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:

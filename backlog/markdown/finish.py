@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from backlog.errors import BadInputError
 from backlog.markdown.blocks import HeadingSection
+from backlog.markdown.epic import EpicDraft
 from backlog.markdown.fields import STORY_ID
-from backlog.markdown.story import EpicDraft, StoryDraft
+from backlog.markdown.story import StoryDraft
 from backlog.model import Dependency, Subtask, Task
 
 

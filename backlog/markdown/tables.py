@@ -27,6 +27,7 @@ from backlog.model import (
     Team,
     TeamRole,
     VelocityRecord,
+    tshirt_size,
 )
 
 _RISK_HEADING = re.compile(r"^risk\s+(?P<number>\d{1,6})\s*[:\-–—.]\s*(?P<title>.*)$", re.I)
@@ -140,6 +141,7 @@ def read_estimation(section: HeadingSection) -> list[EstimationBand]:
             continue
         complexity = find_column(header, "complex")
         examples = find_column(header, "example")
+        size = find_column(header, "size")
         for cells, row_line in zip(table.rows[1:], table.row_lines[1:], strict=False):
             value = int_cell(_cell(cells, points))
             if value is None:
@@ -148,6 +150,7 @@ def read_estimation(section: HeadingSection) -> list[EstimationBand]:
             bands.append(
                 EstimationBand(
                     points=value,
+                    size=tshirt_size(_cell(cells, size)) if size is not None else None,
                     hours_min=low,
                     hours_max=high,
                     complexity=_cell(cells, complexity) or None,

@@ -7,12 +7,20 @@ so that the whole process starts fast.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from bot.cli.app import app
+
+if TYPE_CHECKING:
+    from backlog.fix import LineEdit
+    from backlog.model import Backlog
+
+EditsFor = Callable[[str, "Backlog"], "list[LineEdit]"]
 
 
 class ParseFormat(StrEnum):
@@ -31,10 +39,16 @@ def parse(
         None, "--output", "-o", help="Write to this file instead of standard output."
     ),
 ) -> None:
-    """Parse a backlog and print its canonical JSON/YAML or a summary with counts."""
+    """Parse a backlog and print its canonical JSON/YAML or a summary with counts.
+
+    A coverage line (stories read, blocks not understood) goes to standard error.
+    """
+    from backlog.coverage import coverage_line, require_stories
     from backlog.parse import load_backlog
 
     backlog = load_backlog(file)
+    require_stories(backlog, str(file))
+    typer.echo(f"{file}: {coverage_line(backlog)}", err=True)
     if output_format is ParseFormat.text:
         from bot.digests.backlog_summary import render_summary
 
@@ -51,3 +65,63 @@ def parse(
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+@app.command("fix")
+def fix(
+    files: list[Path] = typer.Argument(..., help="Markdown backlog files to fix in place."),
+    add_ids: bool = typer.Option(
+        False, "--add-ids", help="Write explicit ids for stories the file gives none."
+    ),
+    diff: bool = typer.Option(False, "--diff", help="Print the changes; write nothing."),
+) -> None:
+    """Apply the certain fixes (declared totals, capacity-check sums, dependency matrix rows
+    that disagree with the story field) and, with --add-ids, write missing story ids.
+
+    Only the lines fixed change; the rest of each file stays byte-identical.
+    """
+    from backlog.fix import add_ids as id_edits
+    from backlog.fix import certain_fixes
+
+    for path in files:
+        rewrite(path, lambda text, backlog: [
+            *certain_fixes(text, backlog), *(id_edits(text, backlog) if add_ids else ())
+        ], diff=diff)  # fmt: skip
+
+
+def rewrite(path: Path, edits_for: EditsFor, *, diff: bool) -> bool:
+    """Apply ``edits_for(text, backlog)`` to a Markdown file (or print the diff).
+
+    True when the file changes (or would change, with ``diff``).
+
+    Prints one line per file on standard error saying what was fixed.
+    """
+    from backlog.errors import BadInputError
+    from backlog.fix import apply_edits
+    from backlog.parse import MARKDOWN_SUFFIXES, decode, parse_text
+
+    if path.suffix.casefold() not in MARKDOWN_SUFFIXES:
+        raise BadInputError("only Markdown backlogs can be fixed in place", file=str(path))
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"cannot read the file: {exc.strerror}", file=str(path)) from None
+    text = decode(data, str(path))
+    edits = edits_for(text, parse_text(text, source=str(path)))
+    fixed = apply_edits(text, edits)
+    if diff:
+        import difflib
+
+        lines = difflib.unified_diff(
+            text.splitlines(keepends=True),
+            fixed.splitlines(keepends=True),
+            fromfile=str(path),
+            tofile=str(path),
+        )
+        typer.echo("".join(lines), nl=False)
+    elif fixed != text:
+        path.write_bytes(fixed.encode("utf-8"))
+    verb = "would fix" if diff else "fixed"
+    what = "; ".join(edit.why for edit in edits) if edits else "nothing to fix"
+    typer.echo(f"{path}: {verb} {len(edits)}: {what}" if edits else f"{path}: {what}", err=True)
+    return fixed != text

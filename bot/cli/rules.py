@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +21,7 @@ import typer
 from bot.cli.app import EXIT_FINDINGS, OutputFormat, app, fail
 
 if TYPE_CHECKING:
+    from backlog.model import Backlog
     from rules.config import RulesConfig
 
 
@@ -55,7 +57,9 @@ def _rules_config(config: Path | None, select: list[str], ignore: list[str]) -> 
 
 @app.command("validate")
 def validate(
-    file: Path = typer.Argument(..., help="Backlog file (.md, .json, .yaml)."),
+    files: list[str] = typer.Argument(
+        ..., help="Backlog files (.md, .json, .yaml); '-' reads Markdown from standard input."
+    ),
     output_format: ReportFormat = typer.Option(
         ReportFormat.text, "--format", "-f", help="text, json, markdown, sarif or github."
     ),
@@ -65,22 +69,45 @@ def validate(
     select: list[str] = typer.Option([], "--select", help="Rule id prefixes to run (a,b)."),
     ignore: list[str] = typer.Option([], "--ignore", help="Rule id prefixes to skip (a,b)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the report here."),
+    fix: bool = typer.Option(
+        False, "--fix", help="Apply the certain fixes in place, then report what remains."
+    ),
+    diff: bool = typer.Option(
+        False, "--diff", help="Print the certain fixes as a diff; write nothing (exit 1 if any)."
+    ),
 ) -> None:
-    """Check a backlog against its DoR, INVEST, capacity and consistency rules."""
-    from backlog.parse import load_backlog
+    """Check backlogs against their DoR, INVEST, capacity and consistency rules.
+
+    Each file's coverage line (stories read, blocks not understood) goes to standard error.
+    ``--fix`` corrects declared epic and document totals, capacity-check sums, the sprint
+    overview total and dependency-matrix rows that disagree with the story field (the story
+    field wins); every other line stays byte-identical.
+    """
+    from backlog.coverage import coverage_line, require_stories
     from rules.report import formatter
     from rules.runner import has_errors, run_rules
 
     settings = _rules_config(config, select, ignore)
-    backlog = load_backlog(file)
-    # The backlog lives until the report is written and holds no garbage cycles: freezing it
-    # spares the cyclic collector rescanning it again and again while the rules allocate
-    # (a third of the rules' time at 1,000 stories).
-    gc.freeze()
-    try:
-        findings = run_rules(backlog, settings)
-    finally:
-        gc.unfreeze()
+    if (fix or diff) and "-" in files:
+        raise fail("--fix and --diff rewrite files: name the files instead of '-'")
+    if diff:
+        raise typer.Exit(EXIT_FINDINGS if _fix_files(files, diff=True) else 0)
+    if fix:
+        _fix_files(files, diff=False)
+    findings = []
+    for name in files:
+        backlog = _load(name)
+        require_stories(backlog, backlog.source or name)
+        typer.echo(f"{backlog.source or name}: {coverage_line(backlog)}", err=True)
+        # The backlog lives until its findings are made and holds no garbage cycles:
+        # freezing it spares the cyclic collector rescanning it again and again while the
+        # rules allocate (a third of the rules' time at 1,000 stories).
+        gc.freeze()
+        try:
+            findings.extend(run_rules(backlog, settings))
+        finally:
+            gc.unfreeze()
+    findings.sort(key=lambda finding: finding.sort_key)
     text = formatter(output_format.value)(findings)
     if output is None:
         typer.echo(text, nl=False)
@@ -88,6 +115,26 @@ def validate(
         output.write_text(text, encoding="utf-8")
     if has_errors(findings):
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def _fix_files(files: list[str], *, diff: bool) -> bool:
+    """Apply (or print) the certain fixes; True when some file has something to fix."""
+    from backlog.fix import certain_fixes
+    from bot.cli.backlog import rewrite
+
+    changed = False
+    for name in files:
+        changed |= rewrite(Path(name), certain_fixes, diff=diff)
+    return changed
+
+
+def _load(name: str) -> Backlog:
+    """A backlog file, or Markdown from standard input for ``-``."""
+    from backlog.parse import load_backlog, parse_bytes
+
+    if name == "-":
+        return parse_bytes(sys.stdin.buffer.read(), source="<stdin>")
+    return load_backlog(name)
 
 
 @app.command("capacity")
