@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     readiness_timeout_seconds: float = 2.0
     log_level: str = "INFO"
 
+    # The sprint planning page at GET / (bot/views/routes.py): a token, or the proxy's auth.
+    page_auth: str = "token"  # token | proxy
+    page_token: SecretStr | None = None
+    page_proxy_header: str = "X-Forwarded-User"
+    backlog_web_url: str | None = None  # the backlog file on the web, for "backlog line" links
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -100,7 +106,14 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("jira_url", "github_api_url", "slack_api_url")
+    @field_validator("page_auth")
+    @classmethod
+    def _page_auth(cls, value: str) -> str:
+        if value.lower() not in ("token", "proxy"):
+            raise ValueError('must be "token" (PAGE_TOKEN) or "proxy" (an authenticating proxy)')
+        return value.lower()
+
+    @field_validator("jira_url", "github_api_url", "slack_api_url", "backlog_web_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):

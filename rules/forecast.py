@@ -42,6 +42,8 @@ class Forecast:
     iterations: int
     seed: int
     points: tuple[ForecastPoint, ...]
+    # (sprints needed, trials that needed exactly that many), for charts
+    distribution: tuple[tuple[int, int], ...] = ()
 
     def at(self, percentile: int) -> ForecastPoint:
         return next(p for p in self.points if p.percentile == percentile)
@@ -87,4 +89,14 @@ def monte_carlo(
             # the last day of the last sprint: start + n sprint lengths - 1 day
             end = config.start_date + timedelta(days=sprints * config.sprint_length_days - 1)
         points.append(ForecastPoint(pct, sprints, end))
-    return Forecast(remaining_points, history, config.iterations, config.seed, tuple(points))
+    counts: dict[int, int] = {}
+    for outcome in outcomes:
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return Forecast(
+        remaining_points,
+        history,
+        config.iterations,
+        config.seed,
+        tuple(points),
+        tuple(sorted(counts.items())),
+    )

@@ -69,8 +69,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's real tokens or config file."""
     for name in list(os.environ):
-        if name.startswith(("JIRA_", "GITHUB_", "SLACK_", "BACKLOG_BOT_CONFIG")) or name in (
+        if name.startswith(
+            ("JIRA_", "GITHUB_", "SLACK_", "BACKLOG_BOT_CONFIG", "PAGE_")
+        ) or name in (
             "DATABASE_URL",
+            "BACKLOG_WEB_URL",
         ):
             monkeypatch.delenv(name, raising=False)
 
@@ -127,3 +130,15 @@ def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
     return str(request.getfixturevalue("postgres_url"))
+
+
+SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, object]) -> dict[str, object]:
+    """pytest-playwright launches Debian's Chromium (installed by scripts/test.sh); Playwright
+    must not download a browser build of its own."""
+    if not SYSTEM_CHROMIUM.is_file():
+        pytest.fail(f"{SYSTEM_CHROMIUM} is missing: run scripts/test.sh (apt-get install chromium)")
+    return {**browser_type_launch_args, "executable_path": str(SYSTEM_CHROMIUM)}

@@ -95,7 +95,8 @@ def test_digest_capacity_warning_exit_0_and_error_exit_1(
     engine.dispose()
     assert main(args) == 1
     assert capsys.readouterr().out.splitlines() == [
-        "error: Sprint 1: Backend Developer at 113% of capacity (error)"
+        "error: Sprint 1: Backend Developer at 113% of capacity (error)",
+        "error: Sprint 1: 39 points committed against a capacity of 30 (error)",
     ]
 
 

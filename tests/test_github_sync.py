@@ -61,7 +61,7 @@ def test_full_apply_creates_the_reference_backlog(
     # epics carry their stories as sub-issues
     epic1 = markers["EPIC-001"][0]
     children = {
-        sandbox.repo.issues[n]["title"].split(":")[0] for n in sandbox.repo.sub_issues[epic1]
+        sandbox.repo.issues[n]["title"].split(" · ")[0] for n in sandbox.repo.sub_issues[epic1]
     }
     assert children == {f"US-00{i}" for i in range(1, 8)}
     # every story sits in its sprint's milestone, with its priority and role labels
@@ -72,8 +72,8 @@ def test_full_apply_creates_the_reference_backlog(
     assert "- [ ] Deploy Prometheus with service discovery (8 h, DevOps)" in us001["body"]
     # dependencies became "blocked by" relations
     blocked = {
-        sandbox.repo.issues[n]["title"].split(":")[0]: {
-            sandbox.repo.issues[b]["title"].split(":")[0] for b in blockers
+        sandbox.repo.issues[n]["title"].split(" · ")[0]: {
+            sandbox.repo.issues[b]["title"].split(" · ")[0] for b in blockers
         }
         for n, blockers in sandbox.repo.blocked_by.items()
     }

@@ -41,9 +41,7 @@ def test_plan_apply_reapply_sync(
     assert out[0] == f"jira: plan for {backlog}"
     assert out[1] == "  + create epic    EPIC-001: Foundation & Observability (line 23)"
     assert "  = link   link    US-001>US-002: US-001 blocks US-002 (line 88)" in out
-    assert (
-        "  > move   sprint  sprint-1: 7 stories into Sprint 1: Foundation Setup (line 1555)" in out
-    )
+    assert "  > move   sprint  sprint-1: 7 stories into Sprint 1 (line 1555)" in out
     assert out[-2:] == ["summary: 153 create, 62 link, 7 move", "http calls: 12 (jira GET 12)"]
     assert site.state.summary()["issues"] == 0  # plan writes nothing
 

@@ -73,7 +73,7 @@ def test_story_fields_team_managed(sqlite_url: str) -> None:
         assert story is not None and task is not None
         assert story.fields["parent"] == report.keys["EPIC-001"]
         assert story.fields[STORY_POINT_ESTIMATE_FIELD] == 21
-        assert story.fields["summary"] == "Observability Stack Deployment"
+        assert story.fields["summary"] == "US-001 · Observability Stack Deployment"
         assert story.fields["priority"] == "2"  # High
         assert {"backlog-bot", "backlog-id-US-001"} <= set(story.fields["labels"])
         assert "Source: examples/bss-modernization.md:40" in story.fields["description"]
@@ -88,7 +88,7 @@ def test_story_fields_team_managed(sqlite_url: str) -> None:
             link.inward_key == story.key and link.outward_key == blocked.key
             for link in site.state.links.values()
         )
-        sprint = next(s for s in site.state.sprints.values() if s.name.startswith("Sprint 1:"))
+        sprint = next(s for s in site.state.sprints.values() if s.name == "Sprint 1")
         assert sprint.start_date == "2026-01-05T09:00:00.000Z"
         assert story.sprint_id == sprint.id
 
@@ -181,7 +181,7 @@ def test_pull_reads_workflow_state_back(database_url: str) -> None:
             "Alice Devops",
             13.0,
         )
-        assert row.remote_sprint == "Sprint 1: Foundation Setup"
+        assert row.remote_sprint == "Sprint 1"
         assert engine.pull().changed == 0
 
 

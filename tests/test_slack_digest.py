@@ -147,14 +147,36 @@ def test_work_added_to_running_sprint_escalates_to_error(
 ) -> None:
     check_capacity(ctx, poster)
     set_live(engine, "US-004", remote_sprint="PAY Sprint 1")
-    (alert,) = check_capacity(ctx, poster, trigger="US-004 moved to PAY Sprint 1 in Jira")
-    assert (alert.level, round(alert.load_pct)) == ("error", 113)
-    text = slack.state.messages_in(slack.channel_id)[-1].blocks[0]["text"]["text"]
+    role, points = check_capacity(ctx, poster, trigger="US-004 moved to PAY Sprint 1 in Jira")
+    assert (role.level, round(role.load_pct)) == ("error", 113)
+    text = slack.state.messages_in(slack.channel_id)[-2].blocks[0]["text"]["text"]
     assert text.startswith(
         ":red_circle: *Sprint 1 is over capacity for Backend Developer*: 68 of 60 h (113%)"
     )
     assert "Triggered by: US-004 moved to PAY Sprint 1 in Jira" in text
-    assert announced_alerts(ctx.engine) == {"capacity:1:backend:error"}
+    assert (points.kind, points.level, points.points, points.limit) == ("points", "error", 39, 30)
+    assert announced_alerts(ctx.engine) == {"capacity:1:backend:error", "capacity:1:points:error"}
+
+
+def test_points_over_capacity_alerted_once_naming_the_latest_additions(
+    ctx: SlackContext, poster: SlackPoster, engine: Engine, slack: SlackSandbox
+) -> None:
+    check_capacity(ctx, poster)  # the Backend warning of the plan
+    moved_in = {"sprint_since": "2026-11-18T14:00:00+00:00"}
+    set_live(engine, "US-004", remote_sprint="PAY Sprint 1", extra=moved_in)
+    posted = check_capacity(ctx, poster, trigger="US-004 moved to PAY Sprint 1 in Jira")
+    assert [(a.kind, a.level) for a in posted] == [("role", "error"), ("points", "error")]
+    assert check_capacity(ctx, poster) == []
+    text = slack.state.messages_in(slack.channel_id)[-1].blocks[0]["text"]["text"]
+    assert text == (
+        ":red_circle: *Sprint 1 commits 39 points against a capacity of 30* (130%, 9 over)\n"
+        "Added most recently: US-004 13 pts, US-003 5 pts, US-002 8 pts\n"
+        "Triggered by: US-004 moved to PAY Sprint 1 in Jira\n"
+        "Move a story to a later sprint or split it."
+    )
+    set_live(engine, "US-004", remote_sprint="PAY Sprint 2")
+    check_capacity(ctx, poster)
+    assert "capacity:1:points:error" not in announced_alerts(ctx.engine)
 
 
 def test_rate_limited_post_waits_and_retries(

@@ -123,10 +123,12 @@ def _alerts(slack: SlackSandbox, count: int) -> list[str]:
 def test_story_moved_into_running_sprint_posts_error_alert_once(service: Service) -> None:
     response = _post_jira(service.url, _jira_moved("PAY-4", "37", "Sprint 1: Take Payments"))
     assert response.status_code in (200, 202)
-    (alert,) = _alerts(service.slack, 1)
-    assert alert == "Sprint 1: Backend Developer at 113% of capacity (error)"
-    message = service.slack.state.messages_in(service.slack.channel_id)[0]
-    assert "Triggered by: US-004 moved to sprint 1 in Jira by Carol PO" in str(message.blocks)
+    assert _alerts(service.slack, 2) == [
+        "Sprint 1: Backend Developer at 113% of capacity (error)",
+        "Sprint 1: 39 points committed against a capacity of 30 (error)",
+    ]
+    for message in service.slack.state.messages_in(service.slack.channel_id):
+        assert "Triggered by: US-004 moved to sprint 1 in Jira by Carol PO" in str(message.blocks)
     with Session(service.engine) as session:
         row = session.exec(
             select(SyncLink).where(
@@ -136,7 +138,7 @@ def test_story_moved_into_running_sprint_posts_error_alert_once(service: Service
         assert row.remote_sprint == "sprint-1"
     _post_jira(service.url, _jira_moved("PAY-4", "37", "Sprint 1: Take Payments"))
     service.settled(done=2)  # the second move was handled too: capacity checked again
-    assert len(service.slack.state.messages_in(service.slack.channel_id)) == 1
+    assert len(service.slack.state.messages_in(service.slack.channel_id)) == 2
 
 
 def test_github_milestone_change_posts_the_alert(service: Service) -> None:
@@ -163,8 +165,10 @@ def test_github_milestone_change_posts_the_alert(service: Service) -> None:
         },
     )
     assert response.status_code in (200, 202)
-    (alert,) = _alerts(service.slack, 1)
-    assert alert == "Sprint 1: Backend Developer at 113% of capacity (error)"
+    assert _alerts(service.slack, 2) == [
+        "Sprint 1: Backend Developer at 113% of capacity (error)",
+        "Sprint 1: 39 points committed against a capacity of 30 (error)",
+    ]
     text = str(service.slack.state.messages_in(service.slack.channel_id)[0].blocks)
     assert "Triggered by: US-004 moved to sprint 1 in Github by carol" in text
 

@@ -48,6 +48,7 @@ def _register() -> None:
         "bot.cli.sandbox",
         "bot.cli.service",
         "bot.cli.slack",
+        "bot.cli.report",
     ):
         try:
             importlib.import_module(name)

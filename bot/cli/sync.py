@@ -133,7 +133,8 @@ def render_plan(plan: Plan, source: str) -> str:
             continue
         key = f" {change.remote_key}" if change.remote_key and change.kind != "sprint" else ""
         where = f" (line {change.line})" if change.line else ""
-        detail = change.summary
+        # titles start with the id ("US-001 · Name"); the line names it already
+        detail = change.summary.removeprefix(f"{change.backlog_id} · ")
         if change.action == "update" and change.diff:
             detail += " — " + ", ".join(
                 _diff_text(name, pair) for name, pair in change.diff.items()

@@ -1,4 +1,4 @@
-"""Capacity alerts per sprint and role, posted once per condition.
+"""Capacity alerts per sprint and role, and on a sprint's points, posted once per condition.
 
 The numbers are the rules engine's (``rules.capacity.sprint_loads``) over the backlog with the
 live sprint membership applied: a story that Jira or GitHub puts into a sprint counts there,
@@ -6,6 +6,7 @@ one moved out no longer does. A role above 100% of its sprint hours is an ``erro
 ``[slack] warn_pct`` threshold a ``warning``. Each condition (sprint, role, level) is claimed
 in the ``alert_sent`` table before it is posted, so every replica and every run posts it
 once; when the condition clears its row is deleted, so a recurrence is announced again.
+Points over the sprint's capacity or its recent velocity: ``bot.digests.points_alerts``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import logging
 from collections.abc import Iterable, Mapping
 
 from backlog.model import Backlog, SprintCommitment
-from bot.digests.reports import ALERT_PREFIX, CapacityAlert
+from bot.digests.points_alerts import points_alerts
+from bot.digests.reports import ALERT_PREFIX, Alert, CapacityAlert
 from bot.digests.sprint_state import LiveIssue, current_sprint_number, live_issues, sprint_calendar
 from bot.slack import messages
 from bot.slack.context import SlackContext
@@ -101,17 +103,21 @@ def watched_sprints(ctx: SlackContext, backlog: Backlog, links: list[object]) ->
     return [current, current + 1]
 
 
-def alerts_now(ctx: SlackContext) -> list[CapacityAlert]:
+def alerts_now(ctx: SlackContext) -> list[Alert]:
+    """Role alerts, then points alerts, of the watched sprints."""
     links = ctx.links()
     backlog = ctx.backlog()
     live = live_issues(links, prefer=ctx.config.status_source)
     scope = watched_sprints(ctx, backlog, links)
-    return capacity_alerts(with_live_sprints(backlog, live), ctx.config.warn_pct, scope)
+    planned = with_live_sprints(backlog, live)
+    alerts: list[Alert] = [*capacity_alerts(planned, ctx.config.warn_pct, scope)]
+    alerts.extend(points_alerts(planned, live, scope))
+    return alerts
 
 
 def check_capacity(
     ctx: SlackContext, poster: SlackPoster, *, trigger: str | None = None
-) -> list[CapacityAlert]:
+) -> list[Alert]:
     """Post the conditions not announced yet; forget the ones that cleared. Returns posted."""
     current = alerts_now(ctx)
     holding = {alert.condition for alert in current}
@@ -119,7 +125,7 @@ def check_capacity(
     if cleared:
         release_alerts(ctx.engine, cleared)
         log.info("capacity conditions cleared", extra={"conditions": sorted(cleared)})
-    posted = []
+    posted: list[Alert] = []
     for alert in current:
         claimed = claim_alert(
             ctx.engine,
@@ -132,7 +138,7 @@ def check_capacity(
         if not claimed:
             continue
         try:
-            ts = poster.post(messages.capacity_alert_message(alert, trigger))
+            ts = poster.post(messages.alert_message(alert, trigger))
         except Exception:
             release_alerts(ctx.engine, {alert.condition})  # try again on the next run
             raise

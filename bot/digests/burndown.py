@@ -1,4 +1,6 @@
-"""The sprint burndown chart: points remaining per working day against the ideal line (PNG).
+"""The sprint burndown chart: points remaining per working day against the ideal line and the
+scope line (PNG). The numbers are ``progress.chart`` (``bot.digests.burndown_data``), the same
+the digest prints.
 
 matplotlib is imported lazily, with the non-interactive Agg backend, so that importing the
 bot never pays for it and no display is needed.
@@ -45,13 +47,17 @@ def render_png(progress: SprintProgress, *, dpi: int = 100) -> bytes:
         color="#888888",
         label="Ideal",
     )
-    actual = [committed] + [remaining for _, remaining in progress.burndown]
+    chart = progress.chart
+    actual = [chart.start_remaining] + [point.remaining for point in chart.days]
+    scope = [chart.start_scope] + [point.scope for point in chart.days]
+    # the scope holds until the end of the day work was added or removed, then steps
+    axes.step(range(len(scope)), scope, where="post", color="#2ca02c", label="Scope")
     axes.plot(range(len(actual)), actual, marker="o", color="#1f77b4", label="Remaining")
     if progress.day:
         axes.axvline(progress.day, color="#d62728", linewidth=0.8, linestyle=":")
     labels = ["start"] + [f"{day:%a %d}" for day in days]
     axes.set_xticks(ideal_x, labels, rotation=45, ha="right", fontsize=8)
-    axes.set_ylim(bottom=0, top=max(committed, 1) * 1.05)
+    axes.set_ylim(bottom=0, top=max(committed, *scope, 1) * 1.05)
     axes.set_ylabel("Story points remaining")
     done = f"{pts(progress.done_points)} of {pts(committed)} pts done"
     axes.set_title(f"{sprint_title(progress)} — {done}", fontsize=11)

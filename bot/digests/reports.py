@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from backlog.model import Sprint
 from bot.digests.sprint_state import SprintItem, SprintProgress, Status
@@ -58,6 +59,7 @@ class StandupDigest:
 
 @dataclass(frozen=True)
 class CapacityAlert:
+    kind: ClassVar[str] = "role"
     sprint: int
     role: str
     role_key: str
@@ -71,6 +73,33 @@ class CapacityAlert:
     @property
     def condition(self) -> str:
         return f"{ALERT_PREFIX}{self.sprint}:{self.role_key}:{self.level}"
+
+
+POINTS_ROLE = "points"  # the alert table's role column for points alerts
+
+
+@dataclass(frozen=True)
+class PointsAlert:
+    """A sprint's committed points over its capacity (error) or recent velocity (warning)."""
+
+    kind: ClassVar[str] = "points"
+    sprint: int
+    level: str  # error: over capacity | warning: over recent velocity
+    points: float
+    limit: float  # the capacity (error) or the recent velocity (warning)
+    recent: tuple[tuple[str, float], ...] = ()  # most recently added stories, newest first
+    role: str = POINTS_ROLE
+
+    @property
+    def condition(self) -> str:
+        return f"{ALERT_PREFIX}{self.sprint}:{POINTS_ROLE}:{self.level}"
+
+    @property
+    def load_pct(self) -> float:
+        return 100.0 * self.points / self.limit if self.limit else 0.0
+
+
+Alert = CapacityAlert | PointsAlert
 
 
 @dataclass(frozen=True)

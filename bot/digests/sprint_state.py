@@ -7,7 +7,12 @@ into a ``SprintProgress`` that the digest, ``/backlog status`` and the burndown 
 
 Sprint dates come from the ``[calendar]`` config table (``sprint1_start``, ``sprint_length_days``)
 or from Jira sprint dates pulled into ``sync_link`` (kind ``sprint``, ``extra.start_date`` /
-``extra.end_date``, or the ``start``/``end`` the Jira sync pushed), which win when present.
+``extra.end_date``, or the ``start``/``end`` the Jira sync pushed), which win when present;
+working days and holidays come from ``[calendar]`` too (``bot.digests.team_calendar``).
+
+When a story reached done and when it moved into the sprint come from the trackers' history
+where a pull recorded it (``extra.done_at`` / ``extra.sprint_since``: Jira's changelog, GitHub's
+``closed_at``), else from the time the tracker last changed the issue.
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
 from backlog.errors import ConfigurationError
 from backlog.model import Backlog, Sprint, SprintCommitment, Story
+from bot.digests.burndown_data import Burndown, ScopeEvent, compute_burndown
+from bot.digests.team_calendar import WorkCalendar, work_calendar
 
 DONE_STATUSES = frozenset({"done", "closed", "resolved", "complete", "completed", "merged"})
 PROGRESS_STATUSES = frozenset(
@@ -60,6 +67,8 @@ class LiveIssue:
     sprint: str | None = None
     updated_at: datetime | None = None
     urls: tuple[tuple[str, str], ...] = ()  # (target, url), Jira first
+    done_at: datetime | None = None  # when it reached done, per the tracker's history
+    sprint_since: datetime | None = None  # when it moved into its current sprint
 
     @property
     def status(self) -> Status:
@@ -86,6 +95,7 @@ def live_issues(links: Iterable[Any], prefer: str = "jira") -> dict[str, LiveIss
     for story_id, rows in by_story.items():
         rows.sort(key=lambda row: (row.target != prefer, row.target))
         first = next((row for row in rows if row.remote_status), rows[0])
+        updated_at = first.remote_updated_at or first.updated_at
         merged[story_id] = LiveIssue(
             story_id=story_id,
             status_raw=first.remote_status,
@@ -93,10 +103,33 @@ def live_issues(links: Iterable[Any], prefer: str = "jira") -> dict[str, LiveIss
             points=next((r.remote_points for r in rows if r.remote_points is not None), None),
             sprint=_latest_sprint(rows),
             # when the tracker changed it, else when a pull first saw the current state
-            updated_at=first.remote_updated_at or first.updated_at,
+            updated_at=updated_at,
             urls=tuple((row.target, row.remote_url) for row in rows if row.remote_url),
+            done_at=_history_time(first, "done_at") or updated_at,
+            sprint_since=_sprint_since(rows),
         )
     return merged
+
+
+def _history_time(row: Any, key: str) -> datetime | None:
+    raw = (row.extra or {}).get(key)
+    if not raw:
+        return None
+    try:
+        return _aware(datetime.fromisoformat(str(raw)))
+    except ValueError:
+        return None
+
+
+def _sprint_since(rows: list[Any]) -> datetime | None:
+    """When the issue entered its current sprint: the tracker's history, else the last pull
+    that changed it (an approximation the next pull with history replaces)."""
+    known = [row for row in rows if row.remote_sprint]
+    if not known:
+        return None
+    epoch = datetime.min.replace(tzinfo=UTC)
+    latest = max(known, key=lambda row: _aware(row.updated_at) or epoch)
+    return _history_time(latest, "sprint_since") or _aware(latest.updated_at)
 
 
 def _latest_sprint(rows: list[Any]) -> str | None:
@@ -121,15 +154,10 @@ def _aware(moment: datetime | None) -> datetime | None:
 class SprintDates:
     start: date
     end: date  # inclusive
+    calendar: WorkCalendar = field(default_factory=WorkCalendar, compare=False)
 
     def working_days(self) -> list[date]:
-        days = []
-        day = self.start
-        while day <= self.end:
-            if day.weekday() < 5:
-                days.append(day)
-            day += timedelta(days=1)
-        return days
+        return self.calendar.working_days(self.start, self.end)
 
 
 def sprint_calendar(
@@ -137,6 +165,7 @@ def sprint_calendar(
 ) -> dict[int, SprintDates]:
     """Dates of every sprint: Jira's sprint dates where pulled, else the configured calendar."""
     calendar: dict[int, SprintDates] = {}
+    work = work_calendar(config)
     start_raw = config.get("sprint1_start")
     length = int(config.get("sprint_length_days", DEFAULT_SPRINT_DAYS))
     if start_raw:
@@ -147,7 +176,7 @@ def sprint_calendar(
                 f"[calendar] sprint1_start = {start_raw!r}: use a date like 2026-11-16"
             ) from exc
         for sprint in backlog.sprints:
-            calendar[sprint.number] = _planned_dates(sprint, first, length)
+            calendar[sprint.number] = _planned_dates(sprint, first, length, work)
     for link in links:
         if link.kind != "sprint":
             continue
@@ -158,12 +187,12 @@ def sprint_calendar(
         number = sprint_number_of(link.backlog_id)
         if start and end and number is not None:
             calendar[number] = SprintDates(
-                date.fromisoformat(str(start)[:10]), date.fromisoformat(str(end)[:10])
+                date.fromisoformat(str(start)[:10]), date.fromisoformat(str(end)[:10]), work
             )
     return calendar
 
 
-def _planned_dates(sprint: Sprint, first: date, length: int) -> SprintDates:
+def _planned_dates(sprint: Sprint, first: date, length: int, work: WorkCalendar) -> SprintDates:
     weeks = _WEEK_RANGE.fullmatch((sprint.weeks or "").strip()) or _WEEKS.search(
         sprint.weeks or sprint.name or ""
     )
@@ -171,9 +200,9 @@ def _planned_dates(sprint: Sprint, first: date, length: int) -> SprintDates:
         first_week = int(weeks.group(1))
         last_week = int(weeks.group(2) or first_week)
         start = first + timedelta(weeks=first_week - 1)
-        return SprintDates(start, first + timedelta(weeks=last_week) - timedelta(days=1))
+        return SprintDates(start, first + timedelta(weeks=last_week) - timedelta(days=1), work)
     start = first + timedelta(days=length * (sprint.number - 1))
-    return SprintDates(start, start + timedelta(days=length - 1))
+    return SprintDates(start, start + timedelta(days=length - 1), work)
 
 
 def current_sprint_number(calendar: Mapping[int, SprintDates], today: date) -> int | None:
@@ -200,6 +229,7 @@ class SprintItem:
     done_at: datetime | None
     depends_on: tuple[str, ...]
     added_live: bool = False  # in the sprint per Jira/GitHub, not per the backlog's plan
+    joined_at: datetime | None = None  # when an added story moved in (None: planned)
 
 
 @dataclass(frozen=True)
@@ -209,7 +239,12 @@ class SprintProgress:
     today: date
     items: tuple[SprintItem, ...]
     removed: tuple[str, ...] = ()  # planned here but moved to another sprint in Jira/GitHub
-    burndown: tuple[tuple[date, float], ...] = field(default=())
+    chart: Burndown = field(default_factory=lambda: Burndown(0.0, 0.0, ()))
+
+    @property
+    def burndown(self) -> tuple[tuple[date, float], ...]:
+        """Points remaining at the end of each elapsed working day."""
+        return tuple((point.day, point.remaining) for point in self.chart.days)
 
     @property
     def committed_points(self) -> float:
@@ -245,8 +280,12 @@ def sprint_progress(
     live: Mapping[str, LiveIssue],
     calendar: Mapping[int, SprintDates],
     today: date,
+    zone: tzinfo | None = None,
 ) -> SprintProgress:
-    """The sprint's stories (plan, plus live additions, minus live removals) and burndown."""
+    """The sprint's stories (plan, plus live additions, minus live removals) and burndown.
+
+    ``zone`` is the team's time zone: a story done at 23:30 in Berlin is done that day.
+    """
     sprint = next((s for s in backlog.sprints if s.number == sprint_number), None)
     if sprint is None:
         known = ", ".join(str(s.number) for s in backlog.sprints) or "none"
@@ -271,8 +310,44 @@ def sprint_progress(
             _item(story_id, story, planned.get(story_id), live.get(story_id), added, backlog)
         )
     dates = calendar.get(sprint_number)
-    progress = SprintProgress(sprint, dates, today, tuple(items), tuple(removed))
-    return _with_burndown(progress)
+    departures = [
+        _item(
+            story_id, stories.get(story_id), planned[story_id], live.get(story_id), False, backlog
+        )
+        for story_id in removed
+    ]
+    events = [_event(item, zone) for item in items]
+    events.extend(
+        # moved out at an unknown time: out from today
+        ScopeEvent(item.story_id, item.points, left=_day(_left_at(live, item), zone) or date.max)
+        for item in departures
+    )
+    chart = compute_burndown(dates.working_days() if dates else [], today, events)
+    return SprintProgress(sprint, dates, today, tuple(items), tuple(removed), chart)
+
+
+def _left_at(live: Mapping[str, LiveIssue], item: SprintItem) -> datetime | None:
+    issue = live.get(item.story_id)
+    return issue.sprint_since if issue else None
+
+
+def _day(moment: datetime | None, zone: tzinfo | None) -> date | None:
+    if moment is None:
+        return None
+    return (moment.astimezone(zone) if zone and moment.tzinfo else moment).date()
+
+
+def _event(item: SprintItem, zone: tzinfo | None) -> ScopeEvent:
+    done = None
+    if item.status is Status.done:
+        # done at an unknown time: counted today (the slot of ``None``)
+        done = _day(item.done_at, zone) if item.done_at else None
+    joined = _day(item.joined_at, zone) if item.added_live else None
+    if item.added_live and joined is None:
+        joined = date.max  # moved in at an unknown time: counted from today
+    if item.status is Status.done and done is None:
+        done = date.max
+    return ScopeEvent(item.story_id, item.points, joined=joined, done=done)
 
 
 def _item(
@@ -297,9 +372,10 @@ def _item(
         status_raw=issue.status_raw if issue else None,
         assignee=issue.assignee if issue else None,
         urls=issue.urls if issue else (),
-        done_at=issue.updated_at if issue and status is Status.done else None,
+        done_at=issue.done_at if issue and status is Status.done else None,
         depends_on=dependencies_of(backlog, story_id),
         added_live=added,
+        joined_at=issue.sprint_since if issue and added else None,
     )
 
 
@@ -322,30 +398,3 @@ def dependencies_of(backlog: Backlog, story_id: str) -> tuple[str, ...]:
                     ids.append(dep.target)
                 ids.extend(dep.resolved)
     return tuple(dict.fromkeys(i for i in ids if i != story_id))
-
-
-def _with_burndown(progress: SprintProgress) -> SprintProgress:
-    """Remaining points at the end of each elapsed working day (done items by their date)."""
-    points: list[tuple[date, float]] = []
-    committed = progress.committed_points
-    for day in progress.working_days:
-        if day > progress.today:
-            break
-        done = sum(item.points for item in progress.items if _done_by(item, day, progress.today))
-        points.append((day, committed - done))
-    return SprintProgress(
-        progress.sprint,
-        progress.dates,
-        progress.today,
-        progress.items,
-        progress.removed,
-        tuple(points),
-    )
-
-
-def _done_by(item: SprintItem, day: date, today: date) -> bool:
-    """Done by the end of ``day``; an item done at an unknown time counts from today."""
-    if item.status is not Status.done:
-        return False
-    when = item.done_at.date() if item.done_at else today
-    return min(when, today) <= day

@@ -129,7 +129,7 @@ def progress_now(ctx: SlackContext, sprint_number: int) -> SprintProgress:
     links = ctx.links()
     live = live_issues(links, prefer=ctx.config.status_source)
     calendar = sprint_calendar(backlog, ctx.config.calendar, links)
-    return sprint_progress(backlog, sprint_number, live, calendar, ctx.today())
+    return sprint_progress(backlog, sprint_number, live, calendar, ctx.today(), ctx.zone)
 
 
 def standup_now(ctx: SlackContext, sprint_number: int | None = None) -> StandupDigest:
@@ -147,7 +147,7 @@ def standup_now(ctx: SlackContext, sprint_number: int | None = None) -> StandupD
     links = ctx.links()
     live = live_issues(links, prefer=ctx.config.status_source)
     calendar = sprint_calendar(backlog, ctx.config.calendar, links)
-    progress = sprint_progress(backlog, number, live, calendar, ctx.today())
+    progress = sprint_progress(backlog, number, live, calendar, ctx.today(), ctx.zone)
     next_ids = {c.story_id for s in backlog.sprints if s.number == number + 1 for c in s.committed}
     findings = run_rules(backlog, load_rules_config(), only_items=set(next_ids)) if next_ids else []
     last = last_digest(ctx.engine, KIND, number)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.digests.reports import CapacityAlert, StandupDigest
+from bot.digests.reports import Alert, StandupDigest
 from bot.digests.sprint_state import SprintItem, SprintProgress
 
 if TYPE_CHECKING:
@@ -32,18 +32,18 @@ def print_standup(digest: StandupDigest, console: Console | None = None) -> None
         console.print(Text(line, style="bold" if is_heading and "(" in line else ""))
 
 
-def print_alerts(alerts: Sequence[CapacityAlert], console: Console | None = None) -> None:
+def print_alerts(alerts: Sequence[Alert], console: Console | None = None) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    from bot.slack.messages import capacity_alert_message
+    from bot.slack.messages import alert_message
 
     console = console or Console(highlight=False, soft_wrap=True)
     if not alerts:
         console.print("No capacity alerts: every role fits its hours in the watched sprints.")
     for alert in alerts:
         style = "bold red" if alert.level == "error" else "yellow"
-        console.print(Text(f"{alert.level}: {capacity_alert_message(alert).text}", style=style))
+        console.print(Text(f"{alert.level}: {alert_message(alert).text}", style=style))
 
 
 def save_chart(progress: SprintProgress, path: Path) -> None:

@@ -9,6 +9,7 @@ Routes::
     GET  /readyz            readiness: database migrated and reachable, configured Jira/GitHub
                             reachable; 503 with the reasons otherwise
     GET  /metrics           Prometheus text exposition (own registry per app)
+    GET  /                  the sprint planning page (bot.views.routes; added by the container)
 
 ``create_app`` takes the ``ServiceParts`` that ``bot.service.container`` builds (settings, the
 process's database engine, metrics, the webhook handler registry, the Slack endpoint, start/stop

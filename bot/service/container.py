@@ -5,9 +5,9 @@ The service's adapters are built from the settings only from here (the registrar
 need). The order matters and is written out once: the process's database engine, then the
 metrics (so every handler gets them in its constructor), then the webhook handlers (DoR/DoD
 validation when Jira or GitHub is configured; the capacity check on sprint changes when Slack
-is), the Slack endpoint, the handler modules named by ``WEBHOOK_HANDLER_MODULES``, and the
-scheduler's start/stop hooks. The result is a frozen ``ServiceParts`` for
-``bot.service.app.create_app``.
+is), the Slack endpoint, the sprint planning page (``GET /``), the handler modules named by
+``WEBHOOK_HANDLER_MODULES``, and the scheduler's start/stop hooks. The result is a frozen
+``ServiceParts`` for ``bot.service.app.create_app``.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def build_service(
     from bot.slack.context import SlackContext
     from bot.slack.wiring import add_slack, sync_actions
     from bot.validation.validator import ValidationConfig
+    from bot.views.routes import page_routes
     from sync.state.db import make_engine
 
     owns_engine = engine is None
@@ -78,6 +79,7 @@ def build_service(
         metrics=metrics,
         registry=registry,
         slack_handler=slack.endpoint,
+        routes=page_routes(ctx),  # GET /: the sprint planning page
         on_startup=on_startup,
         on_shutdown=on_shutdown,
     )

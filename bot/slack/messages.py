@@ -13,7 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.digests.reports import BlockedItem, CapacityAlert, ReadyReport, StandupDigest
+from bot.digests.reports import (
+    Alert,
+    BlockedItem,
+    CapacityAlert,
+    PointsAlert,
+    ReadyReport,
+    StandupDigest,
+)
 from bot.digests.sprint_state import SprintItem, SprintProgress
 from rules.base import Rule
 from rules.capacity import SprintLoad
@@ -396,6 +403,44 @@ def capacity_alert_message(alert: CapacityAlert, trigger: str | None = None) -> 
         f"Sprint {alert.sprint}: {alert.role} at {pct(alert.load_pct)} of capacity ({alert.level})"
     )
     return SlackMessage(text, [section("\n".join(lines))])
+
+
+def points_alert_message(alert: PointsAlert, trigger: str | None = None) -> SlackMessage:
+    """One points alert (``bot.digests.points_alerts``)."""
+    if alert.level == "error":
+        headline = (
+            f"{LEVEL_ICON['error']} *Sprint {alert.sprint} commits {pts(alert.points)} points "
+            f"against a capacity of {pts(alert.limit)}* ({pct(alert.load_pct)}, "
+            f"{pts(alert.points - alert.limit)} over)"
+        )
+        text = (
+            f"Sprint {alert.sprint}: {pts(alert.points)} points committed against a capacity "
+            f"of {pts(alert.limit)} (error)"
+        )
+    else:
+        headline = (
+            f"{LEVEL_ICON['warning']} *Sprint {alert.sprint} commits {pts(alert.points)} "
+            f"points, above the recent velocity of {pts(alert.limit)}*"
+        )
+        text = (
+            f"Sprint {alert.sprint}: {pts(alert.points)} points above the recent velocity of "
+            f"{pts(alert.limit)} (warning)"
+        )
+    lines = [headline]
+    if alert.recent:
+        recent = ", ".join(f"{esc(story)} {pts(points)} pts" for story, points in alert.recent)
+        lines.append(f"Added most recently: {recent}")
+    if trigger:
+        lines.append(f"Triggered by: {esc(trigger)}")
+    lines.append("Move a story to a later sprint or split it.")
+    return SlackMessage(text, [section("\n".join(lines))])
+
+
+def alert_message(alert: Alert, trigger: str | None = None) -> SlackMessage:
+    """A role alert or a points alert."""
+    if isinstance(alert, PointsAlert):
+        return points_alert_message(alert, trigger)
+    return capacity_alert_message(alert, trigger)
 
 
 # --- rules ----------------------------------------------------------------------------------

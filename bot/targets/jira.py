@@ -104,7 +104,8 @@ def build_jira(
         retry=retry,
     )
     store = LinkStore(database or make_engine(settings.database_url), "jira")
-    engine = JiraSync(adapter, store, JiraMappingConfig.from_table(table))
+    mapping = JiraMappingConfig.from_table(table, calendar=load_config_table("calendar"))
+    engine = JiraSync(adapter, store, mapping)
     return JiraTarget(engine, calls, settings.database_url)
 
 

@@ -176,6 +176,7 @@ class ProjectObjects:
             "title": record["title"],
             "body": record.get("body") or "",
             "state": record["state"].upper(),
+            "closedAt": record.get("closed_at"),
             "url": f"{self.repo.html}/issues/{number}",
             "assignees": lambda info, first=None, after=None, **_: connection(
                 [self.user_object(login) for login in record["assignees"]], first, after

@@ -122,8 +122,26 @@ class IssueService:
         if not changes:
             return
         issue.updated = now_iso()
+        issue.histories.append(
+            {
+                "id": str(len(issue.histories) + 10000 * issue.id),
+                "author": self._user(base),
+                "created": issue.updated,
+                "items": [self._history_item(item) for item in changes],
+            }
+        )
         rendered = issue_json(base, self.state, issue, "2")
         self.webhooks.emit("jira:issue_updated", rendered, self._user(base), changes)
+
+    def _history_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        """A changelog item as Jira shows it: the Sprint field by sprint name, not id."""
+        if item["field"] != "Sprint":
+            return item
+        names = []
+        for value in (item["fromString"], item["toString"]):
+            sprint = self.state.sprints.get(int(value)) if value else None
+            names.append(sprint.name if sprint else value)
+        return {**item, "fromString": names[0], "toString": names[1]}
 
     def snapshot(self, issue: Issue) -> dict[str, str | None]:
         return self._display(issue)

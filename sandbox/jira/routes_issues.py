@@ -366,6 +366,14 @@ class IssueApi:
                 issue_json(base, self.state, i, version, fields=list(fields), properties=properties)
                 for i in page
             ]
+            if "changelog" in str(params.get("expand") or ""):
+                for data, issue in zip(issues, page, strict=True):
+                    data["changelog"] = {
+                        "startAt": 0,
+                        "maxResults": len(issue.histories),
+                        "total": len(issue.histories),
+                        "histories": list(issue.histories),
+                    }
         result: dict[str, Any] = {"issues": issues, "isLast": offset + limit >= len(matched)}
         if not result["isLast"]:
             result["nextPageToken"] = encode_token(offset + limit)

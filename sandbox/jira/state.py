@@ -201,6 +201,7 @@ class Issue:
     sprint_id: int | None = None
     created: str = field(default_factory=now_iso)
     updated: str = field(default_factory=now_iso)
+    histories: list[dict[str, Any]] = field(default_factory=list)  # the changelog, oldest first
 
 
 @dataclass

@@ -422,4 +422,5 @@ def _remote(data: dict[str, Any], etag: str | None = None) -> GitHubIssue:
         milestone=int(milestone["number"]) if milestone else None,
         assignees=tuple(user["login"] for user in data.get("assignees") or []),
         etag=etag,
+        closed_at=data.get("closed_at"),
     )

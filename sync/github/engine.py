@@ -26,7 +26,7 @@ from sync.github.mapping import (
     desired_state,
 )
 from sync.github.plan import TARGET, plan_github, project_enabled
-from sync.github.port import GitHubProjectsPort, GitHubRestPort
+from sync.github.port import GitHubProjectsPort, GitHubRestPort, IssueState
 from sync.link_record import LinkRecord
 from sync.plan import ISSUE_KINDS, Plan
 from sync.report import Progress, SilentProgress, SyncReport, recorded_run
@@ -183,9 +183,7 @@ class GitHubSync:
             report.counts = {"issues": len(issues), "changed": changed}
         return report
 
-    def _read_states(
-        self, issues: Links
-    ) -> tuple[dict[str, tuple[str, tuple[str, ...]]], dict[str, Any]]:
+    def _read_states(self, issues: Links) -> tuple[dict[str, IssueState], dict[str, Any]]:
         """Board items by issue node id, and open/closed + assignees of issues off the board
         (from GraphQL with a board, else by conditional REST reads that cost nothing when the
         issue did not change)."""
@@ -196,24 +194,26 @@ class GitHubSync:
                 x.extra["node_id"] for x in issues.values() if x.extra.get("node_id") not in board
             ]
             return (self.projects.issue_states(others) if others else {}), board
-        states: dict[str, tuple[str, tuple[str, ...]]] = {}
+        states: dict[str, IssueState] = {}
         for link in issues.values():
             fresh = self.port.get_issue(link.number or 0, link.extra.get("etag"))
             if fresh is not None:
-                states[fresh.node_id] = (fresh.state.upper(), fresh.assignees)
+                states[fresh.node_id] = (fresh.state.upper(), fresh.assignees, fresh.closed_at)
                 link.extra["etag"] = fresh.etag
         return states, {}
 
 
 def _pulled(
-    link: LinkRecord, board: Mapping[str, Any], states: Mapping[str, tuple[str, tuple[str, ...]]]
+    link: LinkRecord, board: Mapping[str, Any], states: Mapping[str, IssueState]
 ) -> PulledState:
     """The pulled state of one issue link; unchanged when GitHub said nothing new."""
     node = str(link.extra.get("node_id"))
     status, assignee = link.remote_status, link.remote_assignee
     points, sprint = link.remote_points, link.remote_sprint
+    done_at = link.extra.get("done_at")
     if node in board:
         item = board[node]
+        done_at = item.closed_at
         link.extra["state"] = (item.state or "").lower()
         status = item.values.get(FIELD_STATUS) or link.extra["state"]
         assignee = ",".join(item.assignees) or None
@@ -221,8 +221,12 @@ def _pulled(
         points = float(value) if value is not None else None
         sprint = item.values.get(FIELD_SPRINT)
     elif node in states:
-        state, assignees = states[node]
+        state, assignees, done_at = states[node]
         link.extra["state"] = state.lower()
         status = state.lower()
         assignee = ",".join(assignees) or None
-    return PulledState(link.kind, link.backlog_id, status, assignee, points, sprint)
+    if link.extra.get("state") != "closed":
+        done_at = None  # done, for the burndown, from when GitHub closed it (closed_at)
+    return PulledState(
+        link.kind, link.backlog_id, status, assignee, points, sprint, done_at=done_at
+    )

@@ -32,6 +32,7 @@ from backlog.errors import (
 from sync.calls import CallCounter
 from sync.github.limits import RateGovernor
 from sync.github.mapping import ProjectFieldSpec, option_color
+from sync.github.port import IssueState
 
 SERVICE = "github"
 BATCH = 25
@@ -68,7 +69,8 @@ VALUE_NODES = f"""
 Q_ITEMS = (
     "query projectItems($id: ID!, $after: String) { node(id: $id) { ... on ProjectV2 {"
     " items(first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { id"
-    " content { ... on Issue { id number state assignees(first: 10) { nodes { login } } } }"
+    " content { ... on Issue { id number state closedAt"
+    " assignees(first: 10) { nodes { login } } } }"
     " fieldValues(first: 20) { nodes { " + VALUE_NODES + " } } } } } } }"
 )
 
@@ -91,7 +93,7 @@ Q_ITEM_FIELD = (
 
 Q_ISSUES = (
     "query issueStates($ids: [ID!]!) { nodes(ids: $ids) {"
-    " ... on Issue { id number state assignees(first: 10) { nodes { login } } } } }"
+    " ... on Issue { id number state closedAt assignees(first: 10) { nodes { login } } } } }"
 )
 
 M_CREATE_PROJECT = (
@@ -117,6 +119,7 @@ class ProjectItem:
     state: str | None
     assignees: tuple[str, ...]
     values: dict[str, Any]
+    closed_at: str | None = None
 
 
 def graphql_url(api_url: str) -> str:
@@ -425,6 +428,7 @@ class GitHubProjectsClient:
                     state=content.get("state"),
                     assignees=tuple(a["login"] for a in content["assignees"]["nodes"]),
                     values=values,
+                    closed_at=content.get("closedAt"),
                 )
             info = page.get("pageInfo") or {}
             if not info.get("hasNextPage"):
@@ -452,15 +456,15 @@ class GitHubProjectsClient:
         value = self.issue_field_value(number, field_name, project_title)
         return float(value) if isinstance(value, int | float) else None
 
-    def issue_states(self, node_ids: list[str]) -> dict[str, tuple[str, tuple[str, ...]]]:
-        """Issue node id -> (state, assignees), 100 issues per request via ``nodes``."""
-        states: dict[str, tuple[str, tuple[str, ...]]] = {}
+    def issue_states(self, node_ids: list[str]) -> dict[str, IssueState]:
+        """Issue node id -> (state, assignees, closed at), 100 issues per request."""
+        states: dict[str, IssueState] = {}
         for start in range(0, len(node_ids), 100):
             data = self.query("issueStates", Q_ISSUES, {"ids": node_ids[start : start + 100]})
             for node in data.get("nodes") or []:
                 if node and "id" in node:
                     logins = tuple(a["login"] for a in node["assignees"]["nodes"])
-                    states[node["id"]] = (node["state"], logins)
+                    states[node["id"]] = (node["state"], logins, node.get("closedAt"))
         return states
 
 

@@ -3,12 +3,17 @@
 Mapping (configurable in the ``[github]`` table of ``backlog-bot.toml``):
 
 - epic  -> issue labelled ``epic``; its stories become its sub-issues;
-- story -> issue with the user story, acceptance criteria as a checklist, tasks and subtasks
+- titles: ``US-001 · Observability Stack Deployment`` (``sync.issue_text``, as in Jira);
+- story -> issue with the user story, acceptance criteria as a Gherkin block with the Then
+  outcomes as a checklist, tasks and subtasks
   as a task list (or as sub-issues: ``tasks_as = "sub-issues"``, ``subtasks_as = ...``),
   labels for priority and roles, the milestone of its sprint, and its dependencies as issue
   dependencies ("blocked by"; ``dependencies_as = "section"`` writes a "Blocked by #n" list);
 - sprint -> milestone with a due date (``sprint_start`` + ``sprint_length_days``);
-- every epic and story -> a Projects v2 item with Story Points, Priority, Sprint, Epic.
+- every epic and story -> a Projects v2 item with Story Points, Priority, Sprint, Epic; epics
+  carry no points of their own (the board adds up their stories; the declared total is in
+  the epic's body);
+- stories outside any epic get no placeholder epic issue.
 
 Every body starts with a hidden marker ``<!-- backlog-bot:id=US-001 -->`` so that a re-run
 finds an issue created just before a crash.
@@ -24,6 +29,13 @@ from typing import Any, Literal
 
 from backlog.errors import ConfigurationError
 from backlog.model import Backlog, Epic, Story
+from sync.issue_text import (
+    epic_name,
+    is_placeholder_epic,
+    issue_title,
+    story_name,
+    then_checklist,
+)
 
 MARKER_RE = re.compile(r"<!--\s*backlog-bot:id=([A-Za-z0-9_.:/-]+)\s*-->")
 PRIORITY_ORDER = ("Critical", "High", "Medium", "Low")
@@ -200,13 +212,13 @@ def _story_sections(story: Story, options: GitHubOptions) -> tuple[str, ...]:
         sections.append("### User story\n> " + story.user_story.text)
     criteria = story.acceptance_criteria
     if criteria is not None:
-        items: list[str] = []
-        for step in criteria.steps:
-            items.append(f"- [ ] **{step.keyword}** {step.text}".rstrip())
-            items.extend(f"  - [ ] {item}" for item in step.items)
-        items.extend(f"- [{'x' if c.checked else ' '}] {c.text}" for c in criteria.checklist)
-        if items:
-            sections.append("### Acceptance criteria\n" + "\n".join(items))
+        parts: list[str] = []
+        if criteria.steps:
+            parts.append("```gherkin\n" + _gherkin_text(criteria.raw, criteria.steps) + "\n```")
+            parts.extend(f"- [ ] {item}" for item in then_checklist(criteria))
+        parts.extend(f"- [{'x' if c.checked else ' '}] {c.text}" for c in criteria.checklist)
+        if parts:
+            sections.append("### Acceptance criteria\n" + "\n".join(parts))
     if story.tasks and options.tasks_as == "tasklist":
         lines = []
         for task in story.tasks:
@@ -224,6 +236,18 @@ def _story_sections(story: Story, options: GitHubOptions) -> tuple[str, ...]:
     return tuple(sections)
 
 
+def _gherkin_text(raw: str, steps: Any) -> str:
+    """The criteria's Gherkin as written (its steps rebuilt when the raw text is not there)."""
+    text = raw.strip().removeprefix("```gherkin").removeprefix("```").removesuffix("```")
+    if text.strip():
+        return text.strip("\n")
+    lines = []
+    for step in steps:
+        lines.append(f"{step.keyword} {step.text}".rstrip())
+        lines.extend(f"  - {item}" for item in step.items)
+    return "\n".join(lines)
+
+
 def _hours(hours: float | None) -> str:
     if hours is None:
         return ""
@@ -231,7 +255,11 @@ def _hours(hours: float | None) -> str:
 
 
 def _epic_sections(epic: Epic) -> tuple[str, ...]:
-    sections = [f"**Epic ID:** {epic.id}"]
+    meta = [f"**Epic ID:** {epic.id}"]
+    if epic.points_raw or epic.points is not None:
+        declared = f"**Story points (declared):** {epic.points_raw or epic.points}"
+        meta.append(declared)
+    sections = ["  \n".join(meta)]
     if epic.business_value:
         sections.append("### Business value\n" + epic.business_value)
     if epic.timeline:
@@ -259,24 +287,27 @@ def desired_state(backlog: Backlog, options: GitHubOptions | None = None) -> Git
     """Everything the backlog should look like on GitHub."""
     options = options or GitHubOptions()
     sprint_of = backlog.sprint_of()
-    known = {epic.id for epic in backlog.epics} | {s.id for s in backlog.iter_stories()}
+    known = {epic.id for epic in backlog.epics if not is_placeholder_epic(epic)}
+    known |= {s.id for s in backlog.iter_stories()}
     labels: dict[str, LabelSpec] = {
         name: LabelSpec(name, color, f"backlog-bot: {name}") for name, color in LABEL_COLORS.items()
     }
     priorities: set[str] = set()
     issues: list[IssueSpec] = []
     for epic in backlog.epics:
-        issues.append(
-            IssueSpec(
-                backlog_id=epic.id,
-                kind="epic",
-                title=f"{epic.id}: {epic.name or epic.heading}",
-                sections=_epic_sections(epic),
-                labels=("epic",),
-                project_fields=_fields(epic.points, None, None, epic, options),
-                line=epic.line,
+        placeholder = is_placeholder_epic(epic)
+        if not placeholder:
+            issues.append(
+                IssueSpec(
+                    backlog_id=epic.id,
+                    kind="epic",
+                    title=issue_title(epic.id, epic_name(epic)),
+                    sections=_epic_sections(epic),
+                    labels=("epic",),
+                    project_fields=_fields(None, None, None, epic, options),
+                    line=epic.line,
+                )
             )
-        )
         for story in epic.stories:
             prio = priority_name(story.priority)
             story_labels = ["story"]
@@ -291,14 +322,16 @@ def desired_state(backlog: Backlog, options: GitHubOptions | None = None) -> Git
                 IssueSpec(
                     backlog_id=story.id,
                     kind="story",
-                    title=f"{story.id}: {story.title or story.heading}",
+                    title=issue_title(story.id, story_name(story)),
                     sections=_story_sections(story, options),
                     labels=tuple(story_labels),
                     milestone=f"sprint-{sprint}" if sprint else None,
-                    parent=epic.id,
+                    parent=None if placeholder else epic.id,
                     blocked_by=blocked,
                     dependency_notes=notes,
-                    project_fields=_fields(story.points, prio, sprint, epic, options),
+                    project_fields=_fields(
+                        story.points, prio, sprint, None if placeholder else epic, options
+                    ),
                     line=story.line,
                 )
             )
@@ -367,7 +400,11 @@ def _children(story: Story, sprint: int | None, options: GitHubOptions) -> list[
 
 
 def _fields(
-    points: int | None, priority: str | None, sprint: int | None, epic: Epic, options: GitHubOptions
+    points: int | None,
+    priority: str | None,
+    sprint: int | None,
+    epic: Epic | None,
+    options: GitHubOptions,
 ) -> dict[str, Any]:
     if not options.project_fields:
         return {}
@@ -375,7 +412,7 @@ def _fields(
         FIELD_POINTS: points,
         FIELD_PRIORITY: priority,
         FIELD_SPRINT: f"Sprint {sprint}" if sprint else None,
-        FIELD_EPIC: f"{epic.id}: {epic.name}" if epic.name else epic.id,
+        FIELD_EPIC: issue_title(epic.id, epic_name(epic)) if epic is not None else None,
     }
 
 
@@ -394,12 +431,14 @@ def _field_specs(
         sprint_field = ProjectFieldSpec(FIELD_SPRINT, "ITERATION", iterations=tuple(iterations))
     else:
         sprint_field = ProjectFieldSpec(FIELD_SPRINT, "SINGLE_SELECT", options=sprint_names)
-    return (
+    specs = (
         ProjectFieldSpec(FIELD_POINTS, "NUMBER"),
         ProjectFieldSpec(FIELD_PRIORITY, "SINGLE_SELECT", options=tuple(ordered)),
         sprint_field,
         ProjectFieldSpec(FIELD_EPIC, "TEXT"),
     )
+    # GitHub refuses a single select without options (a backlog with no sprints or priorities)
+    return tuple(s for s in specs if s.data_type != "SINGLE_SELECT" or s.options)
 
 
 def _label_color(name: str) -> str:

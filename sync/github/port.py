@@ -14,6 +14,8 @@ from typing import Any, Protocol
 from sync.calls import CallCounter
 from sync.github.mapping import ProjectFieldSpec, find_marker
 
+IssueState = tuple[str, tuple[str, ...], str | None]  # state, assignees, closed at (ISO 8601)
+
 
 @dataclass(frozen=True, slots=True)
 class GitHubIssue:
@@ -30,6 +32,7 @@ class GitHubIssue:
     milestone: int | None
     assignees: tuple[str, ...]
     etag: str | None = None
+    closed_at: str | None = None  # when it was last closed (ISO 8601), for the burndown
 
     @property
     def backlog_id(self) -> str | None:
@@ -98,4 +101,4 @@ class GitHubProjectsPort(Protocol):
         self, project_id: str, changes: list[tuple[str, str, dict[str, Any] | None]]
     ) -> None: ...
     def items(self, project_id: str) -> dict[str, Any]: ...
-    def issue_states(self, node_ids: list[str]) -> dict[str, tuple[str, tuple[str, ...]]]: ...
+    def issue_states(self, node_ids: list[str]) -> dict[str, IssueState]: ...

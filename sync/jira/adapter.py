@@ -198,6 +198,8 @@ class JiraAdapter:
             "fields": ",".join(fields),
             "properties": PROPERTY_KEY,
             "maxResults": SEARCH_PAGE,
+            # when each issue reached done and entered its sprint, for the burndown
+            "expand": "changelog",
         }
         found: list[JiraIssue] = []
         while True:

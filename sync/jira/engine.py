@@ -101,6 +101,8 @@ class JiraSync:
                     issue.assignee,
                     issue.points,
                     issue.sprint_name,
+                    done_at=issue.done_at,
+                    sprint_since=issue.sprint_since,
                 )
                 for issue in remote
                 if (rec := by_key.get(issue.key)) is not None

@@ -11,9 +11,15 @@ Defaults and choices:
   them as estimated sub-tasks; ``subtasks = "issues"`` creates them as Sub-tasks instead;
 - dependencies -> "Blocks" links (a story -> the story it blocks; "EPIC-001 completed" -> the
   epic blocks the story; phrases such as "All previous stories" -> the stories they resolve to);
-- sprints -> Agile sprints named ``Sprint N: <name>`` (Jira allows 30 characters), with the
-  goal, and dates from ``sprint_start`` (ISO date) and ``sprint_length_days`` (default 14;
-  "Weeks 3-4" in the plan places the sprint); without ``sprint_start`` sprints get no dates.
+- summaries: ``US-001 · Observability Stack Deployment`` (``sync.issue_text``, as on GitHub);
+  epics carry no story points of their own (their declared total is in the description);
+  stories outside any epic get no placeholder epic and no parent;
+- acceptance criteria: the Gherkin in a code block, the Then outcomes as a checklist;
+- sprints -> Agile sprints named ``Sprint N`` (Jira allows 30 characters; no word is cut)
+  with the sprint's title leading the goal, and dates from
+  ``sprint_start`` (ISO date; ``[calendar] sprint1_start`` when unset) and
+  ``sprint_length_days`` (default 14; "Weeks 3-4" in the plan places the sprint); without
+  a start date sprints get no dates.
 
 Every issue carries the labels ``backlog-bot`` and ``backlog-id-<ID>`` and an issue property
 with the backlog id and the content hash: a crash between Jira's create and our database
@@ -31,11 +37,18 @@ from typing import Any, Literal
 
 from backlog.errors import ConfigurationError
 from backlog.model import Backlog, Epic, Story, Task
+from sync.issue_text import (
+    UNASSIGNED_EPIC,
+    epic_name,
+    is_placeholder_epic,
+    issue_title,
+    story_name,
+    then_checklist,
+)
 from sync.jira.port import MANAGED_LABEL, id_label
 from sync.plan import content_hash
 
 IssueKind = Literal["epic", "story", "task", "subtask"]
-SPRINT_NAME_LIMIT = 30
 DEFAULT_PRIORITIES = {
     "critical": "Highest",
     "highest": "Highest",
@@ -56,8 +69,20 @@ class JiraMappingConfig:
     role_label_prefix: str = "role-"
 
     @classmethod
-    def from_table(cls, table: Mapping[str, Any]) -> JiraMappingConfig:
-        """Build from the ``[jira]`` config table; errors name the key to fix."""
+    def from_table(
+        cls, table: Mapping[str, Any], calendar: Mapping[str, Any] | None = None
+    ) -> JiraMappingConfig:
+        """Build from the ``[jira]`` config table; errors name the key to fix. Sprint dates
+        come from ``[calendar]`` (``sprint1_start``, ``sprint_length_days``) unless ``[jira]``
+        sets its own ``sprint_start``."""
+        if calendar and "sprint_start" not in table and calendar.get("sprint1_start"):
+            table = {
+                **table,
+                "sprint_start": calendar["sprint1_start"],
+                "sprint_length_days": calendar.get(
+                    "sprint_length_days", table.get("sprint_length_days", 14)
+                ),
+            }
         subtasks = str(table.get("subtasks", "checklist"))
         if subtasks not in ("checklist", "issues"):
             raise ConfigurationError(
@@ -174,7 +199,9 @@ class DesiredState:
 
 
 def desired_state(backlog: Backlog, source: str, config: JiraMappingConfig) -> DesiredState:
-    issues: list[DesiredIssue] = [_epic(epic) for epic in backlog.epics]
+    issues: list[DesiredIssue] = [
+        _epic(epic) for epic in backlog.epics if not is_placeholder_epic(epic)
+    ]
     children: list[DesiredIssue] = []
     for story in backlog.iter_stories():
         issues.append(_story(story, config))
@@ -216,13 +243,14 @@ def _epic(epic: Epic) -> DesiredIssue:
     if epic.timeline:
         parts.append(f"*Timeline:* {epic.timeline}")
     if epic.points_raw or epic.points is not None:
-        parts.append(f"*Story points (declared):* {epic.points_raw or epic.points}")
+        declared = f"*Story points (declared):* {epic.points_raw or epic.points}"
+        parts.append(declared)
     if epic.acceptance_criteria:
         parts.append("h3. Acceptance criteria\n" + _checklist(epic.acceptance_criteria))
     return DesiredIssue(
         backlog_id=epic.id,
         kind="epic",
-        summary=_one_line(epic.name or epic.heading or epic.id),
+        summary=issue_title(epic.id, epic_name(epic)),
         description="\n\n".join(parts),
         line=epic.line,
     )
@@ -235,8 +263,12 @@ def _story(story: Story, config: JiraMappingConfig) -> DesiredIssue:
     criteria = story.acceptance_criteria
     if criteria is not None and criteria.raw.strip():
         if criteria.is_gherkin:
+            checks = "".join(f"\n* ( ) {item}" for item in then_checklist(criteria))
             parts.append(
-                "h3. Acceptance criteria\n{code:gherkin}\n" + criteria.raw.strip() + "\n{code}"
+                "h3. Acceptance criteria\n{code:gherkin}\n"
+                + criteria.raw.strip()
+                + "\n{code}"
+                + checks
             )
         elif criteria.checklist:
             parts.append("h3. Acceptance criteria\n" + _checklist(criteria.checklist))
@@ -258,10 +290,10 @@ def _story(story: Story, config: JiraMappingConfig) -> DesiredIssue:
     return DesiredIssue(
         backlog_id=story.id,
         kind="story",
-        summary=_one_line(_story_summary(story)),
+        summary=issue_title(story.id, story_name(story)),
         description="\n\n".join(parts),
         line=story.line,
-        parent_id=story.epic_id,
+        parent_id=None if story.epic_id == UNASSIGNED_EPIC else story.epic_id,
         priority=priority,
         points=story.points,
     )
@@ -314,21 +346,23 @@ def _sprints(backlog: Backlog, config: JiraMappingConfig) -> tuple[DesiredSprint
     planned = backlog.sprint_of()
     sprints = []
     for sprint in backlog.sprints:
-        label = (
-            f"Sprint {sprint.number}: {sprint.name}" if sprint.name else f"Sprint {sprint.number}"
-        )
-        if len(label) > SPRINT_NAME_LIMIT:
-            label = label[: SPRINT_NAME_LIMIT - 1].rstrip() + "…"
+        label, goal = _sprint_name(sprint.number, sprint.name, sprint.goal or "")
         start, end = _sprint_dates(sprint.number, sprint.weeks, config)
         stories = tuple(
             story_id
             for story_id in sprint.committed_story_ids
             if planned.get(story_id) == sprint.number
         )
-        sprints.append(
-            DesiredSprint(sprint.number, label, sprint.goal or "", start, end, stories, sprint.line)
-        )
+        sprints.append(DesiredSprint(sprint.number, label, goal, start, end, stories, sprint.line))
     return tuple(sprints)
+
+
+def _sprint_name(number: int, name: str, goal: str) -> tuple[str, str]:
+    """``Sprint 2`` (always within Jira's 30 characters, no word cut) and the sprint's title
+    leading its goal: ``Foundation Completion: Complete observability ...``."""
+    if not name:
+        return f"Sprint {number}", goal
+    return f"Sprint {number}", f"{name}: {goal}" if goal else name
 
 
 def _sprint_dates(
@@ -348,12 +382,6 @@ def _sprint_dates(
 
 
 # --- text helpers -------------------------------------------------------------------------
-
-
-def _story_summary(story: Story) -> str:
-    if ":" in story.heading:
-        return story.heading.split(":", 1)[1].strip()
-    return story.title or story.heading or story.id
 
 
 def _one_line(text: str) -> str:

@@ -79,6 +79,8 @@ class JiraIssue:
     sprint_name: str | None = None
     blocks: Mapping[str, str] = field(default_factory=dict)
     updated: str | None = None
+    done_at: str | None = None  # the changelog's last move into the current (done) status
+    sprint_since: str | None = None  # the changelog's last change of the Sprint field
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,36 @@ def remote_issue(raw: dict[str, Any], config: JiraProjectConfig) -> JiraIssue:
         sprint_name=sprint.get("name") if sprint else None,
         blocks=blocks,
         updated=fields.get("updated"),
+        done_at=_moved_to_status(raw, status.get("name"))
+        if (status.get("statusCategory") or {}).get("key") == "done"
+        else None,
+        sprint_since=_last_change(raw, "Sprint") if sprint else None,
     )
+
+
+def _histories(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """The changelog's histories (``expand=changelog``), oldest first."""
+    histories = list(((raw.get("changelog") or {}).get("histories")) or [])
+    return sorted(histories, key=lambda h: str(h.get("created") or ""))
+
+
+def _moved_to_status(raw: dict[str, Any], status: str | None) -> str | None:
+    """When the issue last moved into ``status`` (its current one), per the changelog."""
+    moved = None
+    for history in _histories(raw):
+        for item in history.get("items") or []:
+            if item.get("field") == "status" and item.get("toString") == status:
+                moved = history.get("created")
+    return str(moved) if moved else None
+
+
+def _last_change(raw: dict[str, Any], field_name: str) -> str | None:
+    """When ``field_name`` last changed, per the changelog."""
+    changed = None
+    for history in _histories(raw):
+        if any(item.get("field") == field_name for item in history.get("items") or []):
+            changed = history.get("created")
+    return str(changed) if changed else None
 
 
 def remote_sprint(raw: dict[str, Any]) -> RemoteSprint:

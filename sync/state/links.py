@@ -30,6 +30,10 @@ class PulledState:
     assignee: str | None
     points: float | None
     sprint: str | None
+    # When the tracker's history says it reached done / entered its sprint (ISO 8601):
+    # Jira's changelog, GitHub's closed_at. Kept in ``extra`` for the burndown.
+    done_at: str | None = None
+    sprint_since: str | None = None
 
 
 class LinkStore:
@@ -99,6 +103,16 @@ class LinkStore:
                         new
                     )
                     row.updated_at = utcnow()
+                    session.add(row)
+                history = {"done_at": state.done_at, "sprint_since": state.sprint_since}
+                extra = dict(row.extra or {})
+                for key, value in history.items():
+                    if value is None:
+                        extra.pop(key, None)
+                    else:
+                        extra[key] = value
+                if extra != (row.extra or {}):
+                    row.extra = extra  # a new dict: the JSON column sees the change
                     session.add(row)
             session.commit()
         return changed
