@@ -90,6 +90,9 @@ def load_json(text: str, source: str | None = None) -> Backlog:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadInputError(f"invalid JSON: {exc.msg}", file=source, line=exc.lineno) from None
+    except RecursionError:
+        data = _TOO_DEEP
+    _refuse_deep(data, source)
     return from_data(data, source)
 
 
@@ -103,7 +106,23 @@ def load_yaml(text: str, source: str | None = None) -> Backlog:
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise BadInputError(f"invalid YAML: {problem}", file=source, line=line) from None
+    except RecursionError:
+        data = _TOO_DEEP
+    _refuse_deep(data, source)
     return from_data(data, source)
+
+
+_TOO_DEEP = object()  # the parser itself ran out of recursion
+
+
+def _refuse_deep(data: object, source: str | None) -> None:
+    from backlog.nesting import MAX_DEPTH, too_deep
+
+    if data is _TOO_DEEP or too_deep(data):
+        raise BadInputError(
+            f"lists or objects nest more than {MAX_DEPTH} levels deep: this is not a backlog",
+            file=source,
+        )
 
 
 def json_schema() -> dict[str, Any]:

@@ -19,6 +19,10 @@ def register(registry: HandlerRegistry) -> None:
     registry.add("github", "issues", journal)
 
 
+def register_jira(registry: HandlerRegistry) -> None:
+    registry.add("jira", None, journal)
+
+
 def journal(delivery: Delivery) -> None:
     path = os.environ["BACKLOG_BOT_TEST_JOURNAL"]
     _append(path, f"start {delivery.delivery_id}")

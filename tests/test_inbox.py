@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.service.inbox import DeliveryBackoff, Inbox
+from bot.service.inbox import Delivery, DeliveryBackoff, Inbox
 from sync.state import db
 from sync.state.inbox import TABLE, utcnow
 
@@ -21,6 +21,12 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = db.make_engine(database_url)
     yield engine
     engine.dispose()
+
+
+def run(inbox: Inbox, worker: str, limit: int = 10) -> list[Delivery]:
+    """Claim and start, as the worker does before running handlers."""
+    started = [inbox.start(d, worker) for d in inbox.claim(worker, limit=limit)]
+    return [d for d in started if d is not None]
 
 
 def put(inbox: Inbox, delivery_id: str, event: str = "issues") -> bool:
@@ -41,14 +47,17 @@ def test_enqueue_deduplicates_per_source(engine: Engine) -> None:
     assert inbox.counts()["queued"] == 2
 
 
-def test_claim_returns_payload_and_counts_attempts(engine: Engine) -> None:
+def test_claim_returns_payload_and_start_counts_attempts(engine: Engine) -> None:
     inbox = Inbox(engine)
     put(inbox, "a")
     put(inbox, "b")
     claimed = inbox.claim("w1", limit=10)
     assert [d.delivery_id for d in claimed] == ["a", "b"]
     assert claimed[0].payload == {"n": "a", "nested": {"list": [1, 2]}}
-    assert claimed[0].attempts == 1
+    assert claimed[0].attempts == 0  # claimed, not yet run
+    started = inbox.start(claimed[0], "w1")
+    assert started is not None and started.attempts == 1
+    assert inbox.start(claimed[1], "w2") is None  # not w2's claim
     assert inbox.claim("w2") == []  # nothing left to take
     assert inbox.complete(claimed[0], "w1")
     assert not inbox.complete(claimed[1], "w2")  # not w2's claim
@@ -102,11 +111,12 @@ def test_expired_lease_is_claimed_again(engine: Engine, clock: Clock) -> None:
     inbox = Inbox(engine)
     put(inbox, "a")
     [first] = inbox.claim("killed-worker", lease_seconds=20)
+    assert inbox.start(first, "killed-worker", lease_seconds=20) is not None
     clock.advance(19.9)
     assert inbox.claim("w2", lease_seconds=30) == []  # lease still held
     clock.advance(0.2)
     [again] = inbox.claim("w2", lease_seconds=30)
-    assert again.delivery_id == "a" and again.attempts == 2
+    assert again.delivery_id == "a" and again.attempts == 1  # the killed run counts
     assert not inbox.complete(first, "killed-worker")  # the old claim is fenced off
     assert inbox.complete(again, "w2")
 
@@ -118,24 +128,24 @@ def test_failures_back_off_then_park_with_the_error(engine: Engine, clock: Clock
         DeliveryBackoff(base_seconds=2).delay(1) == 2
         and DeliveryBackoff(base_seconds=2).delay(4) == 16
     )
-    [d] = inbox.claim("w")
+    [d] = run(inbox, "w")
     assert inbox.fail(d, "w", "boom 1") == "queued"
     clock.advance(1.9)
     assert inbox.claim("w") == []  # backing off: 2 s after the first failure
     clock.advance(0.2)
-    [d] = inbox.claim("w")
+    [d] = run(inbox, "w")
     assert inbox.fail(d, "w", "boom 2") == "queued"
     clock.advance(3.9)
     assert inbox.claim("w") == []  # 4 s after the second
     clock.advance(0.2)
-    [d] = inbox.claim("w")
+    [d] = run(inbox, "w")
     assert d.attempts == 3
     assert inbox.fail(d, "w", "boom 3") == "parked"
     [row] = inbox.list(status="parked")
     assert row["last_error"] == "boom 3" and row["attempts"] == 3
     assert inbox.claim("w") == []
-    assert inbox.retry(row["id"])
-    [d] = inbox.claim("w")
+    assert inbox.retry(row["id"]) == "parked"
+    [d] = run(inbox, "w")
     assert d.attempts == 1
     inbox.complete(d, "w")
     assert inbox.get(row["id"])["status"] == "done"  # type: ignore[index]
@@ -146,7 +156,7 @@ def test_release_gives_claims_back_without_spending_an_attempt(engine: Engine) -
     put(inbox, "a")
     inbox.claim("w")
     assert inbox.release("w") == 1
-    [d] = inbox.claim("w2")
+    [d] = run(inbox, "w2")
     assert d.attempts == 1
 
 

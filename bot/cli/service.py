@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import typer
 
@@ -74,12 +77,18 @@ def migrate_with_lock(url: str) -> None:
         engine.dispose()
 
 
-def _inbox(database_url: str | None):  # type: ignore[no-untyped-def]
+@contextmanager
+def _inbox(database_url: str | None) -> Iterator[Any]:
+    """The inbox on DATABASE_URL (or ``--database-url``); its connections closed afterwards."""
     from bot.service.inbox import Inbox
     from bot.settings import load_settings
     from sync.state.db import make_engine
 
-    return Inbox(make_engine(database_url or load_settings().database_url))
+    engine = make_engine(database_url or load_settings().database_url)
+    try:
+        yield Inbox(engine)
+    finally:
+        engine.dispose()
 
 
 @inbox_app.command("list")
@@ -96,9 +105,9 @@ def inbox_list(
 
     if status is not None and status not in STATUSES:
         raise fail(f"--status {status}: use one of {', '.join(STATUSES)}", EXIT_BAD_INPUT)
-    inbox = _inbox(database_url)
-    rows = inbox.list(status=status, limit=limit)
-    counts = inbox.counts()
+    with _inbox(database_url) as inbox:
+        rows = inbox.list(status=status, limit=limit)
+        counts = inbox.counts()
     if output is OutputFormat.json:
         typer.echo(json.dumps({"counts": counts, "deliveries": rows}, default=str, indent=2))
         return
@@ -115,7 +124,7 @@ def inbox_list(
             row["status"],
             str(row["attempts"]),
             f"{row['received_at']:%Y-%m-%d %H:%M:%S}",
-            (row["last_error"] or "")[:80],
+            (row["last_error"] or row["deferred_reason"] or "")[:80],
         )
     console = Console(width=160)
     console.print(table)
@@ -125,14 +134,24 @@ def inbox_list(
 @inbox_app.command("retry")
 def inbox_retry(
     delivery: int = typer.Argument(..., help="The inbox id (first column of `inbox list`)."),
+    force: bool = typer.Option(
+        False, "--force", help="Also take a failed delivery still waiting for its next attempt."
+    ),
     database_url: str | None = typer.Option(None, "--database-url", help="Overrides DATABASE_URL."),
 ) -> None:
     """Queue a parked delivery again, with a fresh attempt budget."""
-    inbox = _inbox(database_url)
-    row = inbox.get(delivery)
+    with _inbox(database_url) as inbox:
+        row = inbox.get(delivery)
+        queued = None if row is None else inbox.retry(delivery, force=force)
     if row is None:
         raise fail(f"inbox: no delivery with id {delivery} (see `backlog-bot inbox list`)")
-    if row["status"] == "processing":
-        raise fail(f"inbox: delivery {delivery} is being processed right now; try later")
-    inbox.retry(delivery)
+    if queued is None:
+        status = row["status"]
+        if status == "queued" and row["last_error"]:
+            why = "failed and waits for its next attempt; add --force to run it now"
+        elif status == "processing":
+            why = "is being processed right now"
+        else:
+            why = f"is {status}; only parked (or, with --force, failed) deliveries are retried"
+        raise fail(f"inbox: delivery {delivery} {why}")
     typer.echo(f"delivery {delivery} ({row['source']} {row['event']}) queued again")

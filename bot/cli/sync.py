@@ -4,6 +4,10 @@
 does it with a progress bar, prints the keys of what it created or updated and the HTTP
 calls it made (also stored in the sync-run record). ``sync`` pulls workflow state (status,
 assignee, points, sprint) back into the state database. Exit 1 when an item failed.
+
+Both refuse (exit 2) a file with no user stories, and ``--prune`` that would close more than
+``PRUNE_MAX_SHARE`` of the linked issues unless ``--prune-all`` is given
+(``bot.cli.prune_guard``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bot.cli.app import EXIT_FINDINGS, OutputFormat, app
+from bot.cli.app import EXIT_BAD_INPUT, EXIT_FINDINGS, OutputFormat, app
 
 if TYPE_CHECKING:
     from bot.targets.factory import SyncTarget
@@ -32,6 +36,7 @@ SYMBOLS = {
     "orphan": "!",
 }
 TARGET_HELP = "jira, github or all (every registered target)."
+PRUNE_ALL_HELP = "Prune even when that closes more than PRUNE_MAX_SHARE of the linked issues."
 
 
 @app.command("plan")
@@ -39,13 +44,19 @@ def plan(
     file: Path = typer.Argument(..., help="Backlog file (.md, .json, .yaml)."),
     target: str = typer.Option("jira", "--target", "-t", help=TARGET_HELP),
     prune: bool = typer.Option(False, "--prune", help="Plan closing items gone from the file."),
+    prune_all: bool = typer.Option(False, "--prune-all", help=PRUNE_ALL_HELP),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
 ) -> None:
     """Show what apply would create, update, link, move or close; writes nothing."""
     from backlog.parse import load_backlog
+    from bot.cli.prune_guard import require_stories
 
     backlog = load_backlog(file)
+    require_stories(backlog, str(file))
+    prune = prune or prune_all
     results = [runner.plan(backlog, str(file), prune=prune) for _, runner in _runners(target)]
+    if prune and not prune_all:
+        _refuse_large_prune([o.plan for o in results], str(file))
     if output_format is OutputFormat.json:
         _echo_json(
             [
@@ -67,12 +78,20 @@ def apply(
     file: Path = typer.Argument(..., help="Backlog file (.md, .json, .yaml)."),
     target: str = typer.Option("jira", "--target", "-t", help=TARGET_HELP),
     prune: bool = typer.Option(False, "--prune", help="Close issues whose items left the file."),
+    prune_all: bool = typer.Option(False, "--prune-all", help=PRUNE_ALL_HELP),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
 ) -> None:
     """Create and update issues, links and sprints so the targets match the backlog."""
     from backlog.parse import load_backlog
+    from bot.cli.prune_guard import require_stories
 
     backlog = load_backlog(file)
+    require_stories(backlog, str(file))
+    prune = prune or prune_all
+    if prune and not prune_all:
+        # Plan every target first (fresh runners: each is used once), refuse before any write.
+        plans = [runner.plan(backlog, str(file), prune=True).plan for _, runner in _runners(target)]
+        _refuse_large_prune(plans, str(file))
     outcomes = []
     for name, runner in _runners(target):
         with _ProgressBar(name, enabled=output_format is OutputFormat.text) as bar:
@@ -99,6 +118,19 @@ def sync_command(
     for o in outcomes:
         typer.echo(f"{o.target}: read {o.issues} issues, {o.changed} changed since the last sync")
         typer.echo(f"http calls: {_calls(o.http_calls)}")
+
+
+def _refuse_large_prune(plans: list[Any], source: str) -> None:
+    """Exit 2, listing the closes, when a prune would close too much of a target."""
+    from bot.cli.prune_guard import check_prune
+    from bot.settings import load_settings
+
+    share = load_settings().prune_max_share
+    refused = [check for check in (check_prune(p, share) for p in plans) if not check.allowed]
+    if refused:
+        for check in refused:
+            typer.echo(check.refusal(source), err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def _runners(target: str) -> Iterator[tuple[str, SyncTarget]]:

@@ -7,7 +7,9 @@ Routes::
     POST /slack/events      when the parts have a ``slack_handler`` (bot.slack.app builds it)
     GET  /healthz           liveness: the process answers
     GET  /readyz            readiness: database migrated and reachable, configured Jira/GitHub
-                            reachable; 503 with the reasons otherwise
+                            reachable; 503 with the reasons otherwise; ``"degraded"`` names
+                            a target whose rate limit is spent (deliveries deferred) with
+                            its reset time
     GET  /metrics           Prometheus text exposition (own registry per app)
     GET  /                  the sprint planning page (bot.views.routes; added by the container)
 
@@ -33,6 +35,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.service.client_guard import CLIENT_CLOSED_STATUS, CLIENT_OUTCOME, ClientGuardMiddleware
+from bot.service.deferral import TargetLimits
 from bot.service.health import Readiness
 from bot.service.inbox import DeliveryBackoff, Inbox
 from bot.service.intake import IntakeBatcher
@@ -56,12 +60,15 @@ def create_app(parts: ServiceParts, *, start_worker: bool = True) -> Starlette:
         max_attempts=settings.webhook_max_attempts, base_seconds=settings.webhook_backoff_seconds
     )
     inbox = Inbox(parts.engine, policy=policy)
+    limits = TargetLimits()
+    parts.metrics.watch_limits(limits)
     service = Service(
         parts=parts,
         inbox=inbox,
         redactor=Redactor(secrets_of(settings)),
-        readiness=Readiness(settings, parts.engine),
+        readiness=Readiness(settings, parts.engine, limits=limits),
         intake=IntakeBatcher(inbox),
+        limits=limits,
     )
 
     @asynccontextmanager
@@ -75,6 +82,7 @@ def create_app(parts: ServiceParts, *, start_worker: bool = True) -> Starlette:
                 lease_seconds=settings.webhook_lease_seconds,
                 poll_seconds=settings.webhook_poll_seconds,
                 redactor=service.redactor,
+                limits=limits,
             )
             service.worker.start()
         for hook in parts.on_startup:
@@ -101,7 +109,8 @@ def create_app(parts: ServiceParts, *, start_worker: bool = True) -> Starlette:
     routes.extend(parts.routes)
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.service = service
-    app.add_middleware(ObservabilityMiddleware, metrics=parts.metrics)
+    app.add_middleware(ClientGuardMiddleware, read_timeout=settings.http_read_timeout_seconds)
+    app.add_middleware(ObservabilityMiddleware, metrics=parts.metrics)  # outermost: sees the guard
     return app
 
 
@@ -119,10 +128,16 @@ async def readyz(request: Request) -> Response:
     service: Service = request.app.state.service
     checks = await service.readiness.check()
     failing = {name: reason for name, reason in checks.items() if reason != "ok"}
+    degraded = service.readiness.degraded()
+    extra = {"degraded": degraded} if degraded else {}
     if failing:
         log.warning("not ready", extra={"checks": checks})
-        return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
-    return JSONResponse({"status": "ready", "checks": checks})
+        body = {"status": "unavailable", "checks": checks, **extra}
+        return JSONResponse(body, status_code=503)
+    # A rate-limited target does not make the replica unready (it still takes webhooks and
+    # serves the other target); it is reported so operators see why deliveries wait.
+    status = "degraded" if degraded else "ready"
+    return JSONResponse({"status": status, "checks": checks, **extra})
 
 
 async def metrics_endpoint(request: Request) -> Response:
@@ -163,6 +178,8 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
+            if scope.get(CLIENT_OUTCOME) == "disconnected":
+                status = CLIENT_CLOSED_STATUS  # the client left: not a server error
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             self.metrics.http_requests.labels(template, scope["method"], str(status)).inc()

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from sync.state.inbox import TABLE
 
 if TYPE_CHECKING:
+    from bot.service.deferral import TargetLimits
     from bot.settings import Settings
 
 CACHE_SECONDS = 2.0
@@ -62,10 +63,22 @@ async def check_http(
 class Readiness:
     """Runs the checks concurrently with a timeout and caches the answer briefly."""
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine, *, limits: TargetLimits | None = None
+    ) -> None:
         self.settings = settings
         self.engine = engine
+        self.limits = limits  # a bot.service.deferral.TargetLimits, or None
         self._cached: tuple[float, dict[str, str]] | None = None
+
+    def degraded(self) -> dict[str, str]:
+        """Targets this replica defers work for: ``{"github": "rate limit spent until ..."}``."""
+        if self.limits is None:
+            return {}
+        return {
+            target: f"rate limit spent until {until:%Y-%m-%dT%H:%M:%SZ}; deliveries deferred"
+            for target, until in self.limits.active().items()
+        }
 
     async def check(self) -> dict[str, str]:
         """``{"database": "ok", "jira": "ok", "github": "<reason>"}`` for configured targets."""

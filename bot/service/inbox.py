@@ -2,18 +2,27 @@
 
 Lifecycle of a row (``status``)::
 
-    queued ──claim──> processing ──complete──> done
-      ^                   │  └────ignore────> ignored   (no handler wanted it)
-      └──fail (backoff)───┤
-                          └──fail (attempt N)──> parked  (kept with its error; ``inbox retry``)
+    queued ──claim──> processing ──start (attempts+1)──> handlers ──settle──> done
+      ^  ^                │                                   ├───────────> ignored
+      │  └──defer (rate limit, busy issue; attempt refunded)──┤
+      └──fail (backoff)───────────────────────────────────────┤
+                          │                                   └──fail (attempt N)──> parked
+                          └──lease expired at attempt N (worker killed N times)──> parked
 
 Deduplication is the unique key ``(source, delivery_id)``: a redelivery inserts nothing.
-Claiming is one statement that moves rows to ``processing`` with a lease
-(``claimed_by``/``claimed_until``): on PostgreSQL the candidate rows are picked with
-``FOR UPDATE SKIP LOCKED`` so replicas never block on or double-claim a row; on SQLite the
-single ``UPDATE ... RETURNING`` holds the database write lock, which is just as exclusive.
-A row whose lease ran out (its worker was killed) is claimable again. ``attempts`` counts
-claims, so a delivery that keeps killing its worker is parked too.
+Claiming takes at most ``limit`` due rows and gives them a lease (``claimed_by`` /
+``claimed_until``). The candidates are picked in a materialised CTE: on PostgreSQL with
+``FOR UPDATE SKIP LOCKED``, so replicas never block on or double-claim a row, and computed
+exactly once (a locking subquery under ``IN`` may be re-run by a nested-loop semi join for
+every outer row, each run skipping the rows the previous one just updated, until one claim
+has taken every due row). On SQLite the statement holds the database write lock, which is
+just as exclusive. A row whose lease ran out (its worker was killed) is claimable again.
+
+``attempts`` counts *starts*, not claims: the worker calls ``start`` right before running a
+delivery's handlers and settles each delivery as soon as it finishes, renewing the lease of
+what it still holds meanwhile. So after a kill only the delivery that was running is
+redone, and a delivery that keeps killing its worker is parked when its lease runs out at
+the last attempt.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -51,7 +60,7 @@ class Delivery:
     event: str
     action: str | None
     payload: dict[str, Any]
-    attempts: int
+    attempts: int  # runs started so far, this one included once ``Inbox.start`` returned it
     received_at: datetime
 
 
@@ -171,7 +180,11 @@ class Inbox:
     def claim(
         self, worker_id: str, *, limit: int = 10, lease_seconds: float = 60.0
     ) -> list[Delivery]:
-        """Take up to ``limit`` due deliveries (queued and due, or with an expired lease)."""
+        """Lease at most ``limit`` due deliveries (queued and due, or with an expired lease).
+
+        A due row whose lease ran out during its last allowed attempt is parked instead:
+        its worker died every time it ran it, so running it again would kill another.
+        """
         now = utcnow()
         c = TABLE.c
         due = sa.or_(
@@ -181,15 +194,25 @@ class Inbox:
         candidates = sa.select(c.id).where(due).order_by(c.id).limit(limit)
         if self.dialect == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
+        # A CTE that locks rows is never inlined by PostgreSQL; MATERIALIZED says so anyway.
+        picked = candidates.cte("picked")
+        if self.dialect == "postgresql":
+            picked = picked.prefix_with("MATERIALIZED")
+        spent = c.attempts >= self.policy.max_attempts
+        gave_up = (
+            f"gave up after {self.policy.max_attempts} attempts: the worker running it stopped "
+            "before finishing each time (killed, or the handler outran its lease)"
+        )
         statement = (
             sa.update(TABLE)
-            .where(c.id.in_(candidates.scalar_subquery()))
+            .where(c.id.in_(sa.select(picked.c.id)))
             .where(due)
             .values(
-                status=PROCESSING,
-                claimed_by=worker_id,
-                claimed_until=now + timedelta(seconds=lease_seconds),
-                attempts=c.attempts + 1,
+                status=sa.case((spent, PARKED), else_=PROCESSING),
+                claimed_by=sa.case((spent, None), else_=worker_id),
+                claimed_until=sa.case((spent, None), else_=now + timedelta(seconds=lease_seconds)),
+                finished_at=sa.case((spent, now), else_=None),
+                last_error=sa.case((spent, gave_up), else_=c.last_error),
             )
             .returning(
                 c.id,
@@ -200,11 +223,69 @@ class Inbox:
                 c.payload,
                 c.attempts,
                 c.received_at,
+                c.status,
             )
         )
         with self._writing() as conn:
             rows = conn.execute(statement).all()
-        return sorted((Delivery(*row) for row in rows), key=lambda d: d.id)
+        claimed = [Delivery(*row[:-1]) for row in rows if row[-1] == PROCESSING]
+        return sorted(claimed, key=lambda d: d.id)
+
+    def start(
+        self, delivery: Delivery, worker_id: str, *, lease_seconds: float = 60.0
+    ) -> Delivery | None:
+        """Count an attempt and refresh the lease right before running the handlers.
+
+        ``None`` when the lease was lost meanwhile (another worker has the delivery now).
+        """
+        c = TABLE.c
+        with self._writing() as conn:
+            attempts = conn.execute(
+                sa.update(TABLE)
+                .where(c.id == delivery.id, c.claimed_by == worker_id, c.status == PROCESSING)
+                .values(
+                    attempts=c.attempts + 1,
+                    claimed_until=utcnow() + timedelta(seconds=lease_seconds),
+                    deferred_reason=None,
+                )
+                .returning(c.attempts)
+            ).scalar()
+        return None if attempts is None else replace(delivery, attempts=int(attempts))
+
+    def renew(self, worker_id: str, ids: Sequence[int], *, lease_seconds: float = 60.0) -> int:
+        """Extend the lease on the deliveries this worker still holds -> how many it holds."""
+        if not ids:
+            return 0
+        c = TABLE.c
+        with self._writing() as conn:
+            result = conn.execute(
+                sa.update(TABLE)
+                .where(c.id.in_(list(ids)), c.claimed_by == worker_id, c.status == PROCESSING)
+                .values(claimed_until=utcnow() + timedelta(seconds=lease_seconds))
+            )
+        return int(result.rowcount)
+
+    def defer(self, delivery: Delivery, worker_id: str, *, until: datetime, reason: str) -> bool:
+        """Put a started delivery back until ``until`` without spending its attempt.
+
+        For waits that say nothing about the delivery itself: a rate-limited target, or its
+        issue being validated by another replica. False if the lease was lost meanwhile.
+        """
+        c = TABLE.c
+        with self._writing() as conn:
+            result = conn.execute(
+                sa.update(TABLE)
+                .where(c.id == delivery.id, c.claimed_by == worker_id, c.status == PROCESSING)
+                .values(
+                    status=QUEUED,
+                    attempts=sa.case((c.attempts > 0, c.attempts - 1), else_=0),
+                    next_attempt_at=until,
+                    deferred_reason=reason[:MAX_ERROR_CHARS],
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+            )
+        return bool(result.rowcount == 1)
 
     def complete(self, delivery: Delivery, worker_id: str, *, status: str = DONE) -> bool:
         """Mark a claimed delivery done (or ignored); False if the lease was lost meanwhile."""
@@ -253,6 +334,7 @@ class Inbox:
                     .values(
                         status=status,
                         last_error=None,
+                        deferred_reason=None,
                         finished_at=now,
                         claimed_by=None,
                         claimed_until=None,
@@ -266,23 +348,35 @@ class Inbox:
         return [new.get(delivery.id, "lost") for delivery, _, _ in outcomes]
 
     def release(self, worker_id: str) -> int:
-        """Give back every delivery this worker holds (graceful shutdown); attempts refunded."""
+        """Give back every delivery this worker holds (graceful shutdown).
+
+        Attempts are counted when a run starts, so a delivery claimed but never started
+        costs nothing; one interrupted while running keeps its attempt.
+        """
         c = TABLE.c
         with self._writing() as conn:
             result = conn.execute(
                 sa.update(TABLE)
                 .where(c.status == PROCESSING, c.claimed_by == worker_id)
-                .values(status=QUEUED, claimed_by=None, claimed_until=None, attempts=c.attempts - 1)
+                .values(status=QUEUED, claimed_by=None, claimed_until=None)
             )
         return int(result.rowcount)
 
-    def retry(self, row_id: int) -> bool:
-        """Requeue a parked (or failed) delivery now with a fresh attempt budget."""
+    def retry(self, row_id: int, *, force: bool = False) -> str | None:
+        """Requeue a parked delivery now with a fresh attempt budget -> its former status.
+
+        With ``force`` a failed delivery waiting for its next attempt (queued with an error)
+        is taken too. Done, ignored and running deliveries never are: ``None``.
+        """
         c = TABLE.c
+        allowed = c.status == PARKED
+        if force:
+            allowed = sa.or_(allowed, sa.and_(c.status == QUEUED, c.last_error.is_not(None)))
         with self._writing() as conn:
+            before = conn.execute(sa.select(c.status).where(c.id == row_id)).scalar()
             result = conn.execute(
                 sa.update(TABLE)
-                .where(c.id == row_id, c.status.in_((PARKED, QUEUED, IGNORED, DONE)))
+                .where(c.id == row_id, allowed)
                 .values(
                     status=QUEUED,
                     attempts=0,
@@ -290,9 +384,10 @@ class Inbox:
                     claimed_by=None,
                     claimed_until=None,
                     finished_at=None,
+                    deferred_reason=None,
                 )
             )
-        return bool(result.rowcount == 1)
+        return str(before) if result.rowcount == 1 else None
 
     def counts(self) -> dict[str, int]:
         """Rows per status (every status present, zero when none)."""
@@ -317,6 +412,7 @@ class Inbox:
             c.next_attempt_at,
             c.finished_at,
             c.last_error,
+            c.deferred_reason,
         )
         query = sa.select(*columns).order_by(c.id.desc()).limit(limit)
         if status is not None:

@@ -6,6 +6,10 @@ machine, which would cap intake near 200 deliveries/s if every request committed
 ``IntakeBatcher`` queues the requests and has one task commit whatever has gathered while the
 previous commit ran: no added wait at low load, one flush per batch at high load.
 Without a running batcher (an app served without its lifespan) deliveries are stored directly.
+
+A database error (a connection killed under the pool, a failover) is retried once on a fresh
+connection before the request is answered; if that fails too, ``IntakeUnavailable`` makes the
+route answer 503 rather than 500, and nothing was acknowledged.
 """
 
 from __future__ import annotations
@@ -16,12 +20,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
 from bot.service.inbox import Inbox
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 200
+
+
+class IntakeUnavailable(Exception):
+    """The delivery could not be stored: the database failed twice."""
 
 
 @dataclass(frozen=True)
@@ -68,8 +77,25 @@ class IntakeBatcher:
         return await future
 
     async def _store_one(self, item: Incoming) -> bool:
-        stored = await run_in_threadpool(self.inbox.enqueue_many, [vars(item)])
+        stored = await self._enqueue([item])
         return stored[0]
+
+    async def _enqueue(self, items: list[Incoming]) -> list[bool]:
+        """Store ``items`` in one transaction, once more on a database error."""
+        rows = [vars(item) for item in items]
+        try:
+            return await run_in_threadpool(self.inbox.enqueue_many, rows)
+        except sa.exc.DBAPIError as exc:
+            # The pool drops the broken connection; the retry gets a new one. Storing is
+            # idempotent (ON CONFLICT DO NOTHING), so a first try that did commit is harmless.
+            log.info("inbox write failed; retrying once", extra={"error": type(exc).__name__})
+        try:
+            return await run_in_threadpool(self.inbox.enqueue_many, rows)
+        except sa.exc.DBAPIError as exc:
+            log.error("inbox write failed twice", extra={"error": type(exc).__name__})
+            raise IntakeUnavailable(
+                "the delivery could not be stored (database error); send it again"
+            ) from exc
 
     async def _run(self) -> None:
         assert self._queue is not None
@@ -78,9 +104,7 @@ class IntakeBatcher:
             while not self._queue.empty() and len(batch) < MAX_BATCH:
                 batch.append(self._queue.get_nowait())
             try:
-                stored = await run_in_threadpool(
-                    self.inbox.enqueue_many, [vars(item) for item, _ in batch]
-                )
+                stored = await self._enqueue([item for item, _ in batch])
             except Exception as exc:
                 for _, future in batch:
                     if not future.done():

@@ -60,6 +60,13 @@ class Metrics:
             ["source", "event", "outcome"],
             registry=r,
         )
+        self.webhook_deferred = Counter(
+            f"{PREFIX}_webhook_deferred",
+            "Deliveries put back with a not-before time, by source and reason "
+            "(rate_limited, busy_issue).",
+            ["source", "reason"],
+            registry=r,
+        )
         self.webhook_processing = Histogram(
             f"{PREFIX}_webhook_processing_seconds",
             "Time handlers spent on one delivery.",
@@ -100,6 +107,12 @@ class Metrics:
         )
         if engine is not None:
             r.register(DatabaseCollector(engine))
+
+    def watch_limits(self, limits: Any) -> None:
+        """Expose a ``TargetLimits``' reset times (``bot.service.deferral``)."""
+        from bot.service.deferral import TargetLimitsCollector
+
+        self.registry.register(TargetLimitsCollector(limits, PREFIX))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -151,6 +164,10 @@ class DatabaseCollector(Collector):
             "Webhook inbox rows by status (all replicas).",
             labels=["status"],
         )
+        deferred = GaugeMetricFamily(
+            f"{PREFIX}_inbox_deferred",
+            "Queued deliveries waiting on a deferral (rate-limited target, busy issue).",
+        )
         runs = GaugeMetricFamily(
             f"{PREFIX}_sync_runs_recorded",
             "Sync runs recorded in the database, by outcome.",
@@ -165,6 +182,12 @@ class DatabaseCollector(Collector):
                 found = {status: int(count) for status, count in rows}
                 for status in STATUSES:
                     inbox.add_metric([status], found.get(status, 0))
+                waiting = conn.execute(
+                    sa.select(sa.func.count()).where(
+                        TABLE.c.status == "queued", TABLE.c.deferred_reason.is_not(None)
+                    )
+                ).scalar()
+                deferred.add_metric([], int(waiting or 0))
                 for target, direction, outcome, count in conn.execute(
                     sa.select(
                         run_table.c.target,
@@ -178,4 +201,5 @@ class DatabaseCollector(Collector):
             log.warning("metrics: database unavailable: %s", type(exc).__name__)
             return
         yield inbox
+        yield deferred
         yield runs

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from starlette.responses import Response
     from starlette.routing import BaseRoute
 
+    from bot.service.deferral import TargetLimits
     from bot.service.health import Readiness
     from bot.service.inbox import Inbox
     from bot.service.intake import IntakeBatcher
@@ -54,6 +55,12 @@ class ServiceParts:
     owns_engine: bool = False
 
 
+def _target_limits() -> TargetLimits:
+    from bot.service.deferral import TargetLimits
+
+    return TargetLimits()
+
+
 @dataclass
 class Service:
     """What the routes, the worker and hooks share while the app runs."""
@@ -64,6 +71,7 @@ class Service:
     readiness: Readiness
     intake: IntakeBatcher
     worker: Worker | None = field(default=None)
+    limits: TargetLimits = field(default_factory=lambda: _target_limits())
 
     @property
     def settings(self) -> Settings:

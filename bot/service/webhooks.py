@@ -6,8 +6,9 @@ Order of checks (nothing is parsed before the signature is verified)::
     sha256= signature header?     no  -> 401 (missing, or sha1= which we refuse)
     body within the size cap?     no  -> 413 (checked while streaming, before buffering more)
     HMAC-SHA256(secret, raw body) matches (constant time)?  no -> 401
-    JSON object?                  no  -> 400
+    JSON object, nested at most 64 levels?  no -> 400
     stored in the inbox (dedup by delivery id) -> 202 {"status": "queued"|"duplicate"|"ignored"}
+                                   (a database error is retried once; then 503)
 
 GitHub signs with ``X-Hub-Signature-256: sha256=<hex>`` and names the delivery in
 ``X-GitHub-Delivery``; Jira Cloud signs with ``X-Hub-Signature: sha256=<hex>`` and names it
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.service.intake import Incoming
+from bot.service.bodies import BadBody, PayloadTooLarge, json_object, read_capped
+from bot.service.intake import Incoming, IntakeUnavailable
 from sync.state.inbox import IGNORED, QUEUED
 
 log = logging.getLogger(__name__)
@@ -57,10 +58,6 @@ GITHUB = Source("github", "x-hub-signature-256", "x-github-delivery", "GITHUB_WE
 JIRA = Source("jira", "x-hub-signature", "x-atlassian-webhook-identifier", "JIRA_WEBHOOK_SECRET")
 
 
-class PayloadTooLarge(Exception):
-    pass
-
-
 def sign(secret: str | bytes, body: bytes) -> str:
     """The ``sha256=<hex>`` signature GitHub and Jira send for ``body``."""
     key = secret.encode() if isinstance(secret, str) else secret
@@ -73,21 +70,6 @@ def is_valid_signature(secret: str, body: bytes, header: str | None) -> bool:
         return False
     expected = sign(secret, body).encode()
     return hmac.compare_digest(expected, header.strip().encode("utf-8", "replace"))
-
-
-async def read_capped(request: Request, limit: int) -> bytes:
-    """The raw body, refusing (``PayloadTooLarge``) as soon as it exceeds ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def webhook_routes() -> list[Route]:
@@ -139,11 +121,9 @@ async def receive(request: Request, source: Source) -> Response:
     if not is_valid_signature(secret, body, header):
         return refuse(401, "unauthorized", "signature does not match the body")
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return refuse(400, "malformed", "body is not valid JSON")
-    if not isinstance(payload, dict):
-        return refuse(400, "malformed", "body is not a JSON object")
+        payload = json_object(body)
+    except BadBody as exc:
+        return refuse(400, "malformed", str(exc))
 
     event, action = source.event_of(request, payload)
     delivery_id = (request.headers.get(source.delivery_header) or "").strip()[:MAX_ID_CHARS]
@@ -151,9 +131,13 @@ async def receive(request: Request, source: Source) -> Response:
         delivery_id = "sha256:" + hashlib.sha256(body).hexdigest()
     wanted = service.registry.wants(source.name, event, action)
     status = QUEUED if wanted else IGNORED
-    stored = await service.intake.store(
-        Incoming(source.name, delivery_id, event, action, payload, status)
-    )
+    try:
+        stored = await service.intake.store(
+            Incoming(source.name, delivery_id, event, action, payload, status)
+        )
+    except IntakeUnavailable as exc:
+        # Not stored (the database failed twice): say so, so a sender that redelivers does.
+        return refuse(503, "unavailable", str(exc))
     outcome = ("accepted" if wanted else "ignored") if stored else "duplicate"
     metrics.webhook_deliveries.labels(source.name, event, outcome).inc()
     log.info(

@@ -12,6 +12,12 @@ with no matching handler is marked ``ignored``. A handler may return ``IGNORED``
 delivery was not for it (another repository, the bot's own echo). An exception means
 "try again later": the inbox backs off exponentially and parks the delivery after
 ``webhook_max_attempts`` with the error kept for ``backlog-bot inbox list --status parked``.
+``DeliveryDeferred`` and ``RateLimitedError`` mean "not now": the delivery goes back with a
+not-before time and no attempt spent (``bot.service.deferral``).
+
+Each claimed batch is run one delivery at a time: ``start`` (counts the attempt), handlers,
+then its outcome is recorded at once, so a kill redoes only the delivery that was running.
+While the batch runs, a companion task renews the lease on what the worker still holds.
 """
 
 from __future__ import annotations
@@ -26,14 +32,17 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
+from backlog.errors import RateLimitedError
+from bot.service.deferral import DEFAULT_RATE_LIMIT_SECONDS, DeliveryDeferred, TargetLimits
 from bot.service.inbox import Delivery, Inbox
 from bot.service.logging import Redactor, correlation_scope
 from bot.service.metrics import Metrics
-from sync.state.inbox import DONE, IGNORED
+from sync.state.inbox import DONE, IGNORED, utcnow
 
 Handler = Callable[[Delivery], Any | Awaitable[Any]]
 log = logging.getLogger(__name__)
@@ -122,6 +131,7 @@ class Worker:
         batch: int = 20,
         coalesce_seconds: float = 0.05,
         redactor: Redactor | None = None,
+        limits: TargetLimits | None = None,
     ) -> None:
         self.inbox = inbox
         self.registry = registry
@@ -131,6 +141,7 @@ class Worker:
         self.batch = batch
         self.coalesce_seconds = coalesce_seconds
         self.redactor = redactor or Redactor()
+        self.limits = limits or TargetLimits()
         self.id = worker_id()
         self._wake = asyncio.Event()
         self._stopping = False
@@ -176,26 +187,79 @@ class Worker:
                 await asyncio.sleep(self.coalesce_seconds)
 
     async def run_once(self) -> int:
-        """Claim one batch, run its handlers, record the outcomes in one transaction."""
+        """Claim one batch and run it delivery by delivery, settling each as it finishes."""
         deliveries = await run_in_threadpool(
             self.inbox.claim, self.id, limit=self.batch, lease_seconds=self.lease_seconds
         )
-        results: list[tuple[Delivery, str | None, str | None, float]] = []
-        for delivery in deliveries:
-            if self._stopping:
-                break  # the rest is released (attempt refunded) by stop()
-            results.append(await self.handle(delivery))
-        if results:
-            outcomes = [(delivery, status, error) for delivery, status, error, _ in results]
-            statuses = await run_in_threadpool(self.inbox.settle, self.id, outcomes)
-            for (delivery, status, error, elapsed), final in zip(results, statuses, strict=True):
-                self._report(delivery, status, error, elapsed, final)
+        if not deliveries:
+            return 0
+        log.info("deliveries claimed", extra={"count": len(deliveries), "batch": self.batch})
+        held = [delivery.id for delivery in deliveries]
+        renewer = asyncio.get_running_loop().create_task(self._renew(held), name="lease-renewer")
+        try:
+            for delivery in deliveries:
+                if self._stopping:
+                    break  # what is left is given back by stop()
+                await self.process(delivery)
+                held.remove(delivery.id)
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
         return len(deliveries)
 
-    async def handle(self, delivery: Delivery) -> tuple[Delivery, str | None, str | None, float]:
+    async def _renew(self, held: list[int]) -> None:
+        """Keep the lease on the rest of the batch while one delivery runs (however long)."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                await run_in_threadpool(
+                    self.inbox.renew, self.id, list(held), lease_seconds=self.lease_seconds
+                )
+            except Exception as exc:  # the next renewal may succeed; the lease has slack
+                log.warning("worker: could not renew leases", extra={"error": repr(exc)})
+
+    async def process(self, delivery: Delivery) -> str:
+        """Start, run and settle one claimed delivery -> its outcome (done, retry, deferred ...)."""
+        started = await run_in_threadpool(
+            self.inbox.start, delivery, self.id, lease_seconds=self.lease_seconds
+        )
+        if started is None:
+            log.warning("delivery lease lost before it started; another worker has it")
+            return "lost"
+        blocked = self.limits.until(started.source)
+        if blocked is not None:
+            why = f"{started.source} rate limit spent until {blocked:%H:%M:%S} UTC"
+            return await self._defer(started, blocked, "rate_limited", why, 0.0)
+        delivery, status, error, elapsed = await self.handle(started)
+        if isinstance(error, DeliveryDeferred):
+            reason = "rate_limited" if error.target else "busy_issue"
+            until = utcnow() + timedelta(seconds=error.seconds)
+            return await self._defer(delivery, until, reason, error.reason, elapsed)
+        outcome = [(delivery, status, error)]
+        [final] = await run_in_threadpool(self.inbox.settle, self.id, outcome)
+        return self._report(delivery, status, error, elapsed, final)
+
+    async def _defer(
+        self, delivery: Delivery, until: Any, reason: str, why: str, elapsed: float
+    ) -> str:
+        kept = await run_in_threadpool(self.inbox.defer, delivery, self.id, until=until, reason=why)
+        with correlation_scope(f"{delivery.source}-{delivery.delivery_id}"):
+            log.info(
+                "delivery deferred",
+                extra={"event": delivery.event, "reason": why, "until": until.isoformat(),
+                       "kept": kept, "ms": round(elapsed * 1000, 2)},
+            )  # fmt: skip
+        self.metrics.webhook_deferred.labels(delivery.source, reason).inc()
+        return "deferred"
+
+    async def handle(
+        self, delivery: Delivery
+    ) -> tuple[Delivery, str | None, str | DeliveryDeferred | None, float]:
         """Run the matching handlers -> ``(delivery, status, error, seconds)``.
 
-        ``status`` is DONE or IGNORED on success, None when a handler raised ``error``.
+        ``status`` is DONE or IGNORED on success, None when a handler raised ``error``
+        (a redacted message), or asked for the delivery to be deferred (a ``DeliveryDeferred``).
         """
         with correlation_scope(f"{delivery.source}-{delivery.delivery_id}"):
             started = time.perf_counter()
@@ -205,17 +269,22 @@ class Worker:
                 for handler in handlers:
                     if await _call(handler, delivery) != IGNORED:
                         status = DONE
+            except DeliveryDeferred as exc:
+                if exc.target:
+                    self.limits.limit(exc.target, exc.seconds)
+                return delivery, None, exc, time.perf_counter() - started
+            except RateLimitedError as exc:
+                seconds = exc.retry_after or DEFAULT_RATE_LIMIT_SECONDS
+                self.limits.limit(exc.service, seconds)
+                deferred = DeliveryDeferred(
+                    self.redactor(str(exc)), seconds=seconds, target=exc.service
+                )
+                return delivery, None, deferred, time.perf_counter() - started
             except Exception as exc:
                 log.debug("handler raised", exc_info=True)
                 error = self.redactor(f"{type(exc).__name__}: {exc}")
                 return delivery, None, error, time.perf_counter() - started
             return delivery, status, None, time.perf_counter() - started
-
-    async def process(self, delivery: Delivery) -> str:
-        """Handle one claimed delivery and record its outcome (used by tests and tools)."""
-        delivery, status, error, elapsed = await self.handle(delivery)
-        [final] = await run_in_threadpool(self.inbox.settle, self.id, [(delivery, status, error)])
-        return self._report(delivery, status, error, elapsed, final)
 
     def _report(
         self,

@@ -11,7 +11,11 @@
   middleware claims each command's ``trigger_id`` (each event's ``event_id``) in the
   database, so a retry, or the same request reaching another replica, never runs twice.
 - The Starlette endpoint is bolt's own adapter functions around a threadpool call, so that
-  the event loop (which also receives webhooks) never waits for the database.
+  the event loop (which also receives webhooks) never waits for the database. Before bolt
+  sees a request, the endpoint reads the body under a streaming size cap (413 beyond
+  ``SLACK_MAX_BODY_BYTES``), refuses a timestamp header that is not a Unix time (401), and a
+  body that is neither form fields nor a JSON object, or nests too deeply (400): bolt would
+  answer those with a 500 and a traceback.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 from slack_sdk import WebClient
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from backlog.errors import ConfigurationError
+from backlog.nesting import MAX_DEPTH, too_deep
+from bot.service.bodies import PayloadTooLarge, read_capped
 from bot.slack import messages
 from bot.slack.commands import Commands, parse_command
 from sync.state.slack import claim_request
@@ -40,6 +46,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 COMMAND = "/backlog"
+DEFAULT_MAX_BODY_BYTES = 512 * 1024
+MAX_TIMESTAMP_DIGITS = 12  # Unix seconds until the year 33658
 
 
 def dedupe_key(body: dict[str, Any]) -> str | None:
@@ -114,16 +122,37 @@ def build_bolt_app(
     return app
 
 
-def slack_endpoint(app: App) -> Callable[[Request], Awaitable[Response]]:
+def slack_endpoint(
+    app: App, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> Callable[[Request], Awaitable[Response]]:
     """An ``async (Request) -> Response`` for ``create_app(slack_handler=...)``."""
 
     async def handle(request: Request) -> Response:
-        body = await request.body()
-        bolt_request = to_bolt_request(request, body)
+        try:
+            body = await read_capped(request, max_body_bytes)
+        except PayloadTooLarge:
+            return _refuse(413, f"body exceeds {max_body_bytes} bytes (SLACK_MAX_BODY_BYTES)")
+        stamp = request.headers.get("x-slack-request-timestamp")
+        if stamp is not None and not (stamp.isascii() and stamp.isdigit()
+                                      and len(stamp) <= MAX_TIMESTAMP_DIGITS):  # fmt: skip
+            return _refuse(401, "X-Slack-Request-Timestamp is not a Unix time")
+        try:
+            bolt_request = to_bolt_request(request, body)
+        except (ValueError, RecursionError, AttributeError, TypeError):
+            # bolt parses the body as it builds the request: invalid JSON, a ``payload=``
+            # that is not a JSON object, nesting past the recursion limit
+            return _refuse(400, "body is neither Slack form fields nor a JSON object")
+        if too_deep(bolt_request.body):
+            return _refuse(400, f"JSON nests more than {MAX_DEPTH} levels deep")
         bolt_response = await run_in_threadpool(app.dispatch, bolt_request)
         return to_starlette_response(bolt_response)
 
     return handle
+
+
+def _refuse(status: int, reason: str) -> Response:
+    log.warning("slack request refused", extra={"status": status, "reason": reason})
+    return JSONResponse({"error": reason}, status_code=status)
 
 
 def build_slack(
@@ -142,4 +171,4 @@ def build_slack(
     app = build_bolt_app(
         commands, signing_secret=settings.slack_signing_secret.get_secret_value(), client=client
     )
-    return app, slack_endpoint(app)
+    return app, slack_endpoint(app, max_body_bytes=settings.slack_max_body_bytes)

@@ -39,6 +39,9 @@ BOARD_FIELDS = ("status", "sprint", "iteration", "story points")  # what DoR rea
 CHECKBOX_RE = re.compile(r"^\s*[-*]\s+\[([ xX])\]\s+(.+?)\s*$", re.M)
 COVERAGE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 OWN_CHECK = "backlog-bot"
+# The worker must never sleep through a spent rate limit (GitHub's reset can be an hour
+# away): a longer wait raises RateLimitedError and the delivery is deferred to the reset.
+LONGEST_WAIT_SECONDS = 5.0
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
@@ -316,6 +319,7 @@ def register_github_validation(
     metrics: Metrics | None = None,
 ) -> Validator:
     """Add the GitHub validation handler to ``registry`` (needs GITHUB_TOKEN/REPOSITORY)."""
+    from bot.service.issue_locks import issue_guard
     from bot.validation.backlog_check import BacklogCheck, configured_targets
     from bot.validation.validator import BacklogCache
     from rules.config import load_rules_config
@@ -323,7 +327,7 @@ def register_github_validation(
     links = LinkIndex(engine)
     validator = Validator(
         BacklogCache(settings.backlog_file), config, rules_config=load_rules_config(),
-        story_for=links.story_for, metrics=metrics,
+        story_for=links.story_for, metrics=metrics, guard=issue_guard(engine, settings),
     )  # fmt: skip
     tracker = github_tracker_factory(settings)
     handler = GitHubValidation(validator, tracker, str(settings.github_repository), links)
@@ -352,9 +356,14 @@ def github_tracker_factory(settings: Settings) -> TrackerFactory:
     token = settings.github_token.get_secret_value()
     repository = settings.github_repository
 
+    from sync.github.limits import PacingPolicy
+
     def tracker() -> GitHubTracker:
         adapter = GitHubLiveAdapter(
-            api_url=settings.github_api_url, token=token, repository=repository
+            api_url=settings.github_api_url,
+            token=token,
+            repository=repository,
+            pacing=PacingPolicy(max_wait=LONGEST_WAIT_SECONDS),
         )
 
         def projects() -> GitHubProjectsClient:

@@ -215,6 +215,7 @@ def register_jira_validation(
 ) -> Validator:
     """Add the Jira validation handler (needs JIRA_URL, JIRA_EMAIL, JIRA_API_TOKEN)."""
     from backlog.errors import ConfigurationError
+    from bot.service.issue_locks import issue_guard
     from bot.validation.validator import BacklogCache
     from rules.config import load_rules_config
 
@@ -223,7 +224,7 @@ def register_jira_validation(
     links = LinkIndex(engine)
     validator = Validator(
         BacklogCache(settings.backlog_file), config, rules_config=load_rules_config(),
-        story_for=links.story_for, metrics=metrics,
+        story_for=links.story_for, metrics=metrics, guard=issue_guard(engine, settings),
     )  # fmt: skip
     adapter = JiraLiveAdapter(
         settings.jira_url, settings.jira_email, settings.jira_api_token.get_secret_value(),

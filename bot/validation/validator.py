@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -189,12 +190,14 @@ class Validator:
         rules_config: RulesConfig | None = None,
         story_for: Callable[[str, IssueState], str | None] | None = None,
         metrics: Metrics | None = None,
+        guard: Callable[[str], AbstractContextManager[None]] | None = None,
     ) -> None:
         self.backlog = backlog
         self.config = config
         self.rules_config = rules_config
         self.story_for = story_for or (lambda tracker, state: None)
         self.metrics = metrics
+        self.guard = guard or (lambda key: nullcontext())
 
     def validate(
         self, tracker: Tracker, ref: str, *, only_if_done: bool = False, move: Move | None = None
@@ -204,7 +207,15 @@ class Validator:
         ``only_if_done``: a pull request, review or check changed; only a done issue's
         Definition of Done can change with it. ``move``: the delivery moved the issue into a
         sprint or a status; undone when it fails an enforced Definition-of-Ready rule.
+        The whole read-check-report runs under ``guard`` for the issue (``IssueLocks`` in the
+        service), so two replicas never both find "no bot comment" and both create one.
         """
+        with self.guard(f"{tracker.name}:{ref}"):
+            return self._validate(tracker, ref, only_if_done=only_if_done, move=move)
+
+    def _validate(
+        self, tracker: Tracker, ref: str, *, only_if_done: bool, move: Move | None
+    ) -> Outcome:
         state = tracker.read(ref)
         if state is None:
             return Outcome(ref, skipped="issue not found")

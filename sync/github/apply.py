@@ -49,6 +49,8 @@ class GitHubApplier:
         self._markers: dict[str, GitHubIssue] | None = None
         self._labels: dict[str, dict[str, str]] | None = None
         self._milestones: dict[str, RemoteMilestone] | None = None
+        # backlog ids whose "create" found the issue already there (by its marker): adopted
+        self.adopted: set[str] = set()
 
     def execute(self, change: Change) -> None:
         if change.action == "close":
@@ -134,6 +136,8 @@ class GitHubApplier:
         if self._markers is None:
             self._markers = self.port.issues_by_marker()
         found = self._markers.get(spec.backlog_id)
+        if found is not None:
+            self.adopted.add(spec.backlog_id)
         if found is None:
             return self.port.create_issue(
                 spec.backlog_id,

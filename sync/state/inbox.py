@@ -47,6 +47,20 @@ class WebhookDelivery(SQLModel, table=True):
     claimed_by: str | None = None
     claimed_until: datetime | None = None
     finished_at: datetime | None = None
+    deferred_reason: str | None = Field(
+        default=None, description="why a queued delivery waits (rate limit, busy issue)"
+    )
+
+
+class IssueLock(SQLModel, table=True):
+    """At most one validation per issue across replicas (see ``bot.service.issue_locks``)."""
+
+    __tablename__ = "issue_lock"
+
+    key: str = Field(primary_key=True, description="tracker:ref, e.g. github:28 or jira:BSS-7")
+    holder: str
+    expires_at: datetime
 
 
 TABLE: sa.Table = WebhookDelivery.__table__  # type: ignore[attr-defined]
+LOCK_TABLE: sa.Table = IssueLock.__table__  # type: ignore[attr-defined]

@@ -1,0 +1,92 @@
+"""At most one validation per issue across replicas: a leased row per issue in ``issue_lock``.
+
+Two deliveries for the same issue handled at the same moment by two replicas would each find
+no bot comment and each create one. Holding ``issue_lock`` for the issue while it is read,
+checked and reported on makes "find the bot comment, else create it" atomic across replicas.
+The lock is a row (``key`` = ``github:28``, ``jira:BSS-7``) taken by one
+``INSERT ... ON CONFLICT DO UPDATE ... WHERE expires_at < now``: it works alike on SQLite and
+PostgreSQL, and a holder that was killed stops blocking the issue when its lease runs out.
+A delivery that finds its issue busy is deferred (``DeliveryDeferred``), not blocked: the
+worker goes on with other deliveries and runs it again a moment later, on the fresh state.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bot.service.deferral import DeliveryDeferred
+from sync.state.inbox import LOCK_TABLE, utcnow
+
+BUSY_RETRY_SECONDS = 1.0
+
+
+class IssueLocks:
+    """``with locks.hold("github:28"):`` -- or ``DeliveryDeferred`` when another holds it."""
+
+    def __init__(self, engine: Engine, *, lease_seconds: float = 300.0) -> None:
+        self.engine = engine
+        self.lease_seconds = lease_seconds
+
+    def acquire(self, key: str) -> str | None:
+        """Take the lock -> a token for ``release``, or ``None`` while someone else holds it."""
+        token = uuid.uuid4().hex
+        now = utcnow()
+        row = {
+            "key": key,
+            "holder": token,
+            "expires_at": now + timedelta(seconds=self.lease_seconds),
+        }
+        c = LOCK_TABLE.c
+        statement = (
+            _insert(self.engine.dialect.name)(LOCK_TABLE)
+            .values(row)
+            .on_conflict_do_update(
+                index_elements=["key"],
+                set_={"holder": token, "expires_at": row["expires_at"]},
+                where=c.expires_at < now,
+            )
+            .returning(c.holder)
+        )
+        with self.engine.begin() as conn:
+            holder = conn.execute(statement).scalar()
+        return token if holder == token else None
+
+    def release(self, key: str, token: str) -> None:
+        c = LOCK_TABLE.c
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(LOCK_TABLE).where(c.key == key, c.holder == token))
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        token = self.acquire(key)
+        if token is None:
+            raise DeliveryDeferred(
+                f"issue {key} is being validated by another worker", seconds=BUSY_RETRY_SECONDS
+            )
+        try:
+            yield
+        finally:
+            self.release(key, token)
+
+
+def issue_guard(engine: Engine, settings: Any) -> Any:
+    """The validator's guard: locks leased for twice a delivery's lease (``WEBHOOK_LEASE_SECONDS``;
+    checking one issue takes seconds), so a killed holder blocks its issue only that long."""
+    return IssueLocks(engine, lease_seconds=2 * float(settings.webhook_lease_seconds)).hold
+
+
+def _insert(dialect: str) -> Any:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        return insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
