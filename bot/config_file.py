@@ -31,16 +31,43 @@ def load_config_table(table: str) -> dict[str, Any]:
     """Read one top-level table of the config file (``{}`` when there is no file or table).
 
     Also looks in ``pyproject.toml`` under ``[tool.backlog-bot]`` when no config file exists.
+    The whole document is checked against :mod:`bot.config_schema` first, so a typo in any
+    table stops every command, not only the one that reads that table.
     """
+    return dict(load_config_document()[1].get(table, {}))
+
+
+def load_config_document() -> tuple[str | None, dict[str, Any]]:
+    """The config in force as (where it came from, its checked tables); ``(None, {})`` if none."""
     path = config_file_path()
     if path is not None:
-        data = read_toml(path)
-        return dict(data.get(table, {}))
+        return str(path), _checked(path, None)
     pyproject = Path("pyproject.toml")
     if pyproject.is_file():
-        data = read_toml(pyproject).get("tool", {}).get("backlog-bot", {})
-        return dict(data.get(table, {}))
-    return {}
+        return f"{pyproject} [tool.backlog-bot]", _checked(pyproject, ("tool", "backlog-bot"))
+    return None, {}
+
+
+_CHECKED: dict[tuple[str, int, tuple[str, ...] | None], dict[str, Any]] = {}
+
+
+def _checked(path: Path, nested: tuple[str, ...] | None) -> dict[str, Any]:
+    """The file's tables after the schema check; cached until the file changes."""
+    from bot.config_schema import check_document
+
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = -1  # read_toml reports the missing file
+    cache_key = (str(path.resolve()), stamp, nested)
+    if cache_key not in _CHECKED:
+        data = read_toml(path)
+        for part in nested or ():
+            data = data.get(part, {})
+        source = f"{path} [tool.backlog-bot]" if nested else str(path)
+        check_document(data, source)
+        _CHECKED[cache_key] = data
+    return _CHECKED[cache_key]
 
 
 def read_toml(path: Path) -> dict[str, Any]:

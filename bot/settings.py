@@ -43,7 +43,9 @@ class _ConfigFileSource(PydanticBaseSettingsSource):
 class Settings(BaseSettings):
     """Every setting backlog-bot reads, with its environment variable name."""
 
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+    # An empty variable counts as unset: compose.yaml passes every documented variable through
+    # as ``${NAME:-}``, and ``GITHUB_APP_ID=`` must not fail as "not an integer".
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", env_ignore_empty=True)
 
     database_url: str = DEFAULT_DATABASE_URL
 
@@ -55,6 +57,12 @@ class Settings(BaseSettings):
     jira_board: int | None = None  # the scrum board for sprints; discovered when unset
 
     github_token: SecretStr | None = None
+    # GitHub App authentication (what organisations install) instead of a personal token:
+    # sync/github/auth.py mints installation tokens from the App's id and private key.
+    github_app_id: int | None = None
+    github_app_private_key: SecretStr | None = None
+    github_app_private_key_file: str | None = None
+    github_app_installation_id: int | None = None
     github_api_url: str = "https://api.github.com"
     github_repository: str | None = None
     github_project: str | None = None
@@ -62,6 +70,7 @@ class Settings(BaseSettings):
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None  # xapp-...: Socket Mode instead of HTTP requests
     slack_api_url: str = "https://slack.com/api/"
     slack_channel: str | None = None
     slack_admins: str = ""  # Slack user ids allowed to run /backlog plan and sync, comma separated
@@ -107,6 +116,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "DATABASE_URL must be sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
             )
+        from urllib.parse import urlsplit
+
+        try:
+            urlsplit(value).port  # noqa: B018 - parsing the port is the check
+        except ValueError as exc:
+            raise ValueError(f"DATABASE_URL has a bad port: {exc}") from None
         return value
 
     @field_validator("page_auth")

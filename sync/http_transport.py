@@ -31,6 +31,7 @@ from tenacity import (
 
 from sync.calls import CallCounter
 from sync.retry import RetryPolicy
+from sync.waits import announce
 
 TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
     requests.ConnectionError,
@@ -43,6 +44,7 @@ class Pacer:
     """A token bucket: at most ``rate`` requests per second on average, bursts of ``burst``."""
 
     def __init__(self, rate: float, burst: int = 10, clock: Callable[[], float] = time.monotonic):
+        self.service = "jira"  # named in wait announcements
         self.rate = rate
         self.burst = max(1, burst)
         self._clock = clock
@@ -63,6 +65,8 @@ class Pacer:
             delay = (1 - self._tokens) / self.rate
             self._tokens = 0
             self._last = now + delay
+        if delay >= 1:  # worth showing; shorter ones are the normal rhythm
+            announce(self.service, delay, f"client pacing ({self.rate:g} requests per second)")
         time.sleep(delay)
 
 
@@ -115,7 +119,11 @@ class PolicyAdapter(HTTPAdapter):
             outcome = state.outcome
             if outcome is not None and not outcome.failed:
                 hinted = retry_after_seconds(outcome.result())
-                return self.policy.rate_limit_wait(hinted, state.attempt_number)
+                wait = self.policy.rate_limit_wait(hinted, state.attempt_number)
+                if hinted is not None:
+                    said = f"{self.service.capitalize()} answered {outcome.result().status_code}"
+                    announce(self.service, wait, f"{said}, retry in {wait:.0f} s")
+                return wait
             return self.policy.backoff(state.attempt_number)
 
         retrying = Retrying(

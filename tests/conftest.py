@@ -132,6 +132,17 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
+@pytest.fixture(params=["cloud", "datacenter"])
+def jira_deployment(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a Jira test once against Jira Cloud and once against Jira Data Center: every
+    ``JiraSandbox`` the test makes serves that deployment (modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("jira_deployment")``)."""
+    from sandbox.jira import JiraSandbox
+
+    monkeypatch.setattr(JiraSandbox, "default_deployment", request.param)
+    return str(request.param)
+
+
 SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
 
 

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 
 from backlog.parse import load_backlog
 from sandbox.jira import JiraSandbox, ProjectSpec
@@ -53,7 +54,7 @@ def make_sync(
     upgrade(database_url)
     adapter = JiraAdapter(
         sandbox.url,
-        sandbox.email,
+        login_email(sandbox),
         token or sandbox.token,
         project,
         timeout=timeout,
@@ -63,6 +64,19 @@ def make_sync(
     engine = make_engine(database_url)
     _ENGINES.append(engine)
     return JiraSync(adapter, LinkStore(engine, "jira"), MAPPING)
+
+
+def login_email(sandbox: JiraSandbox) -> str:
+    """The account email on Cloud; none on Data Center (a personal access token alone)."""
+    return sandbox.email if sandbox.deployment == "cloud" else ""
+
+
+def authorize(session: requests.Session, sandbox: JiraSandbox) -> None:
+    """Log a raw requests session in as the sandbox's user (Basic on Cloud, Bearer on DC)."""
+    if sandbox.deployment == "cloud":
+        session.auth = (sandbox.email, sandbox.token)
+    else:
+        session.headers["Authorization"] = f"Bearer {sandbox.token}"
 
 
 def reference_backlog():  # type: ignore[no-untyped-def]

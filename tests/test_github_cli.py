@@ -75,6 +75,6 @@ def test_unknown_repository_fails_once_with_a_clear_message(
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         assert main(["apply", REFERENCE, "--target", "github"]) == 2
-        error = capsys.readouterr().err
+        error = capsys.readouterr().err.splitlines()[-1]  # after the progress lines
         assert error.startswith("error: github: repository acme/nope not found")
         assert len(sandbox.requests()) == 1

@@ -11,6 +11,8 @@ from bot.cli.app import main
 from sandbox.jira import JiraSandbox
 from tests.jira_support import REFERENCE
 
+pytestmark = pytest.mark.usefixtures("jira_deployment")  # Cloud and Data Center
+
 
 @pytest.fixture
 def site(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: ignore[no-untyped-def]

@@ -17,6 +17,8 @@ from sync.state.db import make_engine
 from sync.state.links import LinkStore
 from tests.jira_support import REFERENCE, issue_count_by_label, jira_site
 
+pytestmark = pytest.mark.usefixtures("jira_deployment")  # Cloud and Data Center
+
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-c", "import sys; from bot.cli.app import main; sys.exit(main())"]
 STALL_AFTER = 40  # the first sub-task batch takes the site from 33 to 83 issues

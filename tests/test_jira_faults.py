@@ -3,6 +3,7 @@ a run under 20% injected faults converges with nothing duplicated or missing."""
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from sandbox.jira import Fault
@@ -13,18 +14,21 @@ from sync.retry import RetryPolicy
 from tests.jira_support import (  # noqa: F401 (_dispose_engines is a fixture)
     SOURCE,
     _dispose_engines,
+    authorize,
     issue_count_by_label,
     jira_site,
     make_sync,
     reference_backlog,
 )
 
+pytestmark = pytest.mark.usefixtures("jira_deployment")  # Cloud and Data Center
+
 ALL_ISSUES = 4 + 29 + 112
 
 
 def _session(site, sleeps: list[float]) -> tuple[requests.Session, CallCounter]:  # type: ignore[no-untyped-def]
     session = requests.Session()
-    session.auth = (site.email, site.token)
+    authorize(session, site)
     counter = CallCounter()
     policy = RetryPolicy(attempts=4, base_delay=0.01, max_delay=5.0, safe_post_paths=SAFE_POSTS)
     adapter = install(session, "jira", counter, Pacer(0), policy)
@@ -65,9 +69,10 @@ def test_dropped_connection_on_a_read_is_retried() -> None:
     with jira_site() as site:
         session, _ = _session(site, sleeps)
         site.inject_fault(Fault("drop", times=2))
+        info = session.get(f"{site.url}/rest/api/2/serverInfo", timeout=5).json()
         assert (
-            session.get(f"{site.url}/rest/api/2/serverInfo", timeout=5).json()["deploymentType"]
-            == "Cloud"
+            info["deploymentType"]
+            == {"cloud": "Cloud", "datacenter": "DataCenter"}[site.deployment]
         )
         assert [r.status for r in site.requests] == [0, 0, 200]
         assert len(sleeps) == 2 and all(0 <= s <= 0.02 for s in sleeps)

@@ -18,6 +18,8 @@ from tests.jira_support import (  # noqa: F401 (_dispose_engines is a fixture)
     writes,
 )
 
+pytestmark = pytest.mark.usefixtures("jira_deployment")  # Cloud and Data Center
+
 EXPECTED_TASKS = 112
 EXPECTED_LINKS = 62
 
@@ -166,7 +168,12 @@ def test_pull_reads_workflow_state_back(database_url: str) -> None:
     with jira_site("team") as site:
         engine = make_sync(site, database_url)
         keys = engine.apply(reference_backlog(), SOURCE).keys
-        person = JIRA(site.url, basic_auth=(site.email, site.token), max_retries=0)
+        login = (
+            {"basic_auth": (site.email, site.token)}
+            if site.deployment == "cloud"
+            else {"token_auth": site.token}  # Data Center: a personal access token
+        )
+        person = JIRA(site.url, max_retries=0, **login)  # type: ignore[arg-type]
         person.transition_issue(keys["US-001"], "21")
         person.issue(keys["US-001"]).update(
             fields={"assignee": {"accountId": "712020:alice"}, STORY_POINT_ESTIMATE_FIELD: 13}

@@ -13,8 +13,11 @@ import pytest
 
 from sync.jira.live import JiraLiveAdapter
 from sync.jira.port import IssueWrite
+from tests.jira_support import login_email
 from tests.service_support import jira_delivery
 from tests.test_service_validation_jira import Site, open_site
+
+pytestmark = pytest.mark.usefixtures("jira_deployment")  # Cloud and Data Center
 
 
 @pytest.fixture
@@ -29,7 +32,9 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
 def person(site: Site) -> JiraLiveAdapter:
     """Someone working in Jira (through the same REST API as anyone)."""
     sandbox = site.sandbox
-    return JiraLiveAdapter(sandbox.url, sandbox.email, sandbox.token, "BSS", requests_per_second=0)
+    return JiraLiveAdapter(
+        sandbox.url, login_email(sandbox), sandbox.token, "BSS", requests_per_second=0
+    )
 
 
 def status(site: Site, key: str) -> str:

@@ -22,9 +22,11 @@ from sync.jira.engine import JiraSync
 from sync.jira.port import IssueWrite
 from sync.state.db import make_engine, upgrade
 from sync.state.links import LinkStore
-from tests.jira_support import MAPPING
+from tests.jira_support import MAPPING, login_email
 from tests.service_support import JIRA_SECRET, LiveApp, wait_until
 from tests.test_service_validation import BENEFIT, UNREADY
+
+pytestmark = pytest.mark.usefixtures("jira_deployment")  # Cloud and Data Center
 
 BILLING = Path(__file__).resolve().parent / "data" / "billing-backlog.md"
 
@@ -82,7 +84,7 @@ def open_site(tmp_path: Path) -> Iterator[Site]:
     backlog.write_text(BILLING.read_text().replace(*BENEFIT).replace(*UNREADY))
     with JiraSandbox([ProjectSpec("BSS", flavour="team")]) as sandbox:
         adapter = JiraAdapter(
-            sandbox.url, sandbox.email, sandbox.token, "BSS", requests_per_second=0
+            sandbox.url, login_email(sandbox), sandbox.token, "BSS", requests_per_second=0
         )
         report = JiraSync(adapter, LinkStore(engine, "jira"), MAPPING).apply(
             load_backlog(backlog), str(backlog)

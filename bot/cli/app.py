@@ -25,6 +25,30 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"backlog-bot {version('backlog-bot')}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    show_version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Keeps an agile backlog honest: Jira and GitHub sync, DoR/DoD/INVEST rules, Slack."""
+    if ctx.invoked_subcommand != "config":
+        # Every table is checked before any command runs: a typo in [schedule] stops
+        # `validate` too, instead of being ignored until the service reads it.
+        from bot.config_file import load_config_document
+
+        load_config_document()
+
+
 class OutputFormat(StrEnum):
     text = "text"
     json = "json"
@@ -48,6 +72,8 @@ def _register() -> None:
         "bot.cli.sandbox",
         "bot.cli.service",
         "bot.cli.slack",
+        "bot.cli.config",
+        "bot.cli.slack_app",
         "bot.cli.report",
     ):
         try:
@@ -62,7 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     import click
 
     from backlog.errors import BacklogBotError
-    from sandbox.errors import SandboxSetupError
+
+    try:
+        from sandbox.errors import SandboxSetupError
+    except ModuleNotFoundError:  # the container image ships without the sandbox emulators
+
+        class SandboxSetupError(Exception):  # type: ignore[no-redef]
+            pass
 
     _register()
     try:
@@ -89,8 +121,44 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        if exc.name != "sandbox" and not str(exc.name).startswith("sandbox."):
+            raise
+        typer.echo(
+            "error: this installation has no sandbox emulators (the container image leaves "
+            "them out); run `sandbox` and `demo` from a source install: pip install -e .",
+            err=True,
+        )
+        return EXIT_BAD_INPUT
+    except Exception as exc:
+        message = database_failure(exc)
+        if message is None:
+            raise
+        typer.echo(f"error: {message}", err=True)
+        return EXIT_BAD_INPUT
     # typer (>= 0.16) catches its own ``typer.Exit`` in non-standalone mode and returns the code.
     return result if isinstance(result, int) else EXIT_OK
+
+
+def database_failure(exc: BaseException) -> str | None:
+    """One line for a database that cannot be reached or a ``DATABASE_URL`` that cannot work.
+
+    ``None`` when ``exc`` is not a database failure. SQLAlchemy is only consulted when some
+    command already imported it, so ``parse`` and ``validate`` stay light.
+    """
+    import sys as _sys
+
+    if "sqlalchemy.exc" not in _sys.modules:
+        return None
+    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+
+    from bot.db_errors import describe
+
+    if isinstance(exc, OperationalError | ArgumentError | NoSuchModuleError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        return describe(exc)
+    return None
 
 
 if __name__ == "__main__":

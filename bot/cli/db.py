@@ -20,7 +20,13 @@ def upgrade(
     from sync.state import db
 
     url = database_url or load_settings().database_url
-    db.upgrade(url, revision)
+    if revision == "head":
+        from bot.cli.service import migrate_with_lock
+
+        # Kubernetes runs this in every replica's init container: one migrates, others wait.
+        migrate_with_lock(url)
+    else:
+        db.upgrade(url, revision)
     typer.echo(f"database at revision {db.current_revision(url)} ({_safe_url(url)})")
 
 

@@ -20,7 +20,10 @@ def sandbox(
         None, "--only", help="Comma-separated emulators to start (default: all)."
     ),
     jira_flavour: str = typer.Option(
-        "team", "--jira-flavour", help="team (team-managed) or company (company-managed)."
+        "team",
+        "--jira-flavour",
+        help="team or company (a team- or company-managed Jira Cloud project), or datacenter "
+        "(Jira Data Center: personal access token, /rest/api/2/search, company-managed).",
     ),
     jira_project: str = typer.Option("BSS", "--jira-project", help="Key of the Jira project."),
     jira_webhook_url: str | None = typer.Option(
@@ -45,8 +48,8 @@ def sandbox(
     from backlog.errors import ConfigurationError
     from bot.demo.sandboxes import SANDBOXES, RunningSandbox, start
 
-    if jira_flavour not in ("team", "company"):
-        raise ConfigurationError("--jira-flavour must be team or company")
+    if jira_flavour not in ("team", "company", "datacenter"):
+        raise ConfigurationError("--jira-flavour must be team, company or datacenter")
     names = list(SANDBOXES)
     if only:
         wanted = [name.strip() for name in only.split(",") if name.strip()]

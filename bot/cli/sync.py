@@ -1,7 +1,8 @@
 """``backlog-bot plan|apply FILE --target jira|github|all`` and ``backlog-bot sync``.
 
 ``plan`` reads the targets and prints what ``apply`` would do, writing nothing. ``apply``
-does it with a progress bar, prints the keys of what it created or updated and the HTTP
+does it with progress on stderr (``bot.cli.progress``: a bar on a terminal, a line per phase
+otherwise, nothing with ``--quiet``), prints the keys of what it created or updated and the HTTP
 calls it made (also stored in the sync-run record). ``sync`` pulls workflow state (status,
 assignee, points, sprint) back into the state database. Exit 1 when an item failed.
 
@@ -36,6 +37,7 @@ SYMBOLS = {
     "orphan": "!",
 }
 TARGET_HELP = "jira, github or all (every registered target)."
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress on stderr (results still print).")
 PRUNE_ALL_HELP = "Prune even when that closes more than PRUNE_MAX_SHARE of the linked issues."
 
 
@@ -80,13 +82,16 @@ def apply(
     prune: bool = typer.Option(False, "--prune", help="Close issues whose items left the file."),
     prune_all: bool = typer.Option(False, "--prune-all", help=PRUNE_ALL_HELP),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
+    quiet: bool = QUIET,
 ) -> None:
     """Create and update issues, links and sprints so the targets match the backlog."""
     from backlog.parse import load_backlog
+    from bot.cli.progress import TargetProgress, choose_mode
     from bot.cli.prune_guard import require_stories
 
     backlog = load_backlog(file)
     require_stories(backlog, str(file))
+    mode = choose_mode(quiet=quiet, machine_output=output_format is OutputFormat.json)
     prune = prune or prune_all
     if prune and not prune_all:
         # Plan every target first (fresh runners: each is used once), refuse before any write.
@@ -94,8 +99,11 @@ def apply(
         _refuse_large_prune(plans, str(file))
     outcomes = []
     for name, runner in _runners(target):
-        with _ProgressBar(name, enabled=output_format is OutputFormat.text) as bar:
-            outcomes.append(runner.apply(backlog, str(file), prune=prune, progress=bar))
+        with TargetProgress(name, mode) as progress:
+            progress.phase("planning")
+            outcome = runner.apply(backlog, str(file), prune=prune, progress=progress)
+            progress.finish(f"{sum(outcome.counts.values())} changes applied")
+            outcomes.append(outcome)
     if output_format is OutputFormat.json:
         _echo_json([o.to_dict() for o in outcomes], target)
     else:
@@ -109,9 +117,19 @@ def apply(
 def sync_command(
     target: str = typer.Option("jira", "--target", "-t", help=TARGET_HELP),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f"),
+    quiet: bool = QUIET,
 ) -> None:
     """Pull status, assignee, story points and sprint membership into the state database."""
-    outcomes = [runner.pull() for _, runner in _runners(target)]
+    from bot.cli.progress import TargetProgress, choose_mode
+
+    mode = choose_mode(quiet=quiet, machine_output=output_format is OutputFormat.json)
+    outcomes = []
+    for name, runner in _runners(target):
+        with TargetProgress(name, mode) as progress:
+            progress.phase("pulling")
+            outcome = runner.pull()
+            progress.finish(f"read {outcome.issues} issues")
+            outcomes.append(outcome)
     if output_format is OutputFormat.json:
         typer.echo(json.dumps([_pulled(o) for o in outcomes], indent=2))
         return
@@ -205,35 +223,3 @@ def _diff_text(name: str, pair: Any) -> str:
 def _calls(calls: dict[str, int]) -> str:
     total = sum(calls.values())
     return f"{total} (" + ", ".join(f"{k} {v}" for k, v in calls.items()) + ")" if calls else "0"
-
-
-class _ProgressBar:
-    """A rich progress bar on stderr; silent when disabled or not a terminal."""
-
-    def __init__(self, target: str, *, enabled: bool) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        console = Console(stderr=True)
-        self._progress = Progress(
-            TextColumn(f"{target}: " + "{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=console,
-            transient=True,
-            disable=not enabled or not console.is_terminal,
-        )
-        self._task = self._progress.add_task("planning", total=None)
-
-    def start(self, total: int) -> None:
-        self._progress.update(self._task, total=total, description="applying")
-
-    def advance(self, description: str, amount: int) -> None:
-        self._progress.update(self._task, advance=amount, description=description[:40])
-
-    def __enter__(self) -> _ProgressBar:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._progress.stop()

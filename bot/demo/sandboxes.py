@@ -38,12 +38,16 @@ def start_jira(port: int | None, options: dict[str, Any]) -> RunningSandbox:
     """The Jira emulator with one project (``JIRA_PROJECT``, team- or company-managed)."""
     from sandbox.jira import JiraSandbox, ProjectSpec
 
+    datacenter = options.get("jira_flavour") == "datacenter"
+
     project = ProjectSpec(
         key=str(options.get("jira_project", "BSS")),
-        flavour=options.get("jira_flavour", "team"),
+        # Data Center has company-managed projects only (epics via the Epic Link field)
+        flavour="company" if datacenter else options.get("jira_flavour", "team"),
     )
     sandbox = JiraSandbox(
         [project],
+        deployment="datacenter" if datacenter else None,
         webhook_url=options.get("jira_webhook_url"),
         webhook_secret=options.get("jira_webhook_secret"),
         port=port,

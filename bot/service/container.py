@@ -72,6 +72,7 @@ def build_service(
     if scheduler:
         jobs = _scheduler(settings, ctx, slack.poster, metrics)
         on_startup, on_shutdown = (jobs.start,), (jobs.stop,)
+    on_startup, on_shutdown = slack.on_startup + on_startup, on_shutdown + slack.on_shutdown
     return service_parts(
         settings,
         engine=engine,
@@ -130,15 +131,18 @@ def add_validation(
     config: ValidationConfig,
     metrics: Metrics,
 ) -> None:
-    """DoR/DoD validation of live issues: GitHub's with GITHUB_TOKEN and GITHUB_REPOSITORY,
-    Jira's with JIRA_URL, JIRA_EMAIL and JIRA_API_TOKEN (reading pull requests from GitHub
-    when both are configured)."""
-    github_configured = settings.github_token is not None and bool(settings.github_repository)
+    """DoR/DoD validation of live issues: GitHub's with GITHUB_TOKEN (or a GitHub App) and
+    GITHUB_REPOSITORY, Jira's with JIRA_URL and JIRA_API_TOKEN (and JIRA_EMAIL on Cloud;
+    reading pull requests from GitHub when both are configured)."""
+    from bot.github_credentials import has_github_credentials
+
+    github_configured = has_github_credentials(settings) and bool(settings.github_repository)
     if github_configured:
         from bot.validation.github import register_github_validation
 
         register_github_validation(registry, settings, engine, config, metrics=metrics)
-    if settings.jira_url and settings.jira_email and settings.jira_api_token is not None:
+    # JIRA_EMAIL is absent on Data Center (a personal access token alone)
+    if settings.jira_url and settings.jira_api_token is not None:
         from bot.validation.github import github_tracker_factory
         from bot.validation.jira import register_jira_validation
 

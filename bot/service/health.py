@@ -91,15 +91,17 @@ class Readiness:
             s = self.settings
             if s.jira_url:
                 auth = None
+                jira_headers: dict[str, str] = {}
                 if s.jira_email and s.jira_api_token is not None:
                     auth = (s.jira_email, s.jira_api_token.get_secret_value())
+                elif s.jira_api_token is not None:  # Data Center: a personal access token
+                    jira_headers["Authorization"] = f"Bearer {s.jira_api_token.get_secret_value()}"
                 url = s.jira_url.rstrip("/") + "/rest/api/2/serverInfo"
-                checks["jira"] = check_http(client, url, auth=auth)
+                checks["jira"] = check_http(client, url, auth=auth, headers=jira_headers)
             if s.github_token is not None or s.github_repository:
-                headers = {"Accept": "application/vnd.github+json"}
-                if s.github_token is not None:
-                    headers["Authorization"] = f"Bearer {s.github_token.get_secret_value()}"
-                url = s.github_api_url.rstrip("/") + "/rate_limit"
+                from bot.github_credentials import readiness_probe
+
+                url, headers = readiness_probe(s)
                 checks["github"] = check_http(client, url, headers=headers)
             names = list(checks)
             results = await asyncio.gather(

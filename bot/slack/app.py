@@ -161,14 +161,18 @@ def build_slack(
     """App and endpoint from the settings (the composition root's entry point)."""
     from bot.slack.post import SlackPoster, make_client
 
-    if settings.slack_signing_secret is None:
+    socket_mode = getattr(settings, "slack_app_token", None) is not None
+    if settings.slack_signing_secret is None and not socket_mode:
         raise ConfigurationError(
             "setting SLACK_SIGNING_SECRET is missing: copy it from the Slack app's "
-            "Basic Information page"
+            "Basic Information page (or set SLACK_APP_TOKEN to use Socket Mode)"
         )
     client = make_client(settings)
     commands = Commands(ctx, poster=lambda: SlackPoster.from_settings(settings), actions=actions)
+    # In Socket Mode without a signing secret the HTTP endpoint still verifies: with an empty
+    # secret no signature matches, so /slack/events refuses everything.
+    secret = settings.slack_signing_secret
     app = build_bolt_app(
-        commands, signing_secret=settings.slack_signing_secret.get_secret_value(), client=client
+        commands, signing_secret=secret.get_secret_value() if secret else "", client=client
     )
     return app, slack_endpoint(app, max_body_bytes=settings.slack_max_body_bytes)

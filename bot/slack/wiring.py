@@ -21,7 +21,7 @@ from bot.slack.post import SlackPoster
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from bot.service.parts import Endpoint
+    from bot.service.parts import Endpoint, Hook
     from bot.service.worker import HandlerRegistry
     from bot.settings import Settings
 
@@ -35,6 +35,9 @@ class SlackParts:
 
     endpoint: Endpoint | None
     poster: PosterFactory | None
+    # Socket Mode (SLACK_APP_TOKEN): connect on start-up, disconnect on shutdown
+    on_startup: tuple[Hook, ...] = ()
+    on_shutdown: tuple[Hook, ...] = ()
 
 
 def sync_actions(settings: Settings, database: Engine) -> SyncActions:
@@ -77,7 +80,9 @@ def sync_actions(settings: Settings, database: Engine) -> SyncActions:
 
 
 def slack_configured(settings: Settings) -> bool:
-    return settings.slack_bot_token is not None and settings.slack_signing_secret is not None
+    """A bot token, and either the signing secret (HTTP) or an app token (Socket Mode)."""
+    receives = settings.slack_signing_secret is not None or settings.slack_app_token is not None
+    return settings.slack_bot_token is not None and receives
 
 
 def add_slack(
@@ -89,12 +94,24 @@ def add_slack(
     from bot.slack.hooks import register_sprint_handlers
 
     if not slack_configured(settings):
-        log.info("Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): no Slack")
+        log.info(
+            "Slack is not configured (SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET or "
+            "SLACK_APP_TOKEN): no Slack"
+        )
         return SlackParts(endpoint=None, poster=None)
 
     def poster() -> SlackPoster:
         return SlackPoster.from_settings(settings)
 
-    _, endpoint = build_slack(settings, ctx, actions=actions)
+    app, endpoint = build_slack(settings, ctx, actions=actions)
     register_sprint_handlers(registry, ctx, poster)
-    return SlackParts(endpoint=endpoint, poster=poster)
+    # /slack/events only with a signing secret; Socket Mode needs no public URL
+    http = endpoint if settings.slack_signing_secret is not None else None
+    if settings.slack_app_token is None:
+        return SlackParts(endpoint=http, poster=poster)
+    from bot.slack.socket_mode import SocketModeRunner
+
+    runner = SocketModeRunner(app, settings.slack_app_token.get_secret_value())
+    return SlackParts(
+        endpoint=http, poster=poster, on_startup=(runner.start,), on_shutdown=(runner.stop,)
+    )

@@ -1,6 +1,8 @@
 """Composition root of the GitHub target: settings and ``[github]`` config -> a ``GitHubTarget``.
 
-Settings: ``GITHUB_TOKEN``, ``GITHUB_REPOSITORY`` (owner/name), ``GITHUB_API_URL`` (default
+Settings: ``GITHUB_TOKEN`` or a GitHub App (``GITHUB_APP_ID``, ``GITHUB_APP_PRIVATE_KEY`` or
+``GITHUB_APP_PRIVATE_KEY_FILE``, optional ``GITHUB_APP_INSTALLATION_ID``),
+``GITHUB_REPOSITORY`` (owner/name), ``GITHUB_API_URL`` (default
 https://api.github.com; GitHub Enterprise ``https://HOST/api/v3``; the sandbox), and
 ``GITHUB_PROJECT`` (title of the Projects v2 board; no board when unset).
 
@@ -22,6 +24,7 @@ from urllib.parse import urlparse
 
 from backlog.errors import ConfigurationError
 from backlog.model import Backlog
+from bot.github_credentials import github_credential, has_github_credentials
 from bot.settings import Settings, load_config_table
 
 if TYPE_CHECKING:
@@ -141,7 +144,7 @@ def build_github(
     missing = [
         name
         for name, value in (
-            ("GITHUB_TOKEN", settings.github_token),
+            ("GITHUB_TOKEN", has_github_credentials(settings)),
             ("GITHUB_REPOSITORY", settings.github_repository),
         )
         if not value
@@ -150,7 +153,9 @@ def build_github(
         raise ConfigurationError(
             f"the GitHub target needs {', '.join(missing)} (environment or [settings] in "
             "backlog-bot.toml); `backlog-bot sandbox` prints values for a local sandbox"
-        )
+            + ("; a GitHub App uses GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY instead of "
+               "GITHUB_TOKEN" if "GITHUB_TOKEN" in missing else "")
+        )  # fmt: skip
     repository = str(settings.github_repository)
     if repository.count("/") != 1 or not all(repository.split("/")):
         raise ConfigurationError(f"GITHUB_REPOSITORY must be OWNER/NAME, not {repository!r}")
@@ -159,7 +164,8 @@ def build_github(
     mapping = GitHubOptions.from_table({k: v for k, v in table.items() if k not in PACING_KEYS})
     calls = CallCounter()
     governor = RateGovernor(pacing)
-    token = settings.github_token.get_secret_value() if settings.github_token else ""
+    # a token, or a GitHub App's installation tokens shared by REST and GraphQL
+    token = github_credential(settings, counter=calls)
     api_url = settings.github_api_url
     rest = GitHubRestAdapter(
         api_url=api_url, token=token, repository=repository, counter=calls, governor=governor

@@ -62,16 +62,24 @@ def build_jira(
     from sync.calls import CallCounter
     from sync.jira.adapter import SAFE_POSTS, JiraAdapter
     from sync.jira.engine import JiraSync
+    from sync.jira.flavour import deployment_choice
     from sync.jira.mapping import JiraMappingConfig
     from sync.retry import RetryPolicy
     from sync.state.db import make_engine
     from sync.state.links import LinkStore
 
+    table = load_config_table("jira") if table is None else table
+    deployment = deployment_choice(table)
+    # Data Center / Server authenticate with a personal access token alone; with "auto" an
+    # unset JIRA_EMAIL means such a token once the rest is configured.
+    email_needed = deployment == "cloud" or (
+        deployment == "auto" and not (settings.jira_url and settings.jira_api_token)
+    )
     missing = [
         name
         for name, value in (
             ("JIRA_URL", settings.jira_url),
-            ("JIRA_EMAIL", settings.jira_email),
+            ("JIRA_EMAIL", settings.jira_email or not email_needed),
             ("JIRA_API_TOKEN", settings.jira_api_token),
         )
         if not value
@@ -81,7 +89,6 @@ def build_jira(
             f"the Jira target needs {', '.join(missing)} (environment or [settings] in "
             "backlog-bot.toml); `backlog-bot sandbox` prints values for a local sandbox"
         )
-    table = load_config_table("jira") if table is None else table
     calls = CallCounter()
     retry = RetryPolicy(
         attempts=_number(table, "retry_attempts", 5, int),
@@ -91,7 +98,7 @@ def build_jira(
     )
     adapter = JiraAdapter(
         str(settings.jira_url),
-        str(settings.jira_email),
+        settings.jira_email or "",
         settings.jira_api_token.get_secret_value() if settings.jira_api_token else "",
         settings.jira_project,
         board_id=settings.jira_board,
@@ -102,6 +109,7 @@ def build_jira(
         ),
         requests_per_second=_number(table, "requests_per_second", 20.0, float),
         retry=retry,
+        deployment=deployment,
     )
     store = LinkStore(database or make_engine(settings.database_url), "jira")
     mapping = JiraMappingConfig.from_table(table, calendar=load_config_table("calendar"))

@@ -349,11 +349,15 @@ TrackerFactory = Callable[[], GitHubTracker]
 
 def github_tracker_factory(settings: Settings) -> TrackerFactory:
     """A function making a fresh ``GitHubTracker`` (one HTTP session per delivery)."""
-    if settings.github_token is None or not settings.github_repository:
+    from bot.github_credentials import github_credential, has_github_credentials
+
+    if not has_github_credentials(settings) or not settings.github_repository:
         from backlog.errors import ConfigurationError
 
-        raise ConfigurationError("GitHub validation needs GITHUB_TOKEN and GITHUB_REPOSITORY")
-    token = settings.github_token.get_secret_value()
+        raise ConfigurationError(
+            "GitHub validation needs GITHUB_TOKEN (or a GitHub App) and GITHUB_REPOSITORY"
+        )
+    token = github_credential(settings)  # one App token source for every delivery
     repository = settings.github_repository
 
     from sync.github.limits import PacingPolicy

@@ -213,22 +213,26 @@ def register_jira_validation(
     *,
     metrics: Metrics | None = None,
 ) -> Validator:
-    """Add the Jira validation handler (needs JIRA_URL, JIRA_EMAIL, JIRA_API_TOKEN)."""
+    """Add the Jira validation handler (needs JIRA_URL and JIRA_API_TOKEN, and JIRA_EMAIL on
+    Jira Cloud; Data Center authenticates with the personal access token alone)."""
     from backlog.errors import ConfigurationError
     from bot.service.issue_locks import issue_guard
     from bot.validation.validator import BacklogCache
     from rules.config import load_rules_config
 
-    if not settings.jira_url or not settings.jira_email or settings.jira_api_token is None:
-        raise ConfigurationError("Jira validation needs JIRA_URL, JIRA_EMAIL and JIRA_API_TOKEN")
+    if not settings.jira_url or settings.jira_api_token is None:
+        raise ConfigurationError("Jira validation needs JIRA_URL and JIRA_API_TOKEN")
     links = LinkIndex(engine)
     validator = Validator(
         BacklogCache(settings.backlog_file), config, rules_config=load_rules_config(),
         story_for=links.story_for, metrics=metrics, guard=issue_guard(engine, settings),
     )  # fmt: skip
+    from bot.settings import load_config_table
+    from sync.jira.flavour import deployment_choice
+
     adapter = JiraLiveAdapter(
-        settings.jira_url, settings.jira_email, settings.jira_api_token.get_secret_value(),
-        settings.jira_project,
+        settings.jira_url, settings.jira_email or "", settings.jira_api_token.get_secret_value(),
+        settings.jira_project, deployment=deployment_choice(load_config_table("jira")),
     )  # fmt: skip
     handler = JiraValidation(validator, JiraTracker(adapter, links=links, github=github))
     for event in ("jira:issue_created", "jira:issue_updated"):

@@ -125,6 +125,18 @@ class GitHubApp:
     ) -> Response | float | None:
         limits = self.sandbox.limits
         resource = "graphql" if path == "/graphql" else "core"
+        apps = self.sandbox.apps
+        if apps.is_app_endpoint(method, path):  # the App's JWT, nothing else
+            problem = apps.jwt_problem(request.headers.get("authorization"))
+            if problem is not None:
+                return _json(
+                    401, {"message": problem, "documentation_url": "https://docs.github.com/rest"}
+                )
+            try:
+                status, data = apps.handle(method, path)
+            except SandboxError as exc:
+                status, data = exc.status, {"message": exc.message}
+            return _json(status, data)
         if not self.sandbox.authorized(request.headers.get("authorization")):
             docs = "https://docs.github.com/rest"
             return _json(401, {"message": "Bad credentials", "documentation_url": docs})

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from sandbox.github.app import GitHubApp
+from sandbox.github.apps import AppAuth
 from sandbox.github.limits import Limits
 from sandbox.github.projects import ProjectsState
 from sandbox.github.pulls import DevFlow
@@ -47,6 +48,7 @@ class GitHubSandbox(SandboxControl):
         self.projects = ProjectsState(self.repo)
         self.rest = RestApi(self.repo, self.flow)
         self.limits = Limits(seed)
+        self.apps = AppAuth(self.repo)  # GitHub App authentication (JWT -> installation token)
         self.webhooks = WebhookSender(self.repo.repo_shape, lambda: self.repo.user_shape(owner))
         self.repo.events.append(self.webhooks)
         self.app = GitHubApp(self)
@@ -74,12 +76,26 @@ class GitHubSandbox(SandboxControl):
             "GITHUB_PROJECT": self.project_title,
         }
 
+    def app_env(self, key_file: str) -> dict[str, str]:
+        """Settings for GitHub App authentication (the App's key written to ``key_file``)."""
+        from pathlib import Path
+
+        Path(key_file).write_text(self.apps.private_key_pem, encoding="utf-8")
+        env = {k: v for k, v in self.env().items() if k != "GITHUB_TOKEN"}
+        return env | {
+            "GITHUB_APP_ID": str(self.apps.app_id),
+            "GITHUB_APP_PRIVATE_KEY_FILE": key_file,
+        }
+
     def authorized(self, header: str | None) -> bool:
+        """A personal token or an unexpired installation token (not the App's JWT)."""
         if not header:
             return False
         scheme, _, credential = header.partition(" ")
-        ok_scheme = scheme.lower() in ("token", "bearer")
-        return ok_scheme and hmac.compare_digest(credential.strip(), self.token)
+        if scheme.lower() not in ("token", "bearer"):
+            return False
+        credential = credential.strip()
+        return hmac.compare_digest(credential, self.token) or self.apps.token_valid(credential)
 
     # --- inspection --------------------------------------------------------------------------
 

@@ -35,11 +35,13 @@ logging.getLogger("uvicorn.error").addFilter(_DroppedConnectionFilter())
 
 
 class Credentials:
-    """Who may call: basic auth ``email:token`` or ``Authorization: Bearer token``."""
+    """Who may call: basic auth ``email:token`` or ``Authorization: Bearer token`` (Cloud);
+    only the Bearer personal access token on Data Center (``bearer_only``)."""
 
-    def __init__(self, email: str, token: str) -> None:
+    def __init__(self, email: str, token: str, *, bearer_only: bool = False) -> None:
         self.email = email
         self.token = token
+        self.bearer_only = bearer_only
 
     def accepts(self, header: str | None) -> bool:
         if not header:
@@ -47,7 +49,7 @@ class Credentials:
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer":
             return value.strip() == self.token
-        if scheme.lower() == "basic":
+        if scheme.lower() == "basic" and not self.bearer_only:
             try:
                 decoded = base64.b64decode(value.strip()).decode("utf-8")
             except (ValueError, UnicodeDecodeError):
@@ -64,7 +66,9 @@ class SandboxMiddleware:
         credentials: Credentials,
         faults: FaultPlan,
         created_count: Callable[[], int],
+        datacenter: bool = False,
     ) -> None:
+        self.datacenter = datacenter
         self.app = app
         self.credentials = credentials
         self.faults = faults
@@ -86,7 +90,13 @@ class SandboxMiddleware:
             )
 
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if not self.credentials.accepts(headers.get("authorization")):
+        if self.datacenter and path.startswith("/rest/api/3/"):
+            # Data Center and Server have no platform API v3 (Cloud only).
+            log(404, b"", "text/html")
+            await _respond(send, 404, b"", {"content-type": "text/html"})
+            return
+        anonymous_info = self.datacenter and path == "/rest/api/2/serverInfo"
+        if not anonymous_info and not self.credentials.accepts(headers.get("authorization")):
             payload = _json(
                 {"errorMessages": ["Client must be authenticated to access this resource."]}
             )

@@ -330,6 +330,8 @@ class IssueApi:
     # --- search -------------------------------------------------------------------------
 
     async def search_jql(self, request: Request) -> Response:
+        if self.state.deployment == "datacenter":  # Cloud's enhanced search only
+            return error_response(404, ["null for uri: " + str(request.url.path)])
         if request.method == "POST":
             body = await json_body(request)
             params = body if isinstance(body, dict) else {}
@@ -380,7 +382,49 @@ class IssueApi:
         return JSONResponse(result)
 
     async def search_gone(self, request: Request) -> Response:
+        if self.state.deployment == "datacenter":
+            return await self.search_paged(request)
         return error_response(410, [SEARCH_GONE])
+
+    async def search_paged(self, request: Request) -> Response:
+        """Data Center's ``/rest/api/2/search``: ``startAt`` / ``maxResults`` / ``total``."""
+        if request.method == "POST":
+            body = await json_body(request)
+            params = body if isinstance(body, dict) else {}
+        else:
+            params = dict(request.query_params)
+            for name in ("fields", "properties"):
+                if name in params:
+                    params[name] = csv(",".join(request.query_params.getlist(name)))
+        jql = str(params.get("jql") or "")
+        try:
+            query = Query(jql, self.state)
+        except JqlError as exc:
+            return error_response(400, [str(exc)])
+        try:
+            limit = max(0, min(int(params.get("maxResults") or 50), MAX_SEARCH_RESULTS))
+            start = max(0, int(params.get("startAt") or 0))
+        except (TypeError, ValueError):
+            return error_response(400, ["startAt and maxResults must be numbers."])
+        fields = params.get("fields") or ["*navigable"]
+        properties = params.get("properties") or None
+        base = base_url(request)
+        with self.state.lock:
+            visible = [i for i in self.state.issues.values() if i.project.permitted]
+            matched = query.sort([i for i in visible if query.matches(i)])
+            issues = [
+                issue_json(base, self.state, i, "2", fields=list(fields), properties=properties)
+                for i in matched[start : start + limit]
+            ]
+        return JSONResponse(
+            {
+                "expand": "names,schema",
+                "startAt": start,
+                "maxResults": limit,
+                "total": len(matched),
+                "issues": issues,
+            }
+        )
 
     def _issue_ref(self, ref: Any) -> Any:
         if not isinstance(ref, dict):

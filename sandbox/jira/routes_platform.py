@@ -44,13 +44,14 @@ class PlatformApi:
     # --- site ---------------------------------------------------------------------------
 
     async def server_info(self, request: Request) -> Response:
+        datacenter = self.state.deployment == "datacenter"
         return JSONResponse(
             {
                 "baseUrl": base_url(request),
                 "displayUrl": base_url(request),
-                "version": "1001.0.0-SNAPSHOT",
-                "versionNumbers": [1001, 0, 0],
-                "deploymentType": "Cloud",
+                "version": "9.12.15" if datacenter else "1001.0.0-SNAPSHOT",
+                "versionNumbers": [9, 12, 15] if datacenter else [1001, 0, 0],
+                "deploymentType": "DataCenter" if datacenter else "Cloud",
                 "buildNumber": 100276,
                 "buildDate": "2026-01-01T00:00:00.000+00:00",
                 "serverTime": now_iso().replace("+0000", "+00:00"),
@@ -60,7 +61,13 @@ class PlatformApi:
         )
 
     async def myself(self, request: Request) -> Response:
-        return JSONResponse(user_json(base_url(request), self.issues.actor, api_version(request)))
+        user = user_json(base_url(request), self.issues.actor, api_version(request))
+        if self.state.deployment == "datacenter":  # users have a key and a name, no accountId
+            user.pop("accountId")
+            user.pop("accountType", None)
+            user |= {"key": "JIRAUSER10000", "name": "backlog-bot"}
+            user["self"] = f"{base_url(request)}/rest/api/2/user?username=backlog-bot"
+        return JSONResponse(user)
 
     async def fields(self, request: Request) -> Response:
         return JSONResponse([field_json(field_id) for field_id in self.state.field_ids()])

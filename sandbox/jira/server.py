@@ -37,6 +37,7 @@ from sandbox.runner import SandboxControl, ServedApp
 
 DEFAULT_EMAIL = "backlog-bot@example.com"
 DEFAULT_TOKEN = "sandbox-api-token"
+DEPLOYMENTS = ("cloud", "datacenter")
 TEAM_MEMBERS = (
     User("5b10a2844c20165700ede21g", DEFAULT_EMAIL, "backlog-bot"),
     User("712020:alice", "alice@example.com", "Alice Devops"),
@@ -45,7 +46,12 @@ TEAM_MEMBERS = (
 
 
 class JiraSandbox(SandboxControl):
+    """A Jira site: Cloud (email + API token, ``/rest/api/3/search/jql``) or Data Center
+    (personal access token as Bearer, ``/rest/api/2/search`` paged by ``startAt``, no API v3,
+    ``serverInfo.deploymentType`` "DataCenter"). The Agile API is the same on both."""
+
     label = "Jira sandbox"
+    default_deployment = "cloud"  # the Jira tests run once per deployment (tests/conftest.py)
 
     def __init__(
         self,
@@ -57,11 +63,16 @@ class JiraSandbox(SandboxControl):
         webhook_secret: str | None = None,
         seed: int = 0,
         port: int | None = None,
+        deployment: str | None = None,
     ) -> None:
+        self.deployment = deployment or self.default_deployment
+        if self.deployment not in DEPLOYMENTS:
+            raise ValueError(f"deployment must be one of {', '.join(DEPLOYMENTS)}")
         self.projects = projects or [ProjectSpec()]
         self.email = email
         self.token = token
         self.state = SiteState(self.projects)
+        self.state.deployment = self.deployment
         for user in TEAM_MEMBERS:
             self.state.users[user.account_id] = user
         actor = User(TEAM_MEMBERS[0].account_id, email, "backlog-bot")
@@ -85,12 +96,15 @@ class JiraSandbox(SandboxControl):
 
     def env(self) -> dict[str, str]:
         """Settings that point backlog-bot at this sandbox."""
-        return {
+        env = {
             "JIRA_URL": self.url,
             "JIRA_EMAIL": self.email,
             "JIRA_API_TOKEN": self.token,
             "JIRA_PROJECT": self.projects[0].key,
         }
+        if self.deployment == "datacenter":  # a personal access token, no account email
+            del env["JIRA_EMAIL"]
+        return env
 
     # --- test controls ------------------------------------------------------------------
 
@@ -112,7 +126,9 @@ class JiraSandbox(SandboxControl):
         return [
             r
             for r in self.requests
-            if r.method not in ("GET", "HEAD") and "/search/jql" not in r.path
+            if r.method not in ("GET", "HEAD")
+            and "/search/jql" not in r.path
+            and not r.path.endswith("/rest/api/2/search")
         ]
 
     def issues_by_label(self, label: str) -> list[str]:
@@ -136,7 +152,10 @@ class JiraSandbox(SandboxControl):
         app = Starlette(routes=[*platform.routes(), *issues.routes(), *agile.routes(), *control])
         return SandboxMiddleware(
             app,
-            credentials=Credentials(self.email, self.token),
+            credentials=Credentials(
+                self.email, self.token, bearer_only=self.deployment == "datacenter"
+            ),
+            datacenter=self.deployment == "datacenter",
             faults=self.faults,
             created_count=lambda: self.state.created_issue_count,
         )

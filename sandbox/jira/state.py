@@ -243,6 +243,7 @@ class SiteState:
 
     def __init__(self, projects: list[ProjectSpec]) -> None:
         self.lock = threading.RLock()
+        self.deployment = "cloud"  # or "datacenter": what serverInfo and search answer
         self.projects: dict[str, ProjectSpec] = {project.key: project for project in projects}
         self.issues: dict[int, Issue] = {}
         self.keys: dict[str, int] = {}

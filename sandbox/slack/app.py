@@ -12,6 +12,8 @@ Routes (base URL for ``WebClient(base_url=...)`` is ``<url>/api/``):
 - ``/upload/<file_id>`` — the upload URL handed out by files.getUploadURLExternal
   (raw bytes or multipart form, as Slack accepts both).
 - ``/response/<token>`` — a slash command's ``response_url``; records the JSON replies.
+- ``/api/apps.connections.open`` and the WebSocket ``/link/?ticket=...`` — Socket Mode
+  (``sandbox.slack.socket_mode``), with the app-level token.
 - ``/_sandbox/state`` — a JSON dump of messages, files and replies for out-of-process users.
 """
 
@@ -26,9 +28,10 @@ from urllib.parse import parse_qsl
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from sandbox.slack.methods import METHODS, validate_blocks
+from sandbox.slack.socket_mode import SocketModeHub
 from sandbox.slack.state import RateLimited, SlackError, SlackState
 
 # --- HTTP layer -----------------------------------------------------------------------------
@@ -62,11 +65,14 @@ async def _read_args(request: Request) -> tuple[dict[str, Any], str | None]:
     return args, token
 
 
-def build_app(state: SlackState) -> Starlette:
-    """The emulator as an ASGI app over ``state``."""
+def build_app(state: SlackState, hub: SocketModeHub | None = None) -> Starlette:
+    """The emulator as an ASGI app over ``state`` (and Socket Mode through ``hub``)."""
+    sockets = hub or SocketModeHub()
 
     async def api(request: Request) -> Response:
         method = request.path_params["method"]
+        if method == "apps.connections.open":
+            return await connections_open(request)
         handler = METHODS.get(method)
         if handler is None:
             return JSONResponse({"ok": False, "error": "unknown_method"}, status_code=404)
@@ -122,12 +128,29 @@ def build_app(state: SlackState) -> Starlette:
     async def dump(request: Request) -> Response:
         return JSONResponse(snapshot(state))
 
+    async def connections_open(request: Request) -> Response:
+        """Socket Mode: only the app-level token opens a connection (a bot token is refused
+        with ``not_allowed_token_type``, as on Slack)."""
+        _, token = await _read_args(request)
+        if not token:
+            error = "not_authed"
+        elif token == state.token:
+            error = "not_allowed_token_type"
+        elif token != sockets.app_token:
+            error = "invalid_auth"
+        else:
+            state.record_call("apps.connections.open", {}, None)
+            return JSONResponse({"ok": True, "url": sockets.open_url(str(request.base_url))})
+        state.record_call("apps.connections.open", {}, error)
+        return JSONResponse({"ok": False, "error": error})
+
     return Starlette(
         routes=[
             Route("/api/{method}", api, methods=["GET", "POST"]),
             Route("/upload/{file_id}", upload, methods=["POST"]),
             Route("/response/{token}", response_url, methods=["POST"]),
             Route("/_sandbox/state", dump, methods=["GET"]),
+            WebSocketRoute("/link/", sockets.serve),
         ]
     )
 

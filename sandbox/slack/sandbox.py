@@ -21,6 +21,7 @@ import httpx
 from sandbox.runner import ServedApp
 from sandbox.slack.app import build_app, snapshot
 from sandbox.slack.signing import SlashCommand, send_signed
+from sandbox.slack.socket_mode import SocketModeHub
 from sandbox.slack.state import (
     DEFAULT_CHANNEL_ID,
     DEFAULT_SIGNING_SECRET,
@@ -42,7 +43,8 @@ class SlackSandbox:
         port: int | None = None,
     ) -> None:
         self.state = SlackState(token=token, signing_secret=signing_secret)
-        self._served = ServedApp(build_app(self.state), port=port)
+        self.sockets = SocketModeHub()
+        self._served = ServedApp(build_app(self.state, self.sockets), port=port)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -81,6 +83,11 @@ class SlackSandbox:
     @property
     def channel_id(self) -> str:
         return DEFAULT_CHANNEL_ID
+
+    @property
+    def app_token(self) -> str:
+        """The app-level token (``xapp-``) that opens Socket Mode connections."""
+        return self.sockets.app_token
 
     def env(self) -> dict[str, str]:
         """Settings that point backlog-bot at this sandbox."""
@@ -125,6 +132,14 @@ class SlackSandbox:
             client=client,
         )
         return response, token
+
+    def send_socket_command(self, text: str, *, user_id: str, **fields: Any) -> tuple[str, str]:
+        """Deliver ``/backlog <text>`` over Socket Mode; returns the envelope id (for
+        ``sockets.wait_for_ack``) and the token of its response_url (for ``wait_for_replies``)."""
+        command, token = self.command(text, user_id=user_id, **fields)
+        payload = {**command.form(), "is_enterprise_install": False}
+        payload.pop("token", None)
+        return self.sockets.deliver("slash_commands", payload), token
 
     # --- inspection -----------------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ from backlog.errors import (
     TransientError,
 )
 from sync.calls import CallCounter
+from sync.github.auth import Credential, TokenSource
 from sync.github.limits import PacingPolicy, RateGovernor
 from sync.github.port import GitHubIssue, RemoteMilestone
 
@@ -97,6 +98,28 @@ class _HTTPSConnection(_ObservedMixin, HTTPSRequestsConnectionClass):
     pass
 
 
+class _SourceAuth(Auth.Auth):
+    """PyGithub auth asking the source on every request (it refreshes when due)."""
+
+    def __init__(self, source: TokenSource) -> None:
+        self.source = source
+
+    @property
+    def token_type(self) -> str:
+        return "token"
+
+    @property
+    def token(self) -> str:
+        return self.source.token()
+
+
+def pygithub_auth(credential: Credential) -> Auth.Auth:
+    """The PyGithub ``auth=`` for a token string or a token source."""
+    if isinstance(credential, str):
+        return Auth.Token(credential)
+    return _SourceAuth(credential)
+
+
 def translate(exc: Exception) -> RemoteError:
     """A PyGithub or requests exception as one of ours."""
     if isinstance(exc, requests.RequestException):
@@ -140,7 +163,7 @@ class GitHubRestAdapter:
         self,
         *,
         api_url: str,
-        token: str,
+        token: Credential,
         repository: str,
         counter: CallCounter | None = None,
         governor: RateGovernor | None = None,
@@ -156,7 +179,7 @@ class GitHubRestAdapter:
         transport_retry.observer = _Observer(self.calls, self.governor)
         self._github = Github(
             base_url=api_url.rstrip("/"),
-            auth=Auth.Token(token),
+            auth=pygithub_auth(token),  # a token, or an App's refreshing source
             retry=transport_retry,
             timeout=timeout,
             per_page=100,

@@ -30,6 +30,7 @@ from backlog.errors import (
     TransientError,
 )
 from sync.calls import CallCounter
+from sync.github.auth import Credential, HttpxTokenAuth
 from sync.github.limits import RateGovernor
 from sync.github.mapping import ProjectFieldSpec, option_color
 from sync.github.port import IssueState
@@ -136,7 +137,7 @@ class GitHubProjectsClient:
         self,
         *,
         api_url: str,
-        token: str,
+        token: Credential,
         repository: str,
         counter: CallCounter,
         governor: RateGovernor,
@@ -147,8 +148,8 @@ class GitHubProjectsClient:
         self.owner, _, self.name = repository.partition("/")
         self.url = graphql_url(api_url)
         self._http = httpx.Client(
+            auth=HttpxTokenAuth(token),  # a token, or an App's refreshing source
             headers={
-                "Authorization": f"bearer {token}",
                 "Accept": "application/vnd.github+json",
                 "User-Agent": "backlog-bot",
             },

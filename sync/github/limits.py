@@ -28,6 +28,7 @@ from typing import TypeVar
 
 from backlog.errors import RateLimitedError
 from sync.retry import RetryPolicy
+from sync.waits import announce
 
 T = TypeVar("T")
 
@@ -94,6 +95,7 @@ class RateGovernor:
         self._blocked_until = 0.0
         self._writes: deque[float] = deque()
         self._secondary_streak = 0
+        self._block_reason = "GitHub rate limit"
         self.stats = GovernorStats()
 
     def before(self, *, is_write: bool) -> None:
@@ -102,8 +104,11 @@ class RateGovernor:
             with self._lock:
                 now = self._clock()
                 wait = max(self._blocked_until - now, 0.0)
+                reason = self._block_reason
                 if is_write and self.policy.enabled:
-                    wait = max(wait, self._pacing_wait(now))
+                    paced, why = self._pacing(now)
+                    if paced > wait:
+                        wait, reason = paced, why
                 if wait <= 0:
                     if is_write:
                         self._writes.append(now)
@@ -118,6 +123,8 @@ class RateGovernor:
                 )
             self.stats.waited_seconds += wait
             self.stats.waits.append(wait)
+            kind = "write" if is_write else "request"
+            announce("github", wait, f"{reason}, next {kind} in {wait:.0f} s")
             self._sleep(wait)
 
     def run(self, call: Callable[[], T], *, idempotent: bool) -> T:
@@ -136,17 +143,37 @@ class RateGovernor:
         )
 
     def _pacing_wait(self, now: float) -> float:
+        return self._pacing(now)[0]
+
+    def _pacing(self, now: float) -> tuple[float, str]:
+        """The pacing wait before the next write, and which budget imposes it."""
         while self._writes and now - self._writes[0] > 3600:
             self._writes.popleft()
-        waits = [0.0]
+        policy = self.policy
+        waits = [(0.0, "")]
         if self._writes:
-            waits.append(self._writes[-1] + self.policy.seconds_between_writes - now)
+            waits.append(
+                (
+                    self._writes[-1] + policy.seconds_between_writes - now,
+                    f"GitHub pacing ({policy.seconds_between_writes:g} s between writes)",
+                )
+            )
         last_minute = [t for t in self._writes if now - t < 60]
-        if len(last_minute) >= self.policy.creates_per_minute:
-            waits.append(last_minute[-self.policy.creates_per_minute] + 60 - now)
-        if len(self._writes) >= self.policy.creates_per_hour:
-            waits.append(self._writes[-self.policy.creates_per_hour] + 3600 - now)
-        return max(waits)
+        if len(last_minute) >= policy.creates_per_minute:
+            waits.append(
+                (
+                    last_minute[-policy.creates_per_minute] + 60 - now,
+                    f"GitHub secondary limit ({policy.creates_per_minute} creates per minute)",
+                )
+            )
+        if len(self._writes) >= policy.creates_per_hour:
+            waits.append(
+                (
+                    self._writes[-policy.creates_per_hour] + 3600 - now,
+                    f"GitHub secondary limit ({policy.creates_per_hour} creates per hour)",
+                )
+            )
+        return max(waits, key=lambda pair: pair[0])
 
     def after(self, status: int, headers: Mapping[str, str]) -> None:
         """Learn from an answer: an exhausted primary budget blocks until its reset."""
@@ -161,6 +188,8 @@ class RateGovernor:
                 if status in (403, 429):  # refused: whatever the clocks say, wait a little
                     self.stats.primary_exhausted += 1
                     until = max(until, self._clock() + 1.0)
+                if until > self._blocked_until:
+                    self._block_reason = "GitHub primary rate limit exhausted"
                 self._blocked_until = max(self._blocked_until, until)
         elif status < 400:
             self._secondary_streak = 0
@@ -173,6 +202,7 @@ class RateGovernor:
                 retry_after = self.policy.secondary_fallback_wait * (2**self._secondary_streak)
                 self._secondary_streak += 1
             self._blocked_until = max(self._blocked_until, self._clock() + retry_after)
+            self._block_reason = "GitHub secondary limit"
             return retry_after
 
 

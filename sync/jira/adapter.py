@@ -1,7 +1,9 @@
 """The Jira adapter: the only module that imports the ``jira`` library.
 
-It implements ``sync.jira.port.JiraPort`` on the Jira Cloud platform REST API (v2 for writes,
-``GET /rest/api/3/search/jql`` for batched reads) and the Jira Software Agile API (boards,
+It implements ``sync.jira.port.JiraPort`` on the Jira platform REST API (v2 for writes, so
+bodies are wiki markup on Cloud and Data Center alike; reads through Cloud's
+``GET /rest/api/3/search/jql`` or Data Center's ``GET /rest/api/2/search``, see
+``sync.jira.flavour``) and the Jira Software Agile API (boards,
 sprints). The library's session gets timeouts, its own retries are switched off (it would
 re-send a POST after a connection error), and ``sync.http_transport`` counts, paces and
 retries only what is safe. Library and transport exceptions are translated here::
@@ -35,6 +37,7 @@ from backlog.errors import (
 )
 from sync.calls import CallCounter
 from sync.http_transport import TRANSPORT_ERRORS, Pacer, install
+from sync.jira.flavour import Deployment, Flavour, from_server_info
 from sync.jira.port import (
     BULK_LIMIT,
     PROPERTY_KEY,
@@ -69,14 +72,20 @@ class JiraAdapter:
         timeout: tuple[float, float] = (5.0, 30.0),
         requests_per_second: float = 20.0,
         retry: RetryPolicy | None = None,
+        deployment: Deployment = "auto",
     ) -> None:
         self.url = url.rstrip("/")
         self.project_key = project_key
         self.board_id = board_id
         self.calls = counter or CallCounter()
+        # Cloud: email + API token (Basic). Data Center / Server: a personal access token
+        # (Bearer). "auto" decides by serverInfo; until then an email means Cloud.
+        self.flavour: Flavour | None = None if deployment == "auto" else deployment
+        bearer = deployment == "datacenter" or (deployment == "auto" and not email)
         self._jira = JIRA(
             server=self.url,
-            basic_auth=(email, token),
+            basic_auth=None if bearer else (email, token),
+            token_auth=token if bearer else None,
             get_server_info=False,
             max_retries=0,
             timeout=timeout,
@@ -93,11 +102,11 @@ class JiraAdapter:
     def discover(self) -> JiraProjectConfig:
         """Learn the project's issue types, fields, epic mode, priorities, link type, board."""
         key = self.project_key
-        with self._errors("reading server info"):
-            info = self._jira.server_info()
-            self._jira.deploymentType = info.get("deploymentType")
+        self.detect()
         with self._errors("checking the credentials"):
-            account = self._jira.myself().get("accountId", "")
+            me = self._jira.myself()
+        # Cloud names users by accountId; Data Center by key (and name)
+        account = str(me.get("accountId") or me.get("key") or me.get("name") or "")
         with self._errors(f"reading project {key}", project=key):
             project = self._jira.project(key).raw
         types = project.get("issueTypes", [])
@@ -177,6 +186,17 @@ class JiraAdapter:
 
     # --- reads --------------------------------------------------------------------------
 
+    def detect(self) -> Flavour:
+        """Cloud or Data Center, from ``serverInfo.deploymentType`` unless configured."""
+        if self.flavour is None or not getattr(self._jira, "deploymentType", None):
+            with self._errors("reading server info"):
+                info = self._jira.server_info()
+            # the library checks this attribute (e.g. to refuse Server-only helpers on Cloud)
+            self._jira.deploymentType = info.get("deploymentType")
+            if self.flavour is None:
+                self.flavour = from_server_info(info)
+        return self.flavour
+
     def search(self, config: JiraProjectConfig, jql: str) -> list[JiraIssue]:
         """All issues matching ``jql``, read in pages of 100 with ``nextPageToken``."""
         fields = [
@@ -192,7 +212,6 @@ class JiraAdapter:
         for extra in (config.points_field, config.sprint_field, config.epic_link_field):
             if extra:
                 fields.append(extra)
-        url = f"{self.url}/rest/api/3/search/jql"
         params: dict[str, Any] = {
             "jql": jql,
             "fields": ",".join(fields),
@@ -201,6 +220,9 @@ class JiraAdapter:
             # when each issue reached done and entered its sprint, for the burndown
             "expand": "changelog",
         }
+        if self.detect() == "datacenter":
+            return self._search_paged(config, params)
+        url = f"{self.url}/rest/api/3/search/jql"
         found: list[JiraIssue] = []
         while True:
             with self._errors("searching issues"):
@@ -210,6 +232,20 @@ class JiraAdapter:
             if page.get("isLast", True) or not token:
                 return found
             params["nextPageToken"] = token
+
+    def _search_paged(self, config: JiraProjectConfig, params: dict[str, Any]) -> list[JiraIssue]:
+        """Data Center / Server: ``GET /rest/api/2/search`` paged by ``startAt`` and ``total``
+        (Cloud removed it for ``/rest/api/3/search/jql``)."""
+        url = f"{self.url}/rest/api/2/search"
+        found: list[JiraIssue] = []
+        while True:
+            params["startAt"] = len(found)
+            with self._errors("searching issues"):
+                page = self._jira._session.get(url, params=params).json()
+            issues = page.get("issues", [])
+            found.extend(remote_issue(raw, config) for raw in issues)
+            if not issues or len(found) >= int(page.get("total", 0)):
+                return found
 
     def sprints(self, board_id: int) -> list[RemoteSprint]:
         with self._errors(f"listing the sprints of board {board_id}"):
@@ -360,8 +396,13 @@ class JiraAdapter:
         if status == 401:
             return AuthenticationError(
                 f"401 Unauthorized while {what} at {self.url}: the credentials were refused. "
-                "Check JIRA_EMAIL and JIRA_API_TOKEN (create a token at "
-                "https://id.atlassian.com/manage-profile/security/api-tokens)",
+                + (
+                    "Check JIRA_API_TOKEN: a personal access token of a Data Center / Server "
+                    "user (Profile > Personal Access Tokens); leave JIRA_EMAIL unset"
+                    if self.flavour == "datacenter"
+                    else "Check JIRA_EMAIL and JIRA_API_TOKEN (create a token at "
+                    "https://id.atlassian.com/manage-profile/security/api-tokens)"
+                ),
                 service=SERVICE,
                 status=401,
             )

@@ -1,0 +1,39 @@
+"""Slack over Socket Mode: the same bolt app, reached through a WebSocket the service opens.
+
+Chosen by ``SLACK_APP_TOKEN`` (an app-level ``xapp-`` token with ``connections:write``): no
+public HTTPS URL is needed, which suits a service behind a firewall. slack-bolt's
+``SocketModeHandler`` (slack_sdk's built-in client, no extra dependency) calls
+``apps.connections.open`` on ``SLACK_API_URL``, acknowledges each envelope with the listener's
+``ack()`` payload and reconnects when Slack asks it to. Signature checks do not apply (Slack
+authenticates the socket); the retry guard and the lazy listeners work as over HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+log = logging.getLogger(__name__)
+
+
+def socket_mode_enabled(settings: Any) -> bool:
+    return getattr(settings, "slack_app_token", None) is not None
+
+
+class SocketModeRunner:
+    """Connects on service start-up, disconnects on shutdown (each replica holds a socket;
+    Slack spreads envelopes over them, and the retry guard stops doubles)."""
+
+    def __init__(self, app: App, app_token: str) -> None:
+        self.handler = SocketModeHandler(app, app_token=app_token, logger=app.logger)
+
+    def start(self, service: Any = None) -> None:
+        # returns once connected; the client's threads keep it open (bolt leaves it unannotated)
+        self.handler.connect()  # type: ignore[no-untyped-call]
+        log.info("Slack Socket Mode connected")
+
+    def stop(self, service: Any = None) -> None:
+        self.handler.close()  # type: ignore[no-untyped-call]
