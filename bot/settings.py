@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import SecretStr, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -31,7 +32,7 @@ DEFAULT_DATABASE_URL = "sqlite:///backlog-bot.db"
 class _ConfigFileSource(PydanticBaseSettingsSource):
     """Settings from the ``[settings]`` table of the config file."""
 
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:

@@ -1,12 +1,13 @@
 """Composition root of the service: ``build_service(settings)`` builds every part once.
 
-Only here (and in CLI command functions) are adapters built from settings. The order matters
-and is written out once: the process's database engine, then the metrics (so every handler
-gets them in its constructor), then the webhook handlers (DoR/DoD validation when Jira or
-GitHub is configured; the capacity check on sprint changes when Slack is), the Slack endpoint,
-the sprint planning page (``GET /``), the handler modules named by ``WEBHOOK_HANDLER_MODULES``,
-and the scheduler's start/stop hooks.
-The result is a frozen ``ServiceParts`` for ``bot.service.app.create_app``.
+The service's adapters are built from the settings only from here (the registrars of
+``bot.validation``, ``bot.slack.wiring`` and ``bot.targets`` are called with what they
+need). The order matters and is written out once: the process's database engine, then the
+metrics (so every handler gets them in its constructor), then the webhook handlers (DoR/DoD
+validation when Jira or GitHub is configured; the capacity check on sprint changes when Slack
+is), the Slack endpoint, the sprint planning page (``GET /``), the handler modules named by
+``WEBHOOK_HANDLER_MODULES``, and the scheduler's start/stop hooks. The result is a frozen
+``ServiceParts`` for ``bot.service.app.create_app``.
 """
 
 from __future__ import annotations
