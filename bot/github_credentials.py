@@ -9,17 +9,20 @@ target, webhook validation, readiness) asks here, so they all authenticate the s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backlog.errors import ConfigurationError
 
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
-def has_github_credentials(settings: Any) -> bool:
+
+def has_github_credentials(settings: Settings) -> bool:
     """True when a token or an App id is configured (the rest is checked when used)."""
     return settings.github_token is not None or settings.github_app_id is not None
 
 
-def github_credential(settings: Any, *, counter: Any = None) -> Any:
+def github_credential(settings: Settings, *, counter: Any = None) -> Any:
     """A token string, or an ``InstallationTokens`` source for the configured App."""
     if settings.github_app_id is None:
         if settings.github_token is None:
@@ -42,7 +45,7 @@ def github_credential(settings: Any, *, counter: Any = None) -> Any:
     )
 
 
-def readiness_probe(settings: Any) -> tuple[str, dict[str, str]]:
+def readiness_probe(settings: Settings) -> tuple[str, dict[str, str]]:
     """What ``/readyz`` asks GitHub: ``/rate_limit`` with the token, or ``/app`` with the App's
     JWT (proves the key is accepted without minting an installation token every 15 s)."""
     headers = {"Accept": "application/vnd.github+json"}
@@ -59,7 +62,7 @@ def readiness_probe(settings: Any) -> tuple[str, dict[str, str]]:
     return base + "/rate_limit", headers
 
 
-def _private_key(settings: Any) -> str:
+def _private_key(settings: Settings) -> str:
     if settings.github_app_private_key is not None:
         return str(settings.github_app_private_key.get_secret_value())
     if settings.github_app_private_key_file:

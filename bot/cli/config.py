@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli.app import OutputFormat, app
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 config_app = typer.Typer(help="Check the configuration (backlog-bot.toml and environment).")
 app.add_typer(config_app, name="config")
@@ -91,7 +94,7 @@ def _shown(key: str, value: Any, secret: bool) -> Any:
     return value
 
 
-def _check_consumers(settings: Any, document: dict[str, Any]) -> None:
+def _check_consumers(settings: Settings, document: dict[str, Any]) -> None:
     """Hand each table to its reader: value errors surface now, not at the first webhook."""
     from pathlib import Path
 

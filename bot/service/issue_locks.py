@@ -16,13 +16,16 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.service.deferral import DeliveryDeferred
 from sync.state.inbox import LOCK_TABLE, utcnow
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 BUSY_RETRY_SECONDS = 1.0
 
@@ -76,7 +79,7 @@ class IssueLocks:
             self.release(key, token)
 
 
-def issue_guard(engine: Engine, settings: Any) -> Any:
+def issue_guard(engine: Engine, settings: Settings) -> Any:
     """The validator's guard: locks leased for twice a delivery's lease (``WEBHOOK_LEASE_SECONDS``;
     checking one issue takes seconds), so a killed holder blocks its issue only that long."""
     return IssueLocks(engine, lease_seconds=2 * float(settings.webhook_lease_seconds)).hold

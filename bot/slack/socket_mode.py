@@ -11,15 +11,18 @@ authenticates the socket); the retry guard and the lazy listeners work as over H
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
 log = logging.getLogger(__name__)
 
 
-def socket_mode_enabled(settings: Any) -> bool:
+def socket_mode_enabled(settings: Settings) -> bool:
     return getattr(settings, "slack_app_token", None) is not None
 
 

@@ -6,16 +6,19 @@ Shared by ``GET /`` and ``backlog-bot report --html`` so both show the same page
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.digests.sprint_state import current_sprint_number, live_issues, sprint_calendar
 from bot.slack.context import SlackContext
 from bot.views.model import PlanningPage, build_page
 
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
 PUBLIC_GITHUB_API = "https://api.github.com"
 
 
-def backlog_web_url(settings: Any) -> str | None:
+def backlog_web_url(settings: Settings) -> str | None:
     """Where people read the backlog file: ``BACKLOG_WEB_URL``, else the file on github.com
     when ``GITHUB_REPOSITORY`` is set (GitHub Enterprise needs ``BACKLOG_WEB_URL``)."""
     explicit = getattr(settings, "backlog_web_url", None)

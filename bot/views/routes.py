@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from typing import Any
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -20,6 +20,9 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.slack.context import SlackContext
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 HEADERS = {
     "Cache-Control": "no-store",
@@ -44,7 +47,7 @@ def page_routes(ctx: SlackContext) -> list[Route]:
     return [Route("/", planning_page, methods=["GET", "HEAD"], name="planning_page")]
 
 
-def denied(settings: Any, request: Request) -> Response | None:
+def denied(settings: Settings, request: Request) -> Response | None:
     """None when the request may see the page, else the response that says why not."""
     mode = str(getattr(settings, "page_auth", "token") or "token").lower()
     if mode == "proxy":
