@@ -254,6 +254,13 @@ CALENDAR = Table(
     },
 )
 
+SYNC = Table(
+    "Two-way sync: what plan, apply and pull do with a field changed on both sides.",
+    {
+        "conflicts": Key(TEXT, '"report", "file-wins" or "tracker-wins"', "report"),
+    },
+)
+
 _THRESHOLDS = {
     "points_scale": Key(INTS, "allowed story points", [1, 2, 3, 5, 8, 13, 21]),
     "max_story_points": Key(INT, "largest story before it is epic-sized"),
@@ -295,6 +302,7 @@ TABLES: dict[str, Table] = {
     "schedule": SCHEDULE,
     "slack": SLACK,
     "calendar": CALENDAR,
+    "sync": SYNC,
     "rules": RULES,
 }
 
