@@ -29,6 +29,9 @@ class LiveItem:
     key: str
     values: Mapping[str, Any]
     changed_by: str | None = None
+    # fields whose tracker value means the file's but is not written the way the mapping
+    # writes it (a summary without its "US-001 · " prefix): apply still rewrites them
+    untidy: frozenset[str] = frozenset()
 
 
 class DriftSource(Protocol):
@@ -52,6 +55,7 @@ class Drift:
     merges: list[FieldMerge] = field(default_factory=list)
     agreed: list[FieldMerge] = field(default_factory=list)  # same on both sides
     keys: dict[str, str] = field(default_factory=dict)  # backlog id -> tracker key
+    untidy: set[tuple[str, str]] = field(default_factory=set)  # (item, field), see LiveItem
     policy: str = "report"
 
     def by_action(self, action: str) -> list[FieldMerge]:
@@ -91,6 +95,7 @@ def compare(
         if item is None:
             continue
         drift.keys[story.id] = item.key
+        drift.untidy.update((story.id, name) for name in item.untidy)
         mine = source.file_values(story, read_fields(lines, story))
         for name in source.fields:
             if name not in item.values:

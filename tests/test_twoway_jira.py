@@ -210,3 +210,41 @@ def test_an_unknown_policy_names_the_setting(
     assert capsys.readouterr().err == (
         "error: [sync] conflicts = 'merge': use one of 'report', 'file-wins', 'tracker-wins'\n"
     )
+
+
+def test_after_a_pull_the_next_apply_writes_nothing(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the team edits the issues as Jira shows them (the summary keeps its "US-001 · " form)
+    team.edit_in_jira("US-001", summary="US-001 · Invoice list with filters", **{team.points: 3})
+    team.edit_in_jira("US-002", priority={"name": "Highest"})
+    code, _out = _run(capsys, "pull", str(team.file), "--target", "jira", "--write")
+    assert code == 0
+
+    team.sandbox.clear_requests()
+    code, out = _run(capsys, "plan", str(team.file), "--target", "jira")
+    assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
+    assert not any(line.lstrip().startswith(("~ update", "+ create")) for line in out), out
+    assert main(["apply", str(team.file), "--target", "jira"]) == 0
+    assert team.sandbox.write_requests() == []  # not one update per pulled issue: none
+    assert team.jira_fields("US-001") == ("US-001 · Invoice list with filters", 3, "High")
+    assert team.jira_fields("US-002")[2] == "Highest"
+
+
+def test_after_a_pull_a_file_side_change_elsewhere_is_still_pushed(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    team.edit_in_jira("US-001", **{team.points: 3})  # pulled into the file
+    # and, in the file, the same story's user story sentence (not a two-way field)
+    team.edit_file("so that I can pay on time.", "so that I can pay before the due date.")
+    assert main(["pull", str(team.file), "--target", "jira", "--write"]) == 0
+    capsys.readouterr()
+
+    team.sandbox.clear_requests()
+    assert main(["apply", str(team.file), "--target", "jira"]) == 0
+    writes = team.sandbox.write_requests()
+    us1 = team.key("US-001")
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in writes] == [("PUT", us1)]
+    issue = team.client.issue(us1)
+    assert "pay before the due date" in issue.fields.description
+    assert getattr(issue.fields, team.points) == 3  # the pulled value, sent back unchanged

@@ -66,14 +66,18 @@ class GitHubDrift:
                     "priority": item.values.get(FIELD_PRIORITY),
                     "status": item.values.get(FIELD_STATUS),
                 }
-                found[backlog_id] = LiveItem(backlog_id, f"#{item.number}", values)
+                untidy = _untidy_title(backlog_id, item.title)
+                found[backlog_id] = LiveItem(backlog_id, f"#{item.number}", values, untidy=untidy)
         missing = {n: b for b, (n, _node) in self.links.items() if b not in found}
         if missing:
             for issue in self.rest.iter_issues():
                 backlog_id = missing.get(issue.number)
                 if backlog_id is not None:
                     values = {"title": issue.title.removeprefix(backlog_id + SEPARATOR)}
-                    found[backlog_id] = LiveItem(backlog_id, f"#{issue.number}", values)
+                    untidy = _untidy_title(backlog_id, issue.title)
+                    found[backlog_id] = LiveItem(
+                        backlog_id, f"#{issue.number}", values, untidy=untidy
+                    )
         return found
 
     def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None:
@@ -99,3 +103,8 @@ class GitHubDrift:
         if name == "priority" and value:
             return story.model_copy(update={"priority": str(value)})
         return story
+
+
+def _untidy_title(backlog_id: str, title: str | None) -> frozenset[str]:
+    """``{"title"}`` when the tracker's title lacks the mapping's ``US-001 · `` prefix."""
+    return frozenset() if (title or "").startswith(backlog_id + SEPARATOR) else frozenset({"title"})

@@ -70,7 +70,8 @@ class JiraDrift:
                     "priority": issue.priority,
                     "status": issue.status,
                 }
-                found[backlog_id] = LiveItem(backlog_id, issue.key, values)
+                untidy = _untidy_title(backlog_id, issue.summary)
+                found[backlog_id] = LiveItem(backlog_id, issue.key, values, untidy=untidy)
         return found
 
     def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None:
@@ -105,3 +106,8 @@ class JiraDrift:
             if name.casefold() == jira_name.casefold() and word != "highest":
                 return word.title()
         return jira_name
+
+
+def _untidy_title(backlog_id: str, title: str | None) -> frozenset[str]:
+    """``{"title"}`` when the tracker's title lacks the mapping's ``US-001 · `` prefix."""
+    return frozenset() if (title or "").startswith(backlog_id + SEPARATOR) else frozenset({"title"})
