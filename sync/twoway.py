@@ -28,7 +28,8 @@ class LiveItem:
     backlog_id: str
     key: str
     values: Mapping[str, Any]
-    changed_by: str | None = None
+    changed_by: str | None = None  # who last changed the item, when only that is known
+    authors: Mapping[str, str] = field(default_factory=dict)  # field -> who changed it last
     # fields whose tracker value means the file's but is not written the way the mapping
     # writes it (a summary without its "US-001 · " prefix): apply still rewrites them
     untidy: frozenset[str] = frozenset()
@@ -109,7 +110,7 @@ def compare(
                 mine.get(name),
                 item.values[name],
                 has_base=has_base,
-                changed_by=item.changed_by,
+                changed_by=item.authors.get(name, item.changed_by),
             )
             if merge.origin == "same" or is_untouched_status(merge):
                 drift.agreed.append(merge)

@@ -71,7 +71,10 @@ class JiraDrift:
                     "status": issue.status,
                 }
                 untidy = _untidy_title(backlog_id, issue.summary)
-                found[backlog_id] = LiveItem(backlog_id, issue.key, values, untidy=untidy)
+                authors = _authors(issue.changed_by, project)
+                found[backlog_id] = LiveItem(
+                    backlog_id, issue.key, values, authors=authors, untidy=untidy
+                )
         return found
 
     def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None:
@@ -111,3 +114,20 @@ class JiraDrift:
 def _untidy_title(backlog_id: str, title: str | None) -> frozenset[str]:
     """``{"title"}`` when the tracker's title lacks the mapping's ``US-001 · `` prefix."""
     return frozenset() if (title or "").startswith(backlog_id + SEPARATOR) else frozenset({"title"})
+
+
+def _authors(changed_by: Mapping[str, str], project: JiraProjectConfig) -> dict[str, str]:
+    """Who last changed each two-way field, from the changelog's field ids (or names)."""
+    keys = {
+        "title": ("summary",),
+        "points": (project.points_field, project.points_field_name),
+        "priority": ("priority",),
+        "status": ("status",),
+        "sprint": (project.sprint_field, "Sprint"),
+    }
+    found = {}
+    for name, candidates in keys.items():
+        who = next((changed_by[k] for k in candidates if k and k in changed_by), None)
+        if who:
+            found[name] = who
+    return found
