@@ -10,8 +10,8 @@ leaves that field alone (``adopt``). ``compare`` turns the three sides into ``Fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from backlog.edit import FieldEdit, read_fields
@@ -46,6 +46,11 @@ class DriftSource(Protocol):
     def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None: ...
 
     def adopt(self, story: Story, name: str, value: Any) -> Story: ...
+
+    def who_changed(self, wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Who changed these (backlog id, field)s on the tracker, where ``live`` did not say
+        and the tracker can tell (read only when a tracker-side change needs a name)."""
+        ...
 
 
 @dataclass
@@ -116,6 +121,16 @@ def compare(
                 drift.agreed.append(merge)
             else:
                 drift.merges.append(merge)
+    unnamed = [
+        (m.item, m.field)
+        for m in drift.merges
+        if m.changed_by is None and m.origin in ("tracker", "both")
+    ]
+    if unnamed:
+        found = source.who_changed(unnamed)
+        drift.merges = [
+            replace(m, changed_by=found.get((m.item, m.field), m.changed_by)) for m in drift.merges
+        ]
     return drift
 
 

@@ -122,3 +122,45 @@ def test_after_a_pull_apply_writes_only_what_github_does_not_hold(
         ] == []
         assert not [r for r in sandbox.requests() if "mutation" in str(r["body"])]
         client.close()
+
+
+def test_plan_names_who_changed_github(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Carol renames an issue (its issue events say so), Dave sets the board's points (the
+    value's creator); the plan names them."""
+    file = tmp_path / "backlog.md"
+    file.write_bytes(BILLING.read_bytes())
+    with GitHubSandbox() as sandbox:
+        for key, value in {
+            **sandbox.env(),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+        }.items():
+            monkeypatch.setenv(key, value)
+        assert main(["apply", str(file), "--target", "github"]) == 0
+        us1, us2 = sandbox.issues_by_marker()["US-001"][0], sandbox.issues_by_marker()["US-002"][0]
+        carol = Github(base_url=sandbox.url, auth=Auth.Token(sandbox.user_token("carol")))
+        carol.get_repo("acme/bss").get_issue(us2).edit(title="US-002 · Invoice PDF download")
+        dave = Github(base_url=sandbox.url, auth=Auth.Token(sandbox.user_token("dave")))
+        _set_board_points(dave, us1, 3)
+        file.write_bytes(
+            BILLING.read_bytes().replace(b"**Story Points:** 8", b"**Story Points:** 13")
+        )
+        capsys.readouterr()
+
+        sandbox.clear_requests()
+        assert main(["plan", str(file), "--target", "github"]) == 1
+        out = capsys.readouterr().out.splitlines()
+        assert (
+            f"  ! conflict US-001 #{us1}: points: conflict — file 13, tracker 3 by dave (was 8)"
+            in out
+        )
+        assert (
+            f"  < pull     US-002 #{us2}: title 'Invoice PDF' -> 'Invoice PDF download' "
+            "(tracker, by carol)"
+        ) in out
+        # the names cost one read of the repository's issue events, nothing per issue
+        events = [r for r in sandbox.requests() if r["path"].endswith("/issues/events")]
+        assert len(events) == 1
+        carol.close()
+        dave.close()
