@@ -37,7 +37,7 @@ def test_a_title_changed_on_github_is_pulled_into_the_file(
         planned = capsys.readouterr().out
         assert (
             f"  < pull     US-002 #{number}: title 'Invoice PDF' -> "
-            "'Invoice PDF download' (tracker)"
+            "'Invoice PDF download' (tracker, by acme)"  # the token's account renamed it
         ) in planned
 
         assert main(["apply", str(file), "--target", "github"]) == 0
