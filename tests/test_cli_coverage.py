@@ -31,7 +31,7 @@ def test_a_file_without_stories_is_bad_input(
 ) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("# My project\n\nIt does things.\n\n## Install\n\npip install it\n")
-    for command in ("parse", "validate"):
+    for command in ("parse", "validate", "capacity"):
         code, out, err = run(capsys, command, str(readme))
         assert (code, out) == (2, "")
         assert err == (
