@@ -289,6 +289,9 @@ class Sprint(Node):
     overview_points: int | None = Field(
         default=None, description="Story points given for the sprint in the overview table."
     )
+    overview_line: int = Field(
+        default=0, description="Line of the sprint's row in the overview table (0: no row)."
+    )
     committed: tuple[SprintCommitment, ...] = ()
     buffer_items: tuple[BufferItem, ...] = ()
     capacity_check: tuple[CapacityCheckLine, ...] = ()
