@@ -144,3 +144,28 @@ def test_help_still_lists_every_command() -> None:
     assert done.returncode == 0, done.stderr
     listed = {line.split()[1] for line in done.stdout.splitlines() if line.startswith("│ ")}
     assert set(COMMAND_MODULES) <= listed
+
+
+def test_importing_the_entry_point_loads_no_command_and_no_heavy_library() -> None:
+    """What the console script imports before it knows the command."""
+    probe = (
+        "import json, sys\n"
+        "import bot.cli\n"
+        "heavy = set(json.loads(sys.stdin.read()))\n"
+        "top = {name.split('.')[0] for name in sys.modules}\n"
+        "print(json.dumps([sorted(heavy & top), 'pydantic' in top,\n"
+        "                  sorted(m for m in sys.modules if m.startswith('bot.cli.'))]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        input=json.dumps(HEAVY),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    heavy, pydantic, commands = json.loads(done.stdout)
+    assert heavy == []
+    assert pydantic is False  # the backlog model (and typer's adapters) load with the command
+    assert commands == ["bot.cli.app"]
