@@ -18,7 +18,7 @@ from backlog.model import Story
 from sync.github.mapping import FIELD_POINTS, FIELD_PRIORITY, FIELD_STATUS, priority_name
 from sync.github.port import GitHubProjectsPort, GitHubRestPort
 from sync.issue_text import SEPARATOR, story_name
-from sync.twoway import LiveItem
+from sync.twoway import LiveItem, adopt_value, story_edit
 
 FIELDS = ("title", "points", "priority", "status")
 
@@ -77,25 +77,7 @@ class GitHubDrift:
         return found
 
     def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None:
-        if value is None:
-            return None
-        if name == "title":
-            return FieldEdit(story.id, "heading", str(value).removeprefix(story.id + SEPARATOR))
-        if name == "points":
-            number = float(value)
-            return FieldEdit(story.id, "points", str(int(number) if number.is_integer() else value))
-        if name in ("priority", "status"):
-            return FieldEdit(story.id, name, str(value))
-        return None
+        return story_edit(story, name, value)
 
     def adopt(self, story: Story, name: str, value: Any) -> Story:
-        if name == "title" and value:
-            prefix = story.heading.split(":", 1)[0] + ": " if ":" in story.heading else ""
-            title = str(value).removeprefix(story.id + SEPARATOR)
-            return story.model_copy(update={"heading": f"{prefix}{title}"})
-        if name == "points":
-            points = int(float(value)) if value is not None else None
-            return story.model_copy(update={"points": points, "points_raw": str(points)})
-        if name == "priority" and value:
-            return story.model_copy(update={"priority": str(value)})
-        return story
+        return adopt_value(story, name, value)
