@@ -32,8 +32,8 @@ def test_fresh_database_adopts_the_issues_it_finds(
         again = json.loads(capsys.readouterr().out)["counts"]
         assert (again.get("adopt epic"), again.get("adopt story")) == (4, 29)
         assert "create epic" not in again and "create story" not in again
-        assert (again.get("adopt label"), again.get("adopt milestone")) == (10, 8)
-        assert "create label" not in again and "create milestone" not in again
+        assert (again.get("adopt label"), again.get("adopt sprint")) == (10, 8)
+        assert "create label" not in again and "create sprint" not in again
         assert len(sandbox.repo.labels) == 10 and len(sandbox.repo.milestones) == 8
         assert len(sandbox.repo.issues) == 33
 
@@ -50,14 +50,21 @@ def test_fresh_database_adopts_the_jira_issues_it_finds(
         monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'first.db'}")
         assert main(["apply", REFERENCE, "--target", "jira", "--format", "json"]) == 0
         first = json.loads(capsys.readouterr().out)["counts"]
-        assert (first["created"], first["linked"]) == (145, 62)
+        assert (first["create epic"], first["create task"], first["link dependency"]) == (
+            4,
+            112,
+            62,
+        )
         monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
         assert main(["apply", REFERENCE, "--target", "jira", "--quiet"]) == 0
         summary = [line for line in capsys.readouterr().out.splitlines() if "summary" in line]
-        assert summary[0].startswith("summary: 145 adopted, 62 links adopted, ")
-        assert "created" not in summary[0] and "unchanged" not in summary[0]
+        assert summary[0].startswith(
+            "summary: 4 adopt epic, 29 adopt story, 112 adopt task, 62 adopt dependency, "
+        )
+        assert "create" not in summary[0] and "unchanged" not in summary[0]
         assert sandbox.state.summary()["issues"] == 145  # nothing created twice
         # a third run, on the database the second filled in: nothing left to adopt
         assert main(["apply", REFERENCE, "--target", "jira", "--format", "json"]) == 0
         third = json.loads(capsys.readouterr().out)["counts"]
-        assert "adopted" not in third and third["unchanged"] == 215
+        assert not [name for name in third if name.startswith("adopt")]
+        assert third["unchanged"] == 215

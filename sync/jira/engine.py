@@ -72,15 +72,13 @@ class JiraSync:
             report.plan, report.warnings = planned.plan, list(planned.warnings)
             (progress or SilentProgress()).start(len(planned.plan.writes))
             self.store.record(planned.adopt)
-            # Found in Jira by their backlog id but not linked in this database (a fresh
-            # database against a populated project): adopted, which is neither a create nor
-            # "unchanged" — say so.
+            # Found in Jira by their backlog id (dependencies: by their two issues) but not
+            # linked in this database (a fresh database against a populated project): adopted,
+            # which is neither a create nor "unchanged" — say so.
             adopted = {(r.kind, r.backlog_id) for r in planned.adopt}
-            issues = sum(1 for kind, _ in adopted if kind in ISSUE_KINDS)
-            if issues:
-                report.count("adopted", issues)
-            if len(adopted) > issues:
-                report.count("links adopted", len(adopted) - issues)
+            order = {kind: index for index, kind in enumerate(ISSUE_KINDS)}
+            for kind, _ in sorted(adopted, key=lambda pair: order.get(pair[0], len(order))):
+                report.count_change("adopt", kind)  # epics, stories, tasks, then dependencies
             applier = JiraApplier(
                 self.port, self.store, planned, report, progress or SilentProgress()
             )
