@@ -18,8 +18,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from bot.service.app import create_app
-from bot.service.container import service_parts
 from bot.settings import load_settings
+from bot.wiring.container import service_parts
 from sync.state import db
 from sync.state.inbox import TABLE
 from tests.service_support import GITHUB_SECRET, LiveApp, github_delivery

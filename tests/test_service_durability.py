@@ -19,10 +19,10 @@ import httpx
 import pytest
 
 from bot.service.app import create_app
-from bot.service.container import service_parts
 from bot.service.inbox import Delivery, Inbox
 from bot.service.worker import HandlerRegistry
 from bot.settings import load_settings
+from bot.wiring.container import service_parts
 from sync.state import db
 from tests.serve_support import serve
 from tests.service_support import GITHUB_SECRET, LiveApp, github_delivery, wait_until
