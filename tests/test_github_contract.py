@@ -215,6 +215,10 @@ SAMPLES = [
     ("get", "/repos/acme/bss/issues/1/comments", None, 200),
     ("get", "/repos/acme/bss", None, 200),
     ("get", "/rate_limit", None, 200),
+    # a rename and a milestone, then the issue events that record them (who changed what)
+    ("patch", "/repos/acme/bss/issues/1", {"title": "Renamed", "milestone": 1}, 200),
+    ("get", "/repos/acme/bss/issues/events", None, 200),
+    ("get", "/repos/acme/bss/issues/1/events", None, 200),
 ]
 
 
@@ -260,6 +264,12 @@ def test_sandbox_responses_validate_against_the_official_description(official) -
             f"/repos/acme/bss/commits/{pull['head']['sha']}/check-runs",
         ):
             exchanges.append(("get", path, None, client.get(path)))
+    events = next(a for _, p, _, a in exchanges if p.endswith("/issues/events")).json()
+    assert [(e["event"], e["issue"]["number"]) for e in events] == [
+        ("milestoned", 1),
+        ("renamed", 1),
+    ]
+    assert events[1]["rename"] == {"from": "Sample", "to": "Renamed"}
     for method, path, body, answer in exchanges:
         data = json.dumps(body).encode() if body is not None else None
         request = MockRequest(SERVER, method, path, data=data)

@@ -70,7 +70,7 @@ def pull(
             ),
             nl=False,
         )
-    for runner, result in results:
+    for _runner, result in results:
         drift = result.drift
         name = drift.target
         pulled = len(result.edit.applied)
@@ -82,12 +82,14 @@ def pull(
             typer.echo(line)
         for edit, why in result.edit.skipped:
             typer.echo(f"  not written: {edit.story_id} {edit.field}: {why}")
-        if write:
-            record_pulled(runner, result)
     if write and new_text != text:
         with open(file, "w", encoding="utf-8", newline="") as handle:
             handle.write(new_text)
         typer.echo(f"wrote {file}")
+    if write:
+        written = _parse(new_text, file)
+        for runner, result in results:
+            record_pulled(runner, result, written)
     elif not write and new_text != text:
         typer.echo(f"{file}: not written (use --write)")
     if any(result.drift.conflicts for _runner, result in results):

@@ -9,7 +9,7 @@ priority) and ``**Status:**``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from backlog.edit import FieldEdit
@@ -17,7 +17,7 @@ from backlog.model import Story
 from sync.issue_text import SEPARATOR, story_name
 from sync.jira.mapping import JiraMappingConfig
 from sync.jira.port import JiraPort, JiraProjectConfig
-from sync.twoway import LiveItem
+from sync.twoway import LiveItem, adopt_value, story_edit, untidy_title
 
 FIELDS = ("title", "points", "priority", "status")
 PAGE = 100
@@ -70,34 +70,22 @@ class JiraDrift:
                     "priority": issue.priority,
                     "status": issue.status,
                 }
-                found[backlog_id] = LiveItem(backlog_id, issue.key, values)
+                untidy = untidy_title(backlog_id, issue.summary)
+                authors = _authors(issue.changed_by, project)
+                found[backlog_id] = LiveItem(
+                    backlog_id, issue.key, values, authors=authors, untidy=untidy
+                )
         return found
 
     def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None:
-        if value is None:
-            return None
-        if name == "title":
-            return FieldEdit(story.id, "heading", str(value).removeprefix(story.id + SEPARATOR))
-        if name == "points":
-            number = float(value)
-            return FieldEdit(story.id, "points", str(int(number) if number.is_integer() else value))
-        if name == "priority":
-            return FieldEdit(story.id, "priority", self._backlog_priority(str(value)))
-        if name == "status":
-            return FieldEdit(story.id, "status", str(value))
-        return None
+        return story_edit(story, name, value, self._backlog_priority)
 
     def adopt(self, story: Story, name: str, value: Any) -> Story:
-        if name == "title" and value:
-            prefix = story.heading.split(":", 1)[0] + ": " if ":" in story.heading else ""
-            title = str(value).removeprefix(story.id + SEPARATOR)
-            return story.model_copy(update={"heading": f"{prefix}{title}"})
-        if name == "points":
-            points = int(float(value)) if value is not None else None
-            return story.model_copy(update={"points": points, "points_raw": str(points)})
-        if name == "priority" and value:
-            return story.model_copy(update={"priority": self._backlog_priority(str(value))})
-        return story
+        return adopt_value(story, name, value, self._backlog_priority)
+
+    def who_changed(self, wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Nothing more to read: the changelog of the search named every author it knows."""
+        return {}
 
     def _backlog_priority(self, jira_name: str) -> str:
         """The backlog word for a Jira priority (``Highest`` -> ``Critical`` by default)."""
@@ -105,3 +93,20 @@ class JiraDrift:
             if name.casefold() == jira_name.casefold() and word != "highest":
                 return word.title()
         return jira_name
+
+
+def _authors(changed_by: Mapping[str, str], project: JiraProjectConfig) -> dict[str, str]:
+    """Who last changed each two-way field, from the changelog's field ids (or names)."""
+    keys = {
+        "title": ("summary",),
+        "points": (project.points_field, project.points_field_name),
+        "priority": ("priority",),
+        "status": ("status",),
+        "sprint": (project.sprint_field, "Sprint"),
+    }
+    found = {}
+    for name, candidates in keys.items():
+        who = next((changed_by[k] for k in candidates if k and k in changed_by), None)
+        if who:
+            found[name] = who
+    return found

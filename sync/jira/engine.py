@@ -8,6 +8,8 @@ which field, what Jira said); the run goes on and the next run completes the job
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Set
+
 from backlog.model import Backlog
 from sync.jira.apply import JiraApplier
 from sync.jira.mapping import JiraMappingConfig, desired_state
@@ -72,12 +74,23 @@ class JiraSync:
             report.plan, report.warnings = planned.plan, list(planned.warnings)
             (progress or SilentProgress()).start(len(planned.plan.writes))
             self.store.record(planned.adopt)
+            # Found in Jira by their backlog id (dependencies: by their two issues) but not
+            # linked in this database (a fresh database against a populated project): adopted,
+            # which is neither a create nor "unchanged" — say so.
+            adopted = {(r.kind, r.backlog_id) for r in planned.adopt}
+            order = {kind: index for index, kind in enumerate(ISSUE_KINDS)}
+            for kind, _ in sorted(adopted, key=lambda pair: order.get(pair[0], len(order))):
+                report.count_change("adopt", kind)  # epics, stories, tasks, then dependencies
             applier = JiraApplier(
                 self.port, self.store, planned, report, progress or SilentProgress()
             )
             applier.run()
             report.rounds = 1 if planned.plan.writes else 0
-            report.counts["unchanged"] = planned.plan.counts().get("unchanged", 0)
+            report.counts["unchanged"] = sum(
+                1
+                for c in planned.plan.changes
+                if c.action == "unchanged" and (c.kind, c.backlog_id) not in adopted
+            )
         changed = {c.backlog_id for c in report.plan.changes if c.action in ("create", "update")}
         report.keys = {bid: key for bid, key in applier.keys.items() if bid in changed}
         report.urls = {bid: planned.project.issue_url(key) for bid, key in report.keys.items()}
@@ -110,6 +123,45 @@ class JiraSync:
             changed = self.store.record_pulled(states)
             report.counts = {"issues": len(states), "changed": changed}
         return report
+
+    # --- after a pull into the file ------------------------------------------------------
+
+    def record_held(self, backlog: Backlog, held: Mapping[str, Set[str]]) -> int:
+        """After tracker values were written into the file: record as pushed the content the
+        tracker already holds, so that the next ``apply`` writes nothing for it.
+
+        ``held``: backlog id -> the two-way fields (``sync.jira.drift.FIELDS``) whose value
+        is now the same in the file and in Jira. A story's new content is recorded only when
+        everything else in it is what was last pushed (a file-side change elsewhere is still
+        pushed by ``apply``). Returns how many links were brought up to date.
+        """
+        desired = desired_state(backlog, _source(backlog, None), self.mapping)
+        links = self.store.load()
+        updates = []
+        for item in desired.issues:
+            fields = held.get(item.backlog_id)
+            rec = links.get((item.kind, item.backlog_id))
+            if not fields or rec is None or rec.content_hash == item.hash:
+                continue
+            previous = rec.extra.get("content")
+            if not isinstance(previous, dict):
+                continue  # adopted after a crash: what was pushed is not known
+            new = item.content()
+            allowed = {key for name in fields for key in CONTENT_KEYS.get(name, ())}
+            if {key for key, value in new.items() if previous.get(key) != value} <= allowed:
+                rec.content_hash = item.hash
+                rec.extra = {**rec.extra, "content": new}
+                updates.append(rec)
+        self.store.record(updates)
+        return len(updates)
+
+
+# the parts of an issue's content (``DesiredIssue.content``) each two-way field decides
+CONTENT_KEYS: Mapping[str, tuple[str, ...]] = {
+    "title": ("summary",),
+    "points": ("points",),
+    "priority": ("priority",),
+}
 
 
 def _source(backlog: Backlog, source: str | None) -> str:
