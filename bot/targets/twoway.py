@@ -109,6 +109,17 @@ def record_pulled(runner: TwoWayRunner, result: PullResult) -> int:
     return result.recorded
 
 
+def record_agreed(runner: TwoWayRunner, drift: Drift) -> int:
+    """The base of every field both sides hold alike (nothing written anywhere): what the
+    GitOps pull request proposes becomes the base only once it is merged and agrees."""
+    values = [
+        (m.item, m.field, normalise(m.field, m.tracker))
+        for m in drift.agreed
+        if not is_untouched_status(m)
+    ]
+    return BaseStore(runner.state_engine(), runner.name).record(values, "pull")
+
+
 def drift_lines(drift: Drift) -> list[str]:
     """One line per differing field: where the change came from, and what will happen."""
     lines = []
