@@ -20,6 +20,23 @@ ISSUE_KINDS: tuple[str, ...] = ("epic", "story", "task", "subtask")
 Action = Literal["create", "update", "link", "move", "close", "delete", "orphan", "unchanged"]
 WRITE_ACTIONS: frozenset[str] = frozenset({"create", "update", "link", "move", "close", "delete"})
 
+# A change's kind is the kind of its state link; what it is called in plans and reports is the
+# same on every target: a Jira "Blocks" link and a GitHub "blocked by" relation are both a
+# dependency, a Jira sprint and a GitHub milestone are both a sprint, and the GitHub Projects
+# v2 board is the board.
+THINGS: dict[str, str] = {
+    "link": "dependency",
+    "milestone": "sprint",
+    "project": "board",
+    "project-item": "board item",
+    "project-fields": "board fields",
+}
+
+
+def thing(kind: str) -> str:
+    """The word plans and reports use for a change kind (Jira's ``link`` -> ``dependency``)."""
+    return THINGS.get(kind, kind)
+
 
 @dataclass(frozen=True, slots=True)
 class Change:
@@ -48,7 +65,7 @@ class Change:
         return {
             "action": self.action,
             "target": self.target,
-            "kind": self.kind,
+            "kind": thing(self.kind),
             "backlog_id": self.backlog_id,
             "summary": self.summary,
             "remote_key": self.remote_key,

@@ -11,15 +11,69 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from backlog.model import Backlog
 from sync.calls import CallCounter
-from sync.plan import Plan
+from sync.plan import Plan, thing
 from sync.state.links import LinkStore
 
 Direction = Literal["push", "pull"]
 MAX_RECORDED_FAILURES = 200  # the run record keeps the first ones; the report keeps them all
+
+# What an apply counts, in the same words on every target: "<verb> <thing>", one counter per
+# kind of step. ``adopt`` is an issue found already there by its backlog id (the label in
+# Jira, the hidden marker on GitHub: a create whose answer was lost, or a run that died before
+# recording it) and linked instead of created again. A sprint is a Jira sprint or a GitHub
+# milestone; a dependency is a Jira "Blocks" link or a GitHub "blocked by" relation; the board
+# is the GitHub Projects v2 board. A pull counts ``issues`` read and how many ``changed``.
+Count = Literal[
+    "create epic",
+    "create story",
+    "create task",
+    "create subtask",
+    "adopt epic",
+    "adopt story",
+    "adopt task",
+    "adopt subtask",
+    "update epic",
+    "update story",
+    "update task",
+    "update subtask",
+    "close epic",
+    "close story",
+    "close task",
+    "close subtask",
+    "create sprint",
+    "update sprint",
+    "move to sprint",
+    "link dependency",
+    "unlink dependency",
+    "link sub-issue",
+    "create label",
+    "update label",
+    "create board",
+    "add to board",
+    "update board fields",
+    "unchanged",
+]
+COUNTS: tuple[Count, ...] = get_args(Count)
+
+_SPECIAL: dict[tuple[str, str], Count] = {
+    ("move", "sprint"): "move to sprint",
+    ("delete", "dependency"): "unlink dependency",
+    ("link", "board item"): "add to board",
+}
+
+
+def count_name(action: str, kind: str) -> Count:
+    """The counter of one applied change: ``("link", "link")`` (Jira) and ``("link",
+    "dependency")`` (GitHub) are both ``"link dependency"``."""
+    noun = thing(kind)
+    name = _SPECIAL.get((action, noun), f"{action} {noun}")
+    if name not in COUNTS:
+        raise ValueError(f"no report counter for {action!r} {kind!r}")
+    return name
 
 
 class Progress(Protocol):
@@ -44,10 +98,11 @@ class SilentProgress:
 class SyncReport:
     """The outcome of one plan, apply or pull of one target.
 
-    ``counts`` are what the run did (``created``, ``create story`` ...; a pull counts the
-    ``issues`` read and how many ``changed``); ``keys`` and ``urls`` name the remote issue of
-    each backlog item the run created or updated; ``failures`` are per-item messages (the run
-    went on); ``warnings`` are things synced without (a missing field, an orphan).
+    ``counts`` are what the run did, by ``Count`` (``create story``, ``link dependency``
+    ...; a pull counts the ``issues`` read and how many ``changed``); ``keys`` and ``urls``
+    name the remote issue of each backlog item the run created or updated; ``failures`` are
+    per-item messages (the run went on); ``warnings`` are things synced without (a missing
+    field, an orphan).
     """
 
     target: str
@@ -75,8 +130,21 @@ class SyncReport:
         """A pull's number of issues whose pulled state changed since the last pull."""
         return self.counts.get("changed", 0)
 
-    def count(self, name: str, amount: int = 1) -> None:
+    @property
+    def applied(self) -> int:
+        """How many steps an apply carried out (``unchanged`` is not a step)."""
+        return sum(n for name, n in self.counts.items() if name != "unchanged")
+
+    def summary(self) -> str:
+        """The counts as one line: ``4 create epic, 29 create story, 62 unchanged``."""
+        return ", ".join(f"{n} {name}" for name, n in self.counts.items() if n) or "no changes"
+
+    def count(self, name: Count, amount: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + amount
+
+    def count_change(self, action: str, kind: str, amount: int = 1) -> None:
+        """Count one applied plan change (or ``amount`` items of it) under its ``Count``."""
+        self.count(count_name(action, kind), amount)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of an apply."""

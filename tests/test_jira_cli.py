@@ -42,7 +42,7 @@ def test_plan_apply_reapply_sync(
     assert code == 0
     assert out[0] == f"jira: plan for {backlog}"
     assert out[1] == "  + create epic    EPIC-001: Foundation & Observability (line 23)"
-    assert "  = link   link    US-001>US-002: US-001 blocks US-002 (line 88)" in out
+    assert "  = link   dependency US-001>US-002: US-001 blocks US-002 (line 88)" in out
     assert "  > move   sprint  sprint-1: 7 stories into Sprint 1 (line 1555)" in out
     assert out[-2:] == ["summary: 153 create, 62 link, 7 move", "http calls: 12 (jira GET 12)"]
     assert site.state.summary()["issues"] == 0  # plan writes nothing
@@ -52,7 +52,8 @@ def test_plan_apply_reapply_sync(
     assert out[0] == "jira: applied"
     assert out[1] == f"  EPIC-001         BSS-1      {site.url}/browse/BSS-1"
     assert out[-2:] == [
-        "summary: 145 created, 62 linked, 8 sprints created, 29 moved",
+        "summary: 4 create epic, 29 create story, 112 create task, 62 link dependency, "
+        "8 create sprint, 29 move to sprint",
         "http calls: 94 (jira GET 12, jira POST 82)",
     ]
 
@@ -78,7 +79,7 @@ def test_plan_apply_reapply_sync(
     assert out == [
         "jira: applied",
         f"  US-001           BSS-5      {site.url}/browse/BSS-5",
-        "summary: 1 updated, 214 unchanged",
+        "summary: 1 update story, 214 unchanged",
         "http calls: 14 (jira GET 13, jira PUT 1)",
     ]
 

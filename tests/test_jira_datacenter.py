@@ -45,7 +45,7 @@ def test_detected_from_server_info_with_a_token_alone(
 ) -> None:
     code, out, err = run(capsys, "apply", str(BACKLOG), "--target", "jira")
     assert code == 0, err
-    assert "summary: " in out and "created" in out
+    assert "summary: " in out and "create story" in out and "link dependency" in out
     paths = [r.path for r in datacenter.requests]
     assert not [p for p in paths if p.startswith("/rest/api/3/")]
     assert "/rest/api/2/serverInfo" in paths

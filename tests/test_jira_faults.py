@@ -88,7 +88,8 @@ def test_timeout_after_the_create_happened_creates_nothing_twice(sqlite_url: str
         )
         report = engine.apply(reference_backlog(), SOURCE)
         assert report.failures == []
-        assert report.counts["recovered"] == 4  # the epics: created, unanswered, found by label
+        assert report.counts["adopt epic"] == 4  # the epics: created, unanswered, found by label
+        assert "create epic" not in report.counts
         assert site.state.summary()["issues"] == ALL_ISSUES
         assert set(issue_count_by_label(site).values()) == {1}
         bulk = [r for r in site.requests if r.path.endswith("/issue/bulk")]

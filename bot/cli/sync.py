@@ -123,7 +123,7 @@ def apply(
             report = runner.apply(
                 guard(runner, backlog, drift), str(file), prune=prune, progress=progress
             )
-            progress.finish(f"{sum(report.counts.values())} changes applied")
+            progress.finish(f"{report.applied} changes applied")
         if not report.failures:
             record_applied(runner, backlog, text, drift)
         return report, drift
@@ -275,6 +275,8 @@ def render_pull(outcome: SyncReport) -> str:
 
 def render_plan(plan: Plan, source: str) -> str:
     """Plan as text: one line per write or orphan, then the counts."""
+    from sync.plan import thing
+
     lines = [f"{plan.target}: plan for {source}"]
     for change in plan.changes:
         if change.action == "unchanged":
@@ -288,7 +290,7 @@ def render_plan(plan: Plan, source: str) -> str:
                 _diff_text(name, pair) for name, pair in change.diff.items()
             )
         lines.append(
-            f"  {SYMBOLS.get(change.action, '?')} {change.action:<6} {change.kind:<7} "
+            f"  {SYMBOLS.get(change.action, '?')} {change.action:<6} {thing(change.kind):<7} "
             f"{change.backlog_id}{key}: {detail}{where}"
         )
     counts = plan.counts()
@@ -303,8 +305,7 @@ def render_apply(outcome: SyncReport, drift: Drift | None = None) -> str:
     lines = [f"{outcome.plan.target}: applied"]
     for backlog_id, key in outcome.keys.items():
         lines.append(f"  {backlog_id:<16} {key:<10} {outcome.urls.get(backlog_id, '')}".rstrip())
-    counts = ", ".join(f"{n} {name}" for name, n in outcome.counts.items() if n) or "no changes"
-    lines.append(f"summary: {counts}")
+    lines.append(f"summary: {outcome.summary()}")
     if drift is not None:
         lines.extend(
             f"left alone (changed on the tracker): {merge.describe_item()}"

@@ -207,7 +207,7 @@ class DemoSteps:
             outcome = build_target(name, self.settings, database=self.engine).apply(
                 self.backlog, str(self.file), prune=False, progress=None
             )
-            counts = ", ".join(f"{v} {k}" for k, v in outcome.counts.items()) or "no changes"
+            counts = outcome.summary()
             calls = sum(outcome.http_calls.values())
             self.console.print(
                 f"{name}: {counts} ({calls} HTTP calls, {time.perf_counter() - started:.1f} s)"

@@ -96,6 +96,7 @@ class GitHubSync:
             if not first.is_noop:
                 self.port.ensure_access()  # one GET: a wrong repository fails once, clearly
             self._rounds(desired, report, rounds, prune, progress)
+            report.counts["unchanged"] = first.counts().get("unchanged", 0)
         report.keys, report.urls = self._changed_keys(report.plan)
         report.warnings = [
             f"{c.backlog_id}: {c.summary}" for c in report.plan.changes if c.action == "orphan"
@@ -132,12 +133,12 @@ class GitHubSync:
                     # a "create" that found its issue already there (a fresh database against
                     # a populated repository) adopted it: say so, it created nothing
                     adopted = change.action == "create" and change.backlog_id in applier.adopted
-                    report.count(f"{'adopt' if adopted else change.action} {change.kind}")
+                    report.count_change("adopt" if adopted else change.action, change.kind)
                 shown.advance(f"{change.action} {change.backlog_id}", 1)
             board = [change for change in plan.writes if change.kind in PROJECT_KINDS]
             if board and self._sync_project(desired, report, applier):
                 for change in board:
-                    report.count(f"{change.action} {change.kind}")
+                    report.count_change(change.action, change.kind)
             shown.advance("project board", len(board))
             plan = self._plan(desired, prune)
 

@@ -126,15 +126,17 @@ class JiraApplier:
                 self._fail(item.backlog_id, item.line, f"not created: {exc}")
             return []
         by_id = {item.backlog_id: item for item in batch}
-        updates = []
+        updates, created = [], []
         for result in results:
             item = by_id[result.backlog_id]
             if result.ok:
                 updates.append(self._issue_record(item, result.key or "", result.id or ""))
+                created.append(item)
             else:
                 self._fail(item.backlog_id, item.line, _bulk_error(item, result, self.project))
         self.store.record(updates)
-        self.report.count("created", len(updates))
+        for item in created:
+            self.report.count_change("create", item.kind)
         self.progress.advance("creating issues", len(batch))
         return []
 
@@ -148,16 +150,17 @@ class JiraApplier:
         except RemoteError:
             return list(batch)
         by_label = {label: issue for issue in found for label in issue.labels}
-        updates, missing = [], []
+        updates, missing, found_items = [], [], []
         for item in batch:
             issue = by_label.get(id_label(item.backlog_id))
             if issue is None:
                 missing.append(item)
             else:
                 updates.append(self._issue_record(item, issue.key, issue.id))
+                found_items.append(item)
         self.store.record(updates)
-        self.report.count("created", len(updates))
-        self.report.count("recovered", len(updates))
+        for item in found_items:
+            self.report.count_change("adopt", item.kind)  # found by its label, not created again
         self.progress.advance("creating issues", len(updates))
         return missing
 
@@ -194,7 +197,7 @@ class JiraApplier:
         self.store.record(
             [self._issue_record(item, key, remote_id or (existing.remote_id if existing else key))]
         )
-        self.report.count("updated")
+        self.report.count_change("update", item.kind)
         self.progress.advance(f"updating {key}", 1)
 
     # --- links --------------------------------------------------------------------------
@@ -229,7 +232,7 @@ class JiraApplier:
         self.store.record(
             [LinkRecord("link", change.backlog_id, f"{blocker}>{blocked}", f"{blocker}>{blocked}")]
         )
-        self.report.count("linked")
+        self.report.count("link dependency")
         self.progress.advance(f"linking {blocker} -> {blocked}", 1)
 
     def _link_exists(self, blocker: str, blocked: str) -> bool:
@@ -258,13 +261,13 @@ class JiraApplier:
                 ids[sprint.backlog_id] = self._create_sprint(
                     board, sprint.name, sprint.goal, sprint.start, sprint.end
                 )
-                self.report.count("sprints created")
+                self.report.count("create sprint")
             elif change.action == "update":
                 ids[sprint.backlog_id] = int(change.remote_key or 0)
                 self.port.update_sprint(
                     ids[sprint.backlog_id], sprint.name, sprint.goal, sprint.start, sprint.end
                 )
-                self.report.count("sprints updated")
+                self.report.count("update sprint")
             else:
                 if sprint.backlog_id not in ids:
                     self._fail(
@@ -276,7 +279,7 @@ class JiraApplier:
                 keys = [self.keys[s] for s in change.fields.get("stories", []) if s in self.keys]
                 if keys:
                     self.port.move_to_sprint(ids[sprint.backlog_id], keys)
-                    self.report.count("moved", len(keys))
+                    self.report.count("move to sprint", len(keys))
         except RemoteError as exc:
             self._fail(sprint.backlog_id, sprint.line, f"{sprint.name}: {exc}")
             return
@@ -315,12 +318,12 @@ class JiraApplier:
         try:
             if change.action == "close" and change.remote_key:
                 self.port.close_issue(change.remote_key)
-                self.report.count("closed")
+                self.report.count_change("close", change.kind)
             elif change.action == "delete" and change.kind == "link":
                 remote_id = self._link_id(change.remote_key or "")
                 if remote_id:
                     self.port.delete_link(remote_id)
-                self.report.count("unlinked")
+                self.report.count("unlink dependency")
         except RemoteError as exc:
             self._fail(change.backlog_id, change.line, f"not pruned: {exc}")
             return
@@ -338,7 +341,6 @@ class JiraApplier:
         where = f"{self.source}:{line}" if line else self.source
         self.failed.add(backlog_id)
         self.report.failures.append(f"{where}: {backlog_id}: {message}")
-        self.report.count("failed")
 
 
 def _bulk_error(item: DesiredIssue, result: CreateResult, project: JiraProjectConfig) -> str:
