@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sync.calls import CallCounter
     from sync.jira.drift import JiraDrift
     from sync.jira.engine import JiraSync
+    from sync.jira.newstories import JiraStoryFinder
     from sync.report import Progress, SyncReport
 
 
@@ -69,6 +70,12 @@ class JiraTarget:
 
         db.upgrade(self.database_url)
         return self.engine.pull()
+
+    def story_finder(self) -> JiraStoryFinder:
+        """Stories created in Jira under a linked epic (``sync.jira.newstories``)."""
+        from sync.jira.newstories import JiraStoryFinder
+
+        return JiraStoryFinder(self.engine.port, self.engine.mapping, self.engine.store)
 
     def close(self) -> None:
         """Close the HTTP session (``pull FILE`` reads through the adapter directly)."""

@@ -375,6 +375,20 @@ class GitHubRestAdapter:
         )
         return {issue.id for issue in issues}
 
+    def sub_issue_list(self, parent: int) -> list[GitHubIssue]:
+        """The sub-issues of ``parent`` as issues (100 per page)."""
+        found: list[GitHubIssue] = []
+        page = 1
+        while True:
+            params = {"per_page": 100, "page": page}
+            batch = self._json(
+                "GET", f"/issues/{parent}/sub_issues", idempotent=True, params=params
+            )
+            found += [_remote(data) for data in batch if "pull_request" not in data]
+            if len(batch) < 100:
+                return found
+            page += 1
+
     def add_sub_issue(self, parent: int, child_id: int, *, replace_parent: bool = False) -> None:
         body = {"sub_issue_id": child_id, "replace_parent": replace_parent}
         if replace_parent:
