@@ -15,6 +15,9 @@ anywhere itself: webhooks and the scheduled pull run ``GitOps.run``, which
    only when the proposed text differs from what the branch holds, and the open pull request
    is found by its head and edited in place (body listing every change and every conflict).
 
+Stories created in a tracker under a linked epic are appended to their epic with the next
+id (``bot.targets.newstories``); they are linked to their issues when the merged file is
+pushed (matched by epic and title, before the push's apply), never while only proposed.
 Only changes known to come from the tracker are proposed: a field with no merge base yet (a
 link made before two-way sync, or by a tool that records none) is listed, not written.
 Nothing ping-pongs: the merge base is not moved when the pull request is opened (the default
@@ -170,6 +173,7 @@ class GitOps:
     def propose(self, text: str) -> Proposal:
         """``text`` with every configured tracker's changes written in, target by target."""
         from backlog.parse import parse_text
+        from bot.targets.newstories import append_new
         from bot.targets.twoway import measure, policy, pull_into, record_agreed
 
         conflicts = self.policy() if self.policy else policy()
@@ -182,6 +186,8 @@ class GitOps:
                 drift.merges = [m for m in drift.merges if m.has_base]
                 result = pull_into(runner, backlog, proposal.text, drift)
                 record_agreed(runner, drift)
+                edited = parse_text(result.edit.text, self.config.path)
+                added = append_new(runner, edited, result.edit.text)
             except BadInputError as exc:
                 proposal.notes.append(f"{self.config.path} does not parse: {exc}")
                 return proposal
@@ -191,7 +197,7 @@ class GitOps:
                 continue
             finally:
                 runner.close()
-            proposal.text = result.edit.text
+            proposal.text = added.result.text
             proposal.changes += _describe(name, drift, {(e.story_id, e.field)
                                                         for e in result.edit.applied})  # fmt: skip
             proposal.conflicts += [
@@ -201,6 +207,15 @@ class GitOps:
             proposal.notes += [
                 f"{name} {edit.story_id}: {edit.field} not written: {why}"
                 for edit, why in result.edit.skipped
+            ]
+            proposal.changes += [
+                f"{name} {new_id} {story.source}: new story {story.title!r} in {story.epic_id} "
+                "(tracker)"
+                for story, new_id in added.result.added
+            ]
+            proposal.notes += [
+                f"{name} {story.source}: new story {story.title!r} not written: {why}"
+                for story, why in added.result.skipped
             ]
             proposal.notes += [
                 f"{name} {m.item}: {m.field} differs ({m.describe()}) but has no merge base "

@@ -305,3 +305,40 @@ def test_gitops_is_off_without_backlog_path_or_when_switched_off(
         '[validation]\nbacklog-path = "docs/backlog.md"\n[sync]\npull-request = false\n'
     )
     assert GitOpsConfig.from_settings(settings) is None
+
+
+def test_a_story_created_in_jira_is_proposed_then_linked_when_merged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_team(tmp_path, monkeypatch, with_jira=True) as team:
+        jira = team.jira
+        assert jira is not None
+        client = JIRA(jira.url, basic_auth=(jira.email, jira.token), max_retries=0)
+        try:
+            [epic] = jira.issues_by_label("backlog-id-EPIC-001")
+            created = client.create_issue(
+                fields={
+                    "project": {"key": jira.projects[0].key},
+                    "summary": "Invoice reminders",
+                    "issuetype": {"name": "Story"},
+                    "parent": {"key": epic},
+                    "priority": {"name": "Low"},
+                }
+            )
+            team.settle()  # jira:issue_created reaches the service
+            [pull] = team.open_pulls()
+            proposed = team.file_on(BRANCH)
+            assert "### Story 1.3: Invoice reminders\n**Story ID:** US-003\n" in proposed
+            assert f"- jira US-003 {created.key}: new story 'Invoice reminders' in EPIC-001" in (
+                pull.body
+            )
+            assert jira.issues_by_label("backlog-id-US-003") == []  # proposed, not linked
+
+            assert pull.merge().merged
+            team.settle()
+            # linked before the push's apply: adopted, never created a second time in Jira
+            assert jira.issues_by_label("backlog-id-US-003") == [created.key]
+            assert client.issue(created.key).fields.summary == "US-003 · Invoice reminders"
+            assert team.open_pulls() == []
+        finally:
+            client.close()  # type: ignore[no-untyped-call]

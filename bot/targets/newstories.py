@@ -55,3 +55,31 @@ def link_appended(runner: SyncTarget, appended: Appended) -> int:
     for story, new_id in appended.result.added:
         finder.link(by_key[story.source], new_id)
     return len(appended.result.added)
+
+
+def adopt_matching(runner: SyncTarget, backlog: Backlog) -> list[str]:
+    """Link the file's unlinked stories to the stories created in the tracker under their
+    epic with the same title: a GitOps proposal that was merged (its new stories are in the
+    file; their issues are linked before any apply, which would otherwise create them again)."""
+    from bot.targets.twoway import linked_stories
+    from sync.issue_text import story_name
+
+    finder = runner.story_finder()
+    found = finder.find(backlog)
+    if not found:
+        return []
+    linked = {row.backlog_id for row in linked_stories(runner.state_engine(), runner.name)}
+    waiting = {(s.epic_id, _words(s.title)): s for s in reversed(found)}
+    lines = []
+    for story in backlog.iter_stories():
+        if story.id in linked or story.epic_id is None:
+            continue
+        match = waiting.pop((story.epic_id, _words(story_name(story))), None)
+        if match is not None:
+            finder.link(match, story.id)
+            lines.append(f"{runner.name}: {story.id} linked to {match.key} (created there)")
+    return lines
+
+
+def _words(text: str) -> str:
+    return " ".join(text.casefold().split())

@@ -110,12 +110,15 @@ class BacklogCheck:
     def _plan(self, backlog: Backlog, text: str, *, apply: bool) -> list[str]:
         """Plan (or apply) each target two-way, as the CLI does: fields changed on the
         tracker since the last apply or pull are left alone and listed, never pushed back."""
+        from bot.targets.newstories import adopt_matching
         from bot.targets.twoway import guard, measure, policy, record_applied
 
         lines = []
         conflicts = policy()
         for name, runner in self.targets().items():
             try:
+                # new stories a merged GitOps proposal brought: linked before any apply
+                lines += adopt_matching(runner, backlog)
                 drift = measure(runner, backlog, text, conflicts)
                 guarded = guard(runner, backlog, drift)
                 if apply:
