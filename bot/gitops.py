@@ -141,8 +141,11 @@ class GitOps:
         if proposal.text == text:
             if pull is None:
                 return Outcome("none", proposal=proposal)
-            note = "Closed by backlog-bot: the trackers and the backlog agree again."
-            repo.edit_pull(pull.number, body=f"{note}\n\n{MARKER}", state="closed")
+            note = "Closed by backlog-bot: nothing from the trackers is left to write."
+            left = [f"- {line}" for line in proposal.conflicts]
+            if left:
+                note += "\n\nConflicts to resolve (left alone on both sides):\n" + "\n".join(left)
+            repo.edit_pull(pull.number, body=f"{note}\n\n{MARKER}\n", state="closed")
             return Outcome("closed", pull.number, proposal=proposal)
         body = pull_body(proposal, path)
         sha = None

@@ -165,7 +165,7 @@ def test_github_edits_become_one_pull_request_updated_in_place_and_merging_write
         assert team.file_on("main") == team.text  # nothing was written to main
         assert (
             f"- github US-001 #{us1}: title 'Invoice list' -> 'Invoice list with filters' "
-            "(tracker)" in pull.body
+            "(tracker" in pull.body
         )
         assert MARKER in pull.body and "Conflicts" not in pull.body
         first_head = pull.head.sha
@@ -193,7 +193,7 @@ def test_github_edits_become_one_pull_request_updated_in_place_and_merging_write
             r["body"] for r in after if r["method"] == "POST" and r["path"].endswith("/check-runs")
         ]
         assert run["name"] == "backlog-bot/plan" and run["conclusion"] == "success"
-        assert "github: applied nothing to do" in run["output"]["summary"]
+        assert run["output"]["summary"].startswith("- github: applied 12 unchanged")  # nothing else
         assert team.file_on("main") == second
         assert team.open_pulls() == []
         # the issues keep the team's titles
@@ -342,3 +342,40 @@ def test_a_story_created_in_jira_is_proposed_then_linked_when_merged(
             assert team.open_pulls() == []
         finally:
             client.close()  # type: ignore[no-untyped-call]
+
+
+def test_conflicts_are_listed_in_the_pull_request_and_nothing_is_written_for_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_team(tmp_path, monkeypatch, with_jira=False) as team:
+        us1, us2 = team.number("US-001"), team.number("US-002")
+        team.repo().get_issue(us1).edit(title="US-001 · Invoice list with filters")
+        team.repo().get_issue(us2).edit(title="US-002 · Invoice PDF download")
+        team.settle()
+        [pull] = team.open_pulls()
+        # meanwhile the file on main renames US-001 too, differently
+        renamed = team.text.replace("### Story 1.1: Invoice list\n", "### Story 1.1: Invoices\n")
+        team.github.push_files({"backlog.md": renamed})
+        team.settle()
+        [again] = team.open_pulls()
+        assert again.number == pull.number
+        assert team.file_on(BRANCH) == renamed.replace(
+            "### Story 1.2: Invoice PDF\n", "### Story 1.2: Invoice PDF download\n"
+        )  # US-001 is left as the file has it
+        assert "### Conflicts (changed in the file and on the tracker; left alone)" in again.body
+        assert f"- github US-001 #{us1}: title: conflict — file 'Invoice list'" not in again.body
+        assert (
+            f"- github US-001 #{us1}: title: conflict — file Invoices, tracker "
+            "'Invoice list with filters'" in again.body
+        )
+        assert "'Invoice PDF' -> 'Invoice PDF download'" in again.body
+        # the push applied nothing over the tracker's side of the conflict
+        assert team.repo().get_issue(us1).title == "US-001 · Invoice list with filters"
+
+        # US-002 is renamed back on GitHub: only the conflict is left, nothing to propose
+        team.repo().get_issue(us2).edit(title="US-002 · Invoice PDF")
+        team.settle()
+        assert team.open_pulls() == []
+        closed = team.repo().get_pull(again.number)
+        assert closed.state == "closed" and not closed.merged
+        assert f"- github US-001 #{us1}: title: conflict — file Invoices" in closed.body

@@ -103,7 +103,7 @@ def _report(
             ),
             nl=False,
         )
-    for runner, result in results:
+    for (runner, result), (_same, added) in zip(results, appended, strict=True):
         drift = result.drift
         name = drift.target
         pulled = len(result.edit.applied)
@@ -115,7 +115,7 @@ def _report(
             typer.echo(line)
         for edit, why in result.edit.skipped:
             typer.echo(f"  not written: {edit.story_id} {edit.field}: {why}")
-        for line in next(a for r, a in appended if r is runner).lines():
+        for line in added.lines():
             typer.echo(line)
         if write:
             record_pulled(runner, result)
@@ -126,8 +126,8 @@ def _report(
     elif not write and new_text != text:
         typer.echo(f"{file}: not written (use --write)")
     if write:
-        for runner, added in appended:
-            link_appended(runner, added)
+        for target, new in appended:
+            link_appended(target, new)
 
 
 def _parse(text: str, file: Path) -> Backlog:
