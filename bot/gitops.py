@@ -188,7 +188,7 @@ class GitOps:
                 unsure = [m for m in drift.merges if not m.has_base]
                 drift.merges = [m for m in drift.merges if m.has_base]
                 result = pull_into(runner, backlog, proposal.text, drift)
-                record_agreed(runner, drift)
+                record_agreed(runner, backlog, drift)
                 edited = parse_text(result.edit.text, self.config.path)
                 added = append_new(runner, edited, result.edit.text)
             except BadInputError as exc:

@@ -10,8 +10,8 @@ leaves that field alone (``adopt``). ``compare`` turns the three sides into ``Fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from backlog.edit import FieldEdit, read_fields
@@ -28,7 +28,11 @@ class LiveItem:
     backlog_id: str
     key: str
     values: Mapping[str, Any]
-    changed_by: str | None = None
+    changed_by: str | None = None  # who last changed the item, when only that is known
+    authors: Mapping[str, str] = field(default_factory=dict)  # field -> who changed it last
+    # fields whose tracker value means the file's but is not written the way the mapping
+    # writes it (a summary without its "US-001 · " prefix): apply still rewrites them
+    untidy: frozenset[str] = frozenset()
 
 
 class DriftSource(Protocol):
@@ -43,6 +47,11 @@ class DriftSource(Protocol):
 
     def adopt(self, story: Story, name: str, value: Any) -> Story: ...
 
+    def who_changed(self, wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Who changed these (backlog id, field)s on the tracker, where ``live`` did not say
+        and the tracker can tell (read only when a tracker-side change needs a name)."""
+        ...
+
 
 @dataclass
 class Drift:
@@ -52,6 +61,7 @@ class Drift:
     merges: list[FieldMerge] = field(default_factory=list)
     agreed: list[FieldMerge] = field(default_factory=list)  # same on both sides
     keys: dict[str, str] = field(default_factory=dict)  # backlog id -> tracker key
+    untidy: set[tuple[str, str]] = field(default_factory=set)  # (item, field), see LiveItem
     policy: str = "report"
 
     def by_action(self, action: str) -> list[FieldMerge]:
@@ -91,6 +101,7 @@ def compare(
         if item is None:
             continue
         drift.keys[story.id] = item.key
+        drift.untidy.update((story.id, name) for name in item.untidy)
         mine = source.file_values(story, read_fields(lines, story))
         for name in source.fields:
             if name not in item.values:
@@ -104,12 +115,22 @@ def compare(
                 mine.get(name),
                 item.values[name],
                 has_base=has_base,
-                changed_by=item.changed_by,
+                changed_by=item.authors.get(name, item.changed_by),
             )
             if merge.origin == "same" or is_untouched_status(merge):
                 drift.agreed.append(merge)
             else:
                 drift.merges.append(merge)
+    unnamed = [
+        (m.item, m.field)
+        for m in drift.merges
+        if m.changed_by is None and m.origin in ("tracker", "both")
+    ]
+    if unnamed:
+        found = source.who_changed(unnamed)
+        drift.merges = [
+            replace(m, changed_by=found.get((m.item, m.field), m.changed_by)) for m in drift.merges
+        ]
     return drift
 
 

@@ -49,8 +49,12 @@ def _templates(spec: dict[str, Any]) -> list[tuple[re.Pattern[str], str]]:
         return "^" + re.sub(r"\{[^}]+\}", "[^/]+", tail) + "$"
 
     compiled = [(re.compile(pattern(template)), template) for template in spec["paths"]]
-    # literal segments win over parameters (/issues/comments/{id} before /issues/{n}/...)
-    return sorted(compiled, key=lambda pair: pair[1].count("{"))
+    # literal segments win over parameters (/issues/comments/{id} before /issues/{n}/...),
+    # and one-segment parameters over a spanning one (/commits/{ref}/check-runs first)
+    return sorted(
+        compiled,
+        key=lambda pair: (pair[1].count("{"), bool(re.search(r"\{(ref|path)\}$", pair[1]))),
+    )
 
 
 def template_for(templates: list[tuple[re.Pattern[str], str]], path: str) -> str | None:
@@ -217,6 +221,10 @@ SAMPLES = [
     ("get", "/repos/acme/bss/issues/1/comments", None, 200),
     ("get", "/repos/acme/bss", None, 200),
     ("get", "/rate_limit", None, 200),
+    # a rename and a milestone, then the issue events that record them (who changed what)
+    ("patch", "/repos/acme/bss/issues/1", {"title": "Renamed", "milestone": 1}, 200),
+    ("get", "/repos/acme/bss/issues/events", None, 200),
+    ("get", "/repos/acme/bss/issues/1/events", None, 200),
 ]
 
 
@@ -262,6 +270,12 @@ def test_sandbox_responses_validate_against_the_official_description(official) -
             f"/repos/acme/bss/commits/{pull['head']['sha']}/check-runs",
         ):
             exchanges.append(("get", path, None, client.get(path)))
+    events = next(a for _, p, _, a in exchanges if p.endswith("/issues/events")).json()
+    assert [(e["event"], e["issue"]["number"]) for e in events] == [
+        ("milestoned", 1),
+        ("renamed", 1),
+    ]
+    assert events[1]["rename"] == {"from": "Sample", "to": "Renamed"}
     for method, path, body, answer in exchanges:
         data = json.dumps(body).encode() if body is not None else None
         request = MockRequest(SERVER, method, path, data=data)

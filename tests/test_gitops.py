@@ -148,7 +148,7 @@ def _nothing() -> Iterator[None]:
     yield None
 
 
-def test_github_edits_become_one_pull_request_updated_in_place_and_merged(
+def test_github_edits_become_one_pull_request_updated_in_place_and_merging_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with open_team(tmp_path, monkeypatch, with_jira=False) as team:
@@ -184,8 +184,16 @@ def test_github_edits_become_one_pull_request_updated_in_place_and_merged(
         assert len([p for p in team.repo().get_pulls(state="all") if p.title == TITLE]) == 1
 
         # Merge it (PUT /pulls/{n}/merge): GitHub sends `push`; the service applies it.
+        start = len(team.github.requests())
         assert again.merge().merged
         team.settle()
+        after = team.github.requests()[start:]
+        assert tracker_writes(after) == []  # the apply wrote nothing to GitHub
+        [run] = [
+            r["body"] for r in after if r["method"] == "POST" and r["path"].endswith("/check-runs")
+        ]
+        assert run["name"] == "backlog-bot/plan" and run["conclusion"] == "success"
+        assert run["output"]["summary"].startswith("- github: applied 12 unchanged")  # nothing else
         assert team.file_on("main") == second
         assert team.open_pulls() == []
         # the issues keep the team's titles

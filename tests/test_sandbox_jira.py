@@ -129,6 +129,37 @@ def test_authentication() -> None:
         assert httpx.get(f"{site.url}/rest/api/3/myself").status_code == 401
 
 
+def test_teammates_call_as_themselves_and_the_changelog_names_them() -> None:
+    with JiraSandbox() as site:
+        bot = _client(site)
+        project = bot.project("BSS")
+        story = next(t for t in project.issueTypes if t.name == "Story")
+        issue = bot.create_issue(project="BSS", summary="One", issuetype={"id": story.id})
+        token = site.user_token("alice@example.com")
+        alice = JIRA(site.url, basic_auth=("alice@example.com", token), max_retries=0)
+        assert alice.myself()["displayName"] == "Alice Devops"
+        alice.issue(issue.key).update(fields={"summary": "Two"})
+        with pytest.raises(JIRAError) as caught:  # her email with the bot's token: refused
+            JIRA(site.url, basic_auth=("alice@example.com", site.token), max_retries=0).myself()
+        assert caught.value.status_code == 401
+        [history] = bot.issue(issue.key, expand="changelog").changelog.histories
+        assert history.author.displayName == "Alice Devops"
+        [item] = history.items
+        assert (item.field, item.fieldId, item.fromString, item.toString) == (
+            "summary",
+            "summary",
+            "One",
+            "Two",
+        )
+        # the same history through GET /issue/{key}/changelog (PageBeanChangelog)
+        url = f"{site.url}/rest/api/3/issue/{issue.key}/changelog"
+        page = bot._session.get(url, params={"startAt": 0, "maxResults": 50}).json()
+        assert (page["total"], page["isLast"]) == (1, True)
+        assert page["values"][0]["author"]["displayName"] == "Alice Devops"
+        alice.close()  # type: ignore[no-untyped-call]
+        bot.close()  # type: ignore[no-untyped-call]
+
+
 def test_webhooks_are_signed_and_shaped_like_atlassians_example() -> None:
     received: list[tuple[dict[str, str], bytes]] = []
 

@@ -157,3 +157,41 @@ def test_bulk_create_partial_failure_matches_created_issues_schema(sqlite_url: s
         for entry in bulk:
             operation = spec["paths"]["/rest/api/3/issue/bulk"]["post"]
             _check(api, PLATFORM_SERVER, entry, "/rest/api/3/issue/bulk", operation)
+
+
+def test_changelog_answers_match_the_v3_description() -> None:
+    """A teammate's edit, read back as ``GET /issue/{key}/changelog`` and in a search with
+    ``expand=changelog``: both shaped as Atlassian describes them."""
+    import httpx
+
+    from sandbox.jira import JiraSandbox
+
+    spec = _spec("swagger-v3.v3.json")
+    template = "/rest/api/3/issue/{issueIdOrKey}/changelog"
+    api = OpenAPI.from_dict(
+        _pruned(spec, {template, "/rest/api/3/search/jql"}), config=Config(spec_validator_cls=None)
+    )
+    with JiraSandbox() as site:
+        bot = httpx.Client(base_url=site.url, auth=(site.email, site.token))
+        alice = httpx.Client(
+            base_url=site.url, auth=("alice@example.com", site.user_token("alice@example.com"))
+        )
+        project = bot.get("/rest/api/2/project/BSS").json()
+        story = next(t for t in project["issueTypes"] if t["name"] == "Story")
+        fields = {"project": {"key": "BSS"}, "summary": "One", "issuetype": {"id": story["id"]}}
+        key = bot.post("/rest/api/2/issue", json={"fields": fields}).json()["key"]
+        alice.put(f"/rest/api/2/issue/{key}", json={"fields": {"summary": "Two"}})
+        site.clear_requests()
+        page = bot.get(f"/rest/api/3/issue/{key}/changelog").json()
+        found = bot.get(
+            "/rest/api/3/search/jql",
+            params={"jql": f"key = {key}", "fields": "summary", "expand": "changelog"},
+        ).json()
+        bot.close()
+        alice.close()
+        assert page["values"][0]["author"]["displayName"] == "Alice Devops"
+        assert found["issues"][0]["changelog"]["histories"] == page["values"]
+        for entry in site.requests:
+            path = entry.path
+            matched = template if path.endswith("/changelog") else "/rest/api/3/search/jql"
+            _check(api, PLATFORM_SERVER, entry, path, spec["paths"][matched]["get"])

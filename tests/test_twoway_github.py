@@ -37,7 +37,7 @@ def test_a_title_changed_on_github_is_pulled_into_the_file(
         planned = capsys.readouterr().out
         assert (
             f"  < pull     US-002 #{number}: title 'Invoice PDF' -> "
-            "'Invoice PDF download' (tracker)"
+            "'Invoice PDF download' (tracker, by acme)"  # the token's account renamed it
         ) in planned
 
         assert main(["apply", str(file), "--target", "github"]) == 0
@@ -50,3 +50,117 @@ def test_a_title_changed_on_github_is_pulled_into_the_file(
             b"### Story 1.2: Invoice PDF\n", b"### Story 1.2: Invoice PDF download\n"
         )
         client.close()
+
+
+ITEMS = (
+    "query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) {"
+    " projectsV2(first: 1) { nodes { id fields(first: 20) { nodes {"
+    " ... on ProjectV2FieldCommon { id name } } }"
+    " items(first: 100) { nodes { id content { ... on Issue { number } } } } } } } }"
+)
+SET_NUMBER = (
+    "mutation($input: UpdateProjectV2ItemFieldValueInput!) {"
+    " updateProjectV2ItemFieldValue(input: $input) { projectV2Item { id } } }"
+)
+
+
+def _set_board_points(client: Github, number: int, points: float) -> None:
+    """What a teammate does on the board: the issue's Story Points, through GraphQL."""
+    _headers, data = client.requester.graphql_query(ITEMS, {"owner": "acme", "name": "bss"})
+    [project] = data["data"]["repository"]["projectsV2"]["nodes"]
+    field = next(f["id"] for f in project["fields"]["nodes"] if f.get("name") == "Story Points")
+    item = next(i["id"] for i in project["items"]["nodes"] if i["content"]["number"] == number)
+    value = {"projectId": project["id"], "itemId": item, "fieldId": field}
+    client.requester.graphql_query(SET_NUMBER, {"input": {**value, "value": {"number": points}}})
+
+
+def test_after_a_pull_apply_writes_only_what_github_does_not_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "backlog.md"
+    file.write_bytes(BILLING.read_bytes())
+    with GitHubSandbox() as sandbox:
+        for key, value in {
+            **sandbox.env(),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+        }.items():
+            monkeypatch.setenv(key, value)
+        assert main(["apply", str(file), "--target", "github"]) == 0
+        us1, us2 = sandbox.issues_by_marker()["US-001"][0], sandbox.issues_by_marker()["US-002"][0]
+        client = Github(base_url=sandbox.url, auth=Auth.Token(sandbox.token))
+        client.get_repo("acme/bss").get_issue(us2).edit(title="US-002 · Invoice PDF download")
+        _set_board_points(client, us1, 3)
+        assert main(["pull", str(file), "--target", "github", "--write"]) == 0
+        assert file.read_bytes() == BILLING.read_bytes().replace(
+            b"### Story 1.2: Invoice PDF\n", b"### Story 1.2: Invoice PDF download\n"
+        ).replace(b"**Story Points:** 8\n", b"**Story Points:** 3\n")
+        capsys.readouterr()
+
+        sandbox.clear_requests()
+        assert main(["apply", str(file), "--target", "github"]) == 0
+        writes = [
+            r for r in sandbox.requests() if r["method"] in ("POST", "PATCH", "PUT", "DELETE")
+        ]
+        mutations = [r for r in writes if r["path"] != "/graphql" or "mutation" in str(r["body"])]
+        # The renamed issue and the board's points are left as they are. The one write is
+        # US-001's body, whose "**Story Points:**" line copies the file: GitHub's board holds
+        # the new points, the issue text does not yet.
+        assert [(r["method"], r["path"]) for r in mutations] == [
+            ("PATCH", f"/repos/acme/bss/issues/{us1}")
+        ]
+        body = client.get_repo("acme/bss").get_issue(us1).body
+        assert "**Story Points:** 3" in body
+        assert client.get_repo("acme/bss").get_issue(us2).title == "US-002 · Invoice PDF download"
+
+        sandbox.clear_requests()
+        client.get_repo("acme/bss").get_issue(us2).edit(title="US-002 · Invoice as PDF")
+        assert main(["pull", str(file), "--target", "github", "--write"]) == 0
+        sandbox.clear_requests()
+        assert main(["apply", str(file), "--target", "github"]) == 0
+        assert [
+            r for r in sandbox.requests() if r["method"] != "GET" and r["path"] != "/graphql"
+        ] == []
+        assert not [r for r in sandbox.requests() if "mutation" in str(r["body"])]
+        client.close()
+
+
+def test_plan_names_who_changed_github(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Carol renames an issue (its issue events say so), Dave sets the board's points (the
+    value's creator); the plan names them."""
+    file = tmp_path / "backlog.md"
+    file.write_bytes(BILLING.read_bytes())
+    with GitHubSandbox() as sandbox:
+        for key, value in {
+            **sandbox.env(),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+        }.items():
+            monkeypatch.setenv(key, value)
+        assert main(["apply", str(file), "--target", "github"]) == 0
+        us1, us2 = sandbox.issues_by_marker()["US-001"][0], sandbox.issues_by_marker()["US-002"][0]
+        carol = Github(base_url=sandbox.url, auth=Auth.Token(sandbox.user_token("carol")))
+        carol.get_repo("acme/bss").get_issue(us2).edit(title="US-002 · Invoice PDF download")
+        dave = Github(base_url=sandbox.url, auth=Auth.Token(sandbox.user_token("dave")))
+        _set_board_points(dave, us1, 3)
+        file.write_bytes(
+            BILLING.read_bytes().replace(b"**Story Points:** 8", b"**Story Points:** 13")
+        )
+        capsys.readouterr()
+
+        sandbox.clear_requests()
+        assert main(["plan", str(file), "--target", "github"]) == 1
+        out = capsys.readouterr().out.splitlines()
+        assert (
+            f"  ! conflict US-001 #{us1}: points: conflict — file 13, tracker 3 by dave (was 8)"
+            in out
+        )
+        assert (
+            f"  < pull     US-002 #{us2}: title 'Invoice PDF' -> 'Invoice PDF download' "
+            "(tracker, by carol)"
+        ) in out
+        # the names cost one read of the repository's issue events, nothing per issue
+        events = [r for r in sandbox.requests() if r["path"].endswith("/issues/events")]
+        assert len(events) == 1
+        carol.close()
+        dave.close()

@@ -71,7 +71,9 @@ def team(
             monkeypatch.setenv(key, value)
         assert main(["apply", str(file), "--target", "jira"]) == 0
         capsys.readouterr()
-        client = JIRA(sandbox.url, basic_auth=(sandbox.email, sandbox.token), max_retries=0)
+        # the team edits Jira as Bob, a teammate with his own account
+        bob = ("bob@example.com", sandbox.user_token("bob@example.com"))
+        client = JIRA(sandbox.url, basic_auth=bob, max_retries=0)
         points = next(f["id"] for f in client.fields() if f["name"] == "Story point estimate")
         yield Team(sandbox, client, file, config, points)
         client.close()  # type: ignore[no-untyped-call]
@@ -95,15 +97,18 @@ def test_plan_shows_where_each_change_came_from_and_apply_leaves_jira_edits_alon
     assert out[-5:] == [
         "changed since the last apply or pull (conflicts: report; < pull writes it into the "
         "file, ~ apply pushes it, ! conflict):",
-        f"  < pull     US-001 {us1}: points 8 -> 3 (tracker)",
-        f"  < pull     US-001 {us1}: title 'Invoice list' -> 'Invoice list with filters' (tracker)",
+        f"  < pull     US-001 {us1}: points 8 -> 3 (tracker, by Bob Backend)",
+        f"  < pull     US-001 {us1}: title 'Invoice list' -> 'Invoice list with filters' "
+        "(tracker, by Bob Backend)",
         f"  ~ push     US-002 {us2}: priority Medium -> Low (file)",
         "http calls: 12 (jira GET 12)",  # the drift read is one search for both stories
     ]
 
     code, out = _run(capsys, "apply", str(team.file), "--target", "jira")
     assert code == 0
-    assert "left alone (changed on the tracker): US-001 points 8 -> 3 (tracker)" in out
+    assert (
+        "left alone (changed on the tracker): US-001 points 8 -> 3 (tracker, by Bob Backend)" in out
+    )
     # the team's name and estimate are kept (the summary in the mapping's "ID · name" form)
     assert team.jira_fields("US-001") == ("US-001 · Invoice list with filters", 3, "High")
     assert team.jira_fields("US-002")[2] == "Low"  # the file-side change was pushed
@@ -175,13 +180,16 @@ def test_conflicts_are_reported_left_alone_then_resolved_by_each_policy(
 
     code, out = _run(capsys, "plan", str(team.file), "--target", "jira")
     assert code == 1
-    assert f"  ! conflict US-001 {us1}: points: conflict — file 13, tracker 5 (was 8)" in out
+    assert (
+        f"  ! conflict US-001 {us1}: points: conflict — file 13, tracker 5 by Bob Backend (was 8)"
+        in out
+    )
 
     code, out = _run(capsys, "apply", str(team.file), "--target", "jira")
     assert code == 1 and team.jira_fields("US-001")[1] == 5  # left alone
     assert (
         "left alone (changed on the tracker): US-001 points: conflict — file 13, tracker 5 "
-        "(was 8)" in out
+        "by Bob Backend (was 8)" in out
     )
 
     code, out = _run(capsys, "pull", str(team.file), "--target", "jira", "--write")
@@ -210,3 +218,65 @@ def test_an_unknown_policy_names_the_setting(
     assert capsys.readouterr().err == (
         "error: [sync] conflicts = 'merge': use one of 'report', 'file-wins', 'tracker-wins'\n"
     )
+
+
+def test_after_a_pull_the_next_apply_writes_nothing(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the team edits the issues as Jira shows them (the summary keeps its "US-001 · " form)
+    team.edit_in_jira("US-001", summary="US-001 · Invoice list with filters", **{team.points: 3})
+    team.edit_in_jira("US-002", priority={"name": "Highest"})
+    code, _out = _run(capsys, "pull", str(team.file), "--target", "jira", "--write")
+    assert code == 0
+
+    team.sandbox.clear_requests()
+    code, out = _run(capsys, "plan", str(team.file), "--target", "jira")
+    assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
+    assert not any(line.lstrip().startswith(("~ update", "+ create")) for line in out), out
+    assert main(["apply", str(team.file), "--target", "jira"]) == 0
+    assert team.sandbox.write_requests() == []  # not one update per pulled issue: none
+    assert team.jira_fields("US-001") == ("US-001 · Invoice list with filters", 3, "High")
+    assert team.jira_fields("US-002")[2] == "Highest"
+
+
+def test_after_a_pull_a_file_side_change_elsewhere_is_still_pushed(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    team.edit_in_jira("US-001", **{team.points: 3})  # pulled into the file
+    # and, in the file, the same story's user story sentence (not a two-way field)
+    team.edit_file("so that I can pay on time.", "so that I can pay before the due date.")
+    assert main(["pull", str(team.file), "--target", "jira", "--write"]) == 0
+    capsys.readouterr()
+
+    team.sandbox.clear_requests()
+    assert main(["apply", str(team.file), "--target", "jira"]) == 0
+    writes = team.sandbox.write_requests()
+    us1 = team.key("US-001")
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in writes] == [("PUT", us1)]
+    issue = team.client.issue(us1)
+    assert "pay before the due date" in issue.fields.description
+    assert getattr(issue.fields, team.points) == 3  # the pulled value, sent back unchanged
+
+
+def test_a_conflict_names_who_changed_jira(team: Team, capsys: pytest.CaptureFixture[str]) -> None:
+    """Alice edits the issue in Jira with her own account; the changelog says it was her."""
+    us1, us2 = team.key("US-001"), team.key("US-002")
+    alice = JIRA(
+        team.sandbox.url,
+        basic_auth=("alice@example.com", team.sandbox.user_token("alice@example.com")),
+        max_retries=0,
+    )
+    alice.issue(us1).update(fields={team.points: 5})
+    alice.close()  # type: ignore[no-untyped-call]
+    team.edit_in_jira("US-002", summary="US-002 · Invoice as PDF")  # Bob's account
+    team.edit_file("**Story Points:** 8", "**Story Points:** 13")
+
+    code, out = _run(capsys, "plan", str(team.file), "--target", "jira")
+    assert code == 1
+    assert (
+        f"  ! conflict US-001 {us1}: points: conflict — file 13, tracker 5 by Alice Devops (was 8)"
+    ) in out
+    assert (
+        f"  < pull     US-002 {us2}: title 'Invoice PDF' -> 'Invoice as PDF' "
+        "(tracker, by Bob Backend)"
+    ) in out

@@ -103,7 +103,7 @@ def _report(
             ),
             nl=False,
         )
-    for (runner, result), (_same, added) in zip(results, appended, strict=True):
+    for (_runner, result), (_same, added) in zip(results, appended, strict=True):
         drift = result.drift
         name = drift.target
         pulled = len(result.edit.applied)
@@ -117,8 +117,6 @@ def _report(
             typer.echo(f"  not written: {edit.story_id} {edit.field}: {why}")
         for line in added.lines():
             typer.echo(line)
-        if write:
-            record_pulled(runner, result)
     if write and new_text != text:
         with open(file, "w", encoding="utf-8", newline="") as handle:
             handle.write(new_text)
@@ -126,6 +124,9 @@ def _report(
     elif not write and new_text != text:
         typer.echo(f"{file}: not written (use --write)")
     if write:
+        written = _parse(new_text, file)
+        for runner, result in results:
+            record_pulled(runner, result, written)
         for target, new in appended:
             link_appended(target, new)
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Protocol
 from backlog.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Set
+
     from sqlalchemy.engine import Engine
 
     from backlog.model import Backlog
@@ -48,6 +50,10 @@ class SyncTarget(Protocol):
 
     def close(self) -> None:
         """Close the target's HTTP connections."""
+        ...
+
+    def record_held(self, backlog: Backlog, held: Mapping[str, Set[str]]) -> int:
+        """After a pull into the file: record as pushed the content the tracker holds."""
         ...
 
     def plan(self, backlog: Backlog, source: str, *, prune: bool) -> SyncReport: ...

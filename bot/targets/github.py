@@ -19,6 +19,7 @@ issue body names its Jira issue: the two trackers are cross-linked.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Set
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -160,6 +161,13 @@ class GitHubTarget:
 
         self.rest.ensure_access()
         return GitHubStoryFinder(self.rest, self.store)
+
+    def record_held(self, backlog: Backlog, held: Mapping[str, Set[str]]) -> int:
+        """After a pull into the file: what GitHub holds is recorded as pushed (no request)."""
+        from sync.state import db
+
+        db.upgrade(self.settings.database_url)
+        return self.build_engine().record_held(backlog, held)
 
     def close(self) -> None:
         """Close the HTTP connections."""

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Set
 from typing import TYPE_CHECKING, Any
 
 from backlog.errors import ConfigurationError
@@ -76,6 +77,10 @@ class JiraTarget:
         from sync.jira.newstories import JiraStoryFinder
 
         return JiraStoryFinder(self.engine.port, self.engine.mapping, self.engine.store)
+
+    def record_held(self, backlog: Backlog, held: Mapping[str, Set[str]]) -> int:
+        """After a pull into the file: what Jira holds is recorded as pushed."""
+        return self.engine.record_held(backlog, held)
 
     def close(self) -> None:
         """Close the HTTP session (``pull FILE`` reads through the adapter directly)."""

@@ -9,7 +9,7 @@ base. ``[sync] conflicts`` picks the policy for fields changed on both sides.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,6 +31,8 @@ class TwoWayRunner(Protocol):
     def state_engine(self) -> Engine: ...
 
     def drift_source(self) -> DriftSource: ...
+
+    def record_held(self, backlog: Backlog, held: Mapping[str, Set[str]]) -> int: ...
 
 
 def policy() -> str:
@@ -92,32 +94,43 @@ def pull_into(runner: TwoWayRunner, backlog: Backlog, text: str, drift: Drift) -
     return PullResult(drift, apply_edits(text, backlog, edits))
 
 
-def record_pulled(runner: TwoWayRunner, result: PullResult) -> int:
-    """After the file was written: the base of each written field and each agreed field."""
+def record_pulled(runner: TwoWayRunner, result: PullResult, written_file: Backlog) -> int:
+    """After the file was written: the base of each written field and each agreed field, and
+    (``written_file``: the backlog as written) the tracker's content recorded as pushed where
+    the file now says what the tracker holds, so that the next ``apply`` writes nothing."""
     written = {(e.story_id, e.field) for e in result.edit.applied}
-    values = [
-        (m.item, m.field, normalise(m.field, m.tracker))
-        for m in result.drift.to_pull
-        if (m.item, _edit_field(m)) in written
-    ]
+    pulled = [m for m in result.drift.to_pull if (m.item, _edit_field(m)) in written]
+    values = [(m.item, m.field, normalise(m.field, m.tracker)) for m in pulled]
     values += [
         (m.item, m.field, normalise(m.field, m.tracker))
         for m in result.drift.agreed
         if not is_untouched_status(m)  # a status the file never wrote stays out of the base
     ]
     result.recorded = BaseStore(runner.state_engine(), runner.name).record(values, "pull")
+    held: dict[str, set[str]] = {}
+    for merge in [*pulled, *result.drift.agreed]:
+        if (merge.item, merge.field) not in result.drift.untidy:
+            held.setdefault(merge.item, set()).add(merge.field)
+    runner.record_held(written_file, held)
     return result.recorded
 
 
-def record_agreed(runner: TwoWayRunner, drift: Drift) -> int:
-    """The base of every field both sides hold alike (nothing written anywhere): what the
-    GitOps pull request proposes becomes the base only once it is merged and agrees."""
-    values = [
-        (m.item, m.field, normalise(m.field, m.tracker))
-        for m in drift.agreed
-        if not is_untouched_status(m)
-    ]
-    return BaseStore(runner.state_engine(), runner.name).record(values, "pull")
+def record_agreed(runner: TwoWayRunner, backlog: Backlog, drift: Drift) -> int:
+    """Fields both sides hold alike (``backlog`` is the file as read): each one's base, and
+    the tracker's content recorded as pushed where nothing else in the item differs from what
+    was last pushed, so that an ``apply`` writes nothing for them. This is how the changes of
+    a merged GitOps pull request become agreed (nothing is written anywhere); the proposal
+    itself moves no base."""
+    agreed = [m for m in drift.agreed if not is_untouched_status(m)]
+    values = [(m.item, m.field, normalise(m.field, m.tracker)) for m in agreed]
+    recorded = BaseStore(runner.state_engine(), runner.name).record(values, "pull")
+    held: dict[str, set[str]] = {}
+    for merge in agreed:
+        if (merge.item, merge.field) not in drift.untidy:
+            held.setdefault(merge.item, set()).add(merge.field)
+    if held:
+        runner.record_held(backlog, held)
+    return recorded
 
 
 def drift_lines(drift: Drift) -> list[str]:

@@ -111,7 +111,7 @@ class BacklogCheck:
         """Plan (or apply) each target two-way, as the CLI does: fields changed on the
         tracker since the last apply or pull are left alone and listed, never pushed back."""
         from bot.targets.newstories import adopt_matching
-        from bot.targets.twoway import guard, measure, policy, record_applied
+        from bot.targets.twoway import guard, measure, policy, record_agreed, record_applied
 
         lines = []
         conflicts = policy()
@@ -120,6 +120,7 @@ class BacklogCheck:
                 # new stories a merged GitOps proposal brought: linked before any apply
                 lines += adopt_matching(runner, backlog)
                 drift = measure(runner, backlog, text, conflicts)
+                record_agreed(runner, backlog, drift)  # a merged GitOps proposal: now agreed
                 guarded = guard(runner, backlog, drift)
                 if apply:
                     done = runner.apply(guarded, self.path, prune=False, progress=None)

@@ -10,8 +10,9 @@ hidden in the text — the marker and the stamp live in a comment property.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
+
+from sync.jira.wiki import wiki_escape
 
 if TYPE_CHECKING:
     from bot.validation.validator import IssueState, Report
@@ -19,9 +20,6 @@ if TYPE_CHECKING:
 MARKER = "<!-- backlog-bot:report -->"
 HASH_PREFIX = "<!-- backlog-bot:hash="
 TITLES = {"dor": "Definition of Ready / INVEST", "dod": "Definition of Done"}
-# always markup: bold, italic, macros, links, tables, images; at a word start only: strike,
-# underline, super/subscript, list and citation markers (so "US-002" stays as written)
-WIKI_SPECIAL = re.compile(r"([\\*_{}\[\]|!])|(?:(?<=\s)|^)([-+^~#?])")
 
 
 def markdown(report: Report, state: IssueState, item: str, stamp: str) -> str:
@@ -72,11 +70,6 @@ def jira_wiki(report: Report, state: IssueState, item: str) -> str:
     lines += [wiki_escape(line) for line in _closing(report)]
     lines += ["", f"_Checked by backlog-bot on the issue's current state ({state.key})._"]
     return "\n".join(lines)
-
-
-def wiki_escape(text: str) -> str:
-    """``text`` shown literally by Jira's wiki renderer (markup characters escaped)."""
-    return WIKI_SPECIAL.sub(lambda m: "\\" + (m.group(1) or m.group(2)), text)
 
 
 def _verdict(report: Report, item: str) -> str:

@@ -28,7 +28,7 @@ from starlette.types import Receive, Scope, Send
 from sandbox.github import shapes
 from sandbox.github.graphql_api import GraphQLApi
 from sandbox.github.limits import PRIMARY_MESSAGE, RATE_DOCS, SECONDARY_DOCS, SECONDARY_MESSAGE
-from sandbox.github.state import SandboxError
+from sandbox.github.state import ACTING_LOGIN, SandboxError
 
 JSON_TYPE = "application/json; charset=utf-8"
 DROPPED = "ASGI callable returned without completing response."
@@ -137,9 +137,11 @@ class GitHubApp:
             except SandboxError as exc:
                 status, data = exc.status, {"message": exc.message}
             return _json(status, data)
-        if not self.sandbox.authorized(request.headers.get("authorization")):
+        caller = self.sandbox.caller(request.headers.get("authorization"))
+        if caller is False:
             docs = "https://docs.github.com/rest"
             return _json(401, {"message": "Bad credentials", "documentation_url": docs})
+        ACTING_LOGIN.set(caller if isinstance(caller, str) else None)  # this request's task
         rule = limits.pick_fault(method, path)
         entry.fault = rule.kind if rule else None
         if rule and rule.kind == "5xx":

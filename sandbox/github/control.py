@@ -25,6 +25,7 @@ from sandbox.github.webhooks import WebhookSender
 from sandbox.runner import SandboxControl, ServedApp
 
 DEFAULT_TOKEN = "ghp_sandboxtoken0000000000000000000000000"
+TEAMMATE_TOKEN_PREFIX = "ghp_teammate_"
 
 
 class GitHubSandbox(SandboxControl):
@@ -42,6 +43,7 @@ class GitHubSandbox(SandboxControl):
         seed: int = 0,
     ) -> None:
         self.token = token
+        self.teammates: set[str] = set()
         self.project_title = project_title
         self.repo = RepoState(owner, name)
         self.flow = DevFlow(self.repo)
@@ -89,13 +91,31 @@ class GitHubSandbox(SandboxControl):
 
     def authorized(self, header: str | None) -> bool:
         """A personal token or an unexpired installation token (not the App's JWT)."""
+        return self.caller(header) is not False
+
+    def caller(self, header: str | None) -> str | bool | None:
+        """The teammate a token belongs to (``user_token``), None for the sandbox's own
+        token or an installation token, False when refused."""
         if not header:
             return False
         scheme, _, credential = header.partition(" ")
         if scheme.lower() not in ("token", "bearer"):
             return False
         credential = credential.strip()
-        return hmac.compare_digest(credential, self.token) or self.apps.token_valid(credential)
+        if hmac.compare_digest(credential, self.token) or self.apps.token_valid(credential):
+            return None
+        if credential.startswith(TEAMMATE_TOKEN_PREFIX):
+            login = credential.removeprefix(TEAMMATE_TOKEN_PREFIX)
+            if login and login in self.teammates:
+                return login
+        return False
+
+    def user_token(self, login: str) -> str:
+        """A personal token of teammate ``login``: what it changes is theirs (issue events,
+        board values); the teammate is known from then on."""
+        self.teammates.add(login)
+        self.repo.ensure_user(login)
+        return TEAMMATE_TOKEN_PREFIX + login
 
     # --- inspection --------------------------------------------------------------------------
 

@@ -134,10 +134,15 @@ class ProjectObjects:
     def value_object(self, item_id: str, field_id: str) -> dict[str, Any]:
         record = self.fields[field_id]
         value = self.items[item_id]["values"][field_id]
+        created = value.get("createdAt") or shapes.now_iso()
         common = {
             "id": f"{item_id}:{field_id}",
             "field": self.field_object(field_id),
             "item": lambda info: self.item_object(item_id),
+            # who set the value (a value set is a new value) and when
+            "creator": self.user_object(value.get("creator") or self.repo.owner),
+            "createdAt": created,
+            "updatedAt": created,
         }
         kind = record["dataType"]
         if kind == "SINGLE_SELECT":

@@ -181,7 +181,9 @@ class ProjectsState(ProjectObjects):
             if value is None:
                 item["values"].pop(field_id, None)
             else:
-                item["values"][field_id] = self._checked_value(record, value)
+                # a value set is a new value: its creator is who set it (``creator``)
+                stamp = {"creator": self.repo.acting(), "createdAt": shapes.now_iso()}
+                item["values"][field_id] = {**self._checked_value(record, value), **stamp}
             return {"item": self.item_object(item_id), "before": before}
 
     def _checked_value(self, record: dict[str, Any], value: dict[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,9 @@ class RestApi:
             ("GET", REPO, self.get_repo),
             ("GET", REPO + "/issues", self.list_issues),
             ("POST", REPO + "/issues", self.create_issue),
+            ("GET", REPO + "/issues/events", self.list_events),
             ("GET", REPO + r"/issues/(?P<number>\d+)", self.get_issue),
+            ("GET", REPO + r"/issues/(?P<number>\d+)/events", self.issue_events),
             ("PATCH", REPO + r"/issues/(?P<number>\d+)", self.edit_issue),
             ("GET", REPO + r"/issues/(?P<number>\d+)/labels", self.issue_labels),
             ("POST", REPO + r"/issues/(?P<number>\d+)/labels", self.add_labels),
@@ -114,6 +116,31 @@ class RestApi:
     def list_issues(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         numbers = self.repo.list_issues(query)
         return 200, [self.repo.issue_shape(n) for n in numbers]
+
+    def list_events(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
+        """The repository's issue events, newest first, each with its issue."""
+        with self.repo.lock:
+            events = list(reversed(self.repo.issue_events))
+            return 200, [
+                shapes.issue_event(
+                    self.repo.api,
+                    event,
+                    self.repo.user_shape(event["actor"]),
+                    self.repo.issue_shape(event["number"]),
+                )
+                for event in events
+            ]
+
+    def issue_events(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
+        """One issue's events, oldest first."""
+        number = int(params["number"])
+        with self.repo.lock:
+            self.repo.issue(number)  # 404 for an unknown issue
+            return 200, [
+                shapes.issue_event(self.repo.api, event, self.repo.user_shape(event["actor"]), None)
+                for event in self.repo.issue_events
+                if event["number"] == number
+            ]
 
     def create_issue(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 201, self.repo.create_issue(_object(body))

@@ -393,3 +393,26 @@ def review(
 
 def rate_limit(resources: dict[str, dict[str, int]]) -> dict[str, Any]:
     return {"resources": resources, "rate": resources["core"]}
+
+
+def issue_event(
+    repo_api: str, record: dict[str, Any], actor: dict[str, Any], issue: dict[str, Any] | None
+) -> dict[str, Any]:
+    """An issue event (``issue-event``; with ``issue`` for the repository-wide list)."""
+    shape: dict[str, Any] = {
+        "id": record["id"],
+        "node_id": record["node_id"],
+        "url": f"{repo_api}/issues/events/{record['id']}",
+        "actor": actor,
+        "event": record["event"],
+        "commit_id": None,
+        "commit_url": None,
+        "created_at": record["created_at"],
+        "performed_via_github_app": None,
+    }
+    for key in ("rename", "milestone"):
+        if key in record:
+            shape[key] = record[key]
+    if issue is not None:
+        shape["issue"] = issue
+    return shape

@@ -7,6 +7,7 @@ Records are plain dicts; ``shapes`` renders them as GitHub's JSON.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import threading
 from collections.abc import Callable
@@ -15,6 +16,10 @@ from typing import Any
 from sandbox.github import shapes
 
 EventSink = Callable[[str, dict[str, Any]], None]
+# the login a request authenticated as (None: the token of the sandbox's own account)
+ACTING_LOGIN: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "github_sandbox_acting_login", default=None
+)
 
 
 class SandboxError(Exception):
@@ -53,11 +58,32 @@ class RepoState:
         self.reviews: dict[int, list[dict[str, Any]]] = {}
         self.check_runs: dict[int, dict[str, Any]] = {}
         self.events: list[EventSink] = []
+        self.issue_events: list[dict[str, Any]] = []  # renamed, milestoned ..., oldest first
 
     # --- helpers -----------------------------------------------------------------------------
 
     def next_id(self) -> int:
         return next(self._ids)
+
+    def acting(self) -> str:
+        """Who sends the request being served: a teammate's login, else the owner's."""
+        return ACTING_LOGIN.get() or self.owner
+
+    def record_event(self, number: int, event: str, **details: Any) -> None:
+        """An issue event (``GET .../issues/events``) by the acting user, now."""
+        with self.lock:
+            event_id = self.next_id()
+            self.issue_events.append(
+                {
+                    "id": event_id,
+                    "node_id": shapes.node_id("E", event_id),
+                    "number": number,
+                    "actor": self.acting(),
+                    "event": event,
+                    "created_at": shapes.now_iso(),
+                    **details,
+                }
+            )
 
     def ensure_user(self, login: str) -> int:
         with self.lock:
@@ -249,6 +275,14 @@ class RepoState:
             milestone = fields.get("milestone")
             if milestone is not None and milestone not in self.milestones:
                 raise SandboxError(422, "Validation Failed")
+            if "title" in fields and fields["title"] != record["title"]:
+                rename = {"from": record["title"], "to": fields["title"]}
+                self.record_event(number, "renamed", rename=rename)
+            if "milestone" in fields and fields["milestone"] != milestone_before:
+                for event, ms in (("demilestoned", milestone_before), ("milestoned", milestone)):
+                    if ms is not None and ms in self.milestones:
+                        title = self.milestones[ms]["title"]
+                        self.record_event(number, event, milestone={"title": title})
             for key in ("title", "body", "milestone"):
                 if key in fields:
                     record[key] = fields[key]

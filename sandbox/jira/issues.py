@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from sandbox.jira.adf import adf_problem
+from sandbox.jira.middleware import ACTING_USER
 from sandbox.jira.render import adf_to_text, issue_json, user_json
 from sandbox.jira.state import (
     EPIC_LINK_FIELD,
@@ -127,7 +128,8 @@ class IssueService:
             {
                 "id": str(len(issue.histories) + 10000 * issue.id),
                 "author": self._user(base),
-                "created": issue.updated,
+                # RFC 3339, as the description's date-time (like serverInfo's serverTime)
+                "created": issue.updated.replace("+0000", "+00:00"),
                 "items": [self._history_item(item) for item in changes],
             }
         )
@@ -135,22 +137,29 @@ class IssueService:
         self.webhooks.emit("jira:issue_updated", rendered, self._user(base), changes)
 
     def _history_item(self, item: dict[str, Any]) -> dict[str, Any]:
-        """A changelog item as Jira shows it: the Sprint field by sprint name, not id."""
-        if item["field"] != "Sprint":
-            return item
-        names = []
-        for value in (item["fromString"], item["toString"]):
-            sprint = self.state.sprints.get(int(value)) if value else None
-            names.append(sprint.name if sprint else value)
-        return {**item, "fromString": names[0], "toString": names[1]}
+        """A changelog item as Jira shows it: with the field's id (``fieldId``), the Sprint
+        field by sprint name, not id."""
+        shown = {**item, "fieldId": item["field"]}
+        if item["field"] == "Sprint":
+            names = []
+            for value in (item["fromString"], item["toString"]):
+                sprint = self.state.sprints.get(int(value)) if value else None
+                names.append(sprint.name if sprint else value)
+            shown |= {"fieldId": SPRINT_FIELD, "fromString": names[0], "toString": names[1]}
+        # a value that is not there is left out (the description's strings are not nullable)
+        return {key: value for key, value in shown.items() if value is not None}
 
     def snapshot(self, issue: Issue) -> dict[str, str | None]:
         return self._display(issue)
 
     # --- helpers ------------------------------------------------------------------------
 
+    def acting(self) -> User:
+        """Who sends the request being served: a teammate, else the site's own account."""
+        return self.state.users.get(ACTING_USER.get() or "") or self.actor
+
     def _user(self, base: str) -> dict[str, Any]:
-        data = user_json(base, self.actor)
+        data = user_json(base, self.acting())
         data.pop("emailAddress", None)
         return data
 

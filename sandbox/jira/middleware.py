@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import json
 import logging
 import time
@@ -22,6 +23,10 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 CONTROL_PREFIX = "/_sandbox"
+# the account id of the user a request authenticated as (None: the site's own account)
+ACTING_USER: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "jira_sandbox_acting_user", default=None
+)
 
 
 class _DroppedConnectionFilter(logging.Filter):
@@ -36,25 +41,44 @@ logging.getLogger("uvicorn.error").addFilter(_DroppedConnectionFilter())
 
 class Credentials:
     """Who may call: basic auth ``email:token`` or ``Authorization: Bearer token`` (Cloud);
-    only the Bearer personal access token on Data Center (``bearer_only``)."""
+    only the Bearer personal access token on Data Center (``bearer_only``). Besides the
+    site's own account, each teammate in ``people`` (account id -> (email, token)) may call
+    as themselves: what they change is theirs in the changelog."""
 
-    def __init__(self, email: str, token: str, *, bearer_only: bool = False) -> None:
+    def __init__(
+        self,
+        email: str,
+        token: str,
+        *,
+        bearer_only: bool = False,
+        people: dict[str, tuple[str, str]] | None = None,
+    ) -> None:
         self.email = email
         self.token = token
         self.bearer_only = bearer_only
+        self.people = dict(people or {})
 
     def accepts(self, header: str | None) -> bool:
+        return self.identify(header) is not False
+
+    def identify(self, header: str | None) -> str | bool | None:
+        """The teammate's account id, None for the site's own account, False: refused."""
         if not header:
             return False
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer":
-            return value.strip() == self.token
+            if value.strip() == self.token:
+                return None
+            return next((a for a, (_e, t) in self.people.items() if t == value.strip()), False)
         if scheme.lower() == "basic" and not self.bearer_only:
             try:
                 decoded = base64.b64decode(value.strip()).decode("utf-8")
             except (ValueError, UnicodeDecodeError):
                 return False
-            return decoded == f"{self.email}:{self.token}"
+            if decoded == f"{self.email}:{self.token}":
+                return None
+            pairs = {f"{email}:{token}": account for account, (email, token) in self.people.items()}
+            return pairs.get(decoded, False)
         return False
 
 
@@ -96,7 +120,8 @@ class SandboxMiddleware:
             await _respond(send, 404, b"", {"content-type": "text/html"})
             return
         anonymous_info = self.datacenter and path == "/rest/api/2/serverInfo"
-        if not anonymous_info and not self.credentials.accepts(headers.get("authorization")):
+        caller = self.credentials.identify(headers.get("authorization"))
+        if not anonymous_info and caller is False:
             payload = _json(
                 {"errorMessages": ["Client must be authenticated to access this resource."]}
             )
@@ -111,7 +136,11 @@ class SandboxMiddleware:
         if fault is not None:
             await asyncio.sleep(fault.delay or 0)
 
-        status, response_headers, response_body = await _capture(self.app, scope, body)
+        acting = ACTING_USER.set(caller if isinstance(caller, str) else None)
+        try:
+            status, response_headers, response_body = await _capture(self.app, scope, body)
+        finally:
+            ACTING_USER.reset(acting)
         ctype = response_headers.get("content-type", "")
         after = self.faults.pick(method, path, pre=False, created=self.created_count())
         if after is not None and after.mode == "drop_after":

@@ -72,7 +72,7 @@ class CommentApi:
         with self.state.lock:
             comment = {
                 "id": str(next(self._ids)),
-                "author": self.issues.actor.account_id,
+                "author": self.issues.acting().account_id,
                 "body": body,
                 "created": now_iso(),
                 "updated": now_iso(),

@@ -47,6 +47,7 @@ class IssueApi:
             Route(f"{api}/issue", self.create_issue, methods=["POST"]),
             Route(f"{api}/issue/bulk", self.create_bulk, methods=["POST"]),
             Route(f"{api}/issue/{{key}}", self.issue, methods=["GET", "PUT", "DELETE"]),
+            Route(f"{api}/issue/{{key}}/changelog", self.changelog),
             Route(f"{api}/issue/{{key}}/transitions", self.transitions, methods=["GET", "POST"]),
             Route(f"{api}/issue/{{key}}/remotelink", self.remote_link, methods=["GET", "POST"]),
             Route(f"{api}/issue/{{key}}/properties", self.property_keys),
@@ -115,6 +116,8 @@ class IssueApi:
                     fields=csv(request.query_params.get("fields")),
                     properties=csv(request.query_params.get("properties")),
                 )
+                if "changelog" in (request.query_params.get("expand") or ""):
+                    data["changelog"] = _changelog(issue.histories)
             return JSONResponse(data)
         if request.method == "DELETE":
             with self.state.lock:
@@ -315,16 +318,37 @@ class IssueApi:
             ]
             if "changelog" in str(params.get("expand") or ""):
                 for data, issue in zip(issues, page, strict=True):
-                    data["changelog"] = {
-                        "startAt": 0,
-                        "maxResults": len(issue.histories),
-                        "total": len(issue.histories),
-                        "histories": list(issue.histories),
-                    }
+                    data["changelog"] = _changelog(issue.histories)
         result: dict[str, Any] = {"issues": issues, "isLast": offset + limit >= len(matched)}
         if not result["isLast"]:
             result["nextPageToken"] = encode_token(offset + limit)
         return JSONResponse(result)
+
+    async def changelog(self, request: Request) -> Response:
+        """``GET /issue/{key}/changelog``: the changelog oldest first, paged by ``startAt``."""
+        issue = self.state.issue(request.path_params["key"])
+        if issue is None or not issue.project.permitted:
+            return error_response(
+                404, ["Issue does not exist or you do not have permission to see it."]
+            )
+        try:
+            start = int(request.query_params.get("startAt", 0))
+            limit = int(request.query_params.get("maxResults", 100))
+        except ValueError:
+            return error_response(400, ["startAt and maxResults must be numbers."])
+        with self.state.lock:
+            histories = list(issue.histories)
+        page = histories[start : start + max(limit, 0)]
+        return JSONResponse(
+            {
+                "self": str(request.url),
+                "startAt": start,
+                "maxResults": limit,
+                "total": len(histories),
+                "isLast": start + len(page) >= len(histories),
+                "values": page,
+            }
+        )
 
     async def search_gone(self, request: Request) -> Response:
         if self.state.deployment == "datacenter":
@@ -375,3 +399,13 @@ class IssueApi:
         if not isinstance(ref, dict):
             return None
         return self.state.issue(str(ref.get("key") or ref.get("id") or ""))
+
+
+def _changelog(histories: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``changelog`` of an issue read with ``expand=changelog`` (all of it, oldest first)."""
+    return {
+        "startAt": 0,
+        "maxResults": len(histories),
+        "total": len(histories),
+        "histories": list(histories),
+    }

@@ -61,12 +61,15 @@ class PlatformApi:
         )
 
     async def myself(self, request: Request) -> Response:
-        user = user_json(base_url(request), self.issues.actor, api_version(request))
+        acting = self.issues.acting()
+        user = user_json(base_url(request), acting, api_version(request))
         if self.state.deployment == "datacenter":  # users have a key and a name, no accountId
+            name = acting.email.split("@", 1)[0]
+            number = 10000 + sorted(self.state.users).index(acting.account_id)
             user.pop("accountId")
             user.pop("accountType", None)
-            user |= {"key": "JIRAUSER10000", "name": "backlog-bot"}
-            user["self"] = f"{base_url(request)}/rest/api/2/user?username=backlog-bot"
+            user |= {"key": f"JIRAUSER{number}", "name": name}
+            user["self"] = f"{base_url(request)}/rest/api/2/user?username={name}"
         return JSONResponse(user)
 
     async def fields(self, request: Request) -> Response:

@@ -132,6 +132,11 @@ class JiraSandbox(SandboxControl):
             and not r.path.endswith("/rest/api/2/search")
         ]
 
+    def user_token(self, email: str) -> str:
+        """The API token (Data Center: personal access token) of teammate ``email``
+        (``alice@example.com``, ``bob@example.com``): edits made with it are theirs."""
+        return f"sandbox-token-{email.split('@', 1)[0]}"
+
     def issues_by_label(self, label: str) -> list[str]:
         with self.state.lock:
             return sorted(
@@ -163,7 +168,13 @@ class JiraSandbox(SandboxControl):
         return SandboxMiddleware(
             app,
             credentials=Credentials(
-                self.email, self.token, bearer_only=self.deployment == "datacenter"
+                self.email,
+                self.token,
+                bearer_only=self.deployment == "datacenter",
+                people={
+                    user.account_id: (user.email, self.user_token(user.email))
+                    for user in TEAM_MEMBERS[1:]
+                },
             ),
             datacenter=self.deployment == "datacenter",
             faults=self.faults,

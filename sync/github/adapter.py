@@ -27,7 +27,7 @@ Exceptions are translated at this boundary::
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import date
 from typing import Any, TypeVar
 
@@ -50,6 +50,8 @@ from sync.github.refusals import credential_refused
 
 T = TypeVar("T")
 SERVICE = "github"
+# issue events that change a two-way field: the event -> the field
+EVENT_FIELDS = {"renamed": "title", "milestoned": "milestone", "demilestoned": "milestone"}
 
 
 # --- the transport boundary -----------------------------------------------------------------
@@ -322,6 +324,22 @@ class GitHubRestAdapter:
             if len(batch) < 100:
                 return
             page += 1
+
+    def issue_event_actors(self, numbers: Collection[int]) -> dict[int, dict[str, str]]:
+        """Who last renamed (``title``) or (de)milestoned (``milestone``) each issue of
+        ``numbers``: one page of the repository's issue events, the newest 100. Older
+        changes are not looked for (who changed it is then not known)."""
+        wanted = set(numbers)
+        params = {"per_page": 100}
+        events = self._json("GET", "/issues/events", None, idempotent=True, params=params)
+        found: dict[int, dict[str, str]] = {}
+        for event in events:  # newest first
+            number = (event.get("issue") or {}).get("number")
+            kind = EVENT_FIELDS.get(str(event.get("event")))
+            login = (event.get("actor") or {}).get("login")
+            if number in wanted and kind and login:
+                found.setdefault(int(number), {}).setdefault(kind, str(login))
+        return found
 
     def issues_by_marker(self) -> dict[str, GitHubIssue]:
         """Backlog id -> issue, from the hidden markers (the oldest wins if duplicated)."""

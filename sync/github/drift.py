@@ -10,7 +10,7 @@ without its ``US-001 ·`` prefix into the story heading, the board fields into
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from backlog.edit import FieldEdit
@@ -21,6 +21,8 @@ from sync.issue_text import SEPARATOR, story_name
 from sync.twoway import LiveItem
 
 FIELDS = ("title", "points", "priority", "status")
+# two-way field -> the board field holding it
+BOARD_FIELDS = {"points": FIELD_POINTS, "priority": FIELD_PRIORITY, "status": FIELD_STATUS}
 
 
 class GitHubDrift:
@@ -66,14 +68,40 @@ class GitHubDrift:
                     "priority": item.values.get(FIELD_PRIORITY),
                     "status": item.values.get(FIELD_STATUS),
                 }
-                found[backlog_id] = LiveItem(backlog_id, f"#{item.number}", values)
+                untidy = _untidy_title(backlog_id, item.title)
+                authors = {
+                    name: item.authors[board]
+                    for name, board in BOARD_FIELDS.items()
+                    if board in item.authors
+                }
+                found[backlog_id] = LiveItem(
+                    backlog_id, f"#{item.number}", values, authors=authors, untidy=untidy
+                )
         missing = {n: b for b, (n, _node) in self.links.items() if b not in found}
         if missing:
             for issue in self.rest.iter_issues():
                 backlog_id = missing.get(issue.number)
                 if backlog_id is not None:
                     values = {"title": issue.title.removeprefix(backlog_id + SEPARATOR)}
-                    found[backlog_id] = LiveItem(backlog_id, f"#{issue.number}", values)
+                    untidy = _untidy_title(backlog_id, issue.title)
+                    found[backlog_id] = LiveItem(
+                        backlog_id, f"#{issue.number}", values, untidy=untidy
+                    )
+        return found
+
+    def who_changed(self, wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Who renamed the issues: one page of the repository's issue events, read only when
+        such a change needs a name."""
+        kinds = {"title": "title"}
+        asked = [(item, name) for item, name in wanted if name in kinds and item in self.links]
+        if not asked:
+            return {}
+        actors = self.rest.issue_event_actors({self.links[item][0] for item, _name in asked})
+        found = {}
+        for item, name in asked:
+            who = actors.get(self.links[item][0], {}).get(kinds[name])
+            if who:
+                found[(item, name)] = who
         return found
 
     def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None:
@@ -99,3 +127,8 @@ class GitHubDrift:
         if name == "priority" and value:
             return story.model_copy(update={"priority": str(value)})
         return story
+
+
+def _untidy_title(backlog_id: str, title: str | None) -> frozenset[str]:
+    """``{"title"}`` when the tracker's title lacks the mapping's ``US-001 · `` prefix."""
+    return frozenset() if (title or "").startswith(backlog_id + SEPARATOR) else frozenset({"title"})

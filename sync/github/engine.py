@@ -10,7 +10,7 @@ issues created later in the run) are retried, up to ``rounds`` times.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from typing import Any
 
 from backlog.errors import AuthenticationError, PermissionDeniedError, RemoteError
@@ -19,16 +19,25 @@ from sync.github.apply import GitHubApplier, Links
 from sync.github.board import ProjectBoard
 from sync.github.mapping import (
     FIELD_POINTS,
+    FIELD_PRIORITY,
     FIELD_SPRINT,
     FIELD_STATUS,
     GitHubDesired,
     GitHubOptions,
     desired_state,
 )
-from sync.github.plan import TARGET, plan_github, project_enabled
+from sync.github.plan import (
+    TARGET,
+    issue_content,
+    issue_numbers,
+    milestone_number,
+    plan_github,
+    project_enabled,
+    snapshot,
+)
 from sync.github.port import GitHubProjectsPort, GitHubRestPort, IssueState
 from sync.link_record import LinkRecord
-from sync.plan import ISSUE_KINDS, Plan
+from sync.plan import ISSUE_KINDS, Plan, content_hash
 from sync.report import Progress, SilentProgress, SyncReport, recorded_run
 from sync.state.links import LinkStore, PulledState
 
@@ -172,6 +181,43 @@ class GitHubSync:
         }
         return keys, urls
 
+    # --- after a pull into the file -------------------------------------------------------
+
+    def record_held(self, backlog: Backlog, held: Mapping[str, Set[str]]) -> int:
+        """After GitHub's values were written into the file: record as pushed what GitHub
+        already holds, so that the next ``apply`` writes nothing for it.
+
+        ``held``: backlog id -> the two-way fields whose value is now the same in the file
+        and on GitHub. An issue's new content (title, body, labels, milestone) and its board
+        values are recorded only when everything else in them is what was last pushed; what
+        follows from a pulled value but GitHub does not hold yet (the ``priority: …`` label
+        of a priority changed on the board) is left for ``apply`` to write.
+        """
+        desired = desired_state(backlog, self.mapping)
+        plan = self._plan(desired, prune=False)
+        numbers = issue_numbers(self.links)
+        updates: list[LinkRecord] = []
+        for change in plan.changes:
+            fields = held.get(change.backlog_id)
+            spec = desired.issue(change.backlog_id)
+            if change.action != "update" or not fields or spec is None:
+                continue
+            link = self.links.get((spec.kind, spec.backlog_id))
+            if link is None:
+                continue
+            allowed = {key for name in fields for key in HELD_KEYS.get(name, ())}
+            if change.kind in ISSUE_KINDS and set(change.diff) <= allowed:
+                ms = milestone_number(self.links, spec.milestone)
+                content = issue_content(spec, desired, numbers, ms, self.jira)
+                link.content_hash = content_hash(content)
+                link.extra["pushed"] = snapshot(content)
+                updates.append(link)
+            elif change.kind == "project-fields" and set(change.diff) <= allowed:
+                link.extra["fields_pushed"] = dict(spec.project_fields)
+                updates.append(link)
+        self.store.record(updates)
+        return len({(link.kind, link.backlog_id) for link in updates})
+
     # --- pull ----------------------------------------------------------------------------
 
     def pull(self) -> SyncReport:
@@ -205,6 +251,16 @@ class GitHubSync:
                 states[fresh.node_id] = (fresh.state.upper(), fresh.assignees, fresh.closed_at)
                 link.extra["etag"] = fresh.etag
         return states, {}
+
+
+# the parts of an issue (``snapshot`` keys) and of its board item (field names) that each
+# two-way field decides
+HELD_KEYS: Mapping[str, tuple[str, ...]] = {
+    "title": ("title",),
+    "points": (FIELD_POINTS,),
+    "priority": (FIELD_PRIORITY,),
+    "sprint": (FIELD_SPRINT, "milestone"),
+}
 
 
 def _pulled(

@@ -60,11 +60,12 @@ Q_FIELDS = (
 )
 
 FIELD_NAME = "field { ... on ProjectV2FieldCommon { name } }"
+# each value with its field's name and who set it (``creator``: a value set is a new value)
 VALUE_NODES = f"""
-... on ProjectV2ItemFieldSingleSelectValue {{ name optionId {FIELD_NAME} }}
-... on ProjectV2ItemFieldNumberValue {{ number {FIELD_NAME} }}
-... on ProjectV2ItemFieldTextValue {{ text {FIELD_NAME} }}
-... on ProjectV2ItemFieldIterationValue {{ title iterationId {FIELD_NAME} }}
+... on ProjectV2ItemFieldSingleSelectValue {{ name optionId {FIELD_NAME} creator {{ login }} }}
+... on ProjectV2ItemFieldNumberValue {{ number {FIELD_NAME} creator {{ login }} }}
+... on ProjectV2ItemFieldTextValue {{ text {FIELD_NAME} creator {{ login }} }}
+... on ProjectV2ItemFieldIterationValue {{ title iterationId {FIELD_NAME} creator {{ login }} }}
 """
 
 Q_ITEMS = (
@@ -122,6 +123,7 @@ class ProjectItem:
     values: dict[str, Any]
     closed_at: str | None = None
     title: str | None = None
+    authors: dict[str, str] = field(default_factory=dict)  # field name -> who set the value
 
 
 def graphql_url(api_url: str) -> str:
@@ -420,11 +422,14 @@ class GitHubProjectsClient:
                 content = node.get("content") or {}
                 if "id" not in content:
                     continue
-                values = {}
+                values, authors = {}, {}
                 for value in (node.get("fieldValues") or {}).get("nodes") or []:
                     name = ((value or {}).get("field") or {}).get("name")
                     if name:
                         values[name] = _plain(value)
+                        login = ((value or {}).get("creator") or {}).get("login")
+                        if login:
+                            authors[name] = str(login)
                 found[content["id"]] = ProjectItem(
                     id=node["id"],
                     content_id=content["id"],
@@ -434,6 +439,7 @@ class GitHubProjectsClient:
                     values=values,
                     closed_at=content.get("closedAt"),
                     title=content.get("title"),
+                    authors=authors,
                 )
             info = page.get("pageInfo") or {}
             if not info.get("hasNextPage"):

@@ -7,7 +7,7 @@ engine (``sync.github.engine``) sees only this module.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -109,6 +109,7 @@ class GitHubRestPort(Protocol):
         self, number: int, title: str, description: str, due_on: date | None
     ) -> None: ...
     def iter_issues(self) -> Iterator[GitHubIssue]: ...
+    def issue_event_actors(self, numbers: Collection[int]) -> dict[int, dict[str, str]]: ...
     def issues_by_marker(self) -> dict[str, GitHubIssue]: ...
     def create_issue(
         self, backlog_id: str, *, title: str, body: str, labels: list[str], milestone: int | None

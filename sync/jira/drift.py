@@ -9,7 +9,7 @@ priority) and ``**Status:**``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from backlog.edit import FieldEdit
@@ -70,7 +70,11 @@ class JiraDrift:
                     "priority": issue.priority,
                     "status": issue.status,
                 }
-                found[backlog_id] = LiveItem(backlog_id, issue.key, values)
+                untidy = _untidy_title(backlog_id, issue.summary)
+                authors = _authors(issue.changed_by, project)
+                found[backlog_id] = LiveItem(
+                    backlog_id, issue.key, values, authors=authors, untidy=untidy
+                )
         return found
 
     def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None:
@@ -99,9 +103,35 @@ class JiraDrift:
             return story.model_copy(update={"priority": self._backlog_priority(str(value))})
         return story
 
+    def who_changed(self, wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Nothing more to read: the changelog of the search named every author it knows."""
+        return {}
+
     def _backlog_priority(self, jira_name: str) -> str:
         """The backlog word for a Jira priority (``Highest`` -> ``Critical`` by default)."""
         for word, name in self.mapping.priorities.items():
             if name.casefold() == jira_name.casefold() and word != "highest":
                 return word.title()
         return jira_name
+
+
+def _untidy_title(backlog_id: str, title: str | None) -> frozenset[str]:
+    """``{"title"}`` when the tracker's title lacks the mapping's ``US-001 · `` prefix."""
+    return frozenset() if (title or "").startswith(backlog_id + SEPARATOR) else frozenset({"title"})
+
+
+def _authors(changed_by: Mapping[str, str], project: JiraProjectConfig) -> dict[str, str]:
+    """Who last changed each two-way field, from the changelog's field ids (or names)."""
+    keys = {
+        "title": ("summary",),
+        "points": (project.points_field, project.points_field_name),
+        "priority": ("priority",),
+        "status": ("status",),
+        "sprint": (project.sprint_field, "Sprint"),
+    }
+    found = {}
+    for name, candidates in keys.items():
+        who = next((changed_by[k] for k in candidates if k and k in changed_by), None)
+        if who:
+            found[name] = who
+    return found

@@ -8,6 +8,8 @@ which field, what Jira said); the run goes on and the next run completes the job
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Set
+
 from backlog.model import Backlog
 from sync.jira.apply import JiraApplier
 from sync.jira.mapping import JiraMappingConfig, desired_state
@@ -110,6 +112,45 @@ class JiraSync:
             changed = self.store.record_pulled(states)
             report.counts = {"issues": len(states), "changed": changed}
         return report
+
+    # --- after a pull into the file ------------------------------------------------------
+
+    def record_held(self, backlog: Backlog, held: Mapping[str, Set[str]]) -> int:
+        """After tracker values were written into the file: record as pushed the content the
+        tracker already holds, so that the next ``apply`` writes nothing for it.
+
+        ``held``: backlog id -> the two-way fields (``sync.jira.drift.FIELDS``) whose value
+        is now the same in the file and in Jira. A story's new content is recorded only when
+        everything else in it is what was last pushed (a file-side change elsewhere is still
+        pushed by ``apply``). Returns how many links were brought up to date.
+        """
+        desired = desired_state(backlog, _source(backlog, None), self.mapping)
+        links = self.store.load()
+        updates = []
+        for item in desired.issues:
+            fields = held.get(item.backlog_id)
+            rec = links.get((item.kind, item.backlog_id))
+            if not fields or rec is None or rec.content_hash == item.hash:
+                continue
+            previous = rec.extra.get("content")
+            if not isinstance(previous, dict):
+                continue  # adopted after a crash: what was pushed is not known
+            new = item.content()
+            allowed = {key for name in fields for key in CONTENT_KEYS.get(name, ())}
+            if {key for key, value in new.items() if previous.get(key) != value} <= allowed:
+                rec.content_hash = item.hash
+                rec.extra = {**rec.extra, "content": new}
+                updates.append(rec)
+        self.store.record(updates)
+        return len(updates)
+
+
+# the parts of an issue's content (``DesiredIssue.content``) each two-way field decides
+CONTENT_KEYS: Mapping[str, tuple[str, ...]] = {
+    "title": ("summary",),
+    "points": ("points",),
+    "priority": ("priority",),
+}
 
 
 def _source(backlog: Backlog, source: str | None) -> str:

@@ -46,6 +46,7 @@ from sync.issue_text import (
     then_checklist,
 )
 from sync.jira.port import MANAGED_LABEL, id_label
+from sync.jira.wiki import code_block, wiki_escape
 from sync.plan import content_hash
 
 IssueKind = Literal["epic", "story", "task", "subtask"]
@@ -239,11 +240,11 @@ def desired_state(backlog: Backlog, source: str, config: JiraMappingConfig) -> D
 def _epic(epic: Epic) -> DesiredIssue:
     parts = []
     if epic.business_value:
-        parts.append(f"*Business value:* {epic.business_value}")
+        parts.append(f"*Business value:* {wiki_escape(epic.business_value)}")
     if epic.timeline:
-        parts.append(f"*Timeline:* {epic.timeline}")
+        parts.append(f"*Timeline:* {wiki_escape(epic.timeline)}")
     if epic.points_raw or epic.points is not None:
-        declared = f"*Story points (declared):* {epic.points_raw or epic.points}"
+        declared = f"*Story points (declared):* {wiki_escape(str(epic.points_raw or epic.points))}"
         parts.append(declared)
     if epic.acceptance_criteria:
         parts.append("h3. Acceptance criteria\n" + _checklist(epic.acceptance_criteria))
@@ -259,33 +260,32 @@ def _epic(epic: Epic) -> DesiredIssue:
 def _story(story: Story, config: JiraMappingConfig) -> DesiredIssue:
     parts = []
     if story.user_story:
-        parts.append(f"*User story:* {story.user_story.text}")
+        parts.append(f"*User story:* {wiki_escape(story.user_story.text)}")
     criteria = story.acceptance_criteria
     if criteria is not None and criteria.raw.strip():
         if criteria.is_gherkin:
-            checks = "".join(f"\n* ( ) {item}" for item in then_checklist(criteria))
-            parts.append(
-                "h3. Acceptance criteria\n{code:gherkin}\n"
-                + criteria.raw.strip()
-                + "\n{code}"
-                + checks
-            )
+            checks = "".join(f"\n* ( ) {wiki_escape(item)}" for item in then_checklist(criteria))
+            gherkin = code_block("gherkin", criteria.raw.strip())
+            parts.append("h3. Acceptance criteria\n" + gherkin + checks)
         elif criteria.checklist:
             parts.append("h3. Acceptance criteria\n" + _checklist(criteria.checklist))
         else:
-            parts.append("h3. Acceptance criteria\n" + criteria.raw.strip())
+            parts.append("h3. Acceptance criteria\n" + wiki_escape(criteria.raw.strip()))
     if story.tasks:
-        lines = [f"# {task.title}{_task_suffix(task)}" for task in story.tasks]
+        lines = [f"# {wiki_escape(task.title + _task_suffix(task))}" for task in story.tasks]
         parts.append("h3. Tasks\n" + "\n".join(lines))
     if story.subtasks and config.subtasks == "checklist":
         lines = [
-            f"* ( ) {('Subtask ' + s.number + ': ') if s.number else ''}{s.title}"
-            + (f" ({jira_duration(s.hours)})" if s.hours is not None else "")
+            "* ( ) "
+            + wiki_escape(
+                f"{('Subtask ' + s.number + ': ') if s.number else ''}{s.title}"
+                + (f" ({jira_duration(s.hours)})" if s.hours is not None else "")
+            )
             for s in story.subtasks
         ]
         parts.append("h3. Subtasks\n" + "\n".join(lines))
     if story.dependencies_raw:
-        parts.append(f"*Dependencies:* {story.dependencies_raw}")
+        parts.append(f"*Dependencies:* {wiki_escape(story.dependencies_raw)}")
     priority = config.priorities.get((story.priority or "").strip().lower())
     return DesiredIssue(
         backlog_id=story.id,
@@ -303,7 +303,7 @@ def _task(story: Story, task: Task, number: int, config: JiraMappingConfig) -> D
     labels = tuple(
         dict.fromkeys(config.role_label_prefix + _slug(role) for role in task.roles if _slug(role))
     )
-    description = "\n".join(f"* {detail}" for detail in task.details)
+    description = "\n".join(f"* {wiki_escape(detail)}" for detail in task.details)
     return DesiredIssue(
         backlog_id=f"{story.id}/task-{task.number or number}",
         kind="task",
@@ -390,7 +390,9 @@ def _one_line(text: str) -> str:
 
 
 def _checklist(items: Any) -> str:
-    return "\n".join(f"* {'(/)' if item.checked else '( )'} {item.text}" for item in items)
+    return "\n".join(
+        f"* {'(/)' if item.checked else '( )'} {wiki_escape(item.text)}" for item in items
+    )
 
 
 def _task_suffix(task: Task) -> str:

@@ -83,6 +83,9 @@ class JiraIssue:
     sprint_since: str | None = None  # the changelog's last change of the Sprint field
     summary: str | None = None
     priority: str | None = None
+    # who made the latest change of each field, per the changelog: field id (and, where Jira
+    # gives no id, the field's name) -> the author's display name
+    changed_by: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

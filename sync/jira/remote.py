@@ -106,7 +106,23 @@ def remote_issue(raw: dict[str, Any], config: JiraProjectConfig) -> JiraIssue:
         sprint_since=_last_change(raw, "Sprint") if sprint else None,
         summary=fields.get("summary"),
         priority=(fields.get("priority") or {}).get("name"),
+        changed_by=_authors(raw),
     )
+
+
+def _authors(raw: dict[str, Any]) -> dict[str, str]:
+    """Per changed field (its ``fieldId`` and its name), who changed it last."""
+    authors: dict[str, str] = {}
+    for history in _histories(raw):
+        author = history.get("author") or {}
+        who = author.get("displayName") or author.get("name") or author.get("accountId")
+        if not who:
+            continue
+        for item in history.get("items") or []:
+            for key in (item.get("fieldId"), item.get("field")):
+                if key:
+                    authors[str(key)] = str(who)
+    return authors
 
 
 def _histories(raw: dict[str, Any]) -> list[dict[str, Any]]:
