@@ -379,3 +379,42 @@ def test_conflicts_are_listed_in_the_pull_request_and_nothing_is_written_for_the
         closed = team.repo().get_pull(again.number)
         assert closed.state == "closed" and not closed.merged
         assert f"- github US-001 #{us1}: title: conflict — file Invoices" in closed.body
+
+
+def test_a_jira_priority_reaches_github_once_through_the_merged_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_team(tmp_path, monkeypatch, with_jira=True) as team:
+        jira = team.jira
+        assert jira is not None
+        client = JIRA(jira.url, basic_auth=(jira.email, jira.token), max_retries=0)
+        try:
+            [us1] = jira.issues_by_label("backlog-id-US-001")
+            client.issue(us1).update(fields={"priority": {"name": "Low"}})
+            team.settle()
+            [pull] = team.open_pulls()
+            assert team.file_on(BRANCH) == team.text.replace(
+                "**Priority:** High\n", "**Priority:** Low\n", 1
+            )
+            github_start, jira_start = len(team.github.requests()), len(jira.requests)
+            assert pull.merge().merged
+            team.settle()
+            # Jira, where the change was made, gets nothing back; GitHub's issue (its body and
+            # priority label, the label created first) is updated once
+            assert [
+                (r.method, r.path)
+                for r in jira.requests[jira_start:]
+                if r.method in TRACKER_WRITES and "/search" not in r.path
+            ] == []
+            number = team.number("US-001")
+            writes = tracker_writes(team.github.requests()[github_start:])
+            assert writes == [
+                ("POST", "/repos/acme/bss/labels"),
+                ("PATCH", f"/repos/acme/bss/issues/{number}"),
+            ]
+            issue = team.repo().get_issue(number)
+            assert "**Priority:** Low" in issue.body
+            assert "priority: low" in [label.name for label in issue.labels]
+            assert team.open_pulls() == []
+        finally:
+            client.close()  # type: ignore[no-untyped-call]
