@@ -21,8 +21,8 @@ from jira import JIRA
 from bot.cli.app import main
 from bot.gitops import BRANCH, MARKER, TITLE, GitOpsConfig, build_gitops
 from bot.service.app import create_app
-from bot.service.container import build_service
 from bot.settings import load_settings
+from bot.wiring.container import build_service
 from sandbox.github import GitHubSandbox
 from sandbox.jira import JiraSandbox
 from tests.github_support import migrated_engine
@@ -255,9 +255,9 @@ def test_jira_moves_reach_the_file_by_pull_request_and_the_merge_writes_to_neith
 def test_the_scheduled_pull_proposes_changes_no_webhook_brought(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.service.container import _scheduler
+    from bot.digests.context import SlackContext
     from bot.service.metrics import Metrics
-    from bot.slack.context import SlackContext
+    from bot.wiring.container import _scheduler
 
     with open_team(tmp_path, monkeypatch, with_jira=False) as team:
         team.github.webhooks.configure(None)  # a missed delivery: only the schedule sees it

@@ -18,7 +18,7 @@ from backlog.model import Story
 from sync.github.mapping import FIELD_POINTS, FIELD_PRIORITY, FIELD_STATUS, priority_name
 from sync.github.port import GitHubProjectsPort, GitHubRestPort
 from sync.issue_text import SEPARATOR, story_name
-from sync.twoway import LiveItem
+from sync.twoway import LiveItem, adopt_value, story_edit, untidy_title
 
 FIELDS = ("title", "points", "priority", "status")
 # two-way field -> the board field holding it
@@ -68,7 +68,7 @@ class GitHubDrift:
                     "priority": item.values.get(FIELD_PRIORITY),
                     "status": item.values.get(FIELD_STATUS),
                 }
-                untidy = _untidy_title(backlog_id, item.title)
+                untidy = untidy_title(backlog_id, item.title)
                 authors = {
                     name: item.authors[board]
                     for name, board in BOARD_FIELDS.items()
@@ -83,7 +83,7 @@ class GitHubDrift:
                 backlog_id = missing.get(issue.number)
                 if backlog_id is not None:
                     values = {"title": issue.title.removeprefix(backlog_id + SEPARATOR)}
-                    untidy = _untidy_title(backlog_id, issue.title)
+                    untidy = untidy_title(backlog_id, issue.title)
                     found[backlog_id] = LiveItem(
                         backlog_id, f"#{issue.number}", values, untidy=untidy
                     )
@@ -105,30 +105,7 @@ class GitHubDrift:
         return found
 
     def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None:
-        if value is None:
-            return None
-        if name == "title":
-            return FieldEdit(story.id, "heading", str(value).removeprefix(story.id + SEPARATOR))
-        if name == "points":
-            number = float(value)
-            return FieldEdit(story.id, "points", str(int(number) if number.is_integer() else value))
-        if name in ("priority", "status"):
-            return FieldEdit(story.id, name, str(value))
-        return None
+        return story_edit(story, name, value)
 
     def adopt(self, story: Story, name: str, value: Any) -> Story:
-        if name == "title" and value:
-            prefix = story.heading.split(":", 1)[0] + ": " if ":" in story.heading else ""
-            title = str(value).removeprefix(story.id + SEPARATOR)
-            return story.model_copy(update={"heading": f"{prefix}{title}"})
-        if name == "points":
-            points = int(float(value)) if value is not None else None
-            return story.model_copy(update={"points": points, "points_raw": str(points)})
-        if name == "priority" and value:
-            return story.model_copy(update={"priority": str(value)})
-        return story
-
-
-def _untidy_title(backlog_id: str, title: str | None) -> frozenset[str]:
-    """``{"title"}`` when the tracker's title lacks the mapping's ``US-001 · `` prefix."""
-    return frozenset() if (title or "").startswith(backlog_id + SEPARATOR) else frozenset({"title"})
+        return adopt_value(story, name, value)

@@ -17,7 +17,7 @@ from backlog.model import Story
 from sync.issue_text import SEPARATOR, story_name
 from sync.jira.mapping import JiraMappingConfig
 from sync.jira.port import JiraPort, JiraProjectConfig
-from sync.twoway import LiveItem
+from sync.twoway import LiveItem, adopt_value, story_edit, untidy_title
 
 FIELDS = ("title", "points", "priority", "status")
 PAGE = 100
@@ -70,7 +70,7 @@ class JiraDrift:
                     "priority": issue.priority,
                     "status": issue.status,
                 }
-                untidy = _untidy_title(backlog_id, issue.summary)
+                untidy = untidy_title(backlog_id, issue.summary)
                 authors = _authors(issue.changed_by, project)
                 found[backlog_id] = LiveItem(
                     backlog_id, issue.key, values, authors=authors, untidy=untidy
@@ -78,30 +78,10 @@ class JiraDrift:
         return found
 
     def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None:
-        if value is None:
-            return None
-        if name == "title":
-            return FieldEdit(story.id, "heading", str(value).removeprefix(story.id + SEPARATOR))
-        if name == "points":
-            number = float(value)
-            return FieldEdit(story.id, "points", str(int(number) if number.is_integer() else value))
-        if name == "priority":
-            return FieldEdit(story.id, "priority", self._backlog_priority(str(value)))
-        if name == "status":
-            return FieldEdit(story.id, "status", str(value))
-        return None
+        return story_edit(story, name, value, self._backlog_priority)
 
     def adopt(self, story: Story, name: str, value: Any) -> Story:
-        if name == "title" and value:
-            prefix = story.heading.split(":", 1)[0] + ": " if ":" in story.heading else ""
-            title = str(value).removeprefix(story.id + SEPARATOR)
-            return story.model_copy(update={"heading": f"{prefix}{title}"})
-        if name == "points":
-            points = int(float(value)) if value is not None else None
-            return story.model_copy(update={"points": points, "points_raw": str(points)})
-        if name == "priority" and value:
-            return story.model_copy(update={"priority": self._backlog_priority(str(value))})
-        return story
+        return adopt_value(story, name, value, self._backlog_priority)
 
     def who_changed(self, wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """Nothing more to read: the changelog of the search named every author it knows."""
@@ -113,11 +93,6 @@ class JiraDrift:
             if name.casefold() == jira_name.casefold() and word != "highest":
                 return word.title()
         return jira_name
-
-
-def _untidy_title(backlog_id: str, title: str | None) -> frozenset[str]:
-    """``{"title"}`` when the tracker's title lacks the mapping's ``US-001 · `` prefix."""
-    return frozenset() if (title or "").startswith(backlog_id + SEPARATOR) else frozenset({"title"})
 
 
 def _authors(changed_by: Mapping[str, str], project: JiraProjectConfig) -> dict[str, str]:
