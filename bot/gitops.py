@@ -26,7 +26,9 @@ tracker-side change and leaves it alone), only once both sides agree (the merged
 the tracker). Merging the pull request sends the ``push`` webhook; its apply finds every field
 equal and writes nothing. A run whose proposal is empty (the tracker was changed back) closes
 a pull request left open. Runs take the ``gitops:<repository>`` lock, so two deliveries never
-open two pull requests.
+open two pull requests. A tracker that cannot be read fails the run (the delivery is retried,
+the scheduled pull logs it) and the pull request stays as it is; so does a backlog on the
+default branch that does not parse.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from backlog.errors import BacklogBotError, BadInputError, ConfigurationError, RemoteError
+from backlog.errors import BadInputError, ConfigurationError, RemoteError
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -85,6 +87,7 @@ class Proposal:
     changes: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    blocked: str | None = None  # why nothing can be proposed (the file does not parse)
 
 
 @dataclass
@@ -137,6 +140,8 @@ class GitOps:
         if head is None or text is None:
             return Outcome("none", why=f"{path} is not on the branch {base}")
         proposal = self.propose(text)
+        if proposal.blocked:
+            return Outcome("none", proposal=proposal, why=proposal.blocked)
         pull = repo.open_pull(branch, base)
         if proposal.text == text:
             if pull is None:
@@ -192,13 +197,9 @@ class GitOps:
                 edited = parse_text(result.edit.text, self.config.path)
                 added = append_new(runner, edited, result.edit.text)
             except BadInputError as exc:
-                proposal.notes.append(f"{self.config.path} does not parse: {exc}")
+                proposal.blocked = f"{self.config.path} does not parse: {exc}"
                 return proposal
-            except BacklogBotError as exc:
-                proposal.notes.append(f"{name}: {exc}")
-                log.warning("gitops: target failed", extra={"target": name, "error": str(exc)})
-                continue
-            finally:
+            finally:  # a tracker that fails fails the run: the pull request is left as it is
                 runner.close()
             proposal.text = added.result.text
             proposal.changes += _describe(name, drift, {(e.story_id, e.field)

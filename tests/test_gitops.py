@@ -418,3 +418,24 @@ def test_a_jira_priority_reaches_github_once_through_the_merged_file(
             assert team.open_pulls() == []
         finally:
             client.close()  # type: ignore[no-untyped-call]
+
+
+def test_a_tracker_that_cannot_be_read_leaves_the_pull_request_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backlog.errors import RemoteError
+
+    with open_team(tmp_path, monkeypatch, with_jira=False) as team:
+        team.repo().get_issue(team.number("US-001")).edit(title="US-001 · Invoice list v2")
+        team.settle()
+        [pull] = team.open_pulls()
+        service = team.app.state.service
+        gitops = build_gitops(service.settings, service.engine)
+        assert gitops is not None
+        # GitHub's issue list fails (every attempt): the run fails, nothing is closed or moved
+        team.github.limits.add_fault(kind="5xx", method="GET", path=r"/issues$", times=None)
+        start = len(team.github.requests())
+        with pytest.raises(RemoteError):
+            gitops.run()
+        assert [r for r in team.github.requests()[start:] if r["method"] != "GET"] == []
+        assert [p.number for p in team.open_pulls()] == [pull.number]
