@@ -15,11 +15,18 @@ from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
-from backlog.edit import EditResult, FieldEdit, apply_edits, read_fields
+from backlog.edit import EditResult, FieldEdit, apply_edits
 from backlog.model import Backlog
 from sync.merge import FieldMerge, conflict_policy, normalise
 from sync.state.base import BaseStore
-from sync.twoway import Drift, DriftSource, adopt_tracker_values, compare, is_untouched_status
+from sync.twoway import (
+    Drift,
+    DriftSource,
+    adopt_tracker_values,
+    compare,
+    is_untouched_status,
+    written_fields,
+)
 
 
 class TwoWayRunner(Protocol):
@@ -63,11 +70,12 @@ def record_applied(runner: TwoWayRunner, backlog: Backlog, text: str, drift: Dri
     keep = {(m.item, m.field) for m in drift.left_alone()}
     linked = _linked_ids(runner)
     lines = text.splitlines(keepends=True)
+    sprint_of = backlog.sprint_of()
     values = []
     for story in backlog.iter_stories():
         if story.id not in linked:
             continue
-        mine = source.file_values(story, read_fields(lines, story))
+        mine = source.file_values(story, written_fields(lines, story, sprint_of))
         for name in source.fields:
             if (story.id, name) not in keep and name in mine:
                 values.append((story.id, name, normalise(name, mine[name])))

@@ -1,11 +1,12 @@
 """GitHub's side of two-way sync: linked stories' title, and the board's Story Points,
-Priority and Status.
+Priority, Status and Sprint.
 
 Read in batches: the Projects v2 board's items, 100 per page, each with its issue's title and
 field values; stories not on a board are read from the repository's issue list (100 per page).
 The file side is what the mapping sends (title ``US-001 · <name>``); a tracker title goes back
 without its ``US-001 ·`` prefix into the story heading, the board fields into
-``**Story Points:**``, ``**Priority:**`` and ``**Status:**``.
+``**Story Points:**``, ``**Priority:**`` and ``**Status:**``, the Sprint into the sprint plan.
+Who changed a board value is its creator; who renamed an issue, the repository's issue events.
 """
 
 from __future__ import annotations
@@ -15,14 +16,25 @@ from typing import Any
 
 from backlog.edit import FieldEdit
 from backlog.model import Story
-from sync.github.mapping import FIELD_POINTS, FIELD_PRIORITY, FIELD_STATUS, priority_name
+from sync.github.mapping import (
+    FIELD_POINTS,
+    FIELD_PRIORITY,
+    FIELD_SPRINT,
+    FIELD_STATUS,
+    priority_name,
+)
 from sync.github.port import GitHubProjectsPort, GitHubRestPort
 from sync.issue_text import SEPARATOR, story_name
-from sync.twoway import LiveItem
+from sync.twoway import LiveItem, sprint_edit
 
-FIELDS = ("title", "points", "priority", "status")
+FIELDS = ("title", "points", "priority", "status", "sprint")
 # two-way field -> the board field holding it
-BOARD_FIELDS = {"points": FIELD_POINTS, "priority": FIELD_PRIORITY, "status": FIELD_STATUS}
+BOARD_FIELDS = {
+    "points": FIELD_POINTS,
+    "priority": FIELD_PRIORITY,
+    "status": FIELD_STATUS,
+    "sprint": FIELD_SPRINT,
+}
 
 
 class GitHubDrift:
@@ -50,6 +62,7 @@ class GitHubDrift:
                 points=story.points,
                 priority=priority_name(story.priority),
                 status=written.get("status"),
+                sprint=written.get("sprint"),
             )
         return values
 
@@ -67,6 +80,7 @@ class GitHubDrift:
                     "points": item.values.get(FIELD_POINTS),
                     "priority": item.values.get(FIELD_PRIORITY),
                     "status": item.values.get(FIELD_STATUS),
+                    "sprint": item.values.get(FIELD_SPRINT),
                 }
                 untidy = _untidy_title(backlog_id, item.title)
                 authors = {
@@ -105,6 +119,8 @@ class GitHubDrift:
         return found
 
     def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None:
+        if name == "sprint":
+            return sprint_edit(story, value)
         if value is None:
             return None
         if name == "title":

@@ -1,10 +1,11 @@
-"""Jira's side of two-way sync: linked stories' summary, points, priority and status.
+"""Jira's side of two-way sync: linked stories' summary, points, priority, status and sprint.
 
 Read in batches: one ``key in (...)`` JQL page per 100 linked stories, with only the mapped
 fields. The file side is what the mapping sends (the summary is the story heading's name,
 the priority the ``[jira] priorities`` name); a tracker value goes back into the file as the
 story heading, ``**Story Points:**``, ``**Priority:**`` (the backlog's own word for the Jira
-priority) and ``**Status:**``.
+priority) and ``**Status:**``; a sprint (the issue's open sprint, else the last one it was in)
+moves the story in the sprint plan. Who changed each field comes from the search's changelog.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from backlog.model import Story
 from sync.issue_text import SEPARATOR, story_name
 from sync.jira.mapping import JiraMappingConfig
 from sync.jira.port import JiraPort, JiraProjectConfig
-from sync.twoway import LiveItem
+from sync.twoway import LiveItem, sprint_edit
 
-FIELDS = ("title", "points", "priority", "status")
+FIELDS = ("title", "points", "priority", "status", "sprint")
 PAGE = 100
 
 
@@ -47,6 +48,7 @@ class JiraDrift:
             "points": story.points,
             "priority": priority or story.priority,
             "status": written.get("status"),
+            "sprint": written.get("sprint"),
         }
 
     def live(self) -> dict[str, LiveItem]:
@@ -69,6 +71,7 @@ class JiraDrift:
                     "points": issue.points,
                     "priority": issue.priority,
                     "status": issue.status,
+                    "sprint": issue.plan_sprint,
                 }
                 untidy = _untidy_title(backlog_id, issue.summary)
                 authors = _authors(issue.changed_by, project)
@@ -78,6 +81,8 @@ class JiraDrift:
         return found
 
     def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None:
+        if name == "sprint":
+            return sprint_edit(story, value)
         if value is None:
             return None
         if name == "title":

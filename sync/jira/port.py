@@ -77,6 +77,9 @@ class JiraIssue:
     points: float | None = None
     sprint_id: int | None = None
     sprint_name: str | None = None
+    # the issue's sprint for the backlog's sprint plan: its open sprint, else the last one it
+    # was in (a completed sprint keeps its stories)
+    plan_sprint: str | None = None
     blocks: Mapping[str, str] = field(default_factory=dict)
     updated: str | None = None
     done_at: str | None = None  # the changelog's last move into the current (done) status
