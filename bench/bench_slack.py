@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.synthetic import make_backlog_markdown  # noqa: E402
+from bot.digests.context import SlackConfig, SlackContext  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
-from bot.slack.context import SlackConfig, SlackContext  # noqa: E402
 from sandbox.runner import ServedApp  # noqa: E402
 from sandbox.slack import SlackSandbox, send_signed  # noqa: E402
 from sync.state import db  # noqa: E402
@@ -108,7 +108,7 @@ def store(url: str, rows: list[SyncLink]) -> None:
 def ack_latency(kind: str, commands: int, webhook_rate: float) -> bool:
     from backlog.parse import load_backlog
     from bot.service.app import create_app
-    from bot.service.container import build_service
+    from bot.wiring.container import build_service
 
     backlog_file = ROOT / "examples" / "bss-modernization.md"
     backlog = load_backlog(backlog_file)

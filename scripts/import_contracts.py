@@ -1,9 +1,9 @@
 """An import-linter contract type of ours: no import cycle between modules.
 
-import-linter's own ``acyclic_siblings`` contract compares sibling packages as wholes, so it
-reports a package-level loop (``bot.digests`` uses ``bot.slack`` and back) that is by design,
-and misses a module-level loop that crosses packages (``bot.digests.standup`` ->
-``bot.slack.messages`` -> ``bot.digests.standup``). This contract looks at the module graph
+import-linter's own ``acyclic_siblings`` contract compares sibling packages as wholes (inside
+``bot`` the ``layers`` contract in pyproject.toml does that, and more), and misses a
+module-level loop that crosses packages (``bot.digests.standup`` -> ``bot.slack.messages`` ->
+``bot.digests.standup``) or runs inside one package. This contract looks at the module graph
 itself: for every direct import ``a -> b`` between our modules, is there a chain back from
 ``b`` to ``a``? Imports under ``if TYPE_CHECKING:`` count, since a cycle that only the type
 checker sees still means the two modules cannot be read, moved or tested apart.

@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 
+from bot.digests.context import SlackConfig, SlackContext
 from bot.service.app import create_app
-from bot.service.container import service_parts
 from bot.settings import Settings, load_settings
-from bot.slack.context import SlackConfig, SlackContext
 from bot.views.routes import page_routes
+from bot.wiring.container import service_parts
 from sandbox.runner import LOOPBACK, free_port
 from tests.slack_support import CALENDAR, FROZEN, TEAM_BACKLOG
 

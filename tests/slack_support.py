@@ -14,8 +14,8 @@ from slack_bolt import App
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.digests.context import SlackConfig, SlackContext
 from bot.settings import Settings, load_settings
-from bot.slack.context import SlackConfig, SlackContext
 from sandbox.slack import SlackSandbox
 from sync.state.tables import SyncLink
 

@@ -174,10 +174,10 @@ def test_example_file_is_generated_documents_every_key_and_is_valid(
 
 
 def test_schema_matches_the_readers_and_their_defaults() -> None:
-    from bot.service.scheduler import DEFAULTS
     from bot.settings import Settings
     from bot.targets.github import PACING_KEYS
     from bot.validation.validator import ValidationConfig
+    from bot.wiring.scheduler import DEFAULTS
     from rules.config import ForecastConfig, RulesConfig, Thresholds
     from sync.github.mapping import GitHubOptions
 

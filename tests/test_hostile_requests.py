@@ -17,11 +17,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import Engine
 
+from bot.digests.context import SlackContext
 from bot.service.app import create_app
-from bot.service.container import service_parts
 from bot.service.webhooks import sign
 from bot.slack.app import build_slack
-from bot.slack.context import SlackContext
+from bot.wiring.container import service_parts
 from sandbox.slack import SlackSandbox
 from sandbox.slack.signing import signed_headers
 from sync.state import db

@@ -15,9 +15,9 @@ from starlette.routing import Route
 
 from bot.cli.app import main
 from bot.service.app import Service, create_app
-from bot.service.container import service_parts
 from bot.service.worker import HandlerRegistry
 from bot.settings import load_settings
+from bot.wiring.container import service_parts
 from sandbox.runner import free_port, serve
 from sync.state import db
 from tests.service_support import GITHUB_SECRET, LiveApp, github_delivery, wait_until

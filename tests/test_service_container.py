@@ -1,4 +1,4 @@
-"""The composition root (``bot.service.container``): which parts a configuration gets, and that
+"""The composition root (``bot.wiring.container``): which parts a configuration gets, and that
 they share the process's one database engine and one metrics registry."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from pathlib import Path
 import httpx
 
 from bot.service.app import create_app
-from bot.service.container import build_service, service_parts
 from bot.service.worker import HandlerRegistry
 from bot.settings import load_settings
 from bot.targets.github import GitHubTarget
@@ -16,6 +15,7 @@ from bot.targets.jira import JiraTarget
 from bot.validation.backlog_check import BacklogCheck
 from bot.validation.github import GitHubValidation
 from bot.validation.jira import JiraValidation
+from bot.wiring.container import build_service, service_parts
 from sandbox.github import GitHubSandbox
 from sandbox.jira import JiraSandbox
 from sandbox.slack import SlackSandbox

@@ -16,11 +16,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.service.app import create_app
-from bot.service.container import service_parts
 from bot.service.inbox import Delivery
 from bot.service.logging import REDACTED, Redactor, configure_logging, correlation_scope
 from bot.service.worker import HandlerRegistry
 from bot.settings import load_settings
+from bot.wiring.container import service_parts
 from sandbox.runner import serve
 from sync.state import db
 from tests.service_support import LiveApp, github_delivery, wait_until

@@ -16,9 +16,9 @@ import pytest
 
 from backlog.parse import load_backlog
 from bot.service.app import create_app
-from bot.service.container import build_service
 from bot.settings import load_settings
 from bot.validation.report_text import MARKER
+from bot.wiring.container import build_service
 from sandbox.github import GitHubSandbox
 from tests.github_support import github_target, migrated_engine
 from tests.service_support import (

@@ -13,9 +13,9 @@ import pytest
 
 from backlog.parse import load_backlog
 from bot.service.app import create_app
-from bot.service.container import build_service
 from bot.settings import load_settings
 from bot.validation.jira import REPORT_PROPERTY
+from bot.wiring.container import build_service
 from sandbox.jira import JiraSandbox, ProjectSpec
 from sync.jira.adapter import JiraAdapter
 from sync.jira.engine import JiraSync

@@ -13,12 +13,12 @@ import pytest
 from slack_bolt import App
 from sqlalchemy.engine import Engine
 
+from bot.digests.context import SlackContext
 from bot.service.app import create_app
-from bot.service.container import service_parts
 from bot.slack.app import build_bolt_app, slack_endpoint
 from bot.slack.commands import Commands, SyncActions
-from bot.slack.context import SlackContext
 from bot.slack.post import SlackPoster, make_client
+from bot.wiring.container import service_parts
 from sandbox.runner import ServedApp
 from sandbox.slack import SlackSandbox, send_signed
 from sync.state import db

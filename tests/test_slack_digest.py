@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from backlog.errors import RateLimitedError
-from bot.digests.alerts import check_capacity
-from bot.digests.standup import post_standup, standup_now
-from bot.slack.context import SlackContext
+from bot.digests.context import SlackContext
+from bot.digests.standup import standup_now
+from bot.slack.announce import check_capacity, post_standup
 from bot.slack.messages import standup_lines
 from bot.slack.post import SlackPoster
 from sandbox.slack import SlackSandbox

@@ -18,11 +18,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.service.app import create_app
-from bot.service.container import service_parts
 from bot.service.inbox import Inbox
 from bot.service.worker import HandlerRegistry
 from bot.slack.hooks import github_sprint_change, jira_sprint_change, register_sprint_handlers
 from bot.slack.post import SlackPoster
+from bot.wiring.container import service_parts
 from sandbox.runner import ServedApp
 from sandbox.slack import SlackSandbox
 from sync.state import db

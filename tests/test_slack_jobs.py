@@ -11,10 +11,10 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 
 from backlog.errors import ConfigurationError
-from bot.service.scheduler import Jobs, build_scheduler, every_minutes, standup_trigger
+from bot.digests.context import SlackConfig, SlackContext
 from bot.settings import load_settings
-from bot.slack.context import SlackConfig, SlackContext
 from bot.slack.post import SlackPoster
+from bot.wiring.scheduler import Jobs, build_scheduler, every_minutes, standup_trigger
 from sandbox.slack import SlackSandbox
 from sync.state import db
 from sync.state.slack import fires

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from bot.cli.app import main
 from bot.service.app import create_app
-from bot.service.container import build_service
+from bot.wiring.container import build_service
 from sandbox.runner import ServedApp
 from sandbox.slack import SlackSandbox
 from sync.state import db

@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 from bot.service.app import create_app
-from bot.service.container import service_parts
 from bot.service.inbox import Inbox
 from bot.service.worker import HandlerRegistry
 from bot.settings import load_settings
+from bot.wiring.container import service_parts
 from sync.state import db
 from tests.service_support import (
     GITHUB_SECRET,

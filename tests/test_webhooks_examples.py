@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from bot.service.app import create_app
-from bot.service.container import SUBSCRIBED_GITHUB_EVENTS, service_parts
 from bot.service.inbox import Delivery
 from bot.service.worker import HandlerRegistry
 from bot.settings import load_settings
+from bot.wiring.container import SUBSCRIBED_GITHUB_EVENTS, service_parts
 from sandbox import oracles
 from sync.state import db
 from tests.oracle_files import JIRA_ISSUE_UPDATED
@@ -156,7 +156,7 @@ def test_production_handlers_process_or_ignore_every_example(tmp_path: Path) -> 
     """The real registry (DoR/DoD validation on, GitHub pointed at the sandbox): the examples
     name another repository or unknown board items, so each is processed or ignored, and
     none fails, is parked, or reaches GitHub with a write."""
-    from bot.service.container import build_service
+    from bot.wiring.container import build_service
     from sandbox.github import GitHubSandbox
 
     examples = github_examples()

@@ -98,10 +98,10 @@ def _check_consumers(settings: Settings, document: dict[str, Any]) -> None:
     """Hand each table to its reader: value errors surface now, not at the first webhook."""
     from pathlib import Path
 
-    from bot.service.scheduler import standup_trigger
-    from bot.slack.context import SlackConfig, team_zone
+    from bot.digests.context import SlackConfig, team_zone
     from bot.targets.github import PACING_KEYS, pacing_policy
     from bot.validation.validator import ValidationConfig
+    from bot.wiring.scheduler import standup_trigger
     from rules.config import RulesConfig
     from sync.github.mapping import GitHubOptions
     from sync.jira.flavour import deployment_choice

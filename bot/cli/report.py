@@ -31,8 +31,8 @@ def report(
 ) -> None:
     """Write the sprint planning page (capacity heat map, burndown, forecast, findings)."""
     from backlog.errors import BadInputError
+    from bot.digests.context import SlackContext, team_zone
     from bot.settings import load_settings
-    from bot.slack.context import SlackContext, team_zone
     from bot.views.gather import gather_page
     from bot.views.render import render_page
     from sync.state import db

@@ -34,9 +34,9 @@ def serve(
     import uvicorn
 
     from bot.service.app import create_app
-    from bot.service.container import build_service
     from bot.service.logging import configure_logging
     from bot.settings import load_settings
+    from bot.wiring.container import build_service
 
     settings = load_settings()
     configure_logging(settings)

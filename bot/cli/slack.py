@@ -21,7 +21,7 @@ digest_app = typer.Typer(help="Standup digest and capacity alerts, now.", no_arg
 app.add_typer(digest_app, name="digest")
 
 if TYPE_CHECKING:
-    from bot.slack.context import SlackContext
+    from bot.digests.context import SlackContext
 
 FILE_OPTION = typer.Option(None, "--file", help="Backlog file (default: BACKLOG_FILE).")
 
@@ -35,8 +35,8 @@ TODAY_OPTION = typer.Option(
 
 
 def _context(file: Path | None, today: datetime | None = None) -> SlackContext:
+    from bot.digests.context import SlackContext, team_zone
     from bot.settings import load_settings
-    from bot.slack.context import SlackContext, team_zone
     from sync.state import db
 
     settings = load_settings()
@@ -59,9 +59,10 @@ def standup(
     today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Render today's standup digest (sprint day, points, burndown, done, blocked, not ready)."""
-    from bot.digests.standup import post_standup, standup_now
-    from bot.digests.terminal import digest_dict, print_standup, save_chart
+    from bot.digests.standup import standup_now
+    from bot.slack.announce import post_standup
     from bot.slack.post import SlackPoster
+    from bot.slack.terminal import digest_dict, print_standup, save_chart
 
     ctx = _context(file, today)
     digest = standup_now(ctx, sprint)
@@ -86,9 +87,10 @@ def capacity(
     today: datetime | None = TODAY_OPTION,
 ) -> None:
     """Render the capacity alerts of the running and next sprint (per role)."""
-    from bot.digests.alerts import alerts_now, check_capacity
-    from bot.digests.terminal import print_alerts
+    from bot.digests.alerts import alerts_now
+    from bot.slack.announce import check_capacity
     from bot.slack.post import SlackPoster
+    from bot.slack.terminal import print_alerts
 
     ctx = _context(file, today)
     alerts = alerts_now(ctx)

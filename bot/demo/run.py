@@ -34,7 +34,7 @@ from rich.console import Console
 from backlog.errors import BacklogBotError, ConfigurationError
 
 if TYPE_CHECKING:
-    from bot.slack.context import SlackContext
+    from bot.digests.context import SlackContext
     from bot.slack.post import SlackPoster
 
 DEMO_CHANNEL_ADMIN = "U0DEMOADM1"
@@ -270,7 +270,7 @@ class DemoSteps:
 
     def serve(self) -> None:
         from bot.service.app import create_app
-        from bot.service.container import build_service
+        from bot.wiring.container import build_service
         from sandbox.runner import ServedApp
 
         self.step("Start the service (webhooks, inbox worker, /slack/events)")
@@ -295,13 +295,13 @@ class DemoSteps:
         return SlackPoster.from_settings(self.settings)
 
     def _context(self) -> SlackContext:
-        from bot.slack.context import SlackContext
+        from bot.digests.context import SlackContext
 
         return SlackContext(self.settings, self.engine)
 
     def capacity(self) -> None:
-        from bot.digests.alerts import check_capacity
-        from bot.digests.terminal import print_alerts
+        from bot.slack.announce import check_capacity
+        from bot.slack.terminal import print_alerts
 
         self.step("Capacity check of the running and next sprint")
         posted = check_capacity(self._context(), self._poster())
@@ -389,8 +389,9 @@ class DemoSteps:
     # --- 7. standup -----------------------------------------------------------------------------
 
     def standup(self) -> None:
-        from bot.digests.standup import post_standup, standup_now
-        from bot.digests.terminal import print_standup, save_chart
+        from bot.digests.standup import standup_now
+        from bot.slack.announce import post_standup
+        from bot.slack.terminal import print_standup, save_chart
 
         self.step("Standup digest: posted to Slack, rendered here, chart saved")
         ctx = self._context()

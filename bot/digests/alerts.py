@@ -5,25 +5,20 @@ live sprint membership applied: a story that Jira or GitHub puts into a sprint c
 one moved out no longer does. A role above 100% of its sprint hours is an ``error``, above the
 ``[slack] warn_pct`` threshold a ``warning``. Each condition (sprint, role, level) is claimed
 in the ``alert_sent`` table before it is posted, so every replica and every run posts it
-once; when the condition clears its row is deleted, so a recurrence is announced again.
-Points over the sprint's capacity or its recent velocity: ``bot.digests.points_alerts``.
+once; when the condition clears its row is deleted, so a recurrence is announced again
+(``bot.slack.announce.check_capacity`` posts them). Points over the sprint's capacity or its
+recent velocity: ``bot.digests.points_alerts``.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 
 from backlog.model import Backlog, SprintCommitment
+from bot.digests.context import SlackContext
 from bot.digests.points_alerts import points_alerts
-from bot.digests.reports import ALERT_PREFIX, Alert, CapacityAlert
+from bot.digests.reports import Alert, CapacityAlert
 from bot.digests.sprint_state import LiveIssue, current_sprint_number, live_issues, sprint_calendar
-from bot.slack import messages
-from bot.slack.context import SlackContext
-from bot.slack.post import SlackPoster
-from sync.state.slack import announced_alerts, claim_alert, mark_alert_posted, release_alerts
-
-log = logging.getLogger(__name__)
 
 
 def with_live_sprints(backlog: Backlog, live: Mapping[str, LiveIssue]) -> Backlog:
@@ -113,35 +108,3 @@ def alerts_now(ctx: SlackContext) -> list[Alert]:
     alerts: list[Alert] = [*capacity_alerts(planned, ctx.config.warn_pct, scope)]
     alerts.extend(points_alerts(planned, live, scope))
     return alerts
-
-
-def check_capacity(
-    ctx: SlackContext, poster: SlackPoster, *, trigger: str | None = None
-) -> list[Alert]:
-    """Post the conditions not announced yet; forget the ones that cleared. Returns posted."""
-    current = alerts_now(ctx)
-    holding = {alert.condition for alert in current}
-    cleared = announced_alerts(ctx.engine, ALERT_PREFIX) - holding
-    if cleared:
-        release_alerts(ctx.engine, cleared)
-        log.info("capacity conditions cleared", extra={"conditions": sorted(cleared)})
-    posted: list[Alert] = []
-    for alert in current:
-        claimed = claim_alert(
-            ctx.engine,
-            alert.condition,
-            sprint=alert.sprint,
-            role=alert.role,
-            level=alert.level,
-            load_pct=alert.load_pct,
-        )
-        if not claimed:
-            continue
-        try:
-            ts = poster.post(messages.alert_message(alert, trigger))
-        except Exception:
-            release_alerts(ctx.engine, {alert.condition})  # try again on the next run
-            raise
-        mark_alert_posted(ctx.engine, alert.condition, poster.channel, ts)
-        posted.append(alert)
-    return posted

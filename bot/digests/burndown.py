@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-from bot.slack.messages import pts, sprint_title
+from bot.digests.sprint_state import pts, sprint_title
 
 if TYPE_CHECKING:
     from bot.digests.sprint_state import SprintProgress

@@ -398,3 +398,16 @@ def dependencies_of(backlog: Backlog, story_id: str) -> tuple[str, ...]:
                     ids.append(dep.target)
                 ids.extend(dep.resolved)
     return tuple(dict.fromkeys(i for i in ids if i != story_id))
+
+
+def pts(value: float | None) -> str:
+    """Story points as people write them: ``5``, ``2.5``, ``?`` when unknown."""
+    if value is None:
+        return "?"
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def sprint_title(progress: SprintProgress) -> str:
+    """``Sprint 2: Customer Self-Service`` (the digest's, the chart's and the page's title)."""
+    name = progress.sprint.name or progress.sprint.goal or ""
+    return f"Sprint {progress.sprint.number}" + (f": {name}" if name else "")

@@ -1,21 +1,20 @@
-"""The daily standup digest: where the running sprint stands, posted to Slack with a chart.
+"""The daily standup digest: where the running sprint stands.
 
 ``build_standup`` is pure (backlog, live state, last digest, findings in; ``StandupDigest``
-out); ``standup_now`` gathers those from a ``SlackContext``; ``post_standup`` posts the
-message, uploads the burndown PNG in its thread (Slack's external upload flow) and remembers
-what was done, so that tomorrow's digest can say what moved to done since.
+out); ``standup_now`` gathers those from a ``SlackContext``. ``bot.slack.announce.post_standup``
+posts it with its burndown chart and remembers what was done, so that tomorrow's digest can
+say what moved to done since.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, tzinfo
 from typing import Any
 
 from backlog.errors import ConfigurationError
 from backlog.model import Backlog, Sprint
+from bot.digests.context import SlackContext
 from bot.digests.reports import BlockedItem, Blocker, NotReadyStory, StandupDigest
 from bot.digests.sprint_state import (
     LiveIssue,
@@ -28,12 +27,8 @@ from bot.digests.sprint_state import (
     sprint_progress,
     story_name,
 )
-from bot.slack import messages
-from bot.slack.context import SlackContext
-from bot.slack.post import SlackPoster
-from sync.state.slack import DigestPost, last_digest, record_digest
+from sync.state.slack import DigestPost, last_digest
 
-log = logging.getLogger(__name__)
 KIND = "standup"
 READY_PREFIXES = ("dor.", "invest.")
 
@@ -109,7 +104,7 @@ def _not_ready(
     return tuple(result)
 
 
-# --- gathering and posting ------------------------------------------------------------------
+# --- gathering ------------------------------------------------------------------------
 
 
 def resolve_sprint(ctx: SlackContext, requested: str | None = None) -> int | None:
@@ -152,39 +147,6 @@ def standup_now(ctx: SlackContext, sprint_number: int | None = None) -> StandupD
     findings = run_rules(backlog, load_rules_config(), only_items=set(next_ids)) if next_ids else []
     last = last_digest(ctx.engine, KIND, number)
     return build_standup(backlog, progress, live, last=last, findings=findings, zone=ctx.zone)
-
-
-def post_standup(ctx: SlackContext, poster: SlackPoster, digest: StandupDigest) -> str:
-    """Post the digest and its burndown chart; remember it. Returns the message ts."""
-    from bot.digests.burndown import render_png
-
-    progress = digest.progress
-    if progress.dates:
-        digest = replace(digest, chart_note=messages.CHART_IN_THREAD)
-    ts = poster.post(messages.standup_message(digest))
-    if progress.dates:
-        chart = render_png(progress)
-        poster.upload_png(
-            chart,
-            filename=f"burndown-sprint-{progress.sprint.number}.png",
-            title=messages.chart_comment(progress),
-            comment=messages.chart_comment(progress),
-            thread_ts=ts,
-        )
-    record_digest(
-        ctx.engine,
-        DigestPost(
-            kind=KIND,
-            sprint=progress.sprint.number,
-            posted_at=ctx.now(),
-            done_ids=digest.done_ids,
-            points_done=progress.done_points,
-            channel=poster.channel,
-            message_ts=ts,
-        ),
-    )
-    log.info("standup digest posted", extra={"sprint": progress.sprint.number, "ts": ts})
-    return ts
 
 
 def prewarm() -> None:

@@ -13,7 +13,7 @@ Routes::
     GET  /metrics           Prometheus text exposition (own registry per app)
     GET  /                  the sprint planning page (bot.views.routes; added by the container)
 
-``create_app`` takes the ``ServiceParts`` that ``bot.service.container`` builds (settings, the
+``create_app`` takes the ``ServiceParts`` that ``bot.wiring.container`` builds (settings, the
 process's database engine, metrics, the webhook handler registry, the Slack endpoint, start/stop
 hooks) and adds what every service has: the inbox, the intake batcher, readiness checks, the
 redactor and, unless ``start_worker=False``, the inbox worker. The lifespan starts the worker,

@@ -1,7 +1,7 @@
 """The typed parts of the service: what ``create_app`` is made of and what it shares at run time.
 
 ``ServiceParts`` is built once per process by the composition root
-(``bot.service.container.build_service``; ``service_parts`` for a hand-picked registry in tests
+(``bot.wiring.container.build_service``; ``service_parts`` for a hand-picked registry in tests
 and benchmarks) and handed to ``bot.service.app.create_app``; nothing is looked up by name or
 patched in after start-up. ``Service`` is what the routes, the worker and the start/stop hooks
 share while the app runs (``request.app.state.service``).

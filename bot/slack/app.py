@@ -40,9 +40,9 @@ from bot.slack.commands import Commands, parse_command
 from sync.state.slack import claim_request
 
 if TYPE_CHECKING:
+    from bot.digests.context import SlackContext
     from bot.settings import Settings
     from bot.slack.commands import SyncActions
-    from bot.slack.context import SlackContext
 
 log = logging.getLogger(__name__)
 COMMAND = "/backlog"

@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from backlog.errors import BacklogBotError
+from bot.digests.context import SlackContext
 from bot.digests.reports import ReadyReport
+from bot.digests.sprint_state import pts
 from bot.slack import messages
-from bot.slack.context import SlackContext
 from bot.slack.messages import SlackMessage
 from bot.slack.post import SlackPoster
 
@@ -137,7 +138,7 @@ class Commands:
         where = " · ".join(
             part
             for part in (
-                f"{messages.pts(story.points)} pts" if story.points is not None else "no points",
+                f"{pts(story.points)} pts" if story.points is not None else "no points",
                 f"priority {story.priority}" if story.priority else "no priority",
                 f"planned in sprint {sprint}" if sprint else "not planned in a sprint",
             )
@@ -149,8 +150,7 @@ class Commands:
                 parts.append(live.assignee)
             if live.points is not None and live.points != story.points:
                 parts.append(
-                    f"{messages.pts(live.points)} pts in the tracker "
-                    f"(backlog says {messages.pts(story.points)})"
+                    f"{pts(live.points)} pts in the tracker (backlog says {pts(story.points)})"
                 )
             if live.sprint:
                 number = live.sprint_number
@@ -179,7 +179,8 @@ class Commands:
         return messages.capacity_message(loads, self.ctx.config.warn_pct)
 
     def _run_standup(self, parsed: ParsedCommand) -> SlackMessage:
-        from bot.digests.standup import post_standup, resolve_sprint, standup_now
+        from bot.digests.standup import resolve_sprint, standup_now
+        from bot.slack.announce import post_standup
 
         number = resolve_sprint(self.ctx, parsed.arg) if parsed.arg else None
         if parsed.arg and number is None:

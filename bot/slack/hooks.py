@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
-from bot.digests.alerts import check_capacity
+from bot.digests.context import SlackContext
 from bot.digests.sprint_state import sprint_number_of
-from bot.slack.context import SlackContext
+from bot.slack.announce import check_capacity
 from bot.slack.post import SlackPoster
 from sync.state.inbox import DONE, IGNORED
 from sync.state.tables import SyncLink, utcnow

@@ -21,7 +21,7 @@ from bot.digests.reports import (
     ReadyReport,
     StandupDigest,
 )
-from bot.digests.sprint_state import SprintItem, SprintProgress
+from bot.digests.sprint_state import SprintItem, SprintProgress, pts, sprint_title
 from rules.base import Rule
 from rules.capacity import SprintLoad
 
@@ -58,12 +58,6 @@ def link(url: str | None, label: object) -> str:
     safe = esc(url).replace("|", "%7C")
     label_text = esc(label).replace("|", "¦")
     return f"<{safe}|{label_text}>"
-
-
-def pts(value: float | None) -> str:
-    if value is None:
-        return "?"
-    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
 
 
 def plural(count: float, word: str) -> str:
@@ -177,11 +171,6 @@ def posted_message(what: str, channel: str) -> SlackMessage:
 
 
 # --- sprint status --------------------------------------------------------------------------
-
-
-def sprint_title(progress: SprintProgress) -> str:
-    name = progress.sprint.name or progress.sprint.goal or ""
-    return f"Sprint {progress.sprint.number}" + (f": {name}" if name else "")
 
 
 def progress_summary(progress: SprintProgress) -> list[str]:

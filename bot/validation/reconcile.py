@@ -3,7 +3,7 @@ on a schedule catches whatever a missed delivery would have told us.
 
 ``reconcile(settings)`` pulls status, assignee, points and sprint of every managed issue
 from each configured sync target into ``sync_link`` (the same as ``backlog-bot sync``) and
-returns one line per target. The scheduler (``bot.service.scheduler``, job ``sync``) calls it every
+returns one line per target. The scheduler (``bot.wiring.scheduler``, job ``sync``) calls it every
 ``sync_minutes``; it is safe to run on every replica at once (it only reads the trackers).
 """
 

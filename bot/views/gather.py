@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from bot.digests.context import SlackContext
 from bot.digests.sprint_state import current_sprint_number, live_issues, sprint_calendar
-from bot.slack.context import SlackContext
 from bot.views.model import PlanningPage, build_page
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.slack.context import SlackContext
+from bot.digests.context import SlackContext
 
 if TYPE_CHECKING:
     from bot.settings import Settings

@@ -1,7 +1,7 @@
 """Composition root of the service: ``build_service(settings)`` builds every part once.
 
 The service's adapters are built from the settings only from here (the registrars of
-``bot.validation``, ``bot.slack.wiring`` and ``bot.targets`` are called with what they
+``bot.validation``, ``bot.wiring.slack`` and ``bot.targets`` are called with what they
 need). The order matters and is written out once: the process's database engine, then the
 metrics (so every handler gets them in its constructor), then the webhook handlers (DoR/DoD
 validation when Jira or GitHub is configured; the capacity check on sprint changes when Slack
@@ -23,11 +23,11 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from starlette.routing import BaseRoute
 
-    from bot.service.scheduler import SchedulerHooks
+    from bot.digests.context import SlackContext
     from bot.settings import Settings
-    from bot.slack.context import SlackContext
-    from bot.slack.wiring import PosterFactory
     from bot.validation.validator import ValidationConfig
+    from bot.wiring.scheduler import SchedulerHooks
+    from bot.wiring.slack import PosterFactory
 
 # The GitHub webhook events the app subscribes to (configure the same list on the webhook).
 SUBSCRIBED_GITHUB_EVENTS = (
@@ -52,11 +52,11 @@ def build_service(
     leaves out the scheduled jobs (standup, capacity, pull sync), e.g. when the caller runs
     them by hand.
     """
+    from bot.digests.context import SlackContext
     from bot.settings import load_config_table
-    from bot.slack.context import SlackContext
-    from bot.slack.wiring import add_slack, sync_actions
     from bot.validation.validator import ValidationConfig
     from bot.views.routes import page_routes
+    from bot.wiring.slack import add_slack, sync_actions
     from sync.state.db import make_engine
 
     owns_engine = engine is None
@@ -155,9 +155,9 @@ def _scheduler(
 ) -> SchedulerHooks:
     """The scheduled jobs: standup and capacity alerts with Slack, pull sync (with its
     metrics) always."""
-    from bot.service.scheduler import Jobs, SchedulerHooks
     from bot.validation.backlog_check import configured_targets
     from bot.validation.reconcile import reconcile
+    from bot.wiring.scheduler import Jobs, SchedulerHooks
 
     def scheduled_pull(ctx: SlackContext, targets: Sequence[str]) -> list[str]:
         return reconcile(settings, configured_targets(settings, ctx.engine), metrics)

@@ -1,6 +1,6 @@
 """Scheduled jobs (APScheduler 3.x) in the team's time zone, run once per fire across replicas.
 
-Jobs (times from the ``[schedule]`` table, see ``bot.slack.context``):
+Jobs (times from the ``[schedule]`` table, see ``bot.digests.context``):
 
 - ``standup``  — the standup digest, weekdays at ``standup`` (default 09:30, ``mon-fri``);
 - ``capacity`` — the capacity alert check, every ``capacity_minutes`` (default 60);
@@ -34,7 +34,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.engine import Engine
 
 from backlog.errors import ConfigurationError
-from bot.slack.context import SlackContext
+from bot.digests.context import SlackContext
 from bot.slack.post import SlackPoster
 from sync.state.slack import claim_fire, finish_fire
 
@@ -111,7 +111,8 @@ class Jobs:
         self.pull = pull
 
     def standup(self) -> None:
-        from bot.digests.standup import post_standup, resolve_sprint, standup_now
+        from bot.digests.standup import resolve_sprint, standup_now
+        from bot.slack.announce import post_standup
 
         if self.poster is None:
             return
@@ -122,7 +123,7 @@ class Jobs:
         post_standup(self.ctx, self.poster(), standup_now(self.ctx, number))
 
     def capacity(self) -> None:
-        from bot.digests.alerts import check_capacity
+        from bot.slack.announce import check_capacity
 
         if self.poster is not None:
             check_capacity(self.ctx, self.poster())

@@ -11,7 +11,7 @@
     sprint1_start = "2026-11-16"  # first day of sprint 1 ("Weeks 1-2" count from here)
     sprint_length_days = 14
 
-    [schedule]                    # see bot.service.scheduler
+    [schedule]                    # see bot.wiring.scheduler
     standup = "09:30"
     standup_days = "mon-fri"
     sync_minutes = 15

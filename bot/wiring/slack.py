@@ -1,4 +1,4 @@
-"""The Slack area's parts of the service (``bot.service.container.build_service`` calls this).
+"""The Slack area's parts of the service (``bot.wiring.container.build_service`` calls this).
 
 From the settings: the bolt app's ``/slack/events`` endpoint, the sync actions admins may run
 from Slack (the configured sync targets), and the webhook handlers that check capacity when
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from backlog.errors import BacklogBotError
+from bot.digests.context import SlackContext
 from bot.slack.commands import SyncActions
-from bot.slack.context import SlackContext
 from bot.slack.post import SlackPoster
 
 if TYPE_CHECKING:
