@@ -27,7 +27,7 @@ from typing import Any
 
 from backlog.model import Backlog, Story
 
-FIELDS = ("title", "heading", "points", "priority", "status", "sprint")
+FIELDS = ("title", "heading", "points", "priority", "status", "sprint", "story")
 LABELS = {
     "points": ("story points", "points", "estimate", "story point estimate", "sp"),
     "priority": ("priority",),
@@ -107,6 +107,8 @@ def _apply(lines: list[str], story: Story, edit: FieldEdit) -> str | None:
     end = (story.end_line or story.line) + 1  # room for a status line added above
     if not 0 <= start < len(lines) or not HEADING.match(_body(lines[start])):
         return f"{story.id} is not a Markdown heading section (line {story.line})"
+    if edit.field == "story":
+        return _set_sentence(lines, story, edit.value)
     found = _field_lines(lines, start + 1, min(end, len(lines)))
     if edit.field == "heading" or (edit.field == "title" and "title" not in found):
         return _set_heading(lines, start, edit.value)
@@ -176,6 +178,25 @@ def _new_line(neighbour: str, like: _FieldLine, label: str, value: str) -> str:
     else:
         head = f"{match['lead']}{label}:"
     return f"{head}{match['gap'] or ' '}{value}{_ending(neighbour)}"
+
+
+def _set_sentence(lines: list[str], story: Story, value: str) -> str | None:
+    """The user story sentence replaced where it is written, on its one line."""
+    sentence = story.user_story
+    if sentence is None or not 0 < sentence.line <= len(lines):
+        return f"{story.id} has no user story sentence to change"
+    line = lines[sentence.line - 1]
+    if _body(line).count(sentence.text) != 1:
+        return (
+            f"{story.id}: the user story is not written as one plain line "
+            f"(line {sentence.line}); change it by hand"
+        )
+    lines[sentence.line - 1] = line.replace(sentence.text, MARKDOWN_INLINE.sub(r"\\\1", value), 1)
+    return None
+
+
+# what Markdown would read as emphasis or code in a sentence: escaped, so it reads as written
+MARKDOWN_INLINE = re.compile(r"([\\*_`])")
 
 
 def _set_heading(lines: list[str], start: int, value: str) -> str | None:

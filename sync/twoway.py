@@ -189,6 +189,21 @@ def adopt_tracker_values(
 SPRINT_NAME = re.compile(r"^\s*sprint\s+(\d+)\b", re.IGNORECASE)
 
 
+def story_edit(story: Story, value: Any) -> FieldEdit | None:
+    """The story sentence written back where the file has it."""
+    if story.user_story is None or not value:
+        return None
+    return FieldEdit(story.id, "story", " ".join(str(value).split()))
+
+
+def adopt_story(story: Story, value: Any) -> Story:
+    """``story`` with the tracker's sentence (apply then leaves the tracker's alone)."""
+    if story.user_story is None or not value:
+        return story
+    sentence = story.user_story.model_copy(update={"text": " ".join(str(value).split())})
+    return story.model_copy(update={"user_story": sentence})
+
+
 def sprint_edit(story: Story, value: Any) -> FieldEdit | None:
     """The sprint plan's edit for a tracker sprint: committed to sprint N (``Sprint N``), or
     to none; None for a sprint the plan cannot name."""

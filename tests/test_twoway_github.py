@@ -226,3 +226,42 @@ def test_a_story_moved_to_another_sprint_on_the_board_moves_in_the_sprint_plan(
         milestone = dave.get_repo("acme/bss").get_issue(number).milestone
         assert milestone is not None and milestone.title.startswith("Sprint 2")
         dave.close()
+
+
+def test_a_story_sentence_edited_on_github_is_pulled_and_nothing_is_pushed_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "backlog.md"
+    file.write_bytes(BILLING.read_bytes())
+    with GitHubSandbox() as sandbox:
+        for key, value in {
+            **sandbox.env(),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+        }.items():
+            monkeypatch.setenv(key, value)
+        assert main(["apply", str(file), "--target", "github"]) == 0
+        number = sandbox.issues_by_marker()["US-002"][0]
+        carol = Github(base_url=sandbox.url, auth=Auth.Token(sandbox.user_token("carol")))
+        issue = carol.get_repo("acme/bss").get_issue(number)
+        old = "As a customer, I want to download an invoice as PDF."
+        new = "As a customer, I want to download any invoice as PDF."
+        assert issue.body.count(f"> {old}\n") == 1
+        issue.edit(body=issue.body.replace(f"> {old}\n", f"> {new}\n"))
+        capsys.readouterr()
+
+        assert main(["plan", str(file), "--target", "github"]) == 0
+        assert (
+            f"  < pull     US-002 #{number}: story {old!r} -> {new!r} (tracker)"
+            in capsys.readouterr().out.splitlines()
+        )
+        assert main(["pull", str(file), "--target", "github", "--write"]) == 0
+        assert file.read_bytes() == BILLING.read_bytes().replace(
+            f"> {old}\n".encode(), f"> {new}\n".encode()
+        )
+        sandbox.clear_requests()
+        assert main(["apply", str(file), "--target", "github"]) == 0
+        assert [
+            r for r in sandbox.requests() if r["method"] != "GET" and r["path"] != "/graphql"
+        ] == []
+        assert not [r for r in sandbox.requests() if "mutation" in str(r["body"])]
+        carol.close()

@@ -15,6 +15,7 @@ from jira import JIRA
 
 from bot.cli.app import main
 from sandbox.jira import JiraSandbox
+from sync.jira.wiki import wiki_escape
 
 BILLING = Path(__file__).resolve().parent / "data" / "billing-backlog.md"
 
@@ -357,3 +358,48 @@ def _moved_us002(text: str) -> str:
     assert text.count(buffer) == 1
     moved = "4" + us002.removesuffix("\n")[1:]
     return text.replace(buffer, moved + "5. **Buffer for Story Spillover** (70 pts)\n")
+
+
+def test_a_story_sentence_edited_in_jira_is_pulled_and_a_file_edit_pushed(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bob rewrites US-001's sentence in the description (keeping the bot's layout, wiki
+    escapes and all); pull writes it into the quoted line; the file's edit of US-002's
+    sentence is pushed; then nothing is left to do."""
+    us1 = team.key("US-001")
+    old = team.client.issue(us1).fields.description
+    sentence = "As a customer, I want to see my invoices so that I can pay on time."
+    new = "As a customer, I want my *12* latest invoices so that I can pay on time."
+    line = f"*User story:* {sentence}"
+    assert old.count(line) == 1
+    team.client.issue(us1).update(
+        fields={"description": old.replace(line, "*User story:* " + wiki_escape(new))}
+    )
+    team.edit_file(
+        "As a customer, I want to download an invoice as PDF.",
+        "As a customer, I want to download any invoice as PDF.",
+    )
+    before = team.text()
+
+    code, out = _run(capsys, "plan", str(team.file), "--target", "jira")
+    assert code == 0
+    assert (
+        f"  < pull     US-001 {us1}: story {sentence!r} -> {new!r} (tracker, by Bob Backend)" in out
+    )
+    assert any(line.startswith("  ~ push     US-002") and " story " in line for line in out), out
+
+    code, out = _run(capsys, "pull", str(team.file), "--target", "jira", "--write")
+    assert code == 0
+    # in the file's Markdown, the asterisks are escaped so that they read as written
+    written = new.replace("*", "\\*")
+    assert team.text() == before.replace(f"> {sentence}\n", f"> {written}\n")
+
+    team.sandbox.clear_requests()
+    assert main(["apply", str(team.file), "--target", "jira"]) == 0
+    writes = team.sandbox.write_requests()
+    assert [r.path.rsplit("/", 1)[-1] for r in writes] == [team.key("US-002")]  # the file's edit
+    assert "download any invoice" in team.client.issue(team.key("US-002")).fields.description
+    assert wiki_escape(new) in team.client.issue(us1).fields.description  # Bob's kept
+    capsys.readouterr()
+    code, out = _run(capsys, "plan", str(team.file), "--target", "jira")
+    assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)

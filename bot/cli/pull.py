@@ -3,7 +3,8 @@
 Reads the trackers (batched) and writes the changes made there since the last apply or pull
 into the backlog file, in the file's own style, touching only the lines that change: titles,
 story points, priorities, statuses (a ``**Status:**`` line is added next to the story's
-other fields when it has none) and sprint commitments (moved in the sprint plan). Fields
+other fields when it has none), the user story sentence and sprint commitments (moved in
+the sprint plan). Fields
 changed in the file are left for ``apply``; fields changed on both sides are conflicts,
 reported with both values and left alone unless ``[sync] conflicts`` says ``file-wins`` or
 ``tracker-wins`` (exit 1 while any remain).

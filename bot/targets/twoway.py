@@ -82,6 +82,11 @@ def record_applied(runner: TwoWayRunner, backlog: Backlog, text: str, drift: Dri
     return BaseStore(runner.state_engine(), runner.name).record(values, "apply")
 
 
+# fields that are one part of a longer text (the description or body): that text counts as
+# what the tracker holds only when such a part was pulled into the file
+PART_FIELDS = frozenset({"story"})
+
+
 @dataclass
 class PullResult:
     drift: Drift
@@ -117,8 +122,11 @@ def record_pulled(runner: TwoWayRunner, result: PullResult, written_file: Backlo
     result.recorded = BaseStore(runner.state_engine(), runner.name).record(values, "pull")
     held: dict[str, set[str]] = {}
     for merge in [*pulled, *result.drift.agreed]:
-        if (merge.item, merge.field) not in result.drift.untidy:
-            held.setdefault(merge.item, set()).add(merge.field)
+        if (merge.item, merge.field) in result.drift.untidy:
+            continue
+        if merge.field in PART_FIELDS and merge not in pulled:
+            continue  # agreeing on one part says nothing of the rest of the text
+        held.setdefault(merge.item, set()).add(merge.field)
     runner.record_held(written_file, held)
     return result.recorded
 

@@ -11,6 +11,7 @@ Who changed a board value is its creator; who renamed an issue, the repository's
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -25,9 +26,10 @@ from sync.github.mapping import (
 )
 from sync.github.port import GitHubProjectsPort, GitHubRestPort
 from sync.issue_text import SEPARATOR, story_name
-from sync.twoway import LiveItem, sprint_edit
+from sync.twoway import LiveItem, adopt_story, sprint_edit, story_edit
 
-FIELDS = ("title", "points", "priority", "status", "sprint")
+FIELDS = ("title", "points", "priority", "status", "sprint", "story")
+STORY_SECTION = re.compile(r"^### User story\n> (?P<sentence>[^\n]*)$", re.MULTILINE)
 # two-way field -> the board field holding it
 BOARD_FIELDS = {
     "points": FIELD_POINTS,
@@ -56,7 +58,10 @@ class GitHubDrift:
         self.project_id = project_id
 
     def file_values(self, story: Story, written: Mapping[str, str]) -> dict[str, Any]:
-        values: dict[str, Any] = {"title": story_name(story)}
+        values: dict[str, Any] = {
+            "title": story_name(story),
+            "story": story.user_story.text if story.user_story else None,
+        }
         if self.project_id:
             values.update(
                 points=story.points,
@@ -82,6 +87,9 @@ class GitHubDrift:
                     "status": item.values.get(FIELD_STATUS),
                     "sprint": item.values.get(FIELD_SPRINT),
                 }
+                sentence = story_sentence(item.body)
+                if sentence is not None:  # a body without it says nothing about it
+                    values["story"] = sentence
                 untidy = _untidy_title(backlog_id, item.title)
                 authors = {
                     name: item.authors[board]
@@ -97,6 +105,9 @@ class GitHubDrift:
                 backlog_id = missing.get(issue.number)
                 if backlog_id is not None:
                     values = {"title": issue.title.removeprefix(backlog_id + SEPARATOR)}
+                    sentence = story_sentence(issue.body)
+                    if sentence is not None:
+                        values["story"] = sentence
                     untidy = _untidy_title(backlog_id, issue.title)
                     found[backlog_id] = LiveItem(
                         backlog_id, f"#{issue.number}", values, untidy=untidy
@@ -121,6 +132,8 @@ class GitHubDrift:
     def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None:
         if name == "sprint":
             return sprint_edit(story, value)
+        if name == "story":
+            return story_edit(story, value)
         if value is None:
             return None
         if name == "title":
@@ -142,7 +155,17 @@ class GitHubDrift:
             return story.model_copy(update={"points": points, "points_raw": str(points)})
         if name == "priority" and value:
             return story.model_copy(update={"priority": str(value)})
+        if name == "story":
+            return adopt_story(story, value)
         return story
+
+
+def story_sentence(body: str | None) -> str | None:
+    """The sentence of the body's ``### User story`` quote; None when it has none."""
+    match = STORY_SECTION.search((body or "").replace("\r\n", "\n"))
+    if match is None:
+        return None
+    return " ".join(match["sentence"].split()) or None
 
 
 def _untidy_title(backlog_id: str, title: str | None) -> frozenset[str]:

@@ -260,6 +260,7 @@ HELD_KEYS: Mapping[str, tuple[str, ...]] = {
     "points": (FIELD_POINTS,),
     "priority": (FIELD_PRIORITY,),
     "sprint": (FIELD_SPRINT,),  # the milestone follows the board's sprint: apply writes it
+    "story": ("body",),  # the sentence is one part of the body
 }
 
 

@@ -10,6 +10,7 @@ moves the story in the sprint plan. Who changed each field comes from the search
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -18,9 +19,11 @@ from backlog.model import Story
 from sync.issue_text import SEPARATOR, story_name
 from sync.jira.mapping import JiraMappingConfig
 from sync.jira.port import JiraPort, JiraProjectConfig
-from sync.twoway import LiveItem, sprint_edit
+from sync.jira.wiki import wiki_text
+from sync.twoway import LiveItem, adopt_story, sprint_edit, story_edit
 
-FIELDS = ("title", "points", "priority", "status", "sprint")
+FIELDS = ("title", "points", "priority", "status", "sprint", "story")
+STORY_LABEL = re.compile(r"^\s*\*?User story:\*?\s*", re.IGNORECASE)
 PAGE = 100
 
 
@@ -49,6 +52,7 @@ class JiraDrift:
             "priority": priority or story.priority,
             "status": written.get("status"),
             "sprint": written.get("sprint"),
+            "story": story.user_story.text if story.user_story else None,
         }
 
     def live(self) -> dict[str, LiveItem]:
@@ -61,7 +65,8 @@ class JiraDrift:
         keys = sorted(by_key)
         for start in range(0, len(keys), PAGE):
             chunk = ", ".join(f'"{key}"' for key in keys[start : start + PAGE])
-            for issue in self.port.search(project, f"key in ({chunk}) ORDER BY key ASC"):
+            jql = f"key in ({chunk}) ORDER BY key ASC"
+            for issue in self.port.search(project, jql, description=True):
                 backlog_id = by_key.get(issue.key)
                 if backlog_id is None:
                     continue
@@ -73,6 +78,9 @@ class JiraDrift:
                     "status": issue.status,
                     "sprint": issue.plan_sprint,
                 }
+                sentence = story_sentence(issue.description)
+                if sentence is not None:  # a description without it says nothing about it
+                    values["story"] = sentence
                 untidy = _untidy_title(backlog_id, issue.summary)
                 authors = _authors(issue.changed_by, project)
                 found[backlog_id] = LiveItem(
@@ -83,6 +91,8 @@ class JiraDrift:
     def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None:
         if name == "sprint":
             return sprint_edit(story, value)
+        if name == "story":
+            return story_edit(story, value)
         if value is None:
             return None
         if name == "title":
@@ -106,6 +116,8 @@ class JiraDrift:
             return story.model_copy(update={"points": points, "points_raw": str(points)})
         if name == "priority" and value:
             return story.model_copy(update={"priority": self._backlog_priority(str(value))})
+        if name == "story":
+            return adopt_story(story, value)
         return story
 
     def who_changed(self, wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -118,6 +130,38 @@ class JiraDrift:
             if name.casefold() == jira_name.casefold() and word != "highest":
                 return word.title()
         return jira_name
+
+
+def story_sentence(description: Any) -> str | None:
+    """The user story sentence the mapping put in a description (``*User story:* As a ...``),
+    read from wiki text or from a document (REST v3); None when it has none."""
+    blocks = _blocks(description)
+    for block in blocks:
+        first = block.strip().split("\n", 1)[0]
+        if STORY_LABEL.match(first):
+            sentence = wiki_text(STORY_LABEL.sub("", first, count=1))
+            return " ".join(sentence.split()) or None
+    return None
+
+
+def _blocks(description: Any) -> list[str]:
+    """A description's paragraphs: wiki text split at blank lines and line breaks, or the
+    text of a document's top-level nodes."""
+    if isinstance(description, str):
+        return [line for line in description.splitlines() if line.strip()]
+    if isinstance(description, dict):
+        return [_text(node) for node in description.get("content") or []]
+    return []
+
+
+def _text(node: Any) -> str:
+    if not isinstance(node, dict):
+        return ""
+    if node.get("type") == "text":
+        text = str(node.get("text") or "")
+        strong = any((mark or {}).get("type") == "strong" for mark in node.get("marks") or [])
+        return f"*{text}*" if strong and text.strip().endswith(":") else text
+    return "".join(_text(child) for child in node.get("content") or [])
 
 
 def _untidy_title(backlog_id: str, title: str | None) -> frozenset[str]:
@@ -133,6 +177,7 @@ def _authors(changed_by: Mapping[str, str], project: JiraProjectConfig) -> dict[
         "priority": ("priority",),
         "status": ("status",),
         "sprint": (project.sprint_field, "Sprint"),
+        "story": ("description",),
     }
     found = {}
     for name, candidates in keys.items():

@@ -177,6 +177,7 @@ CONTENT_KEYS: Mapping[str, tuple[str, ...]] = {
     "title": ("summary",),
     "points": ("points",),
     "priority": ("priority",),
+    "story": ("description",),  # the sentence is one part of the description
 }
 
 

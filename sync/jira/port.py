@@ -86,6 +86,7 @@ class JiraIssue:
     sprint_since: str | None = None  # the changelog's last change of the Sprint field
     summary: str | None = None
     priority: str | None = None
+    description: Any = None  # when asked for: wiki text (REST v2) or a document (v3)
     # who made the latest change of each field, per the changelog: field id (and, where Jira
     # gives no id, the field's name) -> the author's display name
     changed_by: Mapping[str, str] = field(default_factory=dict)
@@ -129,7 +130,9 @@ class JiraPort(Protocol):
 
     def discover(self) -> JiraProjectConfig: ...
 
-    def search(self, config: JiraProjectConfig, jql: str) -> list[JiraIssue]: ...
+    def search(
+        self, config: JiraProjectConfig, jql: str, *, description: bool = False
+    ) -> list[JiraIssue]: ...
 
     def create_issues(self, writes: Sequence[IssueWrite]) -> list[CreateResult]: ...
 

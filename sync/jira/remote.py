@@ -106,6 +106,7 @@ def remote_issue(raw: dict[str, Any], config: JiraProjectConfig) -> JiraIssue:
         else None,
         sprint_since=_last_change(raw, "Sprint") if sprint else None,
         summary=fields.get("summary"),
+        description=fields.get("description"),
         priority=(fields.get("priority") or {}).get("name"),
         changed_by=_authors(raw),
     )
