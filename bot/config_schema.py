@@ -141,7 +141,9 @@ SETTINGS = Table(
         ),
         "readiness_timeout_seconds": _env(NUMBER, "/readyz probe timeout", 2.0),
         "http_read_timeout_seconds": _env(
-            NUMBER, "a request body stalled this long gets a 408", 15.0
+            NUMBER,
+            "seconds a request's head, then its body, may take to arrive (else 408, closed)",
+            15.0,
         ),
         "slack_max_body_bytes": _env(INT, "largest Slack request body accepted", 512 * 1024),
         "prune_max_share": _env(

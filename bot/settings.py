@@ -87,7 +87,8 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = 1.0
     webhook_handler_modules: str = ""  # extra "module:function" registrars, comma separated
     readiness_timeout_seconds: float = 2.0
-    http_read_timeout_seconds: float = 15.0  # a request body stalled this long gets a 408
+    # A request's head, then its body, must each arrive within this; else 408 and closed.
+    http_read_timeout_seconds: float = 15.0
     slack_max_body_bytes: int = 512 * 1024  # Slack's payloads are a few kB
     prune_max_share: float = 0.2  # apply --prune refuses to close more of the linked issues
     log_level: str = "INFO"

@@ -5,7 +5,9 @@ Retries follow ``sync.retry.RetryPolicy`` (tenacity, exponential backoff with fu
 applied here to HTTP answers:
 
 - 429 is retried for every request, after ``Retry-After`` when the server sends it — the
-  server did not process the request, so even a create is safe to send again;
+  server did not process the request, so even a create is safe to send again — unless the
+  policy caps the in-process wait (``RetryPolicy.longest_rate_limit_wait``, the service) and
+  this wait would pass it: then the 429 is handed back at once for the caller to defer;
 - 5xx and connection errors/timeouts are retried only for *safe* requests (reads,
   idempotent PUT/DELETE, and POSTs the caller declares safe such as a JQL search). A create
   is never retried here: the caller looks the item up before trying again.
@@ -21,13 +23,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    retry_if_result,
-    stop_after_attempt,
-)
+from tenacity import RetryCallState, Retrying, stop_after_attempt
 
 from sync.calls import CallCounter
 from sync.retry import RetryPolicy
@@ -112,8 +108,19 @@ class PolicyAdapter(HTTPAdapter):
                 _ = response.content  # a connection broken mid-body surfaces here, retryable
             return response
 
-        def should_retry_response(response: requests.Response) -> bool:
-            return response.status_code == 429 or (safe and response.status_code >= 500)
+        def should_retry(state: RetryCallState) -> bool:
+            outcome = state.outcome
+            if outcome is None:
+                return False
+            if outcome.failed:
+                return safe and isinstance(outcome.exception(), TRANSPORT_ERRORS)
+            response: requests.Response = outcome.result()
+            if response.status_code == 429:
+                hinted = retry_after_seconds(response)
+                return self.policy.waits_for_rate_limit(
+                    hinted, state.attempt_number, state.idle_for
+                )
+            return safe and response.status_code >= 500
 
         def wait(state: RetryCallState) -> float:
             outcome = state.outcome
@@ -129,8 +136,7 @@ class PolicyAdapter(HTTPAdapter):
         retrying = Retrying(
             stop=stop_after_attempt(self.policy.attempts),
             wait=wait,
-            retry=retry_if_exception(lambda exc: safe and isinstance(exc, TRANSPORT_ERRORS))
-            | retry_if_result(should_retry_response),
+            retry=should_retry,
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
             sleep=self._sleep,
             reraise=True,

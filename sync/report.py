@@ -23,8 +23,10 @@ MAX_RECORDED_FAILURES = 200  # the run record keeps the first ones; the report k
 
 # What an apply counts, in the same words on every target: "<verb> <thing>", one counter per
 # kind of step. ``adopt`` is an issue found already there by its backlog id (the label in
-# Jira, the hidden marker on GitHub: a create whose answer was lost, or a run that died before
-# recording it) and linked instead of created again. A sprint is a Jira sprint or a GitHub
+# Jira, the hidden marker on GitHub: a create whose answer was lost, a run that died before
+# recording it, or a fresh database against a populated tracker) and linked instead of
+# created again; likewise a dependency already linked in Jira, a GitHub label or milestone
+# (sprint) found by its name. A sprint is a Jira sprint or a GitHub
 # milestone; a dependency is a Jira "Blocks" link or a GitHub "blocked by" relation; the board
 # is the GitHub Projects v2 board. A pull counts ``issues`` read and how many ``changed``.
 Count = Literal[
@@ -50,7 +52,10 @@ Count = Literal[
     "link dependency",
     "unlink dependency",
     "link sub-issue",
+    "adopt sprint",
+    "adopt dependency",
     "create label",
+    "adopt label",
     "update label",
     "create board",
     "add to board",

@@ -11,7 +11,11 @@ Both trackers follow the same rules:
   failure: the caller looks the item up first;
 - waits grow exponentially from ``base_delay``, capped at ``max_delay``; with ``jitter``
   each wait is drawn uniformly below that ceiling ("full jitter"), so that clients that failed
-  together do not come back together.
+  together do not come back together;
+- a caller that must not block on a rate limit (the service's worker: it defers the delivery
+  to the reset time instead) sets ``longest_rate_limit_wait``: a rate-limited request whose
+  wait would take the time spent waiting past it is handed back at once, with the server's
+  hint, rather than slept on. The CLI leaves it unset and waits, showing the wait.
 
 The Jira adapter applies the policy inside its ``requests`` transport, on HTTP answers
 (``sync.http_transport``); the GitHub clients apply it around each call with
@@ -47,6 +51,7 @@ class RetryPolicy:
     max_delay: float = 30.0
     safe_post_paths: tuple[str, ...] = ()
     jitter: bool = True
+    longest_rate_limit_wait: float | None = None  # None: wait as the server asks (capped)
 
     def is_safe(self, method: str, url: str) -> bool:
         """May this request be sent again after a transient failure?"""
@@ -67,6 +72,16 @@ class RetryPolicy:
     def rate_limit_wait(self, hinted: float | None, attempt: int) -> float:
         """The wait after a rate-limited attempt: the server's hint, capped, else backoff."""
         return min(hinted, self.max_delay) if hinted is not None else self.backoff(attempt)
+
+    def waits_for_rate_limit(self, hinted: float | None, attempt: int, waited: float) -> bool:
+        """Wait here for rate-limited attempt number ``attempt``, having waited ``waited``
+        seconds already? Always, unless ``longest_rate_limit_wait`` would be passed (the longest
+        the next wait could be: the server's hint, or the backoff ceiling without one)."""
+        if self.longest_rate_limit_wait is None:
+            return True
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        upcoming = hinted if hinted is not None else ceiling
+        return waited + upcoming <= self.longest_rate_limit_wait
 
     def run(
         self,

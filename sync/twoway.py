@@ -6,17 +6,20 @@ the tracker holds now (``live``, read in batches), how a tracker value is writte
 Markdown (``edit``), and how a story is made to carry the tracker's value so that ``apply``
 leaves that field alone (``adopt``). ``compare`` turns the three sides into ``FieldMerge``s
 (``sync.merge``); ``Drift`` sorts them into what to push, pull, leave alone and report.
+``story_edit`` and ``adopt_value`` are the ``edit`` and ``adopt`` both trackers share: they
+differ only in how a tracker's priority reads in the backlog (``priority_word``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from backlog.edit import FieldEdit, read_fields
 from backlog.model import Backlog, Sprint, SprintCommitment, Story
+from sync.issue_text import SEPARATOR
 from sync.merge import FieldMerge
 
 INITIAL_STATUSES = frozenset({"to do", "todo", "open", "backlog", "new"})
@@ -189,21 +192,6 @@ def adopt_tracker_values(
 SPRINT_NAME = re.compile(r"^\s*sprint\s+(\d+)\b", re.IGNORECASE)
 
 
-def story_edit(story: Story, value: Any) -> FieldEdit | None:
-    """The story sentence written back where the file has it."""
-    if story.user_story is None or not value:
-        return None
-    return FieldEdit(story.id, "story", " ".join(str(value).split()))
-
-
-def adopt_story(story: Story, value: Any) -> Story:
-    """``story`` with the tracker's sentence (apply then leaves the tracker's alone)."""
-    if story.user_story is None or not value:
-        return story
-    sentence = story.user_story.model_copy(update={"text": " ".join(str(value).split())})
-    return story.model_copy(update={"user_story": sentence})
-
-
 def sprint_edit(story: Story, value: Any) -> FieldEdit | None:
     """The sprint plan's edit for a tracker sprint: committed to sprint N (``Sprint N``), or
     to none; None for a sprint the plan cannot name."""
@@ -231,3 +219,56 @@ def _recommit(sprint: Sprint, moved: Mapping[str, int | None]) -> Sprint:
         if number == sprint.number
     ]
     return sprint.model_copy(update={"committed": tuple(kept)})
+
+
+def untidy_title(backlog_id: str, title: str | None) -> frozenset[str]:
+    """``{"title"}`` when the tracker's title lacks the mapping's ``US-001 · `` prefix."""
+    return frozenset() if (title or "").startswith(backlog_id + SEPARATOR) else frozenset({"title"})
+
+
+def story_edit(
+    story: Story, name: str, value: Any, priority_word: Callable[[str], str] = str
+) -> FieldEdit | None:
+    """The Markdown edit that writes a tracker's ``value`` of field ``name`` into ``story``: the
+    title without its ``US-001 · `` prefix into the heading, points as a whole number when
+    they are one, the priority as the backlog's word for it, the status as it is, the story
+    sentence on its line, a sprint (or none) as the story's place in the sprint plan."""
+    if name == "sprint":
+        return sprint_edit(story, value)
+    if value is None:
+        return None
+    if name == "story":
+        if story.user_story is None or not value:
+            return None
+        return FieldEdit(story.id, "story", " ".join(str(value).split()))
+    if name == "title":
+        return FieldEdit(story.id, "heading", str(value).removeprefix(story.id + SEPARATOR))
+    if name == "points":
+        number = float(value)
+        return FieldEdit(story.id, "points", str(int(number) if number.is_integer() else value))
+    if name == "priority":
+        return FieldEdit(story.id, "priority", priority_word(str(value)))
+    if name == "status":
+        return FieldEdit(story.id, "status", str(value))
+    return None
+
+
+def adopt_value(
+    story: Story, name: str, value: Any, priority_word: Callable[[str], str] = str
+) -> Story:
+    """``story`` carrying the tracker's ``value`` of field ``name`` (title, points, priority,
+    story sentence; the status is not part of what ``apply`` sends), so that ``apply`` leaves
+    it alone."""
+    if name == "title" and value:
+        prefix = story.heading.split(":", 1)[0] + ": " if ":" in story.heading else ""
+        title = str(value).removeprefix(story.id + SEPARATOR)
+        return story.model_copy(update={"heading": f"{prefix}{title}"})
+    if name == "points":
+        points = int(float(value)) if value is not None else None
+        return story.model_copy(update={"points": points, "points_raw": str(points)})
+    if name == "priority" and value:
+        return story.model_copy(update={"priority": priority_word(str(value))})
+    if name == "story" and value and story.user_story is not None:
+        sentence = story.user_story.model_copy(update={"text": " ".join(str(value).split())})
+        return story.model_copy(update={"user_story": sentence})
+    return story  # a sprint is adopted by the sprint plan (``adopt_tracker_values``)

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -26,41 +26,47 @@ def launcher() -> list[str]:
 
 
 @contextmanager
-def serve(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``backlog-bot serve`` with ``env`` on top of a clean environment; its URL and process."""
+def serve(
+    env: dict[str, str], *args: str, log: Path | None = None, ready: str = "/healthz"
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``backlog-bot serve`` with ``env`` on top of a clean environment; its URL and process,
+    once ``ready`` answers 200. ``log``: a file for its standard error (its JSON log lines)."""
     port = free_port()
     base = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "JIRA_", "SLACK_"))}
-    full = {**base, "PYTHONPATH": str(ROOT), **env}
-    process = subprocess.Popen(
-        [*launcher(), "serve", "--port", str(port), *args],
-        cwd=ROOT,
-        env=full,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
+    full = {**base, "PYTHONPATH": str(ROOT), **env}  # PYTHONPATH: handler modules under tests/
+    with ExitStack() as stack:
+        stderr = stack.enter_context(log.open("ab")) if log is not None else subprocess.PIPE
+        process = subprocess.Popen(
+            [*launcher(), "serve", "--port", str(port), *args],
+            cwd=ROOT,
+            env=full,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
 
-        def up() -> bool:
-            if process.poll() is not None:
-                stderr = process.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
-                raise AssertionError(f"serve exited: {stderr}")
-            try:
-                return httpx.get(url + "/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
+            def up() -> bool:
+                if process.poll() is not None:
+                    said = log.read_bytes() if log is not None else process.stderr.read()  # type: ignore[union-attr]
+                    raise AssertionError(f"serve exited: {said.decode()[-2000:]}")
+                try:
+                    return httpx.get(url + ready, timeout=1).status_code == 200
+                except httpx.HTTPError:
+                    return False
 
-        wait_until(up, timeout=40, what="serve to answer")
-        yield url, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        process.stderr.close()  # type: ignore[union-attr]
+            wait_until(up, timeout=40, what="serve to answer")
+            yield url, process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            if process.stderr is not None:
+                process.stderr.close()
 
 
 def rss_mb(pid: int) -> float:

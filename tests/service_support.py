@@ -21,7 +21,7 @@ JIRA_SECRET = "jira-webhook-secret-for-tests"
 class LiveApp:
     """Our ASGI app under uvicorn in a thread, lifespan on (so the worker runs)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, **config: Any) -> None:
         self.app = app
         self.port = free_port()
         self.url = f"http://{LOOPBACK}:{self.port}"
@@ -32,6 +32,7 @@ class LiveApp:
             log_config=None,
             access_log=False,
             lifespan="on",
+            **config,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.github import GitHubSandbox
+from sandbox.jira import Fault, JiraSandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKLOG = ROOT / "tests" / "data" / "billing-backlog.md"
@@ -130,3 +131,35 @@ def test_on_a_terminal_a_progress_bar(
     assert "GitHub secondary limit, next write in 2 s" in text
     assert "github: planning" not in text  # the plain lines are for logs only
     assert out.startswith("github: applied\n")
+
+
+def test_jira_rate_limit_is_waited_for_in_the_cli_and_shown(tmp_path: Path) -> None:
+    """The CLI (unlike the service, which defers) waits for Jira's Retry-After, and says so."""
+    with JiraSandbox() as sandbox:
+        sandbox.inject_fault(Fault("rate_limit", retry_after=2, times=1, methods=("POST",)))
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("JIRA_", "GITHUB_", "SLACK_", "BACKLOG_BOT_CONFIG"))
+        }
+        env |= sandbox.env() | {"DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
+        done = subprocess.run(
+            [CLI, "apply", str(BACKLOG), "--target", "jira"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        logged = [(r.status, r.fault) for r in sandbox.requests if r.method == "POST"]
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[:3] == [
+        "jira: planning",
+        lines[1],
+        "jira: waiting: Jira answered 429, retry in 2 s",
+    ]
+    assert re.fullmatch(r"jira: applying \d+ changes", lines[1])
+    assert re.fullmatch(r"jira: \d+ changes applied in \d+\.\d s, 2 s of it waiting on limits",
+                        lines[3])  # fmt: skip
+    assert logged[:2] == [(429, "rate_limit"), (201, None)]  # the same request, sent again

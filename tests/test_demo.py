@@ -30,7 +30,7 @@ def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "29 stories in 4 epics, 8 sprints: 29 errors" in out
-    assert "jira: 145 created" in out
+    assert "jira: 4 create epic, 29 create story, 112 create task, 62 link dependency" in out
     assert "inbox: jira jira:issue_updated -> done" in out
     assert "BSS-12 labels: backlog-bot, backlog-id-US-008, dor:failed" in out
     assert "US-008 does not meet the Definition of Ready / INVEST" in out

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import select
 import socket
 import time
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from bot.digests.context import SlackContext
 from bot.service.app import create_app
+from bot.service.slow_clients import head_deadline_protocol
 from bot.service.webhooks import sign
 from bot.slack.app import build_slack
 from bot.wiring.container import service_parts
@@ -211,3 +214,98 @@ def test_deep_json_in_the_inbox_cannot_hurt_the_worker() -> None:
     assert json_object(json.dumps({"a": [[[1]]]}).encode()) == {"a": [[[1]]]}
     with pytest.raises(BadBody):
         json_object(b'{"a":' * 65 + b"1" + b"}" * 65)
+
+
+def test_slow_clients_are_cut_off_by_the_read_timeout_of_serve(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """The real ``serve`` (its protocol keeps the head deadline): a connection that sends
+    nothing, one that trickles its headers and one that trickles its body are each closed
+    within the read timeout (2 s here), the last two with a 408; other requests are answered
+    meanwhile; each cut-off is an info line, and none is a 5xx in ``/metrics``."""
+    db.upgrade(sqlite_url)
+    log = tmp_path / "serve.log"
+    env = {
+        "DATABASE_URL": sqlite_url,
+        "GITHUB_WEBHOOK_SECRET": GITHUB_SECRET,
+        "HTTP_READ_TIMEOUT_SECONDS": "2",
+    }
+    webhook = (
+        b"POST /webhooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: issues\r\n"
+        b"X-GitHub-Delivery: slow-1\r\nX-Hub-Signature-256: sha256=00\r\n"
+    )
+    with serve(env, log=log) as (url, _):
+        clients = {
+            "silent": (raw_request(url, b""), b""),
+            "head": (raw_request(url, webhook), b"X-Slow: 1\r\n"),
+            "body": (raw_request(url, webhook + b"Content-Length: 1000\r\n\r\n{"), b" "),
+        }
+        started = time.monotonic()
+        closed: dict[str, float] = {}
+        answers = dict.fromkeys(clients, b"")
+        while len(closed) < len(clients) and time.monotonic() - started < 12:
+            for name, (sock, trickle) in clients.items():
+                if name in closed:
+                    continue
+                try:
+                    if trickle:
+                        sock.sendall(trickle)
+                    ready, _, _ = select.select([sock], [], [], 0)
+                    chunk = sock.recv(4096) if ready else None
+                except OSError:  # reset: closed by the server
+                    chunk = b""
+                if chunk == b"":
+                    closed[name] = time.monotonic() - started
+                elif chunk:
+                    answers[name] += chunk
+            assert httpx.get(url + "/healthz", timeout=2).status_code == 200  # unaffected
+            time.sleep(0.4)
+        for sock, _ in clients.values():
+            sock.close()
+        counted = statuses(url)
+    assert set(closed) == set(clients), f"still open after 12 s: {set(clients) - set(closed)}"
+    assert all(1.5 < seconds < 5 for seconds in closed.values()), closed
+    assert answers["silent"] == b""
+    assert answers["head"].startswith(b"HTTP/1.1 408 ")
+    assert answers["body"].startswith(b"HTTP/1.1 408 ")
+    assert counted.get("408") == 1  # the body's; a head never reached the app
+    assert not any(status.startswith("5") for status in counted)
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    cut = [r for r in records if "request head" in r["msg"] or "request body" in r["msg"]]
+    assert sorted((r["level"], re.sub(r" (with)?in 2s.*", "", r["msg"])) for r in cut) == [
+        ("INFO", "client did not send its request body"),
+        ("INFO", "client sent no complete request head"),
+        ("INFO", "client sent no complete request head"),
+    ]
+    assert not [r for r in records if r["level"] in ("ERROR", "CRITICAL")]
+
+
+@pytest.mark.parametrize("protocol", ["h11", "httptools"])
+def test_the_head_deadline_holds_on_both_of_uvicorns_protocols(service, protocol: str) -> None:
+    """h11 or httptools (whichever the image has): an idle connection and a trickled head are
+    closed at the deadline; a request sent in time, and one on a kept-alive connection after
+    a first answer, are served."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    base = {"h11": H11Protocol, "httptools": HttpToolsProtocol}[protocol]
+    _, _, app = service
+    with LiveApp(app, http=head_deadline_protocol(1.0, base)) as live:
+        idle = raw_request(live.url, b"")
+        trickled = raw_request(live.url, b"GET /healthz HTTP/1.1\r\n")
+        kept = raw_request(live.url, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        for sock in (idle, trickled, kept):
+            sock.settimeout(5)
+        assert b" 200 OK" in kept.recv(4096)
+        time.sleep(0.5)  # within the deadline of the next head
+        kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert b" 200 OK" in kept.recv(4096)
+        started = time.monotonic()
+        for _ in range(3):
+            trickled.sendall(b"X-Slow: 1\r\n")
+            time.sleep(0.3)
+        assert trickled.recv(4096).startswith(b"HTTP/1.1 408 ")
+        assert idle.recv(4096) == b""
+        assert time.monotonic() - started < 3
+        for sock in (idle, trickled, kept):
+            sock.close()

@@ -285,3 +285,33 @@ def test_inbox_retry_cli_takes_parked_and_failed_with_force_only(
         assert inbox.get(done.id)["status"] == "done"  # type: ignore[index]
     finally:
         engine.dispose()
+
+
+def test_an_issue_lock_held_longer_than_its_lease_stays_with_its_holder(
+    database_url: str,
+) -> None:
+    """Two replicas (two engines) on one database; the lease is 0.6 s and the work 2 s: the
+    heartbeat keeps the lock, so the other replica is refused all along, and gets it after."""
+    from bot.service.issue_locks import IssueLocks
+
+    db.upgrade(database_url)
+    engines = [db.make_engine(database_url) for _ in range(2)]
+    try:
+        mine, theirs = (IssueLocks(e, lease_seconds=0.6) for e in engines)
+        refused = 0
+        with mine.hold("github:28"):
+            deadline = time.monotonic() + 2.0  # more than three leases
+            while time.monotonic() < deadline:
+                with pytest.raises(DeliveryDeferred), theirs.hold("github:28"):
+                    pass  # pragma: no cover - must not be reached
+                refused += 1
+                time.sleep(0.1)
+        assert refused >= 15
+        token = theirs.acquire("github:28")  # released: free at once
+        assert token is not None
+        assert mine.acquire("github:28") is None
+        time.sleep(0.8)  # a holder without a heartbeat (killed) loses it after its lease
+        assert mine.acquire("github:28") is not None
+    finally:
+        for engine in engines:
+            engine.dispose()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from sandbox.jira import Fault
+from sandbox.jira import Fault, JiraSandbox
 from sync.calls import CallCounter
 from sync.http_transport import Pacer, install
 from sync.jira.adapter import SAFE_POSTS
@@ -26,11 +26,15 @@ pytestmark = pytest.mark.usefixtures("jira_deployment")  # Cloud and Data Center
 ALL_ISSUES = 4 + 29 + 112
 
 
-def _session(site, sleeps: list[float]) -> tuple[requests.Session, CallCounter]:  # type: ignore[no-untyped-def]
+def _session(
+    site: JiraSandbox, sleeps: list[float], policy: RetryPolicy | None = None
+) -> tuple[requests.Session, CallCounter]:
     session = requests.Session()
     authorize(session, site)
     counter = CallCounter()
-    policy = RetryPolicy(attempts=4, base_delay=0.01, max_delay=5.0, safe_post_paths=SAFE_POSTS)
+    policy = policy or RetryPolicy(
+        attempts=4, base_delay=0.01, max_delay=5.0, safe_post_paths=SAFE_POSTS
+    )
     adapter = install(session, "jira", counter, Pacer(0), policy)
     adapter._sleep = sleeps.append  # record instead of sleeping
     return session, counter
@@ -62,6 +66,28 @@ def test_rate_limit_waits_for_retry_after_even_for_creates() -> None:
             == 201
         )
         assert sleeps == [3.0]
+
+
+def test_a_capped_wait_hands_a_long_rate_limit_back_at_once() -> None:
+    """The service caps the in-process wait (it defers the delivery instead): a Retry-After
+    within the cap is waited for, a longer one (or one that would pass the cap in all) is
+    handed back as the 429 without sleeping, with the server's hint for the deferral."""
+    sleeps: list[float] = []
+    with jira_site() as site:
+        capped = RetryPolicy(attempts=5, base_delay=0.01, longest_rate_limit_wait=5.0)
+        session, _ = _session(site, sleeps, capped)
+        url = f"{site.url}/rest/api/2/myself"
+        site.inject_fault(Fault("rate_limit", retry_after=3, times=1))
+        assert session.get(url, timeout=5).status_code == 200
+        assert sleeps == [3.0]
+        site.inject_fault(Fault("rate_limit", retry_after=30, times=1))
+        refused = session.get(url, timeout=5)
+        assert refused.status_code == 429 and refused.headers["Retry-After"] == "30"
+        assert sleeps == [3.0]  # not slept on
+        site.inject_fault(Fault("rate_limit", retry_after=3, times=3))
+        assert session.get(url, timeout=5).status_code == 429  # 3 s, then 3 more would pass 5
+        assert sleeps == [3.0, 3.0]
+        assert [r.status for r in site.requests] == [429, 200, 429, 429, 429]
 
 
 def test_dropped_connection_on_a_read_is_retried() -> None:

@@ -6,10 +6,7 @@ with a handler loaded by name that journals its start and end to a file.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -26,21 +23,17 @@ from bot.service.inbox import Delivery, Inbox
 from bot.service.worker import HandlerRegistry
 from bot.settings import load_settings
 from bot.wiring.container import service_parts
-from sandbox.runner import free_port
 from sync.state import db
+from tests.serve_support import serve
 from tests.service_support import GITHUB_SECRET, LiveApp, github_delivery, wait_until
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
 def serve_process(
     database_url: str, journal: Path, *, migrate: bool
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
+    """``backlog-bot serve`` journaling its deliveries (``tests.service_handlers``), ready."""
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "JIRA_"))},
-        "PYTHONPATH": str(ROOT),  # so the handler module under tests/ can be imported
         "DATABASE_URL": database_url,
         "GITHUB_WEBHOOK_SECRET": GITHUB_SECRET,
         "WEBHOOK_HANDLER_MODULES": "tests.service_handlers:register",
@@ -49,40 +42,8 @@ def serve_process(
         "BACKLOG_BOT_TEST_JOURNAL": str(journal),
         "BACKLOG_BOT_TEST_HANDLER_SECONDS": "0.8",
     }
-    script = Path(sys.executable).parent / "backlog-bot"  # the installed console script
-    launcher = (
-        [str(script)]
-        if script.exists()
-        else [sys.executable, "-c", "import sys; from bot.cli.app import main; sys.exit(main())"]
-    )
-    args = [*launcher, "serve", "--port", str(port)]
-    if migrate:
-        args.append("--migrate")
-    process = subprocess.Popen(
-        args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-
-        def up() -> bool:
-            if process.poll() is not None:
-                raise AssertionError(f"serve exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-            try:
-                return httpx.get(url + "/readyz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(up, timeout=30, what="serve to become ready")
-        yield url, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        process.stderr.close()  # type: ignore[union-attr]
+    with serve(env, *(["--migrate"] if migrate else []), ready="/readyz") as served:
+        yield served
 
 
 def lines(journal: Path) -> list[str]:

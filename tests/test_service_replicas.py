@@ -1,11 +1,13 @@
 """Two replicas on one database and a spent rate limit, end to end over HTTP: one bot comment
 per issue whatever the concurrency; a rate-limited GitHub defers its deliveries (``/readyz``
-degraded, reset time in ``/metrics``) while Jira deliveries keep flowing."""
+degraded, reset time in ``/metrics``) while Jira deliveries keep flowing, and a rate-limited
+Jira defers its own while GitHub deliveries keep flowing."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -20,6 +22,7 @@ from bot.settings import load_settings
 from bot.validation.report_text import MARKER
 from bot.wiring.container import build_service
 from sandbox.github import GitHubSandbox
+from sandbox.jira import Fault, JiraSandbox, ProjectSpec
 from tests.github_support import github_target, migrated_engine
 from tests.service_support import (
     GITHUB_SECRET,
@@ -157,3 +160,70 @@ def test_spent_github_limit_defers_github_while_jira_flows(
         )
         assert bot_comments(sandbox, number) == []
         json.dumps(ready)  # the answer is plain JSON
+
+
+def test_spent_jira_limit_defers_jira_while_github_flows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Jira answers every request 429 with ``Retry-After: 8``, more than the worker may wait
+    in-process: the Jira delivery goes back to the inbox at once (no 5 x 30 s of sleeping in
+    the worker), a second one is deferred without calling Jira, GitHub deliveries are
+    validated meanwhile, and once Jira's time has passed the Jira deliveries run."""
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    with (
+        JiraSandbox([ProjectSpec("BSS", flavour="team")]) as jira,
+        replicas(
+            url, tmp_path, monkeypatch, 1, jira_webhook_secret=JIRA_SECRET,
+            **{k.lower(): v for k, v in jira.env().items()},
+        ) as (sandbox, [app], [base]),
+    ):  # fmt: skip
+        jira.inject_fault(Fault("rate_limit", retry_after=8))
+        inbox = app.state.service.inbox
+        sent = time.monotonic()
+        for i in (1, 2):
+            body, headers = jira_delivery(jira_update(f"BSS-{i}"), delivery_id=f"jira-{i}")
+            assert httpx.post(f"{base}/webhooks/jira", content=body, headers=headers).is_success
+            wait_until(lambda n=i: deferred(inbox) == n, what=f"jira delivery {i} deferred")
+        assert time.monotonic() - sent < 5  # deferred, not slept on
+        assert [r.status for r in jira.requests] == [429]  # one try; the second never called
+        numbers = sorted({n for ns in sandbox.issues_by_marker().values() for n in ns})[:3]
+        for number in numbers:
+            body, headers = github_delivery(edited(number), "issues")
+            assert httpx.post(f"{base}/webhooks/github", content=body, headers=headers).is_success
+        wait_until(lambda: sum(r["status"] == "done" for r in inbox.list()) == 3,
+                   timeout=30, what="github deliveries validated")  # fmt: skip
+        rows = {r["delivery_id"]: r for r in inbox.list()}
+        for i in (1, 2):
+            row = rows[f"jira-{i}"]
+            assert (row["status"], row["attempts"]) == ("queued", 0), row
+            assert "rate limit" in row["deferred_reason"]
+        ready = httpx.get(f"{base}/readyz")
+        assert ready.status_code == 200  # still takes webhooks and serves GitHub
+        assert ready.json()["status"] == "degraded"
+        assert "rate limit spent" in ready.json()["degraded"]["jira"]
+        metrics = httpx.get(f"{base}/metrics").text
+        gauge = 'backlog_bot_target_rate_limited_until{target="jira"}'
+        [line] = [m for m in metrics.splitlines() if m.startswith(gauge)]
+        assert 0 < float(line.split()[-1]) - time.time() <= 9
+        assert "backlog_bot_inbox_deferred 2.0" in metrics
+        assert 'backlog_bot_webhook_deferred_total{reason="rate_limited",source="jira"} 2.0' in (
+            metrics
+        )
+        jira.clear_faults()
+        wait_until(lambda: {r["status"] for r in inbox.list()} <= {"done", "ignored"},
+                   timeout=30, what="jira deliveries run after the reset")  # fmt: skip
+        rows = {r["delivery_id"]: r for r in inbox.list()}
+        assert [rows[f"jira-{i}"]["attempts"] for i in (1, 2)] == [1, 1]
+
+
+def jira_update(key: str) -> dict[str, Any]:
+    return {
+        "webhookEvent": "jira:issue_updated",
+        "issue": {"key": key},
+        "user": {"accountId": "someone"},
+        "changelog": {"items": [{"field": "status", "toString": "In Progress"}]},
+    }
+
+
+def deferred(inbox: Any) -> int:
+    return sum(1 for r in inbox.list() if r["deferred_reason"] and r["status"] == "queued")

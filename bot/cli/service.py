@@ -35,6 +35,7 @@ def serve(
 
     from bot.service.app import create_app
     from bot.service.logging import configure_logging
+    from bot.service.slow_clients import head_deadline_protocol
     from bot.settings import load_settings
     from bot.wiring.container import build_service
 
@@ -52,6 +53,8 @@ def serve(
         lifespan="on",
         server_header=False,
         timeout_graceful_shutdown=10,
+        # uvicorn has no header read timeout: its own protocol, plus a deadline for the head
+        http=head_deadline_protocol(settings.http_read_timeout_seconds),
     )
 
 

@@ -2,9 +2,12 @@
 
 ``ClientGuardMiddleware`` (pure ASGI, inside ``ObservabilityMiddleware``):
 
-- **read timeout**: uvicorn has no timeout for a request body that trickles in, so each
-  ``receive()`` of a body chunk waits at most ``read_timeout`` seconds; a client slower than
-  that gets ``408 Request Timeout`` with ``Connection: close``, and the connection is freed;
+- **read timeout**: uvicorn has no timeout for a request body that trickles in, so the whole
+  body must arrive within ``read_timeout`` seconds of the request head (a deadline, not a
+  per-chunk wait: a byte every few seconds does not keep a connection forever); a client
+  slower than that gets ``408 Request Timeout`` with ``Connection: close``, and the connection
+  is freed. The head itself has the same deadline, kept by the server's protocol
+  (``bot.service.slow_clients``);
 - **client disconnect**: a client that hangs up mid-upload is not a server error: it is an
   info line, and the request is counted with status ``499`` (the client closed the request,
   as nginx names it), never as a 5xx.
@@ -40,13 +43,17 @@ class ClientGuardMiddleware:
             return
         body_done = False
         started = False
+        deadline = asyncio.get_running_loop().time() + self.read_timeout
 
         async def timed_receive() -> Message:
             nonlocal body_done
             if body_done:  # e.g. a response listening for disconnect: no deadline then
                 return await receive()
+            left = deadline - asyncio.get_running_loop().time()
             try:
-                message = await asyncio.wait_for(receive(), self.read_timeout)
+                if left <= 0:
+                    raise TimeoutError
+                message = await asyncio.wait_for(receive(), left)
             except TimeoutError:
                 raise _ClientTooSlow from None
             if message["type"] != "http.request" or not message.get("more_body", False):
@@ -70,7 +77,7 @@ class ClientGuardMiddleware:
         except _ClientTooSlow:
             scope[CLIENT_OUTCOME] = "timed_out"
             log.info(
-                "client sent no body data for %.0fs; closing the connection",
+                "client did not send its request body within %gs; closing the connection",
                 self.read_timeout,
                 extra={"path": scope.get("path"), "status": 408},
             )

@@ -23,6 +23,9 @@ from prometheus_client.registry import Collector
 from sync.state.inbox import utcnow
 
 DEFAULT_RATE_LIMIT_SECONDS = 60.0  # when the target names no reset time
+# The longest a handler may wait in-process for a tracker's rate limit (GitHub's governor,
+# the Jira transport); a longer wait raises RateLimitedError and the delivery is deferred.
+LONGEST_WAIT_SECONDS = 5.0
 
 
 class DeliveryDeferred(Exception):

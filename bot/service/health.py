@@ -3,6 +3,9 @@
 Each check returns ``None`` when fine or a one-line reason. Remote checks are cheap, read-only
 calls with short timeouts: Jira ``GET /rest/api/2/serverInfo``, GitHub ``GET /rate_limit``
 (which does not count against the rate limit). Targets that are not configured are skipped.
+A probe answered 429 does not make the replica unready (it still takes webhooks and serves
+the other target): the target is recorded as rate-limited until the ``Retry-After`` time,
+and ``/readyz`` reports it as degraded, like a limit a delivery ran into.
 """
 
 from __future__ import annotations
@@ -23,6 +26,14 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 CACHE_SECONDS = 2.0
+
+
+class ProbeRateLimited(Exception):
+    """A readiness probe was answered 429: the target is reachable but limited."""
+
+    def __init__(self, retry_after: float | None) -> None:
+        self.retry_after = retry_after
+        super().__init__("rate limited")
 
 
 def check_database(engine: Engine) -> str | None:
@@ -53,6 +64,9 @@ async def check_http(
         return f"{url}: timed out"
     except httpx.HTTPError as exc:
         return f"{url}: {type(exc).__name__}"
+    if response.status_code == 429:
+        hint = response.headers.get("retry-after", "")
+        raise ProbeRateLimited(float(hint) if hint.isdigit() else None)
     if response.status_code in (401, 403):
         return f"{url}: HTTP {response.status_code} (check the token)"
     if response.status_code >= 400:
@@ -110,7 +124,13 @@ class Readiness:
             )
         answer: dict[str, str] = {}
         for name, result in zip(names, results, strict=True):
-            if isinstance(result, TimeoutError):
+            if isinstance(result, ProbeRateLimited):
+                answer[name] = "ok"  # reachable; degraded() names the limit
+                if self.limits is not None:
+                    from bot.service.deferral import DEFAULT_RATE_LIMIT_SECONDS
+
+                    self.limits.limit(name, result.retry_after or DEFAULT_RATE_LIMIT_SECONDS)
+            elif isinstance(result, TimeoutError):
                 answer[name] = f"{name}: timed out after {timeout:g}s"
             elif isinstance(result, BaseException):
                 answer[name] = f"{name}: {type(result).__name__}"

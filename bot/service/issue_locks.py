@@ -8,10 +8,16 @@ The lock is a row (``key`` = ``github:28``, ``jira:BSS-7``) taken by one
 PostgreSQL, and a holder that was killed stops blocking the issue when its lease runs out.
 A delivery that finds its issue busy is deferred (``DeliveryDeferred``), not blocked: the
 worker goes on with other deliveries and runs it again a moment later, on the fresh state.
+While the lock is held, a heartbeat thread renews its lease every third of it (as the worker
+renews the inbox leases), so a validation that takes longer than the lease — a slow tracker,
+a wait for a rate limit — keeps the issue to itself; a killed holder still stops blocking the
+issue one lease after its last heartbeat.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +34,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 BUSY_RETRY_SECONDS = 1.0
+log = logging.getLogger(__name__)
 
 
 class IssueLocks:
@@ -61,6 +68,19 @@ class IssueLocks:
             holder = conn.execute(statement).scalar()
         return token if holder == token else None
 
+    def renew(self, key: str, token: str) -> bool:
+        """Extend the lease of a lock ``token`` holds -> False if it is not held any more."""
+        c = LOCK_TABLE.c
+        expires = utcnow() + timedelta(seconds=self.lease_seconds)
+        with self.engine.begin() as conn:
+            renewed = conn.execute(
+                sa.update(LOCK_TABLE)
+                .where(c.key == key, c.holder == token)
+                .values(expires_at=expires)
+                .returning(c.key)
+            ).first()
+        return renewed is not None
+
     def release(self, key: str, token: str) -> None:
         c = LOCK_TABLE.c
         with self.engine.begin() as conn:
@@ -73,10 +93,29 @@ class IssueLocks:
             raise DeliveryDeferred(
                 f"issue {key} is being validated by another worker", seconds=BUSY_RETRY_SECONDS
             )
+        stop = threading.Event()
+        heartbeat = threading.Thread(
+            target=self._heartbeat, args=(key, token, stop), name=f"issue-lock {key}", daemon=True
+        )
+        heartbeat.start()
         try:
             yield
         finally:
+            stop.set()
+            heartbeat.join()
             self.release(key, token)
+
+    def _heartbeat(self, key: str, token: str, stop: threading.Event) -> None:
+        """Renew the lease every third of it until ``stop``; a failed renewal is retried at
+        the next beat (the lease has slack for two)."""
+        while not stop.wait(self.lease_seconds / 3):
+            try:
+                if not self.renew(key, token):
+                    log.warning("issue lock lost before the work finished", extra={"issue": key})
+                    return
+            except sa.exc.SQLAlchemyError as exc:
+                log.warning("could not renew an issue lock", extra={"issue": key,
+                            "error": type(exc).__name__})  # fmt: skip
 
 
 def issue_guard(engine: Engine, settings: Settings) -> Any:

@@ -159,35 +159,34 @@ class DatabaseCollector(Collector):
         from sync.state.inbox import STATUSES, TABLE
         from sync.state.tables import SyncRun
 
-        inbox = GaugeMetricFamily(
-            f"{PREFIX}_inbox_deliveries",
-            "Webhook inbox rows by status (all replicas).",
-            labels=["status"],
-        )
-        deferred = GaugeMetricFamily(
-            f"{PREFIX}_inbox_deferred",
+        inbox = _gauge("inbox_deliveries", "Webhook inbox rows by status (all replicas).", "status")
+        deferred = _gauge(
+            "inbox_deferred",
             "Queued deliveries waiting on a deferral (rate-limited target, busy issue).",
         )
-        runs = GaugeMetricFamily(
-            f"{PREFIX}_sync_runs_recorded",
+        runs = _gauge(
+            "sync_runs_recorded",
             "Sync runs recorded in the database, by outcome.",
-            labels=["target", "direction", "outcome"],
-        )
+            "target", "direction", "outcome",
+        )  # fmt: skip
         run_table = SyncRun.__table__  # type: ignore[attr-defined]
+        waits = TABLE.c.deferred_reason.is_not(None)
         try:
             with self.engine.connect() as conn:
-                rows = conn.execute(
-                    sa.select(TABLE.c.status, sa.func.count()).group_by(TABLE.c.status)
-                ).all()
-                found = {status: int(count) for status, count in rows}
-                for status in STATUSES:
-                    inbox.add_metric([status], found.get(status, 0))
-                waiting = conn.execute(
-                    sa.select(sa.func.count()).where(
-                        TABLE.c.status == "queued", TABLE.c.deferred_reason.is_not(None)
+                # one pass over the inbox for both gauges: rows by status, and by deferral
+                found = dict.fromkeys(STATUSES, 0)
+                waiting = 0
+                for status, is_deferred, count in conn.execute(
+                    sa.select(TABLE.c.status, waits, sa.func.count()).group_by(
+                        TABLE.c.status, waits
                     )
-                ).scalar()
-                deferred.add_metric([], int(waiting or 0))
+                ):
+                    found[status] = found.get(status, 0) + int(count)
+                    if status == "queued" and is_deferred:
+                        waiting += int(count)
+                for status in STATUSES:
+                    inbox.add_metric([status], found[status])
+                deferred.add_metric([], waiting)
                 for target, direction, outcome, count in conn.execute(
                     sa.select(
                         run_table.c.target,
@@ -203,3 +202,7 @@ class DatabaseCollector(Collector):
         yield inbox
         yield deferred
         yield runs
+
+
+def _gauge(name: str, documentation: str, *labels: str) -> GaugeMetricFamily:
+    return GaugeMetricFamily(f"{PREFIX}_{name}", documentation, labels=list(labels))

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from bot.service.deferral import LONGEST_WAIT_SECONDS
 from bot.service.inbox import Delivery
 from bot.validation.report_text import is_markdown_report, markdown, markdown_stamp
 from bot.validation.validator import (
@@ -40,9 +41,6 @@ BOARD_FIELDS = ("status", "sprint", "iteration", "story points")  # what DoR rea
 CHECKBOX_RE = re.compile(r"^\s*[-*]\s+\[([ xX])\]\s+(.+?)\s*$", re.M)
 COVERAGE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 OWN_CHECK = "backlog-bot"
-# The worker must never sleep through a spent rate limit (GitHub's reset can be an hour
-# away): a longer wait raises RateLimitedError and the delivery is deferred to the reset.
-LONGEST_WAIT_SECONDS = 5.0
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
@@ -371,6 +369,7 @@ def github_tracker_factory(settings: Settings) -> TrackerFactory:
             api_url=settings.github_api_url,
             token=token,
             repository=repository,
+            # never sleep through a spent limit (the reset can be an hour away): defer
             pacing=PacingPolicy(max_wait=LONGEST_WAIT_SECONDS),
         )
 

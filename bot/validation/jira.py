@@ -21,6 +21,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from bot.service.deferral import LONGEST_WAIT_SECONDS
 from bot.service.inbox import Delivery
 from bot.validation.report_text import jira_wiki
 from bot.validation.validator import (
@@ -32,7 +33,9 @@ from bot.validation.validator import (
     Validator,
 )
 from rules.live import LiveIssue, LiveSubtask, PullRequestSnapshot
+from sync.jira.adapter import SAFE_POSTS
 from sync.jira.live import JiraLiveAdapter
+from sync.retry import RetryPolicy
 from sync.state.inbox import IGNORED
 
 if TYPE_CHECKING:
@@ -211,6 +214,13 @@ class JiraValidation:
         return None
 
 
+def service_retry_policy() -> RetryPolicy:
+    """The Jira retries of the service: as the CLI's, but a 429 asking for more than
+    ``LONGEST_WAIT_SECONDS`` of waiting (in all) is not slept on in the worker: it raises
+    ``RateLimitedError`` and the delivery is deferred to Jira's reset time."""
+    return RetryPolicy(safe_post_paths=SAFE_POSTS, longest_rate_limit_wait=LONGEST_WAIT_SECONDS)
+
+
 def register_jira_validation(
     registry: HandlerRegistry,
     settings: Settings,
@@ -240,6 +250,7 @@ def register_jira_validation(
     adapter = JiraLiveAdapter(
         settings.jira_url, settings.jira_email or "", settings.jira_api_token.get_secret_value(),
         settings.jira_project, deployment=deployment_choice(load_config_table("jira")),
+        retry=service_retry_policy(),
     )  # fmt: skip
     handler = JiraValidation(validator, JiraTracker(adapter, links=links, github=github))
     for event in ("jira:issue_created", "jira:issue_updated"):

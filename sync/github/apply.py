@@ -49,8 +49,9 @@ class GitHubApplier:
         self._markers: dict[str, GitHubIssue] | None = None
         self._labels: dict[str, dict[str, str]] | None = None
         self._milestones: dict[str, RemoteMilestone] | None = None
-        # backlog ids whose "create" found the issue already there (by its marker): adopted
-        self.adopted: set[str] = set()
+        # (kind, backlog id) whose "create" found the item already there: adopted (an issue
+        # by its hidden marker, a label by its name, a milestone by its title)
+        self.adopted: set[tuple[str, str]] = set()
 
     def execute(self, change: Change) -> None:
         if change.action == "close":
@@ -83,8 +84,11 @@ class GitHubApplier:
         remote = self._labels
         if name not in remote:
             self.port.create_label(name, fields["color"], fields["description"])
-        elif remote[name] != {"color": fields["color"], "description": fields["description"]}:
-            self.port.update_label(name, fields["color"], fields["description"])
+        else:
+            if change.action == "create":
+                self.adopted.add(("label", name))
+            if remote[name] != {"color": fields["color"], "description": fields["description"]}:
+                self.port.update_label(name, fields["color"], fields["description"])
         record = LinkRecord("label", name, name, content_hash=content_hash(fields))
         record.extra["content"] = fields
         self.save(record)
@@ -99,6 +103,8 @@ class GitHubApplier:
                 self._milestones = self.port.list_milestones()
             existing = self._milestones.get(spec.title)
             number = existing.number if existing else None
+            if number is not None:
+                self.adopted.add(("milestone", spec.backlog_id))
             if number is None:
                 number = self.port.create_milestone(spec.title, spec.description, spec.due_on)
             elif existing is not None and (existing.description, existing.due_on) != (
@@ -137,7 +143,7 @@ class GitHubApplier:
             self._markers = self.port.issues_by_marker()
         found = self._markers.get(spec.backlog_id)
         if found is not None:
-            self.adopted.add(spec.backlog_id)
+            self.adopted.add((spec.kind, spec.backlog_id))
         if found is None:
             return self.port.create_issue(
                 spec.backlog_id,

@@ -26,7 +26,7 @@ from sync.github.mapping import (
 )
 from sync.github.port import GitHubProjectsPort, GitHubRestPort
 from sync.issue_text import SEPARATOR, story_name
-from sync.twoway import LiveItem, adopt_story, sprint_edit, story_edit
+from sync.twoway import LiveItem, adopt_value, story_edit, untidy_title
 
 FIELDS = ("title", "points", "priority", "status", "sprint", "story")
 STORY_SECTION = re.compile(r"^### User story\n> (?P<sentence>[^\n]*)$", re.MULTILINE)
@@ -90,7 +90,7 @@ class GitHubDrift:
                 sentence = story_sentence(item.body)
                 if sentence is not None:  # a body without it says nothing about it
                     values["story"] = sentence
-                untidy = _untidy_title(backlog_id, item.title)
+                untidy = untidy_title(backlog_id, item.title)
                 authors = {
                     name: item.authors[board]
                     for name, board in BOARD_FIELDS.items()
@@ -108,7 +108,7 @@ class GitHubDrift:
                     sentence = story_sentence(issue.body)
                     if sentence is not None:
                         values["story"] = sentence
-                    untidy = _untidy_title(backlog_id, issue.title)
+                    untidy = untidy_title(backlog_id, issue.title)
                     found[backlog_id] = LiveItem(
                         backlog_id, f"#{issue.number}", values, untidy=untidy
                     )
@@ -130,34 +130,10 @@ class GitHubDrift:
         return found
 
     def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None:
-        if name == "sprint":
-            return sprint_edit(story, value)
-        if name == "story":
-            return story_edit(story, value)
-        if value is None:
-            return None
-        if name == "title":
-            return FieldEdit(story.id, "heading", str(value).removeprefix(story.id + SEPARATOR))
-        if name == "points":
-            number = float(value)
-            return FieldEdit(story.id, "points", str(int(number) if number.is_integer() else value))
-        if name in ("priority", "status"):
-            return FieldEdit(story.id, name, str(value))
-        return None
+        return story_edit(story, name, value)
 
     def adopt(self, story: Story, name: str, value: Any) -> Story:
-        if name == "title" and value:
-            prefix = story.heading.split(":", 1)[0] + ": " if ":" in story.heading else ""
-            title = str(value).removeprefix(story.id + SEPARATOR)
-            return story.model_copy(update={"heading": f"{prefix}{title}"})
-        if name == "points":
-            points = int(float(value)) if value is not None else None
-            return story.model_copy(update={"points": points, "points_raw": str(points)})
-        if name == "priority" and value:
-            return story.model_copy(update={"priority": str(value)})
-        if name == "story":
-            return adopt_story(story, value)
-        return story
+        return adopt_value(story, name, value)
 
 
 def story_sentence(body: str | None) -> str | None:
@@ -166,8 +142,3 @@ def story_sentence(body: str | None) -> str | None:
     if match is None:
         return None
     return " ".join(match["sentence"].split()) or None
-
-
-def _untidy_title(backlog_id: str, title: str | None) -> frozenset[str]:
-    """``{"title"}`` when the tracker's title lacks the mapping's ``US-001 · `` prefix."""
-    return frozenset() if (title or "").startswith(backlog_id + SEPARATOR) else frozenset({"title"})

@@ -139,9 +139,12 @@ class GitHubSync:
                     where = f" (backlog line {change.line})" if change.line else ""
                     report.failures.append(f"{change.kind} {change.backlog_id}{where}: {exc}")
                 else:
-                    # a "create" that found its issue already there (a fresh database against
+                    # a "create" that found its item already there (a fresh database against
                     # a populated repository) adopted it: say so, it created nothing
-                    adopted = change.action == "create" and change.backlog_id in applier.adopted
+                    adopted = (
+                        change.action == "create"
+                        and (change.kind, change.backlog_id) in applier.adopted
+                    )
                     report.count_change("adopt" if adopted else change.action, change.kind)
                 shown.advance(f"{change.action} {change.backlog_id}", 1)
             board = [change for change in plan.writes if change.kind in PROJECT_KINDS]

@@ -11,7 +11,8 @@ retries only what is safe. Library and transport exceptions are translated here:
     JIRAError 401            -> AuthenticationError   (names JIRA_EMAIL / JIRA_API_TOKEN)
     JIRAError 403            -> PermissionDeniedError (names the project and the action)
     JIRAError 404            -> NotFoundError         (unknown project, issue, board)
-    JIRAError 429            -> RateLimitedError      (after the transport's own retries)
+    JIRAError 429            -> RateLimitedError      (after the transport's own retries, with
+                                                       the Retry-After Jira sent)
     JIRAError 5xx, transport -> TransientError, or AmbiguousWriteError for creates
     JIRAError 400            -> RemoteError with Jira's message
 """
@@ -36,7 +37,7 @@ from backlog.errors import (
     TransientError,
 )
 from sync.calls import CallCounter
-from sync.http_transport import TRANSPORT_ERRORS, Pacer, install
+from sync.http_transport import TRANSPORT_ERRORS, Pacer, install, retry_after_seconds
 from sync.jira.flavour import Deployment, Flavour, from_server_info
 from sync.jira.port import (
     BULK_LIMIT,
@@ -441,11 +442,10 @@ class JiraAdapter:
                 )
             return NotFoundError(f"404 Not Found while {what}: {said}", service=SERVICE, status=404)
         if status == 429:
-            retry_after = None
-            if exc.response is not None and exc.response.headers.get("Retry-After", "").isdigit():
-                retry_after = float(exc.response.headers["Retry-After"])
+            retry_after = retry_after_seconds(exc.response) if exc.response is not None else None
             return RateLimitedError(
-                f"rate limited while {what} even after retries; try again later",
+                f"rate limited while {what}; try again later"
+                + (f" (Jira asks to wait {retry_after:.0f} s)" if retry_after is not None else ""),
                 service=SERVICE,
                 retry_after=retry_after,
             )

@@ -20,7 +20,7 @@ from sync.issue_text import SEPARATOR, story_name
 from sync.jira.mapping import JiraMappingConfig
 from sync.jira.port import JiraPort, JiraProjectConfig
 from sync.jira.wiki import wiki_text
-from sync.twoway import LiveItem, adopt_story, sprint_edit, story_edit
+from sync.twoway import LiveItem, adopt_value, story_edit, untidy_title
 
 FIELDS = ("title", "points", "priority", "status", "sprint", "story")
 STORY_LABEL = re.compile(r"^\s*\*?User story:\*?\s*", re.IGNORECASE)
@@ -81,7 +81,7 @@ class JiraDrift:
                 sentence = story_sentence(issue.description)
                 if sentence is not None:  # a description without it says nothing about it
                     values["story"] = sentence
-                untidy = _untidy_title(backlog_id, issue.summary)
+                untidy = untidy_title(backlog_id, issue.summary)
                 authors = _authors(issue.changed_by, project)
                 found[backlog_id] = LiveItem(
                     backlog_id, issue.key, values, authors=authors, untidy=untidy
@@ -89,36 +89,10 @@ class JiraDrift:
         return found
 
     def edit(self, story: Story, name: str, value: Any) -> FieldEdit | None:
-        if name == "sprint":
-            return sprint_edit(story, value)
-        if name == "story":
-            return story_edit(story, value)
-        if value is None:
-            return None
-        if name == "title":
-            return FieldEdit(story.id, "heading", str(value).removeprefix(story.id + SEPARATOR))
-        if name == "points":
-            number = float(value)
-            return FieldEdit(story.id, "points", str(int(number) if number.is_integer() else value))
-        if name == "priority":
-            return FieldEdit(story.id, "priority", self._backlog_priority(str(value)))
-        if name == "status":
-            return FieldEdit(story.id, "status", str(value))
-        return None
+        return story_edit(story, name, value, self._backlog_priority)
 
     def adopt(self, story: Story, name: str, value: Any) -> Story:
-        if name == "title" and value:
-            prefix = story.heading.split(":", 1)[0] + ": " if ":" in story.heading else ""
-            title = str(value).removeprefix(story.id + SEPARATOR)
-            return story.model_copy(update={"heading": f"{prefix}{title}"})
-        if name == "points":
-            points = int(float(value)) if value is not None else None
-            return story.model_copy(update={"points": points, "points_raw": str(points)})
-        if name == "priority" and value:
-            return story.model_copy(update={"priority": self._backlog_priority(str(value))})
-        if name == "story":
-            return adopt_story(story, value)
-        return story
+        return adopt_value(story, name, value, self._backlog_priority)
 
     def who_changed(self, wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """Nothing more to read: the changelog of the search named every author it knows."""
@@ -162,11 +136,6 @@ def _text(node: Any) -> str:
         strong = any((mark or {}).get("type") == "strong" for mark in node.get("marks") or [])
         return f"*{text}*" if strong and text.strip().endswith(":") else text
     return "".join(_text(child) for child in node.get("content") or [])
-
-
-def _untidy_title(backlog_id: str, title: str | None) -> frozenset[str]:
-    """``{"title"}`` when the tracker's title lacks the mapping's ``US-001 · `` prefix."""
-    return frozenset() if (title or "").startswith(backlog_id + SEPARATOR) else frozenset({"title"})
 
 
 def _authors(changed_by: Mapping[str, str], project: JiraProjectConfig) -> dict[str, str]:

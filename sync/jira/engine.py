@@ -75,12 +75,23 @@ class JiraSync:
             report.plan, report.warnings = planned.plan, list(planned.warnings)
             (progress or SilentProgress()).start(len(planned.plan.writes))
             self.store.record(planned.adopt)
+            # Found in Jira by their backlog id (dependencies: by their two issues) but not
+            # linked in this database (a fresh database against a populated project): adopted,
+            # which is neither a create nor "unchanged" — say so.
+            adopted = {(r.kind, r.backlog_id) for r in planned.adopt}
+            order = {kind: index for index, kind in enumerate(ISSUE_KINDS)}
+            for kind, _ in sorted(adopted, key=lambda pair: order.get(pair[0], len(order))):
+                report.count_change("adopt", kind)  # epics, stories, tasks, then dependencies
             applier = JiraApplier(
                 self.port, self.store, planned, report, progress or SilentProgress()
             )
             applier.run()
             report.rounds = 1 if planned.plan.writes else 0
-            report.counts["unchanged"] = planned.plan.counts().get("unchanged", 0)
+            report.counts["unchanged"] = sum(
+                1
+                for c in planned.plan.changes
+                if c.action == "unchanged" and (c.kind, c.backlog_id) not in adopted
+            )
         changed = {c.backlog_id for c in report.plan.changes if c.action in ("create", "update")}
         report.keys = {bid: key for bid, key in applier.keys.items() if bid in changed}
         report.urls = {bid: planned.project.issue_url(key) for bid, key in report.keys.items()}
