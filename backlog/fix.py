@@ -8,12 +8,15 @@ never made here.
 
 - :func:`add_ids`: a story the reader gave a generated id gets an explicit one, the next free
   number in the file's own id style (``SH-031`` after ``SH-030``; ``US-001`` when the file has
-  none): a ``**Story ID:**`` line under a story heading, or ``US-001 — `` in front of a list
-  item story.
+  none): a ``**Story ID:**`` line under a story heading, ``US-001 — `` in front of a list
+  item story, or an ``ID`` column in front of a story table (its header, delimiter and every
+  row get a first cell, so the table stays a valid table; rows that are not stories get an
+  empty one).
 - :func:`certain_fixes`: declared epic points and the document total (the sum of the
-  stories), stated capacity-check hours (the sum of the addends), the sprint overview total
-  (the sum of its rows) and dependency matrix cells that disagree with the story's own
-  Dependencies field (the story field wins).
+  stories), stated capacity-check hours (the sum of the addends), the sprint overview's rows
+  (the points the sprint plan commits, stories plus buffer, as ``consistency.sprint-points``
+  counts them) and its total (the sum of the rows, fixed ones included), and dependency
+  matrix cells that disagree with the story's own Dependencies field (the story field wins).
 """
 
 from __future__ import annotations
@@ -21,12 +24,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import pairwise
 
 from backlog.model import Backlog
 
 _ID_PARTS = re.compile(r"^(?P<prefix>[A-Z][A-Z0-9]*-)(?P<number>\d+)$")
 _LIST_MARKER = re.compile(r"^(?P<marker>\s*(?:[-*+]|\d{1,9}[.)])\s+(?:\[[ xX]\]\s+)?)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_INTEGER = re.compile(r"-?\d+")
+_DELIMITER_ROW = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,7 @@ def add_ids(text: str, backlog: Backlog) -> list[LineEdit]:
     prefix, width, number = id_style(backlog)
     taken = {story.id for story in backlog.stories}
     edits: list[LineEdit] = []
+    row_ids: dict[int, tuple[str, str]] = {}  # table row line -> (new id, why)
     for note in sorted(backlog.reader_notes, key=lambda item: item.line):
         if note.kind != "generated-id" or not 0 < note.line <= len(lines):
             continue
@@ -119,6 +126,59 @@ def add_ids(text: str, backlog: Backlog) -> list[LineEdit]:
             edits.append(
                 LineEdit(note.line, source, f"{head}{new_id} — {source[len(head) :]}", (), why)
             )
+        elif table_around(lines, note.line) is not None:
+            row_ids[note.line] = (new_id, why)
+    return edits + _id_columns(lines, row_ids)
+
+
+def table_around(lines: list[str], line: int) -> tuple[int, int, int] | None:
+    """(header, delimiter, last row) line numbers of the pipe table holding line ``line``."""
+    if not 0 < line <= len(lines) or "|" not in lines[line - 1]:
+        return None
+    delimiter = line
+    while delimiter > 1 and not _DELIMITER_ROW.match(lines[delimiter - 1]):
+        delimiter -= 1
+        if "|" not in lines[delimiter - 1]:
+            return None
+    if delimiter < 2 or not _DELIMITER_ROW.match(lines[delimiter - 1]):
+        return None
+    last = delimiter
+    while last < len(lines) and "|" in lines[last] and lines[last].strip():
+        last += 1
+    return delimiter - 1, delimiter, last
+
+
+def _with_first_cell(source: str, value: str) -> str:
+    """A table row with a new first cell, spaced like the row's own first cell."""
+    indent = len(source) - len(source.lstrip())
+    body = source[indent:]
+    if body.startswith("|"):
+        pad = " " if body[1:2] == " " else ""
+        return f"{source[:indent]}|{pad}{value}{pad}|{body[1:]}"
+    pad = " " if " |" in body else ""
+    return f"{source[:indent]}{value}{pad}|{pad}{body}"
+
+
+def _id_columns(lines: list[str], row_ids: dict[int, tuple[str, str]]) -> list[LineEdit]:
+    """An ``ID`` column in front of each story table whose rows got new ids."""
+    edits: list[LineEdit] = []
+    done: set[int] = set()
+    for row in sorted(row_ids):
+        found = table_around(lines, row)
+        if found is None or found[0] in done:
+            continue
+        header, delimiter, last = found
+        done.add(header)
+        why = f"ID column added to the story table at line {header}"
+        dashes = lines[delimiter - 1].strip().strip("|").split("|")[0].strip().strip(":")
+        for number, value in (
+            (header, "ID"),
+            (delimiter, dashes or "---"),
+            *((n, row_ids[n][0] if n in row_ids else "") for n in range(delimiter + 1, last + 1)),
+        ):
+            source = lines[number - 1]
+            reason = why if number == header else row_ids.get(number, ("", ""))[1]
+            edits.append(LineEdit(number, source, _with_first_cell(source, value), (), reason))
     return edits
 
 
@@ -164,13 +224,79 @@ def certain_fixes(text: str, backlog: Backlog) -> list[LineEdit]:
                 why = f"sprint {sprint.number} {check.role or 'total'} hours "
                 why += f"{check.stated_total:g} -> {total:g}"
                 edit(check.line, check.stated_total, total, why, max(source.find("="), 0))
-    rows = [s.overview_points for s in backlog.sprints if s.overview_points is not None]
+    rows = _overview_rows(lines, backlog, edits)
     stated = backlog.sprint_overview_total_points
     if rows and stated is not None:
         why = f"sprint overview total {stated} -> {sum(rows)}"
         edit(backlog.sprint_overview_total_line, stated, sum(rows), why)
     edits.extend(_matrix_fixes(lines, backlog))
     return edits
+
+
+def committed_points(backlog: Backlog, number: int) -> int | None:
+    """The points sprint ``number``'s plan commits: its stories (the story's own points,
+    else the plan's), continuations left out, plus buffer items; None without a plan."""
+    sprint = next((s for s in backlog.sprints if s.number == number), None)
+    if sprint is None or not (sprint.committed or sprint.buffer_items):
+        return None
+    stories = backlog.stories_by_id()
+    total = 0
+    for item in sprint.committed:
+        if item.continued:
+            continue
+        story = stories.get(item.story_id)
+        total += story.points if story and story.points is not None else item.points or 0
+    return total + sum(buffer.points or 0 for buffer in sprint.buffer_items)
+
+
+def _overview_rows(lines: list[str], backlog: Backlog, edits: list[LineEdit]) -> list[int]:
+    """Fix overview rows that disagree with their sprint's plan; the rows' points after."""
+    from backlog.markdown.sprint import overview_columns
+
+    rows: list[int] = []
+    for sprint in backlog.sprints:
+        stated = sprint.overview_points
+        if stated is None:
+            continue
+        commits = committed_points(backlog, sprint.number)
+        found = table_around(lines, sprint.overview_line)
+        if commits is None or commits == stated or found is None:
+            rows.append(stated)
+            continue
+        header = _cells(lines[found[0] - 1])
+        column = overview_columns([text.casefold() for text, _, _ in header]).get("points")
+        source = lines[sprint.overview_line - 1]
+        cells = _cells(source)
+        if column is None or column >= len(cells):
+            rows.append(stated)
+            continue
+        _, start, end = cells[column]
+        match = _INTEGER.search(source, start, end)
+        if match is None or int(match.group(0)) != stated:
+            rows.append(stated)
+            continue
+        changed = source[: match.start()] + str(commits) + source[match.end() :]
+        why = f"sprint overview sprint {sprint.number} points {stated} -> {commits}"
+        edits.append(LineEdit(sprint.overview_line, source, changed, (), why))
+        rows.append(commits)
+    return rows
+
+
+def _cells(source: str) -> list[tuple[str, int, int]]:
+    """A table row's cells: (stripped text, start, end) offsets in ``source``; ``\\|`` kept."""
+    bounds = [-1]
+    escaped = False
+    for index, char in enumerate(source):
+        if char == "|" and not escaped:
+            bounds.append(index)
+        escaped = char == "\\" and not escaped
+    bounds.append(len(source))
+    cells = [(source[a + 1 : b].strip(), a + 1, b) for a, b in pairwise(bounds)]
+    if cells and not cells[0][0] and source.lstrip().startswith("|"):
+        cells = cells[1:]
+    if cells and not cells[-1][0] and source.rstrip().endswith("|"):
+        cells = cells[:-1]
+    return cells
 
 
 def _label_line(lines: list[str], start: int, end: int, labels: tuple[str, ...]) -> int:

@@ -289,6 +289,9 @@ class Sprint(Node):
     overview_points: int | None = Field(
         default=None, description="Story points given for the sprint in the overview table."
     )
+    overview_line: int = Field(
+        default=0, description="Line of the sprint's row in the overview table (0: no row)."
+    )
     committed: tuple[SprintCommitment, ...] = ()
     buffer_items: tuple[BufferItem, ...] = ()
     capacity_check: tuple[CapacityCheckLine, ...] = ()
@@ -371,11 +374,15 @@ class UnreadBlock(Node):
     lines: int = Field(default=0, description="Non-blank lines in the range.")
 
 
-ReaderNoteKind = Literal["generated-id"]
+ReaderNoteKind = Literal["generated-id", "unread-column"]
 
 
 class ReaderNote(Node):
-    """Something the reader had to guess or could not read about one item (a warning)."""
+    """Something the reader had to guess or could not read about one item (a warning).
+
+    ``generated-id``: ``item`` is the story whose id was made up; ``unread-column``: ``item``
+    is the header of a story table column whose cells are not read.
+    """
 
     kind: ReaderNoteKind
     item: str

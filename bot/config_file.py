@@ -53,8 +53,6 @@ _CHECKED: dict[tuple[str, int, tuple[str, ...] | None], dict[str, Any]] = {}
 
 def _checked(path: Path, nested: tuple[str, ...] | None) -> dict[str, Any]:
     """The file's tables after the schema check; cached until the file changes."""
-    from bot.config_schema import check_document
-
     try:
         stamp = path.stat().st_mtime_ns
     except OSError:
@@ -65,7 +63,10 @@ def _checked(path: Path, nested: tuple[str, ...] | None) -> dict[str, Any]:
         for part in nested or ():
             data = data.get(part, {})
         source = f"{path} [tool.backlog-bot]" if nested else str(path)
-        check_document(data, source)
+        if data:  # an empty document (a pyproject.toml without our table) has nothing to check
+            from bot.config_schema import check_document
+
+            check_document(data, source)
         _CHECKED[cache_key] = data
     return _CHECKED[cache_key]
 

@@ -51,6 +51,29 @@ def generated_id(ctx: RuleContext) -> Iterator[Hit]:
             yield Hit(note.item, note.message, note.line, "write an explicit id into the file")
 
 
+@rule(
+    "document.unread-column", Severity.warning, "Every column of a story table is read or reported."
+)
+def unread_column(ctx: RuleContext) -> Iterator[Hit]:
+    """What it does: reports each column of a story table (a table whose rows are stories)
+    that backlog-bot has no field for, such as Owner, Assignee, Score or a second
+    Acceptance Criteria column, once per table, at the table's line.
+    Why it matters: the cells of that column are not imported, not synced and not checked;
+    an owner or an estimate written there would be lost without a word.
+    Example: ``| ID | User Story | Priority | Owner |``: the Owner column is not read.
+    Instead: move the value into a column backlog-bot reads (docs/backlog-format.md lists
+    them) or into the story's own section; leave it if the column is only for people.
+    """
+    for note in ctx.backlog.reader_notes:
+        if note.kind == "unread-column":
+            yield Hit(
+                "document",
+                note.message,
+                note.line,
+                "see docs/backlog-format.md for the story table columns backlog-bot reads",
+            )
+
+
 @rule("document.unused-ignore", Severity.warning, "Every inline ignore names a rule and is used.")
 def unused_ignore(ctx: RuleContext) -> Iterator[Hit]:
     """What it does: reports an inline ``<!-- backlog-bot: ignore ... -->`` comment that names

@@ -78,7 +78,7 @@ def run_step(step: dict[str, Any], cwd: Path, **inputs: str) -> subprocess.Compl
 def test_action_writes_sarif_and_annotations(tmp_path: Path) -> None:
     shutil.copy(KDU, tmp_path / "backlog.md")
     sarif_step, annotate_step = action_steps()
-    inputs = {"FILES": "backlog.md", "ARGS": "--select document", "SARIF": "out.sarif"}
+    inputs = {"FILES": "backlog.md", "ARGS": "--select document.unparsed", "SARIF": "out.sarif"}
     done = run_step(sarif_step, tmp_path, **inputs)
     assert done.returncode == 0, done.stderr
     sarif = json.loads((tmp_path / "out.sarif").read_text("utf-8"))

@@ -31,7 +31,7 @@ def test_a_file_without_stories_is_bad_input(
 ) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("# My project\n\nIt does things.\n\n## Install\n\npip install it\n")
-    for command in ("parse", "validate"):
+    for command in ("parse", "validate", "capacity"):
         code, out, err = run(capsys, command, str(readme))
         assert (code, out) == (2, "")
         assert err == (
@@ -63,10 +63,16 @@ def test_validate_reports_unread_lines_as_warnings(capsys: pytest.CaptureFixture
     code, out, _ = run(capsys, "validate", str(KDU), "--format", "json", "--select", "document")
     assert code == 0
     findings = json.loads(out)["findings"]
-    assert [(f["rule"], f["severity"], f["line"]) for f in findings] == [
-        ("document.unparsed", "warning", 54)
+    assert sorted((f["rule"], f["severity"], f["line"]) for f in findings) == [
+        ("document.unparsed", "warning", 54),
+        *(("document.unread-column", "warning", line) for line in (5, 14, 27, 37, 47)),
     ]
-    assert findings[0]["message"].startswith("lines 54-59 (section")
+    unparsed = next(f for f in findings if f["rule"] == "document.unparsed")
+    assert unparsed["message"].startswith("lines 54-59 (section")
+    column = next(f for f in findings if f["rule"] == "document.unread-column")
+    assert column["message"] == (
+        "column 'GitHub Issue' of the story table at line 5 is not read: its cells are not imported"
+    )
 
 
 def test_validate_several_files_and_stdin(

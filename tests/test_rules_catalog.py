@@ -400,6 +400,22 @@ CASES = [
         "US-3",
     ),
     Case(
+        "document.unread-column",
+        lambda: clean_backlog(
+            reader_notes=(
+                ReaderNote(
+                    kind="unread-column",
+                    item="Owner",
+                    message="column 'Owner' of the story table at line 3 is not read: its "
+                    "cells are not imported",
+                    line=3,
+                ),
+            )
+        ),
+        "column 'Owner' of the story table at line 3 is not read: its cells are not imported",
+        "document",
+    ),
+    Case(
         "dod.reviewed",
         clean_backlog,
         "BSS-1 (US-001) is done but pull request #12 was merged with 1 approval; the Definition "

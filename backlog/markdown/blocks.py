@@ -10,11 +10,11 @@ works on the small records defined here (:class:`Block`, :class:`Line`,
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import accumulate
 from typing import Any
 
 
@@ -24,7 +24,8 @@ class LineIndex:
     def __init__(self, data: bytes) -> None:
         self.data = data
         starts = [0]
-        starts.extend(match.end() for match in re.finditer(b"\n", data))
+        starts.extend(accumulate(len(line) + 1 for line in data.split(b"\n")))
+        starts.pop()  # the end of the last line starts no line
         self._starts = starts
         # line(offset): called once per block and per paragraph line, so no wrapper frame.
         self.line: Callable[[int], int] = partial(bisect_right, starts)
@@ -98,7 +99,7 @@ def make_line(rest: str, label: str | None, number: int) -> Line:
 
 
 def _joined(lines: list[Line]) -> str:
-    return "\n".join(item.text for item in lines)
+    return "\n".join([item.text for item in lines])
 
 
 def build_sections(text: str, index: LineIndex, total_lines: int) -> HeadingSection:
@@ -142,9 +143,11 @@ def _build(events: Iterable[Any], index: LineIndex, total_lines: int) -> Heading
 
     def end_line(offset: int) -> None:
         nonlocal parts, label, capturing, depth, fresh, first
-        joined_label = "".join(label) if label is not None else None
         number = line_of(first if first >= 0 else offset)
-        done.append(make_line("".join(parts), joined_label, number))
+        if label is None:
+            done.append(Line("".join(parts).strip(), number))
+        else:
+            done.append(make_line("".join(parts), "".join(label), number))
         parts, label, capturing, depth, fresh, first = [], None, False, 0, True, -1
 
     def take(offset: int) -> list[Line]:
@@ -286,7 +289,10 @@ def _build(events: Iterable[Any], index: LineIndex, total_lines: int) -> Heading
             if name == "Item":
                 start, end = span["start"], span["end"]
                 item = Block("item", line_of(start), line_of(end - 1 if end > start else start))
-                add(item)
+                if stack and stack[-1].kind == "list":  # always, in pulldown-cmark's stream
+                    stack[-1].children.append(item)
+                else:
+                    add(item)
                 stack.append(item)
                 active = False
             elif name == "Strong":
@@ -300,22 +306,33 @@ def _build(events: Iterable[Any], index: LineIndex, total_lines: int) -> Heading
                     elif fresh and label is None:
                         capturing, depth, fresh, label = True, 1, False, []
             elif name == "Paragraph" or name == "Heading" or name == "TableCell":
-                if stack and stack[-1].kind == "item":
+                if active and stack and stack[-1].kind == "item":
                     close_item_text(stack[-1])
-                open_inline()
+                active, done, parts, label, capturing, depth, fresh, first = (
+                    True, [], [], None, False, 0, True, -1
+                )  # fmt: skip
             else:
                 start_other(name, value, span["start"], span["end"])
         elif key == "End":
             name = value if type(value) is str else next(iter(value))
             if name == "Item":
-                close_item_text(stack.pop())
+                item = stack.pop()
+                if active and (done or parts or label is not None):
+                    close_item_text(item)
+                active = False
             elif name == "Strong":
                 if active and capturing:
                     depth -= 1
                     capturing = depth > 0
             elif name == "Paragraph":
                 start = span["start"]
-                lines = take(start)
+                if active:  # take(start), inline
+                    if parts or label is not None or not done:
+                        end_line(start)
+                    active = False
+                    lines = done
+                else:
+                    lines = []
                 parent = stack[-1] if stack else None
                 if (
                     parent is not None
@@ -325,7 +342,18 @@ def _build(events: Iterable[Any], index: LineIndex, total_lines: int) -> Heading
                 ):
                     parent.lines, parent.text = lines, _joined(lines)
                 else:
-                    add(block("paragraph", start, span["end"], text=_joined(lines), lines=lines))
+                    end = span["end"]
+                    paragraph = Block(
+                        "paragraph",
+                        line_of(start),
+                        line_of(end - 1 if end > start else start),
+                        _joined(lines),
+                        lines,
+                    )
+                    if parent is None:
+                        sections[-1].blocks.append(paragraph)
+                    else:
+                        add(paragraph)
             else:
                 end_other(name, value, span["start"], span["end"])
         elif key == "Code" or key == "InlineHtml" or key == "Html":

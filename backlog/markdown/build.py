@@ -184,7 +184,9 @@ def _sprints(reader: ReadState) -> tuple[Sprint, ...]:
     sprints = dict(reader.sprints)
     for number, (points, stub) in reader.overview.items():
         if number in sprints:
-            sprints[number] = sprints[number].model_copy(update={"overview_points": points})
+            sprints[number] = sprints[number].model_copy(
+                update={"overview_points": points, "overview_line": stub.overview_line}
+            )
         else:
             sprints[number] = stub
     return tuple(sprints[number] for number in sorted(sprints))

@@ -101,6 +101,20 @@ def story_table_columns(header: list[str]) -> dict[str, int] | None:
     return cols
 
 
+def unread_columns(block: Block) -> list[str]:
+    """The headers of a story table's columns that no field reads (their cells are dropped)."""
+    cols = story_table_columns(block.rows[0]) if block.kind == "table" and block.rows else None
+    if cols is None:
+        return []
+    cols.pop("_numeric_ids")
+    used = set(cols.values())
+    return [
+        name
+        for index, cell in enumerate(block.rows[0])
+        if index not in used and (name := clean_cell(cell))
+    ]
+
+
 def story_rows(block: Block) -> list[StoryRow]:
     """The story rows of a table (empty when it is not a story table)."""
     if block.kind != "table" or len(block.rows) < 2:

@@ -26,7 +26,13 @@ from backlog.markdown.epic import (
 )
 from backlog.markdown.fields import normalize_heading
 from backlog.markdown.finish import check_complete
-from backlog.markdown.harvest import epic_items, list_stories, story_rows, yaml_story
+from backlog.markdown.harvest import (
+    epic_items,
+    list_stories,
+    story_rows,
+    unread_columns,
+    yaml_story,
+)
 from backlog.markdown.sprint import is_sprint_heading, read_overview, read_sprint
 from backlog.markdown.state import ReadState
 from backlog.markdown.story import StoryDraft, flatten, is_story_heading, read_story
@@ -42,6 +48,7 @@ from backlog.markdown.tables import (
 from backlog.markdown.yamlish import split_front_matter
 from backlog.model import (
     Backlog,
+    ReaderNote,
     Section,
 )
 
@@ -125,6 +132,7 @@ class Reader(ReadState):
                 rows = story_rows(block)
                 if rows:
                     self.gathered.rows.extend((row, epic, sprint) for row in rows)
+                    self.note_unread_columns(block)
                     continue
             elif block.kind == "list":
                 epics = epic_items(block)
@@ -142,6 +150,19 @@ class Reader(ReadState):
                     continue
             rest.append(block)
         return rest
+
+    def note_unread_columns(self, table: Block) -> None:
+        """A story table's columns that no field reads: one note each, never silent."""
+        for name in unread_columns(table):
+            note = ReaderNote(
+                kind="unread-column",
+                item=name,
+                message=f"column {name!r} of the story table at line {table.line} is not "
+                "read: its cells are not imported",
+                line=table.line,
+            )
+            if note not in self.notes:
+                self.notes.append(note)
 
     def harvestable(self, blocks: list[Block]) -> bool:
         return any(

@@ -221,7 +221,7 @@ def read_overview(section: HeadingSection) -> tuple[OverviewRows, int | None, in
         if block.kind != "table" or not block.rows:
             continue
         header = [cell.casefold() for cell in block.rows[0]]
-        col = _columns(header)
+        col = overview_columns(header)
         if "sprint" not in col:
             continue
         for cells, line in zip(block.rows[1:], block.row_lines[1:], strict=False):
@@ -235,6 +235,7 @@ def read_overview(section: HeadingSection) -> tuple[OverviewRows, int | None, in
                 name=_cell(cells, col.get("focus")) or "",
                 weeks=_WEEKS.sub("", weeks).strip() if weeks else None,
                 overview_points=points,
+                overview_line=line,
                 line=line,
                 end_line=line,
             )
@@ -242,7 +243,8 @@ def read_overview(section: HeadingSection) -> tuple[OverviewRows, int | None, in
     return rows, total, total_line
 
 
-def _columns(header: list[str]) -> dict[str, int]:
+def overview_columns(header: list[str]) -> dict[str, int]:
+    """Roles of the overview table's columns by their case-folded headers (``points``...)."""
     col: dict[str, int] = {}
     for index, name in enumerate(header):
         if "sprint" in name and "sprint" not in col:

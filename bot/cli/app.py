@@ -1,4 +1,4 @@
-"""The ``backlog-bot`` command line: a typer app whose subcommands live in ``bot/cli_*.py``.
+"""The ``backlog-bot`` command line: a typer app whose subcommands live in ``bot/cli/*.py``.
 
 Exit codes: 0 ok, 1 findings of severity error (or a sprint over capacity), 2 bad input or
 usage, reported as one line naming the file and line, never a traceback.
@@ -7,6 +7,7 @@ Imports are lazy so that ``backlog-bot parse`` starts fast.
 
 from __future__ import annotations
 
+import gc
 import sys
 from enum import StrEnum
 
@@ -60,54 +61,75 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _register() -> None:
-    """Attach every command module. Each module adds its commands to ``app``."""
+# Which module defines each command (or command group). ``main`` imports only the module of
+# the command being run, so ``backlog-bot parse`` neither imports nor builds the other
+# commands; ``--help``, no command or an unknown one load them all.
+# ``tests/test_cli_startup.py`` checks this map against what the modules register.
+COMMAND_MODULES = {
+    "parse": "bot.cli.backlog",
+    "fix": "bot.cli.backlog",
+    "db": "bot.cli.db",
+    "validate": "bot.cli.rules",
+    "capacity": "bot.cli.rules",
+    "rules": "bot.cli.rules",
+    "plan": "bot.cli.sync",
+    "apply": "bot.cli.sync",
+    "sync": "bot.cli.sync",
+    "pull": "bot.cli.pull",
+    "sandbox": "bot.cli.sandbox",
+    "serve": "bot.cli.service",
+    "inbox": "bot.cli.service",
+    "digest": "bot.cli.slack",
+    "demo": "bot.cli.slack",
+    "config": "bot.cli.config",
+    "slack": "bot.cli.slack_app",
+    "report": "bot.cli.report",
+}
+
+
+# Commands that read a file, print and exit (``main`` runs them without the cyclic GC).
+ONE_SHOT_COMMANDS = frozenset({"parse", "validate", "fix", "capacity", "rules"})
+
+
+def command_name(argv: list[str]) -> str | None:
+    """The subcommand ``argv`` runs (the root options take no value), or None."""
+    for arg in argv:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def _register(argv: list[str] | None = None) -> None:
+    """Attach the command modules: the one defining ``argv``'s command, or every one.
+
+    Each module adds its commands to ``app`` when imported.
+    """
     import importlib
 
-    for name in (
-        "bot.cli.backlog",
-        "bot.cli.db",
-        "bot.cli.rules",
-        "bot.cli.sync",
-        "bot.cli.pull",
-        "bot.cli.sandbox",
-        "bot.cli.service",
-        "bot.cli.slack",
-        "bot.cli.config",
-        "bot.cli.slack_app",
-        "bot.cli.report",
-    ):
+    name = command_name(sys.argv[1:] if argv is None else argv)
+    module = COMMAND_MODULES.get(name or "")
+    for candidate in (module,) if module else dict.fromkeys(COMMAND_MODULES.values()):
         try:
-            importlib.import_module(name)
+            importlib.import_module(candidate)
         except ModuleNotFoundError as exc:
-            if exc.name != name:
+            if exc.name != candidate:
                 raise
 
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; turns known errors into one-line messages and exit 2."""
-    import click
-
     from backlog.errors import BacklogBotError
 
-    try:
-        from sandbox.errors import SandboxSetupError
-    except ModuleNotFoundError:  # the container image ships without the sandbox emulators
-
-        class SandboxSetupError(Exception):  # type: ignore[no-redef]
-            pass
-
-    _register()
+    if argv is None and command_name(sys.argv[1:]) in ONE_SHOT_COMMANDS:
+        # A one-shot command allocates many objects (imports, the parse, the report) and
+        # ends soon: the cyclic garbage collector would only rescan them, a quarter of the
+        # run. Reference counting still frees everything that is not a cycle.
+        gc.disable()
+    _register(argv)
     try:
         result = app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.exceptions.Abort:
-        typer.echo("aborted", err=True)
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return EXIT_BAD_INPUT
     except typer.TyperException as exc:
         # typer >= 0.20 vendors click: its usage errors (bad option value, missing argument)
         # derive from typer.TyperException, not from click.ClickException.
@@ -117,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             typer.echo(f"error: {exc}", err=True)
         return EXIT_BAD_INPUT
-    except (BacklogBotError, SandboxSetupError) as exc:
+    except BacklogBotError as exc:
         typer.echo(f"error: {exc}", err=True)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -132,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_BAD_INPUT
     except Exception as exc:
+        code = _click_exit(exc)
+        if code is not None:
+            return code
+        if _is_sandbox_setup_error(exc):
+            typer.echo(f"error: {exc}", err=True)
+            return EXIT_BAD_INPUT
         message = database_failure(exc)
         if message is None:
             raise
@@ -139,6 +167,33 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     # typer (>= 0.16) catches its own ``typer.Exit`` in non-standalone mode and returns the code.
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _is_sandbox_setup_error(exc: Exception) -> bool:
+    """A sandbox that cannot start (only possible once a command imported the sandboxes;
+    the container image ships without them)."""
+    errors = sys.modules.get("sandbox.errors")
+    return errors is not None and isinstance(exc, errors.SandboxSetupError)
+
+
+def _click_exit(exc: Exception) -> int | None:
+    """The exit code for an exception of the (unvendored) click library, else None.
+
+    typer vendors its own click; the real one is only consulted when something imported it
+    (importing it just in case would cost every command its start-up time).
+    """
+    click = sys.modules.get("click")
+    if click is None:
+        return None
+    if isinstance(exc, click.exceptions.Exit):
+        return int(exc.exit_code)
+    if isinstance(exc, click.exceptions.Abort):
+        typer.echo("aborted", err=True)
+        return 130
+    if isinstance(exc, click.ClickException):
+        exc.show()
+        return EXIT_BAD_INPUT
+    return None
 
 
 def database_failure(exc: BaseException) -> str | None:

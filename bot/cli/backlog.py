@@ -75,8 +75,9 @@ def fix(
     ),
     diff: bool = typer.Option(False, "--diff", help="Print the changes; write nothing."),
 ) -> None:
-    """Apply the certain fixes (declared totals, capacity-check sums, dependency matrix rows
-    that disagree with the story field) and, with --add-ids, write missing story ids.
+    """Apply the certain fixes (declared totals, capacity-check sums, sprint overview rows
+    and total, dependency matrix rows that disagree with the story field) and, with
+    --add-ids, write missing story ids (an ID column in front of a story table).
 
     Only the lines fixed change; the rest of each file stays byte-identical.
     """
@@ -122,6 +123,9 @@ def rewrite(path: Path, edits_for: EditsFor, *, diff: bool) -> bool:
     elif fixed != text:
         path.write_bytes(fixed.encode("utf-8"))
     verb = "would fix" if diff else "fixed"
-    what = "; ".join(edit.why for edit in edits) if edits else "nothing to fix"
-    typer.echo(f"{path}: {verb} {len(edits)}: {what}" if edits else f"{path}: {what}", err=True)
+    # Lines changed only to keep a table valid (its delimiter, a row that is no story) carry
+    # no reason of their own: they are part of the fix that names them.
+    reasons = [edit.why for edit in edits if edit.why]
+    what = "; ".join(reasons) if edits else "nothing to fix"
+    typer.echo(f"{path}: {verb} {len(reasons)}: {what}" if edits else f"{path}: {what}", err=True)
     return fixed != text

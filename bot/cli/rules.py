@@ -150,6 +150,7 @@ def capacity(
     """Sprint x role load table with load %, and a Monte Carlo forecast (P50/P85/P95)."""
     from dataclasses import replace
 
+    from backlog.coverage import require_stories
     from backlog.errors import BadInputError
     from backlog.parse import load_backlog
     from bot.digests.capacity_view import capacity_document, render_capacity
@@ -162,6 +163,7 @@ def capacity(
             raise fail(f"--start-date {start_date!r} is not a date (use YYYY-MM-DD)") from None
         settings = replace(settings, forecast=replace(settings.forecast, start_date=start))
     backlog = load_backlog(file)
+    require_stories(backlog, str(file))
     numbers = [s.number for s in backlog.sprints]
     if sprint is not None and sprint not in numbers:
         raise BadInputError(

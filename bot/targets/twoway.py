@@ -131,6 +131,24 @@ def record_pulled(runner: TwoWayRunner, result: PullResult, written_file: Backlo
     return result.recorded
 
 
+def record_agreed(runner: TwoWayRunner, backlog: Backlog, drift: Drift) -> int:
+    """Fields both sides hold alike (``backlog`` is the file as read): each one's base, and
+    the tracker's content recorded as pushed where nothing else in the item differs from what
+    was last pushed, so that an ``apply`` writes nothing for them. This is how the changes of
+    a merged GitOps pull request become agreed (nothing is written anywhere); the proposal
+    itself moves no base."""
+    agreed = [m for m in drift.agreed if not is_untouched_status(m)]
+    values = [(m.item, m.field, normalise(m.field, m.tracker)) for m in agreed]
+    recorded = BaseStore(runner.state_engine(), runner.name).record(values, "pull")
+    held: dict[str, set[str]] = {}
+    for merge in agreed:
+        if (merge.item, merge.field) not in drift.untidy:
+            held.setdefault(merge.item, set()).add(merge.field)
+    if held:
+        runner.record_held(backlog, held)
+    return recorded
+
+
 def drift_lines(drift: Drift) -> list[str]:
     """One line per differing field: where the change came from, and what will happen."""
     lines = []
