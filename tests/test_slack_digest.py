@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -189,6 +190,24 @@ def test_rate_limited_post_waits_and_retries(
         slack.state.rate_limit_next("chat.postMessage", retry_after=0)
     with pytest.raises(RateLimitedError):
         poster.post(standup_message_stub())
+
+
+def test_a_capped_poster_hands_a_long_rate_limit_back_at_once(
+    ctx: SlackContext, slack: SlackSandbox
+) -> None:
+    poster = SlackPoster.from_settings(ctx.settings, longest_wait=5.0)
+    slack.state.rate_limit_next("chat.postMessage", retry_after=7)
+    started = time.monotonic()
+    with pytest.raises(RateLimitedError) as raised:
+        poster.post(standup_message_stub())
+    assert time.monotonic() - started < 1 and raised.value.retry_after == 7
+    slack.state.rate_limit_next("chat.postMessage", retry_after=1)
+    poster.post(standup_message_stub())  # a short wait is still waited out
+    assert [c.error for c in slack.state.calls_to("chat.postMessage")] == [
+        "ratelimited",
+        "ratelimited",
+        None,
+    ]
 
 
 def standup_message_stub():  # type: ignore[no-untyped-def]

@@ -75,7 +75,10 @@ def service(database_url: str) -> Iterator[Service]:
         )
         ctx = slack_context(settings, engine)
         registry = HandlerRegistry()
-        register_sprint_handlers(registry, ctx, lambda: SlackPoster.from_settings(settings))
+        # as the service wires it: a Slack limit longer than a short wait defers the delivery
+        register_sprint_handlers(
+            registry, ctx, lambda: SlackPoster.from_settings(settings, longest_wait=1.0)
+        )
         app = create_app(service_parts(settings, engine=engine, registry=registry))
         with ServedApp(app, lifespan="on") as served:
             yield Service(served.url, slack, engine, app.state.service.inbox)
@@ -138,6 +141,24 @@ def test_story_moved_into_running_sprint_posts_error_alert_once(service: Service
         assert row.remote_sprint == "sprint-1"
     _post_jira(service.url, _jira_moved("PAY-4", "37", "Sprint 1: Take Payments"))
     service.settled(done=2)  # the second move was handled too: capacity checked again
+    assert len(service.slack.state.messages_in(service.slack.channel_id)) == 2
+
+
+def test_a_spent_slack_limit_defers_the_delivery_then_posts_once(service: Service) -> None:
+    service.slack.state.rate_limit_next("chat.postMessage", retry_after=2)
+    started = time.monotonic()
+    response = _post_jira(service.url, _jira_moved("PAY-4", "37", "Sprint 1: Take Payments"))
+    assert response.status_code in (200, 202)
+    # not waited out in the worker: the delivery went back to the inbox with a not-before time
+    wait_until(lambda: service.inbox.counts().get("queued") == 1, what="the delivery deferred")
+    assert time.monotonic() - started < 2
+    assert _alerts(service.slack, 2) == [
+        "Sprint 1: Backend Developer at 113% of capacity (error)",
+        "Sprint 1: 39 points committed against a capacity of 30 (error)",
+    ]
+    service.settled(done=1)
+    calls = service.slack.state.calls_to("chat.postMessage")
+    assert [c.error for c in calls] == ["ratelimited", None, None]
     assert len(service.slack.state.messages_in(service.slack.channel_id)) == 2
 
 

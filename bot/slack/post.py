@@ -1,12 +1,14 @@
 """Posting to Slack with the real ``slack_sdk.WebClient`` (pointed at SLACK_API_URL).
 
 Slack's errors are translated here, at the boundary, into ``backlog.errors`` values that say what
-to fix; HTTP 429 answers are retried after ``Retry-After`` by slack_sdk's own retry handler.
+to fix; HTTP 429 answers are retried after ``Retry-After`` by slack_sdk's own retry handler, up
+to a longest wait: the service passes a short one, so that a spent Slack limit sends the delivery
+back to the inbox (``RateLimitedError``) instead of holding its worker.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -14,6 +16,9 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from backlog.errors import (
     AuthenticationError,
@@ -32,8 +37,42 @@ AUTH_ERRORS = {"not_authed", "invalid_auth", "token_revoked", "account_inactive"
 NOT_FOUND_ERRORS = {"channel_not_found", "not_in_channel", "user_not_found", "file_not_found"}
 
 
-def make_client(settings: Settings) -> WebClient:
-    """A WebClient for the bot token and API URL in ``settings``."""
+class CappedRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """slack_sdk's 429 retry, only when Slack's ``Retry-After`` is at most ``longest_wait``
+    seconds; a longer wait is left to the caller as the 429 itself."""
+
+    def __init__(self, *, max_retry_count: int, longest_wait: float) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.longest_wait = longest_wait
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        return retry_after(response.headers) <= self.longest_wait
+
+
+def retry_after(headers: dict[str, list[str]] | Any) -> float:
+    """Slack's ``Retry-After`` in seconds (1 when it names none)."""
+    for name, values in dict(headers).items():
+        if name.lower() == "retry-after":
+            value = values[0] if isinstance(values, list) else values
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                return 1.0
+    return 1.0
+
+
+def make_client(settings: Settings, *, longest_wait: float = 60.0) -> WebClient:
+    """A WebClient for the bot token and API URL in ``settings``; a 429 is waited for when
+    Slack asks for at most ``longest_wait`` seconds, else raised."""
     if settings.slack_bot_token is None:
         raise ConfigurationError("setting SLACK_BOT_TOKEN is missing: set the bot's xoxb- token")
     base_url = (
@@ -47,7 +86,7 @@ def make_client(settings: Settings) -> WebClient:
         timeout=15,
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=2),
+            CappedRateLimitRetryHandler(max_retry_count=2, longest_wait=longest_wait),
         ],
     )
 
@@ -83,12 +122,13 @@ class SlackPoster:
         self.channel = channel
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SlackPoster:
+    def from_settings(cls, settings: Settings, *, longest_wait: float = 60.0) -> SlackPoster:
+        """A poster for ``settings``; Slack's rate limit is waited for up to ``longest_wait``."""
         if not settings.slack_channel:
             raise ConfigurationError(
                 "setting SLACK_CHANNEL is missing: set the channel id (C...) or #name to post to"
             )
-        return cls(make_client(settings), settings.slack_channel)
+        return cls(make_client(settings, longest_wait=longest_wait), settings.slack_channel)
 
     def post(self, message: SlackMessage, *, thread_ts: str | None = None) -> str:
         """Post ``message``; returns its ``ts``."""

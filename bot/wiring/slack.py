@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from backlog.errors import BacklogBotError
 from bot.digests.context import SlackContext
+from bot.service.deferral import LONGEST_WAIT_SECONDS
 from bot.slack.commands import SyncActions
 from bot.slack.post import SlackPoster
 
@@ -103,8 +104,13 @@ def add_slack(
     def poster() -> SlackPoster:
         return SlackPoster.from_settings(settings)
 
+    def delivery_poster() -> SlackPoster:
+        # Inside the inbox worker a long Slack limit defers the delivery rather than blocking
+        # every other one; the scheduled jobs, on their own thread, may wait it out.
+        return SlackPoster.from_settings(settings, longest_wait=LONGEST_WAIT_SECONDS)
+
     app, endpoint = build_slack(settings, ctx, actions=actions)
-    register_sprint_handlers(registry, ctx, poster)
+    register_sprint_handlers(registry, ctx, delivery_poster)
     # /slack/events only with a signing secret; Socket Mode needs no public URL
     http = endpoint if settings.slack_signing_secret is not None else None
     if settings.slack_app_token is None:
