@@ -9,6 +9,11 @@ yet is added right after the story's last field line, copying that line's style.
 where the title lives: the ``**Title:**`` line, else the story heading after its ``Story 1.2:``
 prefix. Every other byte of the document is left as it was.
 
+A ``sprint`` edit (value: a sprint number, or empty for none) moves the story's commitment
+in the sprint plan: its list item with the lines under it, or its table row, goes to the end
+of the new sprint's commitments (a new line copying the last one's style when it had none),
+and numbered lists that read 1, 2, 3 ... are numbered again.
+
 An edit that cannot be placed (a story written as a table row, a field in a shape this module
 does not write) is returned in ``skipped`` with the reason, never guessed.
 """
@@ -18,10 +23,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from backlog.model import Backlog, Story
 
-FIELDS = ("title", "heading", "points", "priority", "status")
+FIELDS = ("title", "heading", "points", "priority", "status", "sprint", "story")
 LABELS = {
     "points": ("story points", "points", "estimate", "story point estimate", "sp"),
     "priority": ("priority",),
@@ -71,10 +77,13 @@ def apply_edits(text: str, backlog: Backlog, edits: Iterable[FieldEdit]) -> Edit
     stories = {story.id: story for story in backlog.iter_stories()}
     result = EditResult(text)
     placed: list[tuple[Story, FieldEdit]] = []
+    moves: list[FieldEdit] = []
     for edit in edits:
         story = stories.get(edit.story_id)
         if story is None:
             result.skipped.append((edit, f"story {edit.story_id} is not in the file"))
+        elif edit.field == "sprint":
+            moves.append(edit)  # after the field lines: a status line added moves the plan
         else:
             placed.append((story, edit))
     # bottom-up: a line added to one story never moves the lines of the stories above it
@@ -85,6 +94,11 @@ def apply_edits(text: str, backlog: Backlog, edits: Iterable[FieldEdit]) -> Edit
         else:
             result.applied.append(edit)
     result.text = "".join(lines)
+    if moves:
+        from backlog.parse import parse_text  # the plan's lines as they are now
+
+        now = parse_text(result.text, backlog.source) if result.applied else backlog
+        result.text = _move_commitments(result.text, now, moves, result)
     return result
 
 
@@ -93,6 +107,8 @@ def _apply(lines: list[str], story: Story, edit: FieldEdit) -> str | None:
     end = (story.end_line or story.line) + 1  # room for a status line added above
     if not 0 <= start < len(lines) or not HEADING.match(_body(lines[start])):
         return f"{story.id} is not a Markdown heading section (line {story.line})"
+    if edit.field == "story":
+        return _set_sentence(lines, story, edit.value)
     found = _field_lines(lines, start + 1, min(end, len(lines)))
     if edit.field == "heading" or (edit.field == "title" and "title" not in found):
         return _set_heading(lines, start, edit.value)
@@ -164,6 +180,25 @@ def _new_line(neighbour: str, like: _FieldLine, label: str, value: str) -> str:
     return f"{head}{match['gap'] or ' '}{value}{_ending(neighbour)}"
 
 
+def _set_sentence(lines: list[str], story: Story, value: str) -> str | None:
+    """The user story sentence replaced where it is written, on its one line."""
+    sentence = story.user_story
+    if sentence is None or not 0 < sentence.line <= len(lines):
+        return f"{story.id} has no user story sentence to change"
+    line = lines[sentence.line - 1]
+    if _body(line).count(sentence.text) != 1:
+        return (
+            f"{story.id}: the user story is not written as one plain line "
+            f"(line {sentence.line}); change it by hand"
+        )
+    lines[sentence.line - 1] = line.replace(sentence.text, MARKDOWN_INLINE.sub(r"\\\1", value), 1)
+    return None
+
+
+# what Markdown would read as emphasis or code in a sentence: escaped, so it reads as written
+MARKDOWN_INLINE = re.compile(r"([\\*_`])")
+
+
 def _set_heading(lines: list[str], start: int, value: str) -> str | None:
     match = HEADING.match(_body(lines[start]))
     if match is None:
@@ -195,3 +230,206 @@ def read_fields(text: str | list[str], story: Story) -> dict[str, str]:
         name: found.match["value"].strip()
         for name, found in _field_lines(lines, start + 1, end).items()
     }
+
+
+# --- sprint commitments -----------------------------------------------------------------------
+
+LIST_ITEM = re.compile(r"^(?P<indent>[ \t]*)(?:(?P<number>\d+)(?P<dot>[.)])|[-*+])(?P<gap>[ \t]+)")
+
+
+def _move_commitments(
+    text: str, backlog: Backlog, moves: list[FieldEdit], result: EditResult
+) -> str:
+    """Each story's commitment (its list item with the lines under it, or its table row)
+    moved to the end of the commitments of the sprint named by the edit's value (a number;
+    empty: out of every sprint). Numbered lists are numbered again where the numbers were
+    1, 2, 3 ...; every other line is left as it was."""
+    lines = text.splitlines(keepends=True)
+    plan = _Plan(lines)
+    sprints = {sprint.number: sprint for sprint in backlog.sprints}
+    touched: set[int] = set()
+    for edit in moves:
+        why = _move(plan, backlog, sprints, edit, touched)
+        if why:
+            result.skipped.append((edit, why))
+        else:
+            result.applied.append(edit)
+    out, origin = plan.render()
+    for number in sorted(touched):
+        _renumber(out, origin, sprints[number], lines)
+    return "".join(out)
+
+
+@dataclass
+class _Plan:
+    """The document's lines, each kept or dropped, with lines inserted after any of them."""
+
+    lines: list[str]
+    dropped: set[int] = field(default_factory=set)
+    after: dict[int, list[str]] = field(default_factory=dict)
+
+    def render(self) -> tuple[list[str], list[int]]:
+        """The lines, and for each the original line it is (or follows, if inserted)."""
+        out: list[str] = []
+        origin: list[int] = []
+        for number, line in enumerate(self.lines):
+            if number not in self.dropped:
+                out.append(line)
+                origin.append(number)
+            for extra in self.after.get(number, []):
+                out.append(extra)
+                origin.append(number)
+        return out, origin
+
+
+def _move(
+    plan: _Plan,
+    backlog: Backlog,
+    sprints: dict[int, Any],
+    edit: FieldEdit,
+    touched: set[int],
+) -> str | None:
+    lines = plan.lines
+    value = edit.value.strip()
+    target = int(value) if value.isdigit() else None
+    if value and target is None:
+        return f"{edit.value!r} is not a sprint number"
+    if target is not None and target not in sprints:
+        return f"the file has no Sprint {target} section to commit {edit.story_id} to"
+    current = [
+        (sprint, item)
+        for sprint in backlog.sprints
+        for item in sprint.committed
+        if item.story_id == edit.story_id and not item.continued
+    ]
+    if current and current[0][0].number == target:
+        return None
+    for sprint, item in current[:1]:
+        if _commitment_kind(lines, item.line) is None:
+            return (
+                f"{edit.story_id} is committed to sprint {sprint.number} as a section of its "
+                f"own (line {item.line}); move it by hand"
+            )
+    goal = sprints[target] if target is not None else None
+    if goal is not None and not goal.committed:
+        return f"Sprint {target} commits no story to put {edit.story_id} after"
+    if goal is not None and _commitment_kind(lines, goal.committed[-1].line) is None:
+        where = goal.committed[-1].line
+        return f"Sprint {target} lists its stories as sections (line {where}); move it by hand"
+    block: list[str] = []
+    if current:
+        sprint, item = current[0]
+        start, end = _block(lines, item.line - 1, sprint)
+        block = lines[start:end]
+        plan.dropped.update(range(start, end))
+        if _spaced(lines, sprint):  # the blank line between it and its neighbour goes too
+            later = [c for c in sprint.committed if c.line > item.line]
+            blank = end if later else start - 1
+            if 0 <= blank < len(lines) and not lines[blank].strip():
+                plan.dropped.add(blank)
+        touched.add(sprint.number)
+    if goal is None:
+        return None
+    last = goal.committed[-1]
+    if not block:
+        story = next(s for s in backlog.iter_stories() if s.id == edit.story_id)
+        made = _new_commitment(lines[last.line - 1], last, story)
+        if made is None:
+            return f"cannot write a commitment line for {edit.story_id} like line {last.line}"
+        block = [made]
+    _start, end = _block(lines, last.line - 1, goal)
+    block = _ended(block, lines[end - 1])
+    plan.after.setdefault(end - 1, []).extend((["\n"] if _spaced(lines, goal) else []) + block)
+    touched.add(goal.number)
+    return None
+
+
+def _commitment_kind(lines: list[str], line: int) -> str | None:
+    body = _body(lines[line - 1]) if 0 < line <= len(lines) else ""
+    if body.lstrip().startswith("|"):
+        return "row"
+    if LIST_ITEM.match(body):
+        return "item"
+    return None
+
+
+def _block(lines: list[str], start: int, sprint: Any) -> tuple[int, int]:
+    """The commitment starting at ``start``: a table row, or a list item and the lines
+    indented under it (up to a blank line or the next item)."""
+    if _commitment_kind(lines, start + 1) == "row":
+        return start, start + 1
+    match = LIST_ITEM.match(_body(lines[start]))
+    indent = len(match["indent"]) if match else 0
+    end = start + 1
+    limit = min(len(lines), sprint.end_line or len(lines))
+    while end < limit:
+        body = _body(lines[end])
+        if not body.strip() or len(body) - len(body.lstrip()) <= indent:
+            break
+        end += 1
+    return start, end
+
+
+def _spaced(lines: list[str], sprint: Any) -> bool:
+    """Whether the sprint's commitments (list items) are separated by blank lines."""
+    starts = [item.line - 1 for item in sprint.committed]
+    if not starts or _commitment_kind(lines, starts[0] + 1) != "item":
+        return False
+    return any(0 < n <= len(lines) and not lines[n - 1].strip() for n in starts[1:])
+
+
+def _ended(block: list[str], like: str) -> list[str]:
+    """``block`` whose last line ends like ``like`` (a block taken from the end of a file)."""
+    if block and not _ending(block[-1]):
+        return [*block[:-1], block[-1] + (_ending(like) or "\n")]
+    return block
+
+
+def _new_commitment(like: str, item: Any, story: Story) -> str | None:
+    """A commitment for ``story`` written like the line of ``item`` (its id, title and
+    points replaced); None when that line does not show them plainly."""
+    body = _body(like)
+    if item.story_id not in body or (item.title and item.title not in body):
+        return None
+    new = body.replace(item.story_id, story.id, 1)
+    if item.title:
+        new = new.replace(item.title, story.title or story.heading, 1)
+    if item.points is not None:
+        if story.points is None or len(re.findall(rf"\b{item.points}\b", new)) != 1:
+            return None
+        new = re.sub(rf"\b{item.points}\b", str(story.points), new, count=1)
+    return new + (_ending(like) or "\n")
+
+
+def _renumber(out: list[str], origin: list[int], sprint: Any, lines: list[str]) -> None:
+    """Number the sprint's top-level numbered items 1, 2, 3 ... again, if they were."""
+    if not sprint.committed:
+        return
+    first = min(item.line - 1 for item in sprint.committed)
+    head = LIST_ITEM.match(_body(lines[first]))
+    if head is None or not head["number"]:
+        return
+    limit = min(len(lines), sprint.end_line or len(lines))
+    end = max(item.line for item in sprint.committed)  # the list goes on while items do
+    while end < limit and (
+        not lines[end].strip() or lines[end][:1] in " \t" or LIST_ITEM.match(lines[end])
+    ):
+        end += 1
+
+    def top(line: str) -> re.Match[str] | None:
+        match = LIST_ITEM.match(_body(line))
+        good = match is not None and match["number"] and match["indent"] == head["indent"]
+        return match if good else None
+
+    before = [int(m["number"]) for line in lines[first:end] if (m := top(line))]
+    if before != list(range(before[0], before[0] + len(before))):
+        return  # not numbered 1, 2, 3 ...: left as written
+    spots = [
+        (index, match)
+        for index, line in enumerate(out)
+        if first <= origin[index] < end and (match := top(line))
+    ]
+    for expected, (index, match) in enumerate(spots, start=int(head["number"])):
+        if int(match["number"]) != expected:
+            line = out[index]
+            out[index] = line[: match.start("number")] + str(expected) + line[match.end("number") :]

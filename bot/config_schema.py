@@ -257,10 +257,21 @@ CALENDAR = Table(
 )
 
 SYNC = Table(
-    "Two-way sync: what plan, apply and pull do with a field changed on both sides.",
+    "Two-way sync: what plan, apply and pull do with a field changed on both sides, and the "
+    "service's pull request of tracker-side changes (GitOps mode).",
     {
         "conflicts": Key(TEXT, '"report", "file-wins" or "tracker-wins"', "report"),
+        "pull_request": Key(
+            BOOL,
+            "with [validation] backlog-path: the service proposes tracker-side changes to the "
+            "repository's backlog as one pull request",
+            True,
+        ),
+        "branch": Key(
+            TEXT, "the branch of that pull request (rebuilt by the bot)", "backlog-bot/sync"
+        ),
     },
+    dashes=True,
 )
 
 _THRESHOLDS = {

@@ -12,12 +12,13 @@ differ only in how a tracker's priority reads in the backlog (``priority_word``)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from backlog.edit import FieldEdit, read_fields
-from backlog.model import Backlog, Story
+from backlog.model import Backlog, Sprint, SprintCommitment, Story
 from sync.issue_text import SEPARATOR
 from sync.merge import FieldMerge
 
@@ -42,7 +43,10 @@ class DriftSource(Protocol):
     target: str
     fields: tuple[str, ...]
 
-    def file_values(self, story: Story, written: Mapping[str, str]) -> dict[str, Any]: ...
+    def file_values(self, story: Story, written: Mapping[str, str]) -> dict[str, Any]:
+        """The story's values as the tracker would hold them; ``written``: its field lines
+        as written (``status`` ...) and ``sprint``, its sprint in the plan (``Sprint 2``)."""
+        ...
 
     def live(self) -> dict[str, LiveItem]: ...
 
@@ -99,13 +103,14 @@ def compare(
     """The per-field comparison of the file, the tracker and the base for linked stories."""
     drift = Drift(source.target, policy=policy)
     lines = text.splitlines(keepends=True)  # once: read_fields looks at a few lines per story
+    sprint_of = backlog.sprint_of()
     for story in backlog.iter_stories():
         item = live.get(story.id)
         if item is None:
             continue
         drift.keys[story.id] = item.key
         drift.untidy.update((story.id, name) for name in item.untidy)
-        mine = source.file_values(story, read_fields(lines, story))
+        mine = source.file_values(story, written_fields(lines, story, sprint_of))
         for name in source.fields:
             if name not in item.values:
                 continue
@@ -137,6 +142,15 @@ def compare(
     return drift
 
 
+def written_fields(lines: list[str], story: Story, sprint_of: Mapping[str, int]) -> dict[str, str]:
+    """The story's field lines as written, and ``sprint``: its sprint in the sprint plan
+    (``Sprint 2``), what ``DriftSource.file_values`` reads."""
+    written = read_fields(lines, story)
+    if story.id in sprint_of:
+        written["sprint"] = f"Sprint {sprint_of[story.id]}"
+    return written
+
+
 def is_untouched_status(merge: FieldMerge) -> bool:
     """A status the file never wrote, still at the workflow's first step: nothing to pull."""
     return (
@@ -165,7 +179,46 @@ def adopt_tracker_values(
                 story = source.adopt(story, merge.field, merge.tracker)
             stories.append(story)
         epics.append(epic.model_copy(update={"stories": tuple(stories)}))
-    return backlog.model_copy(update={"epics": tuple(epics)})
+    moved = {
+        m.item: sprint_number(m.tracker)
+        for ms in chosen.values()
+        for m in ms
+        if m.field == "sprint"
+    }
+    sprints = tuple(_recommit(sprint, moved) for sprint in backlog.sprints)
+    return backlog.model_copy(update={"epics": tuple(epics), "sprints": sprints})
+
+
+SPRINT_NAME = re.compile(r"^\s*sprint\s+(\d+)\b", re.IGNORECASE)
+
+
+def sprint_edit(story: Story, value: Any) -> FieldEdit | None:
+    """The sprint plan's edit for a tracker sprint: committed to sprint N (``Sprint N``), or
+    to none; None for a sprint the plan cannot name."""
+    if value in (None, ""):
+        return FieldEdit(story.id, "sprint", "")
+    number = sprint_number(value)
+    return FieldEdit(story.id, "sprint", str(number)) if number is not None else None
+
+
+def sprint_number(value: Any) -> int | None:
+    """``Sprint 2`` (a tracker's sprint, board option or iteration) -> 2."""
+    match = SPRINT_NAME.match(str(value or ""))
+    return int(match.group(1)) if match else None
+
+
+def _recommit(sprint: Sprint, moved: Mapping[str, int | None]) -> Sprint:
+    """``sprint`` with the stories the tracker moved out of it dropped and those it moved
+    into it committed."""
+    if not moved:
+        return sprint
+    kept = [c for c in sprint.committed if c.continued or c.story_id not in moved]
+    kept += [
+        SprintCommitment(story_id=story_id)
+        for story_id, number in moved.items()
+        if number == sprint.number
+    ]
+    return sprint.model_copy(update={"committed": tuple(kept)})
 
 
 def untidy_title(backlog_id: str, title: str | None) -> frozenset[str]:
@@ -178,9 +231,16 @@ def story_edit(
 ) -> FieldEdit | None:
     """The Markdown edit that writes a tracker's ``value`` of field ``name`` into ``story``: the
     title without its ``US-001 · `` prefix into the heading, points as a whole number when
-    they are one, the priority as the backlog's word for it, the status as it is."""
+    they are one, the priority as the backlog's word for it, the status as it is, the story
+    sentence on its line, a sprint (or none) as the story's place in the sprint plan."""
+    if name == "sprint":
+        return sprint_edit(story, value)
     if value is None:
         return None
+    if name == "story":
+        if story.user_story is None or not value:
+            return None
+        return FieldEdit(story.id, "story", " ".join(str(value).split()))
     if name == "title":
         return FieldEdit(story.id, "heading", str(value).removeprefix(story.id + SEPARATOR))
     if name == "points":
@@ -196,8 +256,9 @@ def story_edit(
 def adopt_value(
     story: Story, name: str, value: Any, priority_word: Callable[[str], str] = str
 ) -> Story:
-    """``story`` carrying the tracker's ``value`` of field ``name`` (title, points, priority;
-    the status is not part of what ``apply`` sends), so that ``apply`` leaves it alone."""
+    """``story`` carrying the tracker's ``value`` of field ``name`` (title, points, priority,
+    story sentence; the status is not part of what ``apply`` sends), so that ``apply`` leaves
+    it alone."""
     if name == "title" and value:
         prefix = story.heading.split(":", 1)[0] + ": " if ":" in story.heading else ""
         title = str(value).removeprefix(story.id + SEPARATOR)
@@ -207,4 +268,7 @@ def adopt_value(
         return story.model_copy(update={"points": points, "points_raw": str(points)})
     if name == "priority" and value:
         return story.model_copy(update={"priority": priority_word(str(value))})
-    return story
+    if name == "story" and value and story.user_story is not None:
+        sentence = story.user_story.model_copy(update={"text": " ".join(str(value).split())})
+        return story.model_copy(update={"user_story": sentence})
+    return story  # a sprint is adopted by the sprint plan (``adopt_tracker_values``)

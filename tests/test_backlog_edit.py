@@ -149,3 +149,81 @@ def test_any_points_edits_change_exactly_those_stories(points: dict[str, int]) -
     assert after == {**before, **points}
     changed = sum(len(old) for _tag, old, _new in _changes(REFERENCE_TEXT, result.text))
     assert changed == sum(1 for story, value in points.items() if before[story] != value)
+
+
+# --- sprint commitments ---------------------------------------------------------------------
+
+
+def _moved(path: Path, story: str, sprint: str) -> tuple[str, str, list[FieldEdit], list[str]]:
+    text = _read(path)
+    result = apply_edits(text, parse_text(text, str(path)), [FieldEdit(story, "sprint", sprint)])
+    return text, result.text, result.applied, [why for _edit, why in result.skipped]
+
+
+def test_a_table_row_moves_to_the_end_of_the_other_sprints_table() -> None:
+    path = REALWORLD[[p.name for p in REALWORLD].index("safehaven-product-backlog.md")]
+    text, new, applied, skipped = _moved(path, "SH-002", "3")
+    assert applied and not skipped
+    row = "| SH-002 | Implement Mobile Authentication Screens | P0 | M | Rashedul | SH-001 |\n"
+    last = "| SH-030 | Final Integration Testing | P0 | M | Team | All |\n"
+    assert text.count(row) == text.count(last) == 1
+    assert new == text.replace(row, "").replace(last, last + row)
+    # read again, the plan commits it to sprint 3
+    assert parse_text(new, "again").sprint_of()["SH-002"] == 3
+
+
+def test_a_story_written_inside_its_sprint_is_not_moved() -> None:
+    path = REALWORLD[[p.name for p in REALWORLD].index("kartheek-event-registration.md")]
+    text, new, applied, skipped = _moved(path, "US-02", "2")
+    assert new == text and not applied
+    assert skipped == [
+        "US-02 is committed to sprint 1 as a section of its own (line 41); move it by hand"
+    ]
+
+
+def test_a_story_leaves_its_sprint_and_comes_back_in_the_files_style() -> None:
+    billing = ROOT / "tests" / "data" / "billing-backlog.md"
+    text, out, applied, skipped = _moved(billing, "US-002", "")
+    line = "2. **US-002: Invoice PDF** (5 pts) - Backend\n"
+    assert applied and not skipped and out == text.replace(line, "")
+    back = apply_edits(out, parse_text(out, "out"), [FieldEdit("US-002", "sprint", "1")])
+    assert back.text == text  # a new commitment, written like US-001's line
+    assert apply_edits(text, parse_text(text, "t"), [FieldEdit("US-002", "sprint", "9")]).skipped[
+        0
+    ][1] == ("the file has no Sprint 9 section to commit US-002 to")
+
+
+@pytest.mark.parametrize("path", [REFERENCE, *REALWORLD], ids=lambda p: p.name)
+def test_every_sprint_move_changes_only_the_plan_lines(path: Path) -> None:
+    """Each committed story moved to the next sprint (the last to the first): the file reads
+    back with the story in its new sprint, and every line outside the sprint plan is as it
+    was."""
+    text = _read(path)
+    backlog = parse_text(text, str(path))
+    numbers = [s.number for s in backlog.sprints]
+    plan = backlog.sprint_of()
+    if len(numbers) < 2 or not plan:
+        return
+    start = min(s.line for s in backlog.sprints) - 1
+    for story, number in sorted(plan.items()):
+        goal = numbers[(numbers.index(number) + 1) % len(numbers)]
+        result = apply_edits(text, backlog, [FieldEdit(story, "sprint", str(goal))])
+        if result.skipped:
+            assert "move it by hand" in result.skipped[0][1], result.skipped
+            continue
+        assert result.text.splitlines(keepends=True)[:start] == text.splitlines(True)[:start]
+        assert parse_text(result.text, "again").sprint_of()[story] == goal
+        outside = [
+            (tag, old, new)
+            for tag, old, new in _changes(text, result.text)
+            if tag != "equal" and not all(_in_plan(line) for line in old + new)
+        ]
+        assert outside == [], (story, outside)
+
+
+def _in_plan(line: str) -> bool:
+    """A line a sprint move may add, drop or renumber: a list item, a line under one, a
+    table row, or a blank line."""
+    return (
+        not line.strip() or line[:1] in " \t|" or line.lstrip()[:1].isdigit() or line[:1] in "-*+"
+    )

@@ -1,7 +1,10 @@
 """Progress of ``apply`` and ``sync`` as a user sees it: the real CLI in a subprocess, its stderr
 on a pipe (one line per phase, and the wait GitHub's secondary limit imposed) or on a
 pseudo-terminal (a rich progress bar), and silent with ``--quiet``. The GitHub sandbox answers
-one issue creation with a secondary-limit 403 and ``retry-after: 2``."""
+one issue creation with a secondary-limit 403 and ``retry-after: 2``.
+
+Marked slow: each test is a whole process (a fresh interpreter running a full apply) that
+waits out the 2 s limit; CI runs them, as ``--run-slow`` does (``tests/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ import pytest
 
 from sandbox.github import GitHubSandbox
 from sandbox.jira import Fault, JiraSandbox
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKLOG = ROOT / "tests" / "data" / "billing-backlog.md"

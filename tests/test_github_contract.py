@@ -43,12 +43,18 @@ def official() -> dict[str, Any]:
 
 
 def _templates(spec: dict[str, Any]) -> list[tuple[re.Pattern[str], str]]:
-    compiled = [
-        (re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$"), template)
-        for template in spec["paths"]
-    ]
-    # literal segments win over parameters (/issues/comments/{id} before /issues/{n}/...)
-    return sorted(compiled, key=lambda pair: pair[1].count("{"))
+    def pattern(template: str) -> str:
+        # a trailing {ref} or {path} spans segments (heads/backlog-bot/sync, docs/backlog.md)
+        tail = re.sub(r"\{(ref|path)\}$", "(.+)", template)
+        return "^" + re.sub(r"\{[^}]+\}", "[^/]+", tail) + "$"
+
+    compiled = [(re.compile(pattern(template)), template) for template in spec["paths"]]
+    # literal segments win over parameters (/issues/comments/{id} before /issues/{n}/...),
+    # and one-segment parameters over a spanning one (/commits/{ref}/check-runs first)
+    return sorted(
+        compiled,
+        key=lambda pair: (pair[1].count("{"), bool(re.search(r"\{(ref|path)\}$", pair[1]))),
+    )
 
 
 def template_for(templates: list[tuple[re.Pattern[str], str]], path: str) -> str | None:
@@ -273,6 +279,130 @@ def test_sandbox_responses_validate_against_the_official_description(official) -
     for method, path, body, answer in exchanges:
         data = json.dumps(body).encode() if body is not None else None
         request = MockRequest(SERVER, method, path, data=data)
+        response = MockResponse(
+            answer.content, status_code=answer.status_code, headers=dict(answer.headers)
+        )
+        api.validate_response(request, response)
+
+
+def _gitops_exchanges() -> tuple[list[dict[str, Any]], list[tuple[str, str, Any, httpx.Response]]]:
+    """A GitOps round through the adapter (PyGithub): read main, commit on the bot's branch,
+    open the pull request, move the branch, edit the pull request, merge it; and the same
+    endpoints asked directly for their answers."""
+    from sync.github.adapter import GitHubRestAdapter
+
+    with GitHubSandbox() as sandbox:
+        sandbox.push_files({"docs/backlog.md": "# Backlog\n"})
+        adapter = GitHubRestAdapter(api_url=sandbox.url, token=sandbox.token, repository="acme/bss")
+        try:
+            main = adapter.branch_head(adapter.default_branch())
+            assert main is not None and adapter.branch_head("backlog-bot/sync") is None
+            assert adapter.contents_text("docs/backlog.md", main) == "# Backlog\n"
+            adapter.commit_file("backlog-bot/sync", "docs/backlog.md", "# Backlog\n\nv1\n",
+                                parent=main, message="one")  # fmt: skip
+            pull = adapter.create_pull("backlog-bot/sync", "main", title="Sync", body="one")
+            head = adapter.commit_file("backlog-bot/sync", "docs/backlog.md",
+                                       "# Backlog\n\nv2\n", parent=main, message="two")  # fmt: skip
+            found = adapter.open_pull("backlog-bot/sync", "main")
+            assert found is not None and (found.number, found.head_sha) == (pull.number, head)
+            adapter.edit_pull(pull.number, title="Sync", body="two")
+        finally:
+            adapter.close()
+        requests = sandbox.requests()
+        exchanges = []
+        with httpx.Client(
+            base_url=sandbox.url, headers={"Authorization": f"token {sandbox.token}"}
+        ) as client:
+            repo = "/repos/acme/bss"
+            for method, path, body in [
+                ("get", f"{repo}/git/ref/heads/main", None),
+                ("get", f"{repo}/git/commits/{main}", None),
+                (
+                    "post",
+                    f"{repo}/git/blobs",
+                    {"content": "# Backlog\n\nv3\n", "encoding": "utf-8"},
+                ),
+                ("get", f"{repo}/pulls?state=open&head=acme:backlog-bot/sync&base=main", None),
+                ("patch", f"{repo}/pulls/{pull.number}", {"body": "three"}),
+                ("put", f"{repo}/pulls/{pull.number}/merge", {"merge_method": "merge"}),
+            ]:
+                exchanges.append((method, path, body, client.request(method, path, json=body)))
+            blob = exchanges[2][3].json()["sha"]
+            main = sandbox.flow.git.refs["heads/main"]
+            tree_sha = sandbox.flow.git.commits[main]["tree"]
+            tree_body = {
+                "base_tree": tree_sha,
+                "tree": [
+                    {"path": "docs/backlog.md", "mode": "100644", "type": "blob", "sha": blob}
+                ],
+            }
+            tree = client.post(f"{repo}/git/trees", json=tree_body)
+            exchanges.append(("post", f"{repo}/git/trees", tree_body, tree))
+            commit_body = {"message": "three", "tree": tree.json()["sha"], "parents": [main]}
+            commit = client.post(f"{repo}/git/commits", json=commit_body)
+            exchanges.append(("post", f"{repo}/git/commits", commit_body, commit))
+            ref_body = {"ref": "refs/heads/next", "sha": commit.json()["sha"]}
+            exchanges.append(("post", f"{repo}/git/refs", ref_body,
+                              client.post(f"{repo}/git/refs", json=ref_body)))  # fmt: skip
+            move = {"sha": commit.json()["sha"], "force": True}
+            moved = client.patch(f"{repo}/git/refs/heads/backlog-bot/sync", json=move)
+            exchanges.append(("patch", f"{repo}/git/refs/heads/backlog-bot/sync", move, moved))
+            pull_body = {"title": "Next", "head": "next", "base": "main", "body": "x"}
+            exchanges.append(("post", f"{repo}/pulls", pull_body,
+                              client.post(f"{repo}/pulls", json=pull_body)))  # fmt: skip
+    return requests, exchanges
+
+
+def one_segment(templates: list[tuple[re.Pattern[str], str]], path: str) -> str:
+    """``path`` with the slashes of a trailing ``{ref}``/``{path}`` escaped: GitHub takes
+    ``heads/backlog-bot/sync`` as one parameter; openapi-core matches one segment."""
+    template = template_for(templates, path)
+    if template is None or not re.search(r"\{(ref|path)\}$", template):
+        return path
+    fixed = template.count("/") - 1  # segments before the trailing parameter
+    head = path.split("/")[: fixed + 1]
+    return "/".join(head) + "/" + "/".join(path.split("/")[fixed + 1 :]).replace("/", "%2F")
+
+
+def test_gitops_requests_and_answers_validate_against_the_official_description(official) -> None:
+    requests, exchanges = _gitops_exchanges()
+    templates = _templates(official)
+    used = {
+        (r["method"], template_for(templates, r["path"]))
+        for r in requests
+        if r["path"] != "/graphql"
+    }
+    for expected in [
+        ("GET", "/repos/{owner}/{repo}/git/ref/{ref}"),
+        ("GET", "/repos/{owner}/{repo}/git/commits/{commit_sha}"),
+        ("POST", "/repos/{owner}/{repo}/git/blobs"),
+        ("POST", "/repos/{owner}/{repo}/git/trees"),
+        ("POST", "/repos/{owner}/{repo}/git/commits"),
+        ("POST", "/repos/{owner}/{repo}/git/refs"),
+        ("PATCH", "/repos/{owner}/{repo}/git/refs/{ref}"),
+        ("GET", "/repos/{owner}/{repo}/pulls"),
+        ("POST", "/repos/{owner}/{repo}/pulls"),
+        ("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}"),
+        ("GET", "/repos/{owner}/{repo}/contents/{path}"),
+    ]:
+        assert expected in used, expected
+    keep = {t for _, t in used if t} | {"/repos/{owner}/{repo}/pulls/{pull_number}/merge"}
+    api = OpenAPI.from_dict(pruned(official, keep))
+    for request in requests:  # what the adapter sent
+        data = json.dumps(request["body"]).encode() if request["body"] is not None else None
+        path = one_segment(templates, request["path"])
+        mock = MockRequest(
+            SERVER, request["method"].lower(), path, args=request["query"], data=data
+        )
+        api.validate_request(mock)
+    for method, path, body, answer in exchanges:  # what the sandbox answered
+        assert answer.status_code < 300, (method, path, answer.text)
+        path, _, query = path.partition("?")
+        path = one_segment(templates, path)
+        args = dict(part.split("=", 1) for part in query.split("&")) if query else {}
+        data = json.dumps(body).encode() if body is not None else None
+        request = MockRequest(SERVER, method, path, args=args, data=data)
+        api.validate_request(request)
         response = MockResponse(
             answer.content, status_code=answer.status_code, headers=dict(answer.headers)
         )

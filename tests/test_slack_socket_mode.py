@@ -89,6 +89,31 @@ def test_a_bot_token_cannot_open_a_socket(socket_service: SlackSandbox) -> None:
     assert caught.value.response["error"] == "not_allowed_token_type"
 
 
+def test_shutdown_closes_the_socket_without_waiting_out_the_read_timeout(sqlite_url: str) -> None:
+    """slack_sdk's threads wait up to 3 s (a recv) and 1 s (a queue); stopping used to wait
+    for them."""
+    db.upgrade(sqlite_url)
+    engine: Engine = db.make_engine(sqlite_url)
+    with SlackSandbox() as slack:
+        settings = slack_settings(sqlite_url, slack, slack_app_token=slack.app_token)
+        settings.slack_signing_secret = None
+        service = create_app(build_service(settings, engine=engine, scheduler=False))
+        served = ServedApp(service, lifespan="on").start()
+        slack.sockets.wait_for_connection()
+        assert slack.sockets.connected() == 1
+        envelope, _ = slack.send_socket_command("help", user_id=MEMBER)
+        slack.sockets.wait_for_ack(envelope)  # the reader is back in its 3 s recv()
+        started = time.monotonic()
+        served.stop()
+        took = time.monotonic() - started
+        deadline = time.monotonic() + 5
+        while slack.sockets.connected() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert slack.sockets.connected() == 0
+    engine.dispose()
+    assert took < 2, f"the service took {took:.1f} s to stop"
+
+
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()

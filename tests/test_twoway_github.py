@@ -55,7 +55,8 @@ def test_a_title_changed_on_github_is_pulled_into_the_file(
 ITEMS = (
     "query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) {"
     " projectsV2(first: 1) { nodes { id fields(first: 20) { nodes {"
-    " ... on ProjectV2FieldCommon { id name } } }"
+    " ... on ProjectV2FieldCommon { id name }"
+    " ... on ProjectV2SingleSelectField { options { id name } } } }"
     " items(first: 100) { nodes { id content { ... on Issue { number } } } } } } } }"
 )
 SET_NUMBER = (
@@ -66,12 +67,26 @@ SET_NUMBER = (
 
 def _set_board_points(client: Github, number: int, points: float) -> None:
     """What a teammate does on the board: the issue's Story Points, through GraphQL."""
+    _set_board_value(client, number, "Story Points", {"number": points})
+
+
+def _set_board_option(client: Github, number: int, field: str, option: str) -> None:
+    """A single-select field of the issue's board item (Sprint, Priority) set to ``option``."""
+    _set_board_value(client, number, field, option)
+
+
+def _set_board_value(client: Github, number: int, name: str, value: object) -> None:
     _headers, data = client.requester.graphql_query(ITEMS, {"owner": "acme", "name": "bss"})
     [project] = data["data"]["repository"]["projectsV2"]["nodes"]
-    field = next(f["id"] for f in project["fields"]["nodes"] if f.get("name") == "Story Points")
-    item = next(i["id"] for i in project["items"]["nodes"] if i["content"]["number"] == number)
-    value = {"projectId": project["id"], "itemId": item, "fieldId": field}
-    client.requester.graphql_query(SET_NUMBER, {"input": {**value, "value": {"number": points}}})
+    field = next(f for f in project["fields"]["nodes"] if f.get("name") == name)
+    if isinstance(value, str):  # an option, by name
+        value = {
+            "singleSelectOptionId": next(o["id"] for o in field["options"] if o["name"] == value)
+        }
+    items = project["items"]["nodes"]
+    item = next(i["id"] for i in items if i["content"]["number"] == number)
+    target = {"projectId": project["id"], "itemId": item, "fieldId": field["id"]}
+    client.requester.graphql_query(SET_NUMBER, {"input": {**target, "value": value}})
 
 
 def test_after_a_pull_apply_writes_only_what_github_does_not_hold(
@@ -164,3 +179,89 @@ def test_plan_names_who_changed_github(
         assert len(events) == 1
         carol.close()
         dave.close()
+
+
+REFERENCE = Path(__file__).resolve().parents[1] / "examples" / "bss-modernization.md"
+
+
+def test_a_story_moved_to_another_sprint_on_the_board_moves_in_the_sprint_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Dave moves US-002 to Sprint 2 on the board; pull moves its commitment in the
+    reference backlog's sprint plan byte-exactly; the next apply writes only the issue's
+    milestone (which follows the board's sprint) and nothing on the board."""
+    from tests.test_twoway_jira import _moved_us002
+
+    file = tmp_path / "backlog.md"
+    file.write_bytes(REFERENCE.read_bytes())
+    with GitHubSandbox() as sandbox:
+        for key, value in {
+            **sandbox.env(),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+        }.items():
+            monkeypatch.setenv(key, value)
+        assert main(["apply", str(file), "--target", "github"]) == 0
+        number = sandbox.issues_by_marker()["US-002"][0]
+        dave = Github(base_url=sandbox.url, auth=Auth.Token(sandbox.user_token("dave")))
+        _set_board_option(dave, number, "Sprint", "Sprint 2")
+        capsys.readouterr()
+
+        assert main(["plan", str(file), "--target", "github"]) == 0
+        assert (
+            f"  < pull     US-002 #{number}: sprint 'Sprint 1' -> 'Sprint 2' (tracker, by dave)"
+            in capsys.readouterr().out.splitlines()
+        )
+        assert main(["pull", str(file), "--target", "github", "--write"]) == 0
+        assert file.read_text(encoding="utf-8") == _moved_us002(
+            REFERENCE.read_text(encoding="utf-8")
+        )
+
+        sandbox.clear_requests()
+        assert main(["apply", str(file), "--target", "github"]) == 0
+        writes = [r for r in sandbox.requests() if r["method"] != "GET" and r["path"] != "/graphql"]
+        assert [(r["method"], r["path"], sorted(r["body"])) for r in writes] == [
+            ("PATCH", f"/repos/acme/bss/issues/{number}", ["body", "labels", "milestone", "title"])
+        ]
+        assert not [r for r in sandbox.requests() if "mutation" in str(r["body"])]
+        milestone = dave.get_repo("acme/bss").get_issue(number).milestone
+        assert milestone is not None and milestone.title.startswith("Sprint 2")
+        dave.close()
+
+
+def test_a_story_sentence_edited_on_github_is_pulled_and_nothing_is_pushed_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "backlog.md"
+    file.write_bytes(BILLING.read_bytes())
+    with GitHubSandbox() as sandbox:
+        for key, value in {
+            **sandbox.env(),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+        }.items():
+            monkeypatch.setenv(key, value)
+        assert main(["apply", str(file), "--target", "github"]) == 0
+        number = sandbox.issues_by_marker()["US-002"][0]
+        carol = Github(base_url=sandbox.url, auth=Auth.Token(sandbox.user_token("carol")))
+        issue = carol.get_repo("acme/bss").get_issue(number)
+        old = "As a customer, I want to download an invoice as PDF."
+        new = "As a customer, I want to download any invoice as PDF."
+        assert issue.body.count(f"> {old}\n") == 1
+        issue.edit(body=issue.body.replace(f"> {old}\n", f"> {new}\n"))
+        capsys.readouterr()
+
+        assert main(["plan", str(file), "--target", "github"]) == 0
+        assert (
+            f"  < pull     US-002 #{number}: story {old!r} -> {new!r} (tracker)"
+            in capsys.readouterr().out.splitlines()
+        )
+        assert main(["pull", str(file), "--target", "github", "--write"]) == 0
+        assert file.read_bytes() == BILLING.read_bytes().replace(
+            f"> {old}\n".encode(), f"> {new}\n".encode()
+        )
+        sandbox.clear_requests()
+        assert main(["apply", str(file), "--target", "github"]) == 0
+        assert [
+            r for r in sandbox.requests() if r["method"] != "GET" and r["path"] != "/graphql"
+        ] == []
+        assert not [r for r in sandbox.requests() if "mutation" in str(r["body"])]
+        carol.close()

@@ -15,6 +15,7 @@ from jira import JIRA
 
 from bot.cli.app import main
 from sandbox.jira import JiraSandbox
+from sync.jira.wiki import wiki_escape
 
 BILLING = Path(__file__).resolve().parent / "data" / "billing-backlog.md"
 
@@ -280,3 +281,125 @@ def test_a_conflict_names_who_changed_jira(team: Team, capsys: pytest.CaptureFix
         f"  < pull     US-002 {us2}: title 'Invoice PDF' -> 'Invoice as PDF' "
         "(tracker, by Bob Backend)"
     ) in out
+
+
+REFERENCE = Path(__file__).resolve().parents[1] / "examples" / "bss-modernization.md"
+
+
+def test_a_story_moved_to_another_sprint_in_jira_moves_in_the_sprint_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bob moves US-002 from Sprint 1 into Sprint 2 on the board; pull moves its commitment
+    (with its task lines) in the reference backlog's sprint plan, numbering both lists again;
+    the next apply writes nothing."""
+    file = tmp_path / "backlog.md"
+    file.write_bytes(REFERENCE.read_bytes())
+    (tmp_path / "backlog-bot.toml").write_text("", encoding="utf-8")
+    with JiraSandbox() as sandbox:
+        for key, value in {
+            **sandbox.env(),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+            "BACKLOG_BOT_CONFIG": str(tmp_path / "backlog-bot.toml"),
+        }.items():
+            monkeypatch.setenv(key, value)
+        assert main(["apply", str(file), "--target", "jira"]) == 0
+        bob = ("bob@example.com", sandbox.user_token("bob@example.com"))
+        client = JIRA(sandbox.url, basic_auth=bob, max_retries=0)
+        [key] = sandbox.issues_by_label("backlog-id-US-002")
+        [board] = client.boards()
+        sprint2 = next(s for s in client.sprints(board.id) if s.name == "Sprint 2")
+        client.add_issues_to_sprint(sprint2.id, [key])
+        client.close()  # type: ignore[no-untyped-call]
+        capsys.readouterr()
+
+        code, out = _run(capsys, "plan", str(file), "--target", "jira")
+        assert code == 0, out
+        assert (
+            f"  < pull     US-002 {key}: sprint 'Sprint 1' -> 'Sprint 2' (tracker, by Bob Backend)"
+            in out
+        )
+
+        code, out = _run(capsys, "pull", str(file), "--target", "jira", "--write")
+        assert code == 0 and out[-1] == f"wrote {file}"
+        assert file.read_text(encoding="utf-8") == _moved_us002(
+            REFERENCE.read_text(encoding="utf-8")
+        )
+
+        sandbox.clear_requests()
+        code, out = _run(capsys, "plan", str(file), "--target", "jira")
+        assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
+        assert main(["apply", str(file), "--target", "jira"]) == 0
+        assert sandbox.write_requests() == []
+
+
+def _moved_us002(text: str) -> str:
+    """The reference with US-002's commitment moved from Sprint 1 to the end of Sprint 2's
+    stories (before its buffer line), both lists numbered 1, 2, 3 ... again."""
+    us002 = (
+        "2. **US-002: Performance Testing Infrastructure** (13 pts) - QA\n"
+        "   - Install and configure k6 (3 hrs)\n"
+        "   - Create baseline test scenarios (8 hrs)\n"
+        "   - Establish performance thresholds (4 hrs)\n"
+        "   - **Total: 15 hrs** - QA (100% allocation)\n"
+        "\n"
+    )
+    assert text.count(us002) == 1
+    text = text.replace(us002, "")
+    for old, new in (
+        ("3. **US-006: Health", "2. **US-006: Health"),
+        ("4. **US-007: Metrics", "3. **US-007: Metrics"),
+        ("5. **US-005: Structured", "4. **US-005: Structured"),
+        ("6. **US-003: Database", "5. **US-003: Database"),
+        ("7. **US-004: Database", "6. **US-004: Database"),
+    ):
+        assert text.count(old) == 1
+        text = text.replace(old, new)
+    buffer = "4. **Buffer for Story Spillover** (70 pts)\n"
+    assert text.count(buffer) == 1
+    moved = "4" + us002.removesuffix("\n")[1:]
+    return text.replace(buffer, moved + "5. **Buffer for Story Spillover** (70 pts)\n")
+
+
+def test_a_story_sentence_edited_in_jira_is_pulled_and_a_file_edit_pushed(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bob rewrites US-001's sentence in the description (keeping the bot's layout, wiki
+    escapes and all); pull writes it into the quoted line; the file's edit of US-002's
+    sentence is pushed; then nothing is left to do."""
+    us1 = team.key("US-001")
+    old = team.client.issue(us1).fields.description
+    sentence = "As a customer, I want to see my invoices so that I can pay on time."
+    new = "As a customer, I want my *12* latest invoices so that I can pay on time."
+    line = f"*User story:* {sentence}"
+    assert old.count(line) == 1
+    team.client.issue(us1).update(
+        fields={"description": old.replace(line, "*User story:* " + wiki_escape(new))}
+    )
+    team.edit_file(
+        "As a customer, I want to download an invoice as PDF.",
+        "As a customer, I want to download any invoice as PDF.",
+    )
+    before = team.text()
+
+    code, out = _run(capsys, "plan", str(team.file), "--target", "jira")
+    assert code == 0
+    assert (
+        f"  < pull     US-001 {us1}: story {sentence!r} -> {new!r} (tracker, by Bob Backend)" in out
+    )
+    assert any(line.startswith("  ~ push     US-002") and " story " in line for line in out), out
+
+    code, out = _run(capsys, "pull", str(team.file), "--target", "jira", "--write")
+    assert code == 0
+    # in the file's Markdown, the asterisks are escaped so that they read as written
+    written = new.replace("*", "\\*")
+    assert team.text() == before.replace(f"> {sentence}\n", f"> {written}\n")
+
+    team.sandbox.clear_requests()
+    assert main(["apply", str(team.file), "--target", "jira"]) == 0
+    writes = team.sandbox.write_requests()
+    assert [r.path.rsplit("/", 1)[-1] for r in writes] == [team.key("US-002")]  # the file's edit
+    assert "download any invoice" in team.client.issue(team.key("US-002")).fields.description
+    assert wiki_escape(new) in team.client.issue(us1).fields.description  # Bob's kept
+    capsys.readouterr()
+    code, out = _run(capsys, "plan", str(team.file), "--target", "jira")
+    assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)

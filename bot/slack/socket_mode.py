@@ -10,7 +10,9 @@ authenticates the socket); the retry guard and the lazy listeners work as over H
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
@@ -39,4 +41,19 @@ class SocketModeRunner:
         log.info("Slack Socket Mode connected")
 
     def stop(self, service: Any = None) -> None:
+        # slack_sdk's reading thread holds the connection's lock inside a recv() that gives up
+        # only after 3 s, and its message thread waits up to 1 s on its queue; closing waits
+        # for both. Ending the session, the socket's reads and the queue's wait first lets the
+        # close happen at once (the socket is closed without a WebSocket close frame either
+        # way, as slack_sdk closes it).
+        client = self.handler.client
+        client.auto_reconnect_enabled = False
+        client.closed = True
+        client.message_queue.put(None)  # wakes the message thread; None is skipped
+        client.current_session_state.terminated = True
+        session = client.current_session
+        sock = session.sock if session is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         self.handler.close()  # type: ignore[no-untyped-call]

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from backlog.model import Backlog
     from bot.settings import Settings
+    from sync.newstories import StoryFinder
     from sync.report import Progress, SyncReport
     from sync.twoway import DriftSource
 
@@ -41,6 +42,10 @@ class SyncTarget(Protocol):
 
     def drift_source(self) -> DriftSource:
         """The target's two-way view of the linked stories (``sync.twoway``)."""
+        ...
+
+    def story_finder(self) -> StoryFinder:
+        """Stories created in the tracker under a linked epic (``sync.newstories``)."""
         ...
 
     def close(self) -> None:

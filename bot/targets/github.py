@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from sync.github.graphql import GitHubProjectsClient
     from sync.github.limits import PacingPolicy
     from sync.github.mapping import GitHubOptions
+    from sync.github.newstories import GitHubStoryFinder
     from sync.report import Progress, SyncReport
     from sync.state.links import LinkStore
 
@@ -153,6 +154,13 @@ class GitHubTarget:
             return self.build_engine().pull()
         finally:
             self.close()
+
+    def story_finder(self) -> GitHubStoryFinder:
+        """Sub-issues created on GitHub under a linked epic (``sync.github.newstories``)."""
+        from sync.github.newstories import GitHubStoryFinder
+
+        self.rest.ensure_access()
+        return GitHubStoryFinder(self.rest, self.store)
 
     def record_held(self, backlog: Backlog, held: Mapping[str, Set[str]]) -> int:
         """After a pull into the file: what GitHub holds is recorded as pushed (no request)."""

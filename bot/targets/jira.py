@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from sync.calls import CallCounter
     from sync.jira.drift import JiraDrift
     from sync.jira.engine import JiraSync
+    from sync.jira.newstories import JiraStoryFinder
     from sync.report import Progress, SyncReport
 
 
@@ -70,6 +71,12 @@ class JiraTarget:
 
         db.upgrade(self.database_url)
         return self.engine.pull()
+
+    def story_finder(self) -> JiraStoryFinder:
+        """Stories created in Jira under a linked epic (``sync.jira.newstories``)."""
+        from sync.jira.newstories import JiraStoryFinder
+
+        return JiraStoryFinder(self.engine.port, self.engine.mapping, self.engine.store)
 
     def record_held(self, backlog: Backlog, held: Mapping[str, Set[str]]) -> int:
         """After a pull into the file: what Jira holds is recorded as pushed."""

@@ -15,11 +15,18 @@ from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
-from backlog.edit import EditResult, FieldEdit, apply_edits, read_fields
+from backlog.edit import EditResult, FieldEdit, apply_edits
 from backlog.model import Backlog
 from sync.merge import FieldMerge, conflict_policy, normalise
 from sync.state.base import BaseStore
-from sync.twoway import Drift, DriftSource, adopt_tracker_values, compare, is_untouched_status
+from sync.twoway import (
+    Drift,
+    DriftSource,
+    adopt_tracker_values,
+    compare,
+    is_untouched_status,
+    written_fields,
+)
 
 
 class TwoWayRunner(Protocol):
@@ -63,15 +70,21 @@ def record_applied(runner: TwoWayRunner, backlog: Backlog, text: str, drift: Dri
     keep = {(m.item, m.field) for m in drift.left_alone()}
     linked = _linked_ids(runner)
     lines = text.splitlines(keepends=True)
+    sprint_of = backlog.sprint_of()
     values = []
     for story in backlog.iter_stories():
         if story.id not in linked:
             continue
-        mine = source.file_values(story, read_fields(lines, story))
+        mine = source.file_values(story, written_fields(lines, story, sprint_of))
         for name in source.fields:
             if (story.id, name) not in keep and name in mine:
                 values.append((story.id, name, normalise(name, mine[name])))
     return BaseStore(runner.state_engine(), runner.name).record(values, "apply")
+
+
+# fields that are one part of a longer text (the description or body): that text counts as
+# what the tracker holds only when such a part was pulled into the file
+PART_FIELDS = frozenset({"story"})
 
 
 @dataclass
@@ -109,10 +122,31 @@ def record_pulled(runner: TwoWayRunner, result: PullResult, written_file: Backlo
     result.recorded = BaseStore(runner.state_engine(), runner.name).record(values, "pull")
     held: dict[str, set[str]] = {}
     for merge in [*pulled, *result.drift.agreed]:
-        if (merge.item, merge.field) not in result.drift.untidy:
-            held.setdefault(merge.item, set()).add(merge.field)
+        if (merge.item, merge.field) in result.drift.untidy:
+            continue
+        if merge.field in PART_FIELDS and merge not in pulled:
+            continue  # agreeing on one part says nothing of the rest of the text
+        held.setdefault(merge.item, set()).add(merge.field)
     runner.record_held(written_file, held)
     return result.recorded
+
+
+def record_agreed(runner: TwoWayRunner, backlog: Backlog, drift: Drift) -> int:
+    """Fields both sides hold alike (``backlog`` is the file as read): each one's base, and
+    the tracker's content recorded as pushed where nothing else in the item differs from what
+    was last pushed, so that an ``apply`` writes nothing for them. This is how the changes of
+    a merged GitOps pull request become agreed (nothing is written anywhere); the proposal
+    itself moves no base."""
+    agreed = [m for m in drift.agreed if not is_untouched_status(m)]
+    values = [(m.item, m.field, normalise(m.field, m.tracker)) for m in agreed]
+    recorded = BaseStore(runner.state_engine(), runner.name).record(values, "pull")
+    held: dict[str, set[str]] = {}
+    for merge in agreed:
+        if (merge.item, merge.field) not in drift.untidy:
+            held.setdefault(merge.item, set()).add(merge.field)
+    if held:
+        runner.record_held(backlog, held)
+    return recorded
 
 
 def drift_lines(drift: Drift) -> list[str]:

@@ -93,8 +93,9 @@ class BacklogCheck:
             findings, backlog = check_text(text, self.path)
             errors = any(f.severity is Severity.error for f in findings)
             lines = [summary(findings)]
-            if backlog is not None:
-                lines += self._plan(backlog, apply=self.config.apply_on_push and not errors)
+            if backlog is not None and text is not None:
+                apply = self.config.apply_on_push and not errors
+                lines += self._plan(backlog, text, apply=apply)
             adapter.create_check_run(
                 name="backlog-bot/plan", head_sha=sha,
                 conclusion="failure" if errors else "success",
@@ -106,18 +107,34 @@ class BacklogCheck:
         log.info("backlog pushed", extra={"sha": sha, "report": lines})
         return None
 
-    def _plan(self, backlog: Backlog, *, apply: bool) -> list[str]:
+    def _plan(self, backlog: Backlog, text: str, *, apply: bool) -> list[str]:
+        """Plan (or apply) each target two-way, as the CLI does: fields changed on the
+        tracker since the last apply or pull are left alone and listed, never pushed back."""
+        from bot.targets.newstories import adopt_matching
+        from bot.targets.twoway import guard, measure, policy, record_agreed, record_applied
+
         lines = []
+        conflicts = policy()
         for name, runner in self.targets().items():
             try:
+                # new stories a merged GitOps proposal brought: linked before any apply
+                lines += adopt_matching(runner, backlog)
+                drift = measure(runner, backlog, text, conflicts)
+                record_agreed(runner, backlog, drift)  # a merged GitOps proposal: now agreed
+                guarded = guard(runner, backlog, drift)
                 if apply:
-                    done = runner.apply(backlog, self.path, prune=False, progress=None)
+                    done = runner.apply(guarded, self.path, prune=False, progress=None)
+                    if not done.failures:
+                        record_applied(runner, backlog, text, drift)
                     lines.append(f"{name}: applied {_counts(done.plan.counts())}")
                 else:
-                    plan = runner.plan(backlog, self.path, prune=False).plan
+                    plan = runner.plan(guarded, self.path, prune=False).plan
                     lines.append(f"{name}: plan {_counts(plan.counts())}")
+                lines += [f"{name}: left alone {m.describe_item()}" for m in drift.left_alone()]
             except BacklogBotError as exc:
                 lines.append(f"{name}: {exc}")
+            finally:
+                runner.close()
         return lines
 
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from bot.digests.context import SlackContext
+    from bot.gitops import GitOps
     from bot.settings import Settings
     from bot.validation.validator import ValidationConfig
     from bot.wiring.scheduler import SchedulerHooks
@@ -53,6 +54,7 @@ def build_service(
     them by hand.
     """
     from bot.digests.context import SlackContext
+    from bot.gitops import register_gitops
     from bot.settings import load_config_table
     from bot.validation.validator import ValidationConfig
     from bot.views.routes import page_routes
@@ -65,12 +67,13 @@ def build_service(
     registry = HandlerRegistry()
     validation = ValidationConfig.from_table(load_config_table("validation"))
     add_validation(registry, settings, engine, validation, metrics)
+    gitops = register_gitops(registry, settings, engine, bot_logins=validation.bot_logins)
     ctx = SlackContext(settings, engine)
     slack = add_slack(registry, settings, ctx, sync_actions(settings, engine))
     on_startup: tuple[Hook, ...] = ()
     on_shutdown: tuple[Hook, ...] = ()
     if scheduler:
-        jobs = _scheduler(settings, ctx, slack.poster, metrics)
+        jobs = _scheduler(settings, ctx, slack.poster, metrics, gitops)
         on_startup, on_shutdown = (jobs.start,), (jobs.stop,)
     on_startup, on_shutdown = slack.on_startup + on_startup, on_shutdown + slack.on_shutdown
     return service_parts(
@@ -151,15 +154,34 @@ def add_validation(
 
 
 def _scheduler(
-    settings: Settings, ctx: SlackContext, poster: PosterFactory | None, metrics: Metrics
+    settings: Settings,
+    ctx: SlackContext,
+    poster: PosterFactory | None,
+    metrics: Metrics,
+    gitops: GitOps | None = None,
 ) -> SchedulerHooks:
     """The scheduled jobs: standup and capacity alerts with Slack, pull sync (with its
-    metrics) always."""
+    metrics) always; in GitOps mode the pull sync also proposes the tracker-side changes as
+    the pull request (``bot.gitops``)."""
     from bot.validation.backlog_check import configured_targets
     from bot.validation.reconcile import reconcile
     from bot.wiring.scheduler import Jobs, SchedulerHooks
 
     def scheduled_pull(ctx: SlackContext, targets: Sequence[str]) -> list[str]:
-        return reconcile(settings, configured_targets(settings, ctx.engine), metrics)
+        lines = reconcile(settings, configured_targets(settings, ctx.engine), metrics)
+        if gitops is not None:
+            lines.append(run_gitops(gitops))
+        return lines
 
     return SchedulerHooks(Jobs(ctx, poster, pull=scheduled_pull))
+
+
+def run_gitops(gitops: GitOps) -> str:
+    """One GitOps run for the scheduled pull (errors are a line, not a raise: the next fire
+    tries again)."""
+    from backlog.errors import BacklogBotError
+
+    try:
+        return gitops.run().line()
+    except BacklogBotError as exc:
+        return f"gitops: {exc}"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.github import shapes
+from sandbox.github.git import decode_blob
 from sandbox.github.pulls import DevFlow
 from sandbox.github.state import RepoState, SandboxError
 
@@ -61,10 +62,21 @@ class RestApi:
             ("POST", REPO + "/milestones", self.create_milestone),
             ("PATCH", REPO + r"/milestones/(?P<milestone>\d+)", self.update_milestone),
             ("GET", REPO + "/pulls", self.list_pulls),
+            ("POST", REPO + "/pulls", self.create_pull),
             ("GET", REPO + r"/pulls/(?P<number>\d+)", self.get_pull),
+            ("PATCH", REPO + r"/pulls/(?P<number>\d+)", self.update_pull),
+            ("PUT", REPO + r"/pulls/(?P<number>\d+)/merge", self.merge_pull),
             ("GET", REPO + r"/pulls/(?P<number>\d+)/reviews", self.list_reviews),
             ("GET", REPO + r"/pulls/(?P<number>\d+)/files", self.pull_files),
             ("GET", REPO + r"/contents/(?P<path>.+)", self.contents),
+            ("GET", REPO + r"/git/ref/(?P<ref>.+)", self.get_ref),
+            ("POST", REPO + "/git/refs", self.create_ref),
+            ("PATCH", REPO + r"/git/refs/(?P<ref>.+)", self.update_ref),
+            ("POST", REPO + "/git/blobs", self.create_blob),
+            ("POST", REPO + "/git/trees", self.create_tree),
+            ("GET", REPO + r"/git/trees/(?P<sha>[0-9a-f]{40})", self.get_tree),
+            ("POST", REPO + "/git/commits", self.create_commit),
+            ("GET", REPO + r"/git/commits/(?P<sha>[0-9a-f]{40})", self.get_commit),
             ("POST", REPO + "/check-runs", self.create_check_run),
             ("GET", REPO + r"/commits/(?P<ref>[^/]+)/check-runs", self.check_runs),
         ]
@@ -237,7 +249,109 @@ class RestApi:
         return 200, self.repo.update_milestone(int(params["milestone"]), _object(body))
 
     def list_pulls(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
-        return 200, self.flow.list_pulls(query.get("state", "open"))
+        return 200, self.flow.list_pulls(
+            query.get("state", "open"), head=query.get("head"), base=query.get("base")
+        )
+
+    def create_pull(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
+        return 201, self.flow.create_pull(_object(body), author=self.repo.owner)
+
+    def update_pull(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
+        return 200, self.flow.update_pull(int(params["number"]), _object(body))
+
+    def merge_pull(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
+        fields = body if isinstance(body, dict) else {}
+        method = fields.get("merge_method", "merge")
+        if method != "merge":
+            raise SandboxError(422, f"Merge method {method} is not supported by the sandbox")
+        number = int(params["number"])
+        expected = fields.get("sha")
+        if expected and expected != self.flow.pull_shape(number)["head"]["sha"]:
+            raise SandboxError(409, "Head branch was modified. Review and try the merge again.")
+        shape = self.flow.merge(number, merged_by=self.repo.owner,
+                                commit_title=fields.get("commit_title"))  # fmt: skip
+        return 200, {
+            "sha": shape["merge_commit_sha"],
+            "merged": True,
+            "message": "Pull Request successfully merged",
+        }
+
+    # --- the Git data API (refs, blobs, trees, commits) ----------------------------------------
+
+    def get_ref(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
+        git = self.flow.git
+        with self.repo.lock:
+            git.get_ref(params["ref"])
+            return 200, git.shape_ref(self.repo.api, params["ref"])
+
+    def create_ref(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
+        fields = _object(body)
+        git = self.flow.git
+        with self.repo.lock:
+            name = git.create_ref(str(fields.get("ref") or ""), str(fields.get("sha") or ""))
+            return 201, git.shape_ref(self.repo.api, name)
+
+    def update_ref(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
+        fields = _object(body)
+        git = self.flow.git
+        name = params["ref"]
+        with self.repo.lock:
+            before = git.refs.get(name)
+            git.update_ref(name, str(fields.get("sha") or ""), force=bool(fields.get("force")))
+            shape = git.shape_ref(self.repo.api, name)
+            new = git.refs[name]
+            pushed = [new] if new != before else []
+        if pushed and name.startswith("heads/"):
+            self.flow.emit_push(name.removeprefix("heads/"), before, pushed, self.repo.owner)
+            self.flow.synchronize(name.removeprefix("heads/"), before)
+        return 200, shape
+
+    def create_blob(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
+        raw = decode_blob(_object(body))
+        with self.repo.lock:
+            sha = self.flow.git.add_blob(raw)
+            return 201, self.flow.git.shape_blob(self.repo.api, sha)
+
+    def create_tree(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
+        fields = _object(body)
+        items = fields.get("tree")
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise SandboxError(422, "Invalid tree info")
+        with self.repo.lock:
+            sha = self.flow.git.create_tree(fields.get("base_tree"), items)
+            return 201, self.flow.git.shape_tree(self.repo.api, sha)
+
+    def get_tree(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
+        with self.repo.lock:
+            if params["sha"] not in self.flow.git.trees:
+                raise SandboxError(404, "Not Found")
+            return 200, self.flow.git.shape_tree(self.repo.api, params["sha"])
+
+    def create_commit(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
+        fields = _object(body)
+        message, tree, parents = fields.get("message"), fields.get("tree"), fields.get("parents")
+        if not isinstance(message, str) or not isinstance(tree, str):
+            raise SandboxError(422, 'Invalid request.\n\n"message" and "tree" are required.')
+        if parents is not None and not (
+            isinstance(parents, list) and all(isinstance(p, str) for p in parents)
+        ):
+            raise SandboxError(422, 'Invalid request.\n\n"parents" must be a list of shas.')
+        author = fields.get("author") or {
+            "name": self.repo.owner,
+            "email": f"{self.repo.owner}@users.noreply.sandbox",
+        }
+        author = {**author, "date": author.get("date") or shapes.now_iso()}
+        git = self.flow.git
+        with self.repo.lock:
+            sha = git.add_commit(message, tree, list(parents or []), author=author)
+            return 201, git.shape_commit(self.repo.api, self.repo.html, sha)
+
+    def get_commit(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
+        git = self.flow.git
+        with self.repo.lock:
+            if params["sha"] not in git.commits:
+                raise SandboxError(404, "Not Found")
+            return 200, git.shape_commit(self.repo.api, self.repo.html, params["sha"])
 
     def get_pull(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 200, self.flow.pull_shape(int(params["number"]))

@@ -3,7 +3,7 @@
 ``basestring = "v0:" + timestamp + ":" + raw_body`` and
 ``X-Slack-Signature = "v0=" + hex(HMAC-SHA256(signing_secret, basestring))`` — Slack's
 documented scheme, reproduced against the worked example in
-``shared/oracles/slack/signing-test-vector.json`` by the contract test.
+``tests/oracles/slack/signing-test-vector.json`` by the contract test.
 """
 
 from __future__ import annotations

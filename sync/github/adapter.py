@@ -32,7 +32,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 import requests
-from github import Auth, Github, GithubException
+from github import Auth, Github, GithubException, InputGitTreeElement
 from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester
 from urllib3.util.retry import Retry
 
@@ -45,7 +45,7 @@ from backlog.errors import (
 from sync.calls import CallCounter
 from sync.github.auth import Credential, TokenSource
 from sync.github.limits import PacingPolicy, RateGovernor
-from sync.github.port import GitHubIssue, RemoteMilestone
+from sync.github.port import GitHubIssue, OpenPull, RemoteMilestone
 from sync.github.refusals import credential_refused
 
 T = TypeVar("T")
@@ -393,6 +393,20 @@ class GitHubRestAdapter:
         )
         return {issue.id for issue in issues}
 
+    def sub_issue_list(self, parent: int) -> list[GitHubIssue]:
+        """The sub-issues of ``parent`` as issues (100 per page)."""
+        found: list[GitHubIssue] = []
+        page = 1
+        while True:
+            params = {"per_page": 100, "page": page}
+            batch = self._json(
+                "GET", f"/issues/{parent}/sub_issues", idempotent=True, params=params
+            )
+            found += [_remote(data) for data in batch if "pull_request" not in data]
+            if len(batch) < 100:
+                return found
+            page += 1
+
     def add_sub_issue(self, parent: int, child_id: int, *, replace_parent: bool = False) -> None:
         body = {"sub_issue_id": child_id, "replace_parent": replace_parent}
         if replace_parent:
@@ -448,6 +462,85 @@ class GitHubRestAdapter:
             "reviews": reviews,
             "checks": {run["name"]: run["conclusion"] for run in runs},
         }
+
+    # --- branches, commits and pull requests (the Git data API) --------------------------------
+
+    def default_branch(self) -> str:
+        """The repository's default branch (``main``)."""
+        return str(self._json("GET", "", idempotent=True).get("default_branch") or "main")
+
+    def branch_head(self, branch: str) -> str | None:
+        """The commit sha ``branch`` points at, or None when there is no such branch (or no
+        commit at all: GitHub answers 409 for an empty repository)."""
+        ref = self._repo.get_git_ref(f"heads/{branch}")  # lazy: read on first attribute
+        try:
+            return self._call(lambda: str(ref.object.sha), idempotent=True)
+        except NotFoundError:
+            return None
+        except RemoteError as exc:
+            if exc.status == 409:
+                return None
+            raise
+
+    def commit_file(self, branch: str, path: str, text: str, *, parent: str, message: str) -> str:
+        """One commit on top of ``parent`` whose tree is ``parent``'s with ``path`` set to
+        ``text``; ``branch`` is created there or moved there (forced: the branch belongs to
+        the bot, which rebuilds it on the default branch each time). Returns the commit sha."""
+        base = self._call(lambda: self._repo.get_git_commit(parent), idempotent=True)
+        blob = self._call(lambda: self._repo.create_git_blob(text, "utf-8"), idempotent=True)
+        element = InputGitTreeElement(path, "100644", "blob", sha=blob.sha)
+        tree = self._call(lambda: self._repo.create_git_tree([element], base.tree), idempotent=True)
+        commit = self._call(
+            lambda: self._repo.create_git_commit(message, tree, [base]), idempotent=True
+        )
+        sha = str(commit.sha)
+        ref = self._repo.get_git_ref(f"heads/{branch}")  # completed by the read: its own URL
+        try:
+            self._call(lambda: ref.object.sha, idempotent=True)
+        except NotFoundError:
+            self._call(
+                lambda: self._repo.create_git_ref(f"refs/heads/{branch}", sha), idempotent=False
+            )
+            return sha
+        self._call(lambda: ref.edit(sha, force=True), idempotent=True)
+        return sha
+
+    def open_pull(self, branch: str, base: str) -> OpenPull | None:
+        """The open pull request from ``branch`` (of this repository) into ``base``, if any."""
+        owner = self.repository.split("/")[0]
+        pulls = self._call(
+            lambda: list(self._repo.get_pulls(state="open", head=f"{owner}:{branch}", base=base)),
+            idempotent=True,
+        )
+        if not pulls:
+            return None
+        pull = pulls[0]
+        return OpenPull(int(pull.number), str(pull.title), str(pull.body or ""),
+                        str(pull.head.sha), str(pull.html_url))  # fmt: skip
+
+    def create_pull(self, branch: str, base: str, *, title: str, body: str) -> OpenPull:
+        pull = self._call(
+            lambda: self._repo.create_pull(base, branch, title=title, body=body),
+            idempotent=False,
+        )
+        return OpenPull(int(pull.number), title, body, str(pull.head.sha), str(pull.html_url))
+
+    def edit_pull(
+        self, number: int, *, title: str | None = None, body: str | None = None,
+        state: str | None = None,
+    ) -> None:  # fmt: skip
+        fields = {k: v for k, v in (("title", title), ("body", body), ("state", state)) if v}
+        self._json("PATCH", f"/pulls/{number}", fields, idempotent=True)
+
+    def contents_text(self, path: str, ref: str) -> str | None:
+        """A file's text at ``ref`` (commit sha or branch); ``None`` when it does not exist."""
+        try:
+            found = self._call(lambda: self._repo.get_contents(path, ref=ref), idempotent=True)
+        except NotFoundError:
+            return None
+        if isinstance(found, list) or found.type != "file":
+            return None
+        return found.decoded_content.decode("utf-8")
 
 
 def _remote(data: dict[str, Any], etag: str | None = None) -> GitHubIssue:

@@ -1,28 +1,42 @@
 """GitHub's side of two-way sync: linked stories' title, and the board's Story Points,
-Priority and Status.
+Priority, Status and Sprint.
 
 Read in batches: the Projects v2 board's items, 100 per page, each with its issue's title and
 field values; stories not on a board are read from the repository's issue list (100 per page).
 The file side is what the mapping sends (title ``US-001 · <name>``); a tracker title goes back
 without its ``US-001 ·`` prefix into the story heading, the board fields into
-``**Story Points:**``, ``**Priority:**`` and ``**Status:**``.
+``**Story Points:**``, ``**Priority:**`` and ``**Status:**``, the Sprint into the sprint plan.
+Who changed a board value is its creator; who renamed an issue, the repository's issue events.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
 from backlog.edit import FieldEdit
 from backlog.model import Story
-from sync.github.mapping import FIELD_POINTS, FIELD_PRIORITY, FIELD_STATUS, priority_name
+from sync.github.mapping import (
+    FIELD_POINTS,
+    FIELD_PRIORITY,
+    FIELD_SPRINT,
+    FIELD_STATUS,
+    priority_name,
+)
 from sync.github.port import GitHubProjectsPort, GitHubRestPort
 from sync.issue_text import SEPARATOR, story_name
 from sync.twoway import LiveItem, adopt_value, story_edit, untidy_title
 
-FIELDS = ("title", "points", "priority", "status")
+FIELDS = ("title", "points", "priority", "status", "sprint", "story")
+STORY_SECTION = re.compile(r"^### User story\n> (?P<sentence>[^\n]*)$", re.MULTILINE)
 # two-way field -> the board field holding it
-BOARD_FIELDS = {"points": FIELD_POINTS, "priority": FIELD_PRIORITY, "status": FIELD_STATUS}
+BOARD_FIELDS = {
+    "points": FIELD_POINTS,
+    "priority": FIELD_PRIORITY,
+    "status": FIELD_STATUS,
+    "sprint": FIELD_SPRINT,
+}
 
 
 class GitHubDrift:
@@ -44,12 +58,16 @@ class GitHubDrift:
         self.project_id = project_id
 
     def file_values(self, story: Story, written: Mapping[str, str]) -> dict[str, Any]:
-        values: dict[str, Any] = {"title": story_name(story)}
+        values: dict[str, Any] = {
+            "title": story_name(story),
+            "story": story.user_story.text if story.user_story else None,
+        }
         if self.project_id:
             values.update(
                 points=story.points,
                 priority=priority_name(story.priority),
                 status=written.get("status"),
+                sprint=written.get("sprint"),
             )
         return values
 
@@ -67,7 +85,11 @@ class GitHubDrift:
                     "points": item.values.get(FIELD_POINTS),
                     "priority": item.values.get(FIELD_PRIORITY),
                     "status": item.values.get(FIELD_STATUS),
+                    "sprint": item.values.get(FIELD_SPRINT),
                 }
+                sentence = story_sentence(item.body)
+                if sentence is not None:  # a body without it says nothing about it
+                    values["story"] = sentence
                 untidy = untidy_title(backlog_id, item.title)
                 authors = {
                     name: item.authors[board]
@@ -83,6 +105,9 @@ class GitHubDrift:
                 backlog_id = missing.get(issue.number)
                 if backlog_id is not None:
                     values = {"title": issue.title.removeprefix(backlog_id + SEPARATOR)}
+                    sentence = story_sentence(issue.body)
+                    if sentence is not None:
+                        values["story"] = sentence
                     untidy = untidy_title(backlog_id, issue.title)
                     found[backlog_id] = LiveItem(
                         backlog_id, f"#{issue.number}", values, untidy=untidy
@@ -109,3 +134,11 @@ class GitHubDrift:
 
     def adopt(self, story: Story, name: str, value: Any) -> Story:
         return adopt_value(story, name, value)
+
+
+def story_sentence(body: str | None) -> str | None:
+    """The sentence of the body's ``### User story`` quote; None when it has none."""
+    match = STORY_SECTION.search((body or "").replace("\r\n", "\n"))
+    if match is None:
+        return None
+    return " ".join(match["sentence"].split()) or None

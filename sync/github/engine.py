@@ -262,7 +262,8 @@ HELD_KEYS: Mapping[str, tuple[str, ...]] = {
     "title": ("title",),
     "points": (FIELD_POINTS,),
     "priority": (FIELD_PRIORITY,),
-    "sprint": (FIELD_SPRINT, "milestone"),
+    "sprint": (FIELD_SPRINT,),  # the milestone follows the board's sprint: apply writes it
+    "story": ("body",),  # the sentence is one part of the body
 }
 
 

@@ -71,7 +71,7 @@ VALUE_NODES = f"""
 Q_ITEMS = (
     "query projectItems($id: ID!, $after: String) { node(id: $id) { ... on ProjectV2 {"
     " items(first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { id"
-    " content { ... on Issue { id number title state closedAt"
+    " content { ... on Issue { id number title body state closedAt"
     " assignees(first: 10) { nodes { login } } } }"
     " fieldValues(first: 20) { nodes { " + VALUE_NODES + " } } } } } } }"
 )
@@ -124,6 +124,7 @@ class ProjectItem:
     closed_at: str | None = None
     title: str | None = None
     authors: dict[str, str] = field(default_factory=dict)  # field name -> who set the value
+    body: str | None = None
 
 
 def graphql_url(api_url: str) -> str:
@@ -439,6 +440,7 @@ class GitHubProjectsClient:
                     values=values,
                     closed_at=content.get("closedAt"),
                     title=content.get("title"),
+                    body=content.get("body"),
                     authors=authors,
                 )
             info = page.get("pageInfo") or {}

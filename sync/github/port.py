@@ -49,6 +49,35 @@ class RemoteMilestone:
     state: str
 
 
+@dataclass(frozen=True, slots=True)
+class OpenPull:
+    """An open pull request: number, title, body, head commit, web address."""
+
+    number: int
+    title: str
+    body: str
+    head_sha: str
+    url: str
+
+
+class RepoFilesPort(Protocol):
+    """A repository's files, branches and pull requests (the GitOps pull request)."""
+
+    def default_branch(self) -> str: ...
+    def branch_head(self, branch: str) -> str | None: ...
+    def contents_text(self, path: str, ref: str) -> str | None: ...
+    def commit_file(
+        self, branch: str, path: str, text: str, *, parent: str, message: str
+    ) -> str: ...
+    def open_pull(self, branch: str, base: str) -> OpenPull | None: ...
+    def create_pull(self, branch: str, base: str, *, title: str, body: str) -> OpenPull: ...
+    def edit_pull(
+        self, number: int, *, title: str | None = None, body: str | None = None,
+        state: str | None = None,
+    ) -> None: ...  # fmt: skip
+    def close(self) -> None: ...
+
+
 class ProjectFieldPort(Protocol):
     id: str
     name: str

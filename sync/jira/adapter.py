@@ -208,8 +208,11 @@ class JiraAdapter:
                 self.flavour = from_server_info(info)
         return self.flavour
 
-    def search(self, config: JiraProjectConfig, jql: str) -> list[JiraIssue]:
-        """All issues matching ``jql``, read in pages of 100 with ``nextPageToken``."""
+    def search(
+        self, config: JiraProjectConfig, jql: str, *, description: bool = False
+    ) -> list[JiraIssue]:
+        """All issues matching ``jql``, read in pages of 100 with ``nextPageToken``; with
+        ``description``, their descriptions too (the two-way read of the story sentence)."""
         fields = [
             "summary",
             "priority",
@@ -221,6 +224,8 @@ class JiraAdapter:
             "issuelinks",
             "updated",
         ]
+        if description:
+            fields.append("description")
         for extra in (config.points_field, config.sprint_field, config.epic_link_field):
             if extra:
                 fields.append(extra)

@@ -1,14 +1,16 @@
-"""Jira's side of two-way sync: linked stories' summary, points, priority and status.
+"""Jira's side of two-way sync: linked stories' summary, points, priority, status and sprint.
 
 Read in batches: one ``key in (...)`` JQL page per 100 linked stories, with only the mapped
 fields. The file side is what the mapping sends (the summary is the story heading's name,
 the priority the ``[jira] priorities`` name); a tracker value goes back into the file as the
 story heading, ``**Story Points:**``, ``**Priority:**`` (the backlog's own word for the Jira
-priority) and ``**Status:**``.
+priority) and ``**Status:**``; a sprint (the issue's open sprint, else the last one it was in)
+moves the story in the sprint plan. Who changed each field comes from the search's changelog.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -17,9 +19,11 @@ from backlog.model import Story
 from sync.issue_text import SEPARATOR, story_name
 from sync.jira.mapping import JiraMappingConfig
 from sync.jira.port import JiraPort, JiraProjectConfig
+from sync.jira.wiki import wiki_text
 from sync.twoway import LiveItem, adopt_value, story_edit, untidy_title
 
-FIELDS = ("title", "points", "priority", "status")
+FIELDS = ("title", "points", "priority", "status", "sprint", "story")
+STORY_LABEL = re.compile(r"^\s*\*?User story:\*?\s*", re.IGNORECASE)
 PAGE = 100
 
 
@@ -47,6 +51,8 @@ class JiraDrift:
             "points": story.points,
             "priority": priority or story.priority,
             "status": written.get("status"),
+            "sprint": written.get("sprint"),
+            "story": story.user_story.text if story.user_story else None,
         }
 
     def live(self) -> dict[str, LiveItem]:
@@ -59,7 +65,8 @@ class JiraDrift:
         keys = sorted(by_key)
         for start in range(0, len(keys), PAGE):
             chunk = ", ".join(f'"{key}"' for key in keys[start : start + PAGE])
-            for issue in self.port.search(project, f"key in ({chunk}) ORDER BY key ASC"):
+            jql = f"key in ({chunk}) ORDER BY key ASC"
+            for issue in self.port.search(project, jql, description=True):
                 backlog_id = by_key.get(issue.key)
                 if backlog_id is None:
                     continue
@@ -69,7 +76,11 @@ class JiraDrift:
                     "points": issue.points,
                     "priority": issue.priority,
                     "status": issue.status,
+                    "sprint": issue.plan_sprint,
                 }
+                sentence = story_sentence(issue.description)
+                if sentence is not None:  # a description without it says nothing about it
+                    values["story"] = sentence
                 untidy = untidy_title(backlog_id, issue.summary)
                 authors = _authors(issue.changed_by, project)
                 found[backlog_id] = LiveItem(
@@ -95,6 +106,38 @@ class JiraDrift:
         return jira_name
 
 
+def story_sentence(description: Any) -> str | None:
+    """The user story sentence the mapping put in a description (``*User story:* As a ...``),
+    read from wiki text or from a document (REST v3); None when it has none."""
+    blocks = _blocks(description)
+    for block in blocks:
+        first = block.strip().split("\n", 1)[0]
+        if STORY_LABEL.match(first):
+            sentence = wiki_text(STORY_LABEL.sub("", first, count=1))
+            return " ".join(sentence.split()) or None
+    return None
+
+
+def _blocks(description: Any) -> list[str]:
+    """A description's paragraphs: wiki text split at blank lines and line breaks, or the
+    text of a document's top-level nodes."""
+    if isinstance(description, str):
+        return [line for line in description.splitlines() if line.strip()]
+    if isinstance(description, dict):
+        return [_text(node) for node in description.get("content") or []]
+    return []
+
+
+def _text(node: Any) -> str:
+    if not isinstance(node, dict):
+        return ""
+    if node.get("type") == "text":
+        text = str(node.get("text") or "")
+        strong = any((mark or {}).get("type") == "strong" for mark in node.get("marks") or [])
+        return f"*{text}*" if strong and text.strip().endswith(":") else text
+    return "".join(_text(child) for child in node.get("content") or [])
+
+
 def _authors(changed_by: Mapping[str, str], project: JiraProjectConfig) -> dict[str, str]:
     """Who last changed each two-way field, from the changelog's field ids (or names)."""
     keys = {
@@ -103,6 +146,7 @@ def _authors(changed_by: Mapping[str, str], project: JiraProjectConfig) -> dict[
         "priority": ("priority",),
         "status": ("status",),
         "sprint": (project.sprint_field, "Sprint"),
+        "story": ("description",),
     }
     found = {}
     for name, candidates in keys.items():

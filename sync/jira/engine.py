@@ -12,9 +12,10 @@ from collections.abc import Mapping, Set
 
 from backlog.model import Backlog
 from sync.jira.apply import JiraApplier
-from sync.jira.mapping import JiraMappingConfig, desired_state
+from sync.jira.mapping import DesiredState, JiraMappingConfig, desired_state
 from sync.jira.plan import TARGET, JiraPlan, plan_jira
 from sync.jira.port import MANAGED_LABEL, JiraIssue, JiraPort, JiraProjectConfig
+from sync.link_record import LinkRecord
 from sync.plan import ISSUE_KINDS, Plan
 from sync.report import Progress, SilentProgress, SyncReport, recorded_run
 from sync.state.links import LinkStore, PulledState
@@ -152,8 +153,34 @@ class JiraSync:
                 rec.content_hash = item.hash
                 rec.extra = {**rec.extra, "content": new}
                 updates.append(rec)
+        updates += self._held_sprints(desired, links, held)
         self.store.record(updates)
         return len(updates)
+
+    def _held_sprints(
+        self,
+        desired: DesiredState,
+        links: Mapping[tuple[str, str], LinkRecord],
+        held: Mapping[str, Set[str]],
+    ) -> list[LinkRecord]:
+        """Sprints whose stories changed only by moves Jira already holds."""
+        moved = {item for item, fields in held.items() if "sprint" in fields}
+        updates = []
+        for sprint in desired.sprints:
+            rec = links.get(("sprint", sprint.backlog_id))
+            if rec is None or rec.content_hash == sprint.hash or not moved:
+                continue
+            previous = rec.extra.get("content")
+            if not isinstance(previous, dict):
+                continue
+            new = sprint.content()
+            changed = {key for key, value in new.items() if previous.get(key) != value}
+            stories = set(previous.get("stories") or ()) ^ set(new["stories"])
+            if changed <= {"stories"} and stories <= moved:
+                rec.content_hash = sprint.hash
+                rec.extra = {**rec.extra, "content": new}
+                updates.append(rec)
+        return updates
 
 
 # the parts of an issue's content (``DesiredIssue.content``) each two-way field decides
@@ -161,6 +188,7 @@ CONTENT_KEYS: Mapping[str, tuple[str, ...]] = {
     "title": ("summary",),
     "points": ("points",),
     "priority": ("priority",),
+    "story": ("description",),  # the sentence is one part of the description
 }
 
 

@@ -77,12 +77,16 @@ class JiraIssue:
     points: float | None = None
     sprint_id: int | None = None
     sprint_name: str | None = None
+    # the issue's sprint for the backlog's sprint plan: its open sprint, else the last one it
+    # was in (a completed sprint keeps its stories)
+    plan_sprint: str | None = None
     blocks: Mapping[str, str] = field(default_factory=dict)
     updated: str | None = None
     done_at: str | None = None  # the changelog's last move into the current (done) status
     sprint_since: str | None = None  # the changelog's last change of the Sprint field
     summary: str | None = None
     priority: str | None = None
+    description: Any = None  # when asked for: wiki text (REST v2) or a document (v3)
     # who made the latest change of each field, per the changelog: field id (and, where Jira
     # gives no id, the field's name) -> the author's display name
     changed_by: Mapping[str, str] = field(default_factory=dict)
@@ -126,7 +130,9 @@ class JiraPort(Protocol):
 
     def discover(self) -> JiraProjectConfig: ...
 
-    def search(self, config: JiraProjectConfig, jql: str) -> list[JiraIssue]: ...
+    def search(
+        self, config: JiraProjectConfig, jql: str, *, description: bool = False
+    ) -> list[JiraIssue]: ...
 
     def create_issues(self, writes: Sequence[IssueWrite]) -> list[CreateResult]: ...
 

@@ -98,6 +98,7 @@ def remote_issue(raw: dict[str, Any], config: JiraProjectConfig) -> JiraIssue:
         points=float(points) if isinstance(points, int | float) else None,
         sprint_id=int(sprint["id"]) if sprint else None,
         sprint_name=sprint.get("name") if sprint else None,
+        plan_sprint=(sprint or (sprints or [{}])[-1]).get("name"),
         blocks=blocks,
         updated=fields.get("updated"),
         done_at=_moved_to_status(raw, status.get("name"))
@@ -105,6 +106,7 @@ def remote_issue(raw: dict[str, Any], config: JiraProjectConfig) -> JiraIssue:
         else None,
         sprint_since=_last_change(raw, "Sprint") if sprint else None,
         summary=fields.get("summary"),
+        description=fields.get("description"),
         priority=(fields.get("priority") or {}).get("name"),
         changed_by=_authors(raw),
     )

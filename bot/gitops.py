@@ -1,0 +1,375 @@
+"""GitOps mode: changes made in Jira/GitHub reach the repository's backlog as one pull request.
+
+When the backlog file lives in the GitHub repository (``[validation] backlog-path``) and
+``[sync] pull-request`` is on (the default), the service does not write tracker-side changes
+anywhere itself: webhooks and the scheduled pull run ``GitOps.run``, which
+
+1. reads the backlog from the default branch (contents API);
+2. reads every configured tracker (batched, as ``plan`` does) and three-way merges each field
+   with the base kept in the state database (``bot.targets.twoway``);
+3. writes the tracker-side changes into the text in the file's own style (``pull``), only the
+   lines that change;
+4. proposes the result as one pull request titled ``backlog-bot: changes from Jira/GitHub``
+   from the branch ``backlog-bot/sync``: the branch is rebuilt as one commit on the default
+   branch's head (a blob, a tree on the head's tree, a commit, the ref created or moved),
+   only when the proposed text differs from what the branch holds, and the open pull request
+   is found by its head and edited in place (body listing every change and every conflict).
+
+Stories created in a tracker under a linked epic are appended to their epic with the next
+id (``bot.targets.newstories``); they are linked to their issues when the merged file is
+pushed (matched by epic and title, before the push's apply), never while only proposed.
+Only changes known to come from the tracker are proposed: a field with no merge base yet (a
+link made before two-way sync, or by a tool that records none) is listed, not written.
+Nothing ping-pongs: the merge base is not moved when the pull request is opened (the default
+branch still has the old values, and an apply of it must not push them back: it sees a
+tracker-side change and leaves it alone), only once both sides agree (the merged file equals
+the tracker). Merging the pull request sends the ``push`` webhook; its apply finds every field
+equal and writes nothing. A run whose proposal is empty (the tracker was changed back) closes
+a pull request left open. Runs take the ``gitops:<repository>`` lock, so two deliveries never
+open two pull requests. A tracker that cannot be read fails the run (the delivery is retried,
+the scheduled pull logs it) and the pull request stays as it is; so does a backlog on the
+default branch that does not parse.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from backlog.errors import BadInputError, ConfigurationError, RemoteError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from bot.targets.factory import SyncTarget
+    from sync.github.port import OpenPull, RepoFilesPort
+    from sync.twoway import Drift
+
+log = logging.getLogger(__name__)
+BRANCH = "backlog-bot/sync"
+TITLE = "backlog-bot: changes from Jira/GitHub"
+MARKER = "<!-- backlog-bot:gitops -->"
+
+
+@dataclass(frozen=True)
+class GitOpsConfig:
+    """Where the backlog lives in the repository and the branch of the pull request."""
+
+    path: str
+    branch: str = BRANCH
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GitOpsConfig | None:
+        """The GitOps settings, or None when the mode is off: no GitHub repository, no
+        ``[validation] backlog-path``, or ``[sync] pull-request = false``."""
+        from bot.github_credentials import has_github_credentials
+        from bot.settings import load_config_table
+
+        sync = load_config_table("sync")
+        enabled = sync.get("pull-request", sync.get("pull_request", True))
+        if not isinstance(enabled, bool):
+            raise ConfigurationError("[sync] pull-request must be true or false")
+        branch = str(sync.get("branch") or BRANCH)
+        validation = load_config_table("validation")
+        path = str(validation.get("backlog-path") or validation.get("backlog_path") or "")
+        github = has_github_credentials(settings) and bool(settings.github_repository)
+        if not (enabled and path and github):
+            return None
+        return cls(path=path.removeprefix("./").lstrip("/"), branch=branch)
+
+
+@dataclass
+class Proposal:
+    """The backlog text with the tracker-side changes, and what was found on the way."""
+
+    text: str
+    changes: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    blocked: str | None = None  # why nothing can be proposed (the file does not parse)
+
+
+@dataclass
+class Outcome:
+    """What a run did: ``opened``, ``updated``, ``unchanged``, ``closed`` or ``none``."""
+
+    action: str
+    number: int | None = None
+    sha: str | None = None
+    proposal: Proposal | None = None
+    why: str = ""
+
+    def line(self) -> str:
+        changes = len(self.proposal.changes) if self.proposal else 0
+        conflicts = len(self.proposal.conflicts) if self.proposal else 0
+        what = f"{changes} change(s), {conflicts} conflict(s)"
+        if self.action == "none":
+            return f"gitops: nothing to propose ({self.why or what})"
+        return f"gitops: pull request #{self.number} {self.action} ({what})"
+
+
+class GitOps:
+    """One run proposes the tracker-side changes as the pull request (see the module doc)."""
+
+    def __init__(
+        self,
+        config: GitOpsConfig,
+        repository: Callable[[], RepoFilesPort],
+        targets: Callable[[], Mapping[str, SyncTarget]],
+        *,
+        policy: Callable[[], str] | None = None,
+    ) -> None:
+        self.config = config
+        self.repository = repository
+        self.targets = targets
+        self.policy = policy
+
+    def run(self) -> Outcome:
+        repo = self.repository()
+        try:
+            return self._run(repo)
+        finally:
+            repo.close()
+
+    def _run(self, repo: RepoFilesPort) -> Outcome:
+        path, branch = self.config.path, self.config.branch
+        base = repo.default_branch()
+        head = repo.branch_head(base)
+        text = repo.contents_text(path, head) if head else None
+        if head is None or text is None:
+            return Outcome("none", why=f"{path} is not on the branch {base}")
+        proposal = self.propose(text)
+        if proposal.blocked:
+            return Outcome("none", proposal=proposal, why=proposal.blocked)
+        pull = repo.open_pull(branch, base)
+        if proposal.text == text:
+            if pull is None:
+                return Outcome("none", proposal=proposal)
+            note = "Closed by backlog-bot: nothing from the trackers is left to write."
+            left = [f"- {line}" for line in proposal.conflicts]
+            if left:
+                note += "\n\nConflicts to resolve (left alone on both sides):\n" + "\n".join(left)
+            repo.edit_pull(pull.number, body=f"{note}\n\n{MARKER}\n", state="closed")
+            return Outcome("closed", pull.number, proposal=proposal)
+        body = pull_body(proposal, path)
+        sha = None
+        if pull is None or repo.contents_text(path, branch) != proposal.text:
+            sha = repo.commit_file(
+                branch, path, proposal.text, parent=head, message=commit_message(proposal)
+            )
+        if pull is None:
+            pull = self._open(repo, branch, base, body)
+            return Outcome("opened", pull.number, sha, proposal)
+        if pull.body != body or pull.title != TITLE:
+            repo.edit_pull(pull.number, title=TITLE, body=body)
+        elif sha is None:
+            return Outcome("unchanged", pull.number, proposal=proposal)
+        return Outcome("updated", pull.number, sha, proposal)
+
+    def _open(self, repo: RepoFilesPort, branch: str, base: str, body: str) -> OpenPull:
+        try:
+            return repo.create_pull(branch, base, title=TITLE, body=body)
+        except RemoteError as exc:
+            existing = repo.open_pull(branch, base)  # opened meanwhile by another run
+            if existing is None:
+                raise
+            log.info("gitops pull request found after a refused create", extra={"error": str(exc)})
+            repo.edit_pull(existing.number, title=TITLE, body=body)
+            return existing
+
+    def propose(self, text: str) -> Proposal:
+        """``text`` with every configured tracker's changes written in, target by target."""
+        from backlog.parse import parse_text
+        from bot.targets.newstories import append_new
+        from bot.targets.twoway import measure, policy, pull_into, record_agreed
+
+        conflicts = self.policy() if self.policy else policy()
+        proposal = Proposal(text)
+        for name, runner in self.targets().items():
+            try:
+                backlog = parse_text(proposal.text, self.config.path)
+                drift = measure(runner, backlog, proposal.text, conflicts)
+                unsure = [m for m in drift.merges if not m.has_base]
+                drift.merges = [m for m in drift.merges if m.has_base]
+                result = pull_into(runner, backlog, proposal.text, drift)
+                record_agreed(runner, backlog, drift)
+                edited = parse_text(result.edit.text, self.config.path)
+                added = append_new(runner, edited, result.edit.text)
+            except BadInputError as exc:
+                proposal.blocked = f"{self.config.path} does not parse: {exc}"
+                return proposal
+            finally:  # a tracker that fails fails the run: the pull request is left as it is
+                runner.close()
+            proposal.text = added.result.text
+            proposal.changes += _describe(name, drift, {(e.story_id, e.field)
+                                                        for e in result.edit.applied})  # fmt: skip
+            proposal.conflicts += [
+                f"{name} {m.item} {drift.keys.get(m.item, '')}: {m.describe()}"
+                for m in drift.conflicts
+            ]
+            proposal.notes += [
+                f"{name} {edit.story_id}: {edit.field} not written: {why}"
+                for edit, why in result.edit.skipped
+            ]
+            proposal.changes += [
+                f"{name} {new_id} {story.source}: new story {story.title!r} in {story.epic_id} "
+                "(tracker)"
+                for story, new_id in added.result.added
+            ]
+            proposal.notes += [
+                f"{name} {story.source}: new story {story.title!r} not written: {why}"
+                for story, why in added.result.skipped
+            ]
+            proposal.notes += [
+                f"{name} {m.item}: {m.field} differs ({m.describe()}) but has no merge base "
+                "yet (linked before two-way sync): the next apply records one"
+                for m in unsure
+            ]
+        return proposal
+
+
+def _describe(name: str, drift: Drift, written: set[tuple[str, str]]) -> list[str]:
+    lines = []
+    for merge in sorted(drift.to_pull, key=lambda m: (m.item, m.field)):
+        field_name = "heading" if merge.field == "title" else merge.field
+        if (merge.item, field_name) in written:
+            lines.append(
+                f"{name} {merge.item} {drift.keys.get(merge.item, '')}: {merge.describe()}"
+            )
+    return lines
+
+
+def pull_body(proposal: Proposal, path: str) -> str:
+    """The pull request's description: every change, every conflict, the marker."""
+    lines = [
+        f"Changes made in Jira/GitHub since the last apply, written into `{path}` by "
+        "backlog-bot (only these lines change). Merging this pull request takes them into the "
+        "backlog; the apply that follows the merge finds both sides equal and writes nothing.",
+        "",
+        "### Changes from the trackers",
+        *[f"- {line}" for line in proposal.changes],
+    ]
+    if proposal.conflicts:
+        lines += [
+            "",
+            "### Conflicts (changed in the file and on the tracker; left alone)",
+            *[f"- {line}" for line in proposal.conflicts],
+            "",
+            "Resolve each in the file or on the tracker, or choose a side with "
+            '`[sync] conflicts = "file-wins"` or `"tracker-wins"`.',
+        ]
+    if proposal.notes:
+        lines += ["", "### Not written", *[f"- {line}" for line in proposal.notes]]
+    lines += ["", "This branch belongs to backlog-bot: it is rebuilt on each change.", MARKER]
+    return "\n".join(lines) + "\n"
+
+
+def commit_message(proposal: Proposal) -> str:
+    count = len(proposal.changes)
+    return (
+        f"{TITLE}\n\n"
+        + "\n".join(f"- {line}" for line in proposal.changes[:50])
+        + (f"\n- ... and {count - 50} more" if count > 50 else "")
+    )
+
+
+def build_gitops(settings: Settings, engine: Any = None) -> GitOps | None:
+    """The GitOps runner from the settings (None when the mode is off)."""
+    config = GitOpsConfig.from_settings(settings)
+    if config is None:
+        return None
+    from bot.github_credentials import github_credential
+    from bot.settings import load_config_table
+    from bot.targets.github import pacing_policy
+    from bot.validation.backlog_check import configured_targets
+    from sync.github.adapter import GitHubRestAdapter
+
+    token = github_credential(settings)  # one App token source for every run
+    pacing = pacing_policy(load_config_table("github"), settings.github_api_url)
+
+    def repository() -> RepoFilesPort:
+        return GitHubRestAdapter(
+            api_url=settings.github_api_url,
+            token=token,
+            repository=str(settings.github_repository),
+            pacing=pacing,
+        )
+
+    return GitOps(config, repository, lambda: configured_targets(settings, engine))
+
+
+# GitHub events that may carry a tracker-side change of a linked story
+GITHUB_EVENTS = ("issues", "projects_v2_item")
+JIRA_EVENTS = ("jira:issue_updated", "jira:issue_created")
+
+
+class GitOpsHandler:
+    """The webhook handler: a tracker change (or a push of the backlog to the default branch)
+    runs ``GitOps.run`` under the ``gitops:<repository>`` lock; a delivery that finds the lock
+    taken is deferred and runs again a moment later, on the fresh state."""
+
+    def __init__(
+        self,
+        gitops: GitOps,
+        *,
+        repository: str,
+        hold: Callable[[str], Any],
+        bot_logins: tuple[str, ...] = (),
+    ) -> None:
+        self.gitops = gitops
+        self.repository = repository
+        self.hold = hold
+        self.bot_logins = {login.casefold() for login in bot_logins}
+
+    def __call__(self, delivery: Any) -> str | None:
+        from sync.state.inbox import IGNORED
+
+        payload = delivery.payload
+        if delivery.source == "github":
+            sender = str((payload.get("sender") or {}).get("login") or "").casefold()
+            if sender and sender in self.bot_logins:
+                return IGNORED  # the bot's own writes: nothing changed on the tracker's side
+            full_name = str((payload.get("repository") or {}).get("full_name") or "")
+            if full_name and full_name.lower() != self.repository.lower():
+                return IGNORED
+            if delivery.event == "push" and not self._pushes_backlog(payload):
+                return IGNORED
+        with self.hold(f"gitops:{self.repository.lower()}"):
+            outcome = self.gitops.run()
+        log.info("gitops run", extra={"event": delivery.event, "outcome": outcome.line()})
+        return None
+
+    def _pushes_backlog(self, payload: dict[str, Any]) -> bool:
+        default = (payload.get("repository") or {}).get("default_branch") or "main"
+        if payload.get("ref") != f"refs/heads/{default}":
+            return False
+        path = self.gitops.config.path
+        return any(
+            path in (commit.get(key) or ())
+            for commit in payload.get("commits") or []
+            for key in ("added", "modified", "removed")
+        )
+
+
+def register_gitops(
+    registry: Any, settings: Settings, engine: Any, *, bot_logins: tuple[str, ...] = ()
+) -> GitOps | None:
+    """Add the GitOps handler for tracker changes and pushes (when the mode is on)."""
+    from bot.service.issue_locks import issue_guard
+
+    gitops = build_gitops(settings, engine)
+    if gitops is None:
+        return None
+    handler = GitOpsHandler(
+        gitops,
+        repository=str(settings.github_repository),
+        hold=issue_guard(engine, settings),
+        bot_logins=bot_logins,
+    )
+    for event in (*GITHUB_EVENTS, "push"):
+        registry.add("github", event, handler)
+    if settings.jira_url and settings.jira_api_token is not None:
+        for event in JIRA_EVENTS:
+            registry.add("jira", event, handler)
+    return gitops

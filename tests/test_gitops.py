@@ -1,0 +1,441 @@
+"""GitOps mode end to end, the way a team works: the backlog lives in the GitHub repository,
+people edit issues in Jira (``jira`` client) and on GitHub (PyGithub), the trackers' webhooks
+reach the live service, which proposes the changes as ONE pull request
+``backlog-bot: changes from Jira/GitHub`` on ``backlog-bot/sync``, updated in place by the
+next change (new commit, same number, new body); merging it (PyGithub, through the sandbox's
+merge endpoint, which sends GitHub's ``push`` webhook) runs the push -> apply path, which
+writes nothing to either tracker (the sandboxes' request logs say so)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from github import Auth, Github
+from jira import JIRA
+
+from bot.cli.app import main
+from bot.gitops import BRANCH, MARKER, TITLE, GitOpsConfig, build_gitops
+from bot.service.app import create_app
+from bot.settings import load_settings
+from bot.wiring.container import build_service
+from sandbox.github import GitHubSandbox
+from sandbox.jira import JiraSandbox
+from tests.github_support import migrated_engine
+from tests.service_support import GITHUB_SECRET, JIRA_SECRET, LiveApp, wait_until
+
+BILLING = Path(__file__).resolve().parent / "data" / "billing-backlog.md"
+# The billing backlog with its rule errors fixed: the push after the merge may apply it.
+CLEAN = [
+    ("**Total Story Points:** 30 points", "**Total Story Points:** 13 points"),
+    ("| Backend Developer | 100% | 10 hrs | 20 hrs |",
+     "| Backend Developer | 100% | 12 hrs | 24 hrs |"),
+    ("**Story Points:** 21 points", "**Story Points:** 13 points"),
+    ("**Capacity:** 10 story points", "**Capacity:** 13 story points"),
+    (
+        "> As a customer, I want to download an invoice as PDF.",
+        "> As a customer, I want to download an invoice as PDF so that I can file it.",
+    ),
+]  # fmt: skip
+TRACKER_WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def clean_backlog() -> str:
+    text = BILLING.read_text(encoding="utf-8")
+    for old, new in CLEAN:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text
+
+
+@dataclass
+class Team:
+    github: GitHubSandbox
+    jira: JiraSandbox | None
+    app: Any
+    gh: Github
+    text: str  # the backlog as first pushed to main
+
+    def settle(self) -> None:
+        """Every webhook sent and processed, and what processing sent in turn."""
+        inbox = self.app.state.service.inbox
+        for _ in range(3):
+            self.github.webhooks.drain()
+            if self.jira is not None:
+                self.jira.webhooks.flush()
+            wait_until(
+                lambda: inbox.counts()["queued"] + inbox.counts()["processing"] == 0,
+                timeout=30,
+                what="inbox drained",
+            )
+
+    def repo(self) -> Any:
+        return self.gh.get_repo("acme/bss")
+
+    def open_pulls(self) -> list[Any]:
+        return list(self.repo().get_pulls(state="open", head=f"acme:{BRANCH}"))
+
+    def file_on(self, ref: str) -> str:
+        return str(self.repo().get_contents("backlog.md", ref=ref).decoded_content.decode())
+
+    def number(self, story: str) -> int:
+        [number] = self.github.issues_by_marker()[story]
+        return number
+
+
+def tracker_writes(requests: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Writes to GitHub's issues, labels, milestones and board (not the repository's git
+    objects, pull requests or check runs): what an apply would change on the tracker."""
+    writes = []
+    for r in requests:
+        if r["method"] not in TRACKER_WRITES:
+            continue
+        if r["path"] == "/graphql" and "mutation" not in str(r["body"]):
+            continue  # GraphQL reads are POSTs too
+        if any(part in r["path"] for part in ("/git/", "/pulls", "/check-runs")):
+            continue
+        writes.append((r["method"], r["path"]))
+    return writes
+
+
+@contextmanager
+def open_team(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, with_jira: bool
+) -> Iterator[Team]:
+    """The clean billing backlog applied to the trackers and pushed to the repository's main;
+    the live service in GitOps mode (``backlog-path``, ``apply-on-push``) gets the webhooks."""
+    db = f"sqlite:///{tmp_path / 'bot.db'}"
+    engine = migrated_engine(db)
+    text = clean_backlog()
+    local = tmp_path / "backlog.md"
+    local.write_text(text, encoding="utf-8")
+    config = tmp_path / "backlog-bot.toml"
+    config.write_text('[validation]\nbacklog-path = "backlog.md"\napply-on-push = true\n')
+    with GitHubSandbox() as github, JiraSandbox() if with_jira else _nothing() as jira:
+        env = {**github.env(), "DATABASE_URL": db, "BACKLOG_BOT_CONFIG": str(config)}
+        env.pop("GITHUB_PROJECT")  # issues only: the board's fields are another test's
+        env.update(jira.env() if jira is not None else {})
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.delenv("GITHUB_PROJECT", raising=False)
+        assert main(["apply", str(local), "--target", "all" if jira else "github"]) == 0
+        github.push_files({"backlog.md": text})  # no webhook configured yet: nothing delivered
+        settings = load_settings(
+            github_webhook_secret=GITHUB_SECRET,
+            jira_webhook_secret=JIRA_SECRET,
+            backlog_file=str(local),
+            webhook_poll_seconds=0.2,
+        )
+        app = create_app(build_service(settings, engine=engine, scheduler=False))
+        with LiveApp(app) as live:
+            github.webhooks.configure(live.url + "/webhooks/github", GITHUB_SECRET)
+            if jira is not None:
+                jira.webhooks.configure(live.url + "/webhooks/jira", JIRA_SECRET)
+            gh = Github(base_url=github.url, auth=Auth.Token(github.token))
+            try:
+                yield Team(github, jira, app, gh, text)
+            finally:
+                gh.close()
+    engine.dispose()
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield None
+
+
+def test_github_edits_become_one_pull_request_updated_in_place_and_merging_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_team(tmp_path, monkeypatch, with_jira=False) as team:
+        us1, us2 = team.number("US-001"), team.number("US-002")
+        # A teammate renames US-001 on GitHub: `issues edited` reaches the service.
+        team.repo().get_issue(us1).edit(title="US-001 · Invoice list with filters")
+        team.settle()
+        [pull] = team.open_pulls()
+        assert (pull.title, pull.head.ref, pull.base.ref) == (TITLE, BRANCH, "main")
+        first = team.text.replace(
+            "### Story 1.1: Invoice list\n", "### Story 1.1: Invoice list with filters\n"
+        )
+        assert team.file_on(BRANCH) == first  # only the heading line changed
+        assert team.file_on("main") == team.text  # nothing was written to main
+        assert (
+            f"- github US-001 #{us1}: title 'Invoice list' -> 'Invoice list with filters' "
+            "(tracker" in pull.body
+        )
+        assert MARKER in pull.body and "Conflicts" not in pull.body
+        first_head = pull.head.sha
+
+        # A second change: the same pull request gets a new commit and a new body.
+        team.repo().get_issue(us2).edit(title="US-002 · Invoice PDF download")
+        team.settle()
+        [again] = team.open_pulls()
+        assert again.number == pull.number and again.head.sha != first_head
+        second = first.replace(
+            "### Story 1.2: Invoice PDF\n", "### Story 1.2: Invoice PDF download\n"
+        )
+        assert team.file_on(BRANCH) == second
+        assert "'Invoice PDF' -> 'Invoice PDF download'" in again.body
+        assert "'Invoice list' -> 'Invoice list with filters'" in again.body
+        assert len([p for p in team.repo().get_pulls(state="all") if p.title == TITLE]) == 1
+
+        # Merge it (PUT /pulls/{n}/merge): GitHub sends `push`; the service applies it.
+        start = len(team.github.requests())
+        assert again.merge().merged
+        team.settle()
+        after = team.github.requests()[start:]
+        assert tracker_writes(after) == []  # the apply wrote nothing to GitHub
+        [run] = [
+            r["body"] for r in after if r["method"] == "POST" and r["path"].endswith("/check-runs")
+        ]
+        assert run["name"] == "backlog-bot/plan" and run["conclusion"] == "success"
+        assert run["output"]["summary"].startswith("- github: applied 12 unchanged")  # nothing else
+        assert team.file_on("main") == second
+        assert team.open_pulls() == []
+        # the issues keep the team's titles
+        assert team.repo().get_issue(us1).title == "US-001 · Invoice list with filters"
+
+
+def test_jira_moves_reach_the_file_by_pull_request_and_the_merge_writes_to_neither_tracker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_team(tmp_path, monkeypatch, with_jira=True) as team:
+        jira = team.jira
+        assert jira is not None
+        client = JIRA(jira.url, basic_auth=(jira.email, jira.token), max_retries=0)
+        try:
+            [us1] = jira.issues_by_label("backlog-id-US-001")
+            [us2] = jira.issues_by_label("backlog-id-US-002")
+
+            def move(key: str, status: str) -> None:
+                [step] = [t for t in client.transitions(key) if t["to"]["name"] == status]
+                client.transition_issue(key, step["id"])
+
+            move(us1, "In Progress")  # the team starts US-001 on the Jira board
+            team.settle()
+            [pull] = team.open_pulls()
+            first = team.text.replace(
+                "**Story Points:** 8\n**Priority:** High\n",
+                "**Story Points:** 8\n**Priority:** High\n**Status:** In Progress\n",
+            )
+            assert team.file_on(BRANCH) == first
+            assert f"- jira US-001 {us1}: status (none) -> 'In Progress' (tracker" in pull.body
+
+            move(us2, "In Progress")
+            team.settle()
+            [again] = team.open_pulls()
+            assert again.number == pull.number and again.head.sha != pull.head.sha
+            second = first.replace(
+                "**Story Points:** 5\n**Priority:** Medium\n",
+                "**Story Points:** 5\n**Priority:** Medium\n**Status:** In Progress\n",
+            )
+            assert team.file_on(BRANCH) == second
+            assert f"- jira US-002 {us2}: status" in again.body
+
+            github_start, jira_start = len(team.github.requests()), len(jira.requests)
+            assert again.merge().merged
+            team.settle()
+            assert tracker_writes(team.github.requests()[github_start:]) == []
+            jira_writes = [
+                (r.method, r.path)
+                for r in jira.requests[jira_start:]
+                if r.method in TRACKER_WRITES and not r.path.endswith("/search/jql")
+            ]
+            assert jira_writes == []
+            assert team.file_on("main") == second
+            assert team.open_pulls() == []
+        finally:
+            client.close()  # type: ignore[no-untyped-call]
+
+
+def test_the_scheduled_pull_proposes_changes_no_webhook_brought(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.digests.context import SlackContext
+    from bot.service.metrics import Metrics
+    from bot.wiring.container import _scheduler
+
+    with open_team(tmp_path, monkeypatch, with_jira=False) as team:
+        team.github.webhooks.configure(None)  # a missed delivery: only the schedule sees it
+        number = team.number("US-002")
+        team.repo().get_issue(number).edit(title="US-002 · Invoice PDF download")
+        service = team.app.state.service
+        settings = service.settings
+        gitops = build_gitops(settings, service.engine)
+        assert gitops is not None
+        jobs = _scheduler(
+            settings, SlackContext(settings, service.engine), None, Metrics(service.engine), gitops
+        ).jobs
+        assert jobs.pull is not None
+        lines = jobs.pull(jobs.ctx, ("jira", "github"))
+        [pull] = team.open_pulls()
+        assert (
+            lines[-1] == f"gitops: pull request #{pull.number} opened (1 change(s), 0 conflict(s))"
+        )
+        assert "'Invoice PDF' -> 'Invoice PDF download'" in pull.body
+        # the next fire finds the same proposal: nothing is written
+        start = len(team.github.requests())
+        lines = jobs.pull(jobs.ctx, ("jira", "github"))
+        assert (
+            lines[-1]
+            == f"gitops: pull request #{pull.number} unchanged (1 change(s), 0 conflict(s))"
+        )
+        assert [r for r in team.github.requests()[start:] if r["method"] != "GET"] == []
+
+
+def test_gitops_is_off_without_backlog_path_or_when_switched_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "backlog-bot.toml"
+    monkeypatch.setenv("BACKLOG_BOT_CONFIG", str(config))
+    config.write_text("[validation]\nenforce = []\n")
+    settings = load_settings(github_token="t", github_repository="acme/bss")
+    assert GitOpsConfig.from_settings(settings) is None
+    config.write_text('[validation]\nbacklog-path = "./docs/backlog.md"\n')
+    assert GitOpsConfig.from_settings(settings) == GitOpsConfig("docs/backlog.md", BRANCH)
+    config.write_text(
+        '[validation]\nbacklog-path = "docs/backlog.md"\n[sync]\nbranch = "bot/backlog"\n'
+    )
+    assert GitOpsConfig.from_settings(settings) == GitOpsConfig("docs/backlog.md", "bot/backlog")
+    config.write_text(
+        '[validation]\nbacklog-path = "docs/backlog.md"\n[sync]\npull-request = false\n'
+    )
+    assert GitOpsConfig.from_settings(settings) is None
+
+
+def test_a_story_created_in_jira_is_proposed_then_linked_when_merged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_team(tmp_path, monkeypatch, with_jira=True) as team:
+        jira = team.jira
+        assert jira is not None
+        client = JIRA(jira.url, basic_auth=(jira.email, jira.token), max_retries=0)
+        try:
+            [epic] = jira.issues_by_label("backlog-id-EPIC-001")
+            created = client.create_issue(
+                fields={
+                    "project": {"key": jira.projects[0].key},
+                    "summary": "Invoice reminders",
+                    "issuetype": {"name": "Story"},
+                    "parent": {"key": epic},
+                    "priority": {"name": "Low"},
+                }
+            )
+            team.settle()  # jira:issue_created reaches the service
+            [pull] = team.open_pulls()
+            proposed = team.file_on(BRANCH)
+            assert "### Story 1.3: Invoice reminders\n**Story ID:** US-003\n" in proposed
+            assert f"- jira US-003 {created.key}: new story 'Invoice reminders' in EPIC-001" in (
+                pull.body
+            )
+            assert jira.issues_by_label("backlog-id-US-003") == []  # proposed, not linked
+
+            assert pull.merge().merged
+            team.settle()
+            # linked before the push's apply: adopted, never created a second time in Jira
+            assert jira.issues_by_label("backlog-id-US-003") == [created.key]
+            assert client.issue(created.key).fields.summary == "US-003 · Invoice reminders"
+            assert team.open_pulls() == []
+        finally:
+            client.close()  # type: ignore[no-untyped-call]
+
+
+def test_conflicts_are_listed_in_the_pull_request_and_nothing_is_written_for_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_team(tmp_path, monkeypatch, with_jira=False) as team:
+        us1, us2 = team.number("US-001"), team.number("US-002")
+        team.repo().get_issue(us1).edit(title="US-001 · Invoice list with filters")
+        team.repo().get_issue(us2).edit(title="US-002 · Invoice PDF download")
+        team.settle()
+        [pull] = team.open_pulls()
+        # meanwhile the file on main renames US-001 too, differently
+        renamed = team.text.replace("### Story 1.1: Invoice list\n", "### Story 1.1: Invoices\n")
+        team.github.push_files({"backlog.md": renamed})
+        team.settle()
+        [again] = team.open_pulls()
+        assert again.number == pull.number
+        assert team.file_on(BRANCH) == renamed.replace(
+            "### Story 1.2: Invoice PDF\n", "### Story 1.2: Invoice PDF download\n"
+        )  # US-001 is left as the file has it
+        assert "### Conflicts (changed in the file and on the tracker; left alone)" in again.body
+        assert f"- github US-001 #{us1}: title: conflict — file 'Invoice list'" not in again.body
+        assert (
+            f"- github US-001 #{us1}: title: conflict — file Invoices, tracker "
+            "'Invoice list with filters'" in again.body
+        )
+        assert "'Invoice PDF' -> 'Invoice PDF download'" in again.body
+        # the push applied nothing over the tracker's side of the conflict
+        assert team.repo().get_issue(us1).title == "US-001 · Invoice list with filters"
+
+        # US-002 is renamed back on GitHub: only the conflict is left, nothing to propose
+        team.repo().get_issue(us2).edit(title="US-002 · Invoice PDF")
+        team.settle()
+        assert team.open_pulls() == []
+        closed = team.repo().get_pull(again.number)
+        assert closed.state == "closed" and not closed.merged
+        assert f"- github US-001 #{us1}: title: conflict — file Invoices" in closed.body
+
+
+def test_a_jira_priority_reaches_github_once_through_the_merged_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_team(tmp_path, monkeypatch, with_jira=True) as team:
+        jira = team.jira
+        assert jira is not None
+        client = JIRA(jira.url, basic_auth=(jira.email, jira.token), max_retries=0)
+        try:
+            [us1] = jira.issues_by_label("backlog-id-US-001")
+            client.issue(us1).update(fields={"priority": {"name": "Low"}})
+            team.settle()
+            [pull] = team.open_pulls()
+            assert team.file_on(BRANCH) == team.text.replace(
+                "**Priority:** High\n", "**Priority:** Low\n", 1
+            )
+            github_start, jira_start = len(team.github.requests()), len(jira.requests)
+            assert pull.merge().merged
+            team.settle()
+            # Jira, where the change was made, gets nothing back; GitHub's issue (its body and
+            # priority label, the label created first) is updated once
+            assert [
+                (r.method, r.path)
+                for r in jira.requests[jira_start:]
+                if r.method in TRACKER_WRITES and "/search" not in r.path
+            ] == []
+            number = team.number("US-001")
+            writes = tracker_writes(team.github.requests()[github_start:])
+            assert writes == [
+                ("POST", "/repos/acme/bss/labels"),
+                ("PATCH", f"/repos/acme/bss/issues/{number}"),
+            ]
+            issue = team.repo().get_issue(number)
+            assert "**Priority:** Low" in issue.body
+            assert "priority: low" in [label.name for label in issue.labels]
+            assert team.open_pulls() == []
+        finally:
+            client.close()  # type: ignore[no-untyped-call]
+
+
+def test_a_tracker_that_cannot_be_read_leaves_the_pull_request_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backlog.errors import RemoteError
+
+    with open_team(tmp_path, monkeypatch, with_jira=False) as team:
+        team.repo().get_issue(team.number("US-001")).edit(title="US-001 · Invoice list v2")
+        team.settle()
+        [pull] = team.open_pulls()
+        service = team.app.state.service
+        gitops = build_gitops(service.settings, service.engine)
+        assert gitops is not None
+        # GitHub's issue list fails (every attempt): the run fails, nothing is closed or moved
+        team.github.limits.add_fault(kind="5xx", method="GET", path=r"/issues$", times=None)
+        start = len(team.github.requests())
+        with pytest.raises(RemoteError):
+            gitops.run()
+        assert [r for r in team.github.requests()[start:] if r["method"] != "GET"] == []
+        assert [p.number for p in team.open_pulls()] == [pull.number]
