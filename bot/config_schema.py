@@ -176,7 +176,12 @@ JIRA = Table(
         "sprint_start": Key(DATE, "first day of sprint 1 (sprint dates)"),
         "sprint_length_days": Key(INT, "sprint length in days", 14),
         "labels": Key(TEXTS, "labels added to every issue", []),
-        "priorities": Key(TABLE, "backlog priority -> Jira priority name", {}),
+        "priorities": Key(
+            TABLE,
+            "backlog priority word -> Jira priority name (beside Critical, High, Medium, Low"
+            " and P0-P4; 'High (Must Have)' is read by its first word)",
+            {},
+        ),
         "timeout_connect": Key(NUMBER, "connect timeout, seconds", 5.0),
         "timeout_read": Key(NUMBER, "read timeout, seconds", 30.0),
         "requests_per_second": Key(NUMBER, "client-side request rate limit", 20.0),

@@ -112,8 +112,8 @@ def compare(
         drift.untidy.update((story.id, name) for name in item.untidy)
         mine = source.file_values(story, written_fields(lines, story, sprint_of))
         for name in source.fields:
-            if name not in item.values:
-                continue
+            if name not in item.values or name not in mine:
+                continue  # a field one side does not hold is not two-way for this story
             has_base = (story.id, name) in base
             merge = FieldMerge(
                 source.target,

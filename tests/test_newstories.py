@@ -186,10 +186,11 @@ def test_real_world_backlogs_get_only_the_new_lines(
         for key, value in sandbox.env().items():
             env.setenv(key, value)
         assert main(["apply", str(file), "--target", "jira", "--quiet"]) == 0
-        # what the first pull brings back of this file's own fields (kartheek writes
-        # "High (Must Have)"), so that the next pull's change is the new story alone
+        # right after apply the tracker holds what the file says: a pull changes nothing
+        # (kartheek's "High (Must Have)" is Jira's High, not a change to bring back)
         assert main(["pull", str(file), "--target", "jira", "--write"]) == 0
         before = _read(file)
+        assert before.encode("utf-8") == original
         client = JIRA(sandbox.url, basic_auth=(sandbox.email, sandbox.token), max_retries=0)
         points = next(f["id"] for f in client.fields() if f["name"] == "Story point estimate")
         client.create_issue(

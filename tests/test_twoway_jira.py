@@ -283,6 +283,45 @@ def test_a_conflict_names_who_changed_jira(team: Team, capsys: pytest.CaptureFix
     ) in out
 
 
+KARTHEEK = Path(__file__).resolve().parent / "data" / "realworld" / "kartheek-event-registration.md"
+
+
+def test_qualified_priorities_map_and_keep_their_qualifier(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file writing ``Critical (Must Have)`` gets Jira's Highest on apply, a pull right after
+    finds nothing to bring back, and a priority changed in Jira comes back as the file's own
+    ``Low (Must Have)`` on that one line."""
+    file = tmp_path / "backlog.md"
+    original = KARTHEEK.read_bytes()
+    file.write_bytes(original)
+    config = tmp_path / "backlog-bot.toml"
+    config.write_text("", encoding="utf-8")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'state.db'}")
+    monkeypatch.setenv("BACKLOG_BOT_CONFIG", str(config))
+    with JiraSandbox() as sandbox:
+        for name, value in sandbox.env().items():
+            monkeypatch.setenv(name, value)
+        assert main(["apply", str(file), "--target", "jira", "--quiet"]) == 0
+        client = JIRA(sandbox.url, basic_auth=(sandbox.email, sandbox.token), max_retries=0)
+        [us01] = sandbox.issues_by_label("backlog-id-US-01")
+        [us03] = sandbox.issues_by_label("backlog-id-US-03")
+        assert client.issue(us01).fields.priority.name == "Highest"  # Critical (Must Have)
+        assert client.issue(us03).fields.priority.name == "High"  # High (Must Have)
+        capsys.readouterr()
+
+        assert main(["pull", str(file), "--target", "jira", "--diff"]) == 0
+        assert "0 field(s) from the tracker" in capsys.readouterr().out
+        assert file.read_bytes() == original
+
+        client.issue(us03).update(fields={"priority": {"name": "Low"}})
+        client.close()  # type: ignore[no-untyped-call]
+        assert main(["pull", str(file), "--target", "jira", "--write"]) == 0
+    before, after = original.decode().splitlines(), file.read_text().splitlines()
+    changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
+    assert changed == [("* **Priority:** High (Must Have)", "* **Priority:** Low (Must Have)")]
+
+
 REFERENCE = Path(__file__).resolve().parents[1] / "examples" / "bss-modernization.md"
 
 

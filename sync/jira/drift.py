@@ -17,7 +17,7 @@ from typing import Any
 from backlog.edit import FieldEdit
 from backlog.model import Story
 from sync.issue_text import SEPARATOR, story_name
-from sync.jira.mapping import JiraMappingConfig
+from sync.jira.mapping import JiraMappingConfig, jira_priority
 from sync.jira.port import JiraPort, JiraProjectConfig
 from sync.jira.wiki import wiki_text
 from sync.twoway import LiveItem, adopt_value, story_edit, untidy_title
@@ -45,15 +45,19 @@ class JiraDrift:
         self.project = project
 
     def file_values(self, story: Story, written: Mapping[str, str]) -> dict[str, Any]:
-        priority = self.mapping.priorities.get((story.priority or "").strip().lower())
-        return {
+        values: dict[str, Any] = {
             "title": story_name(story),
             "points": story.points,
-            "priority": priority or story.priority,
             "status": written.get("status"),
             "sprint": written.get("sprint"),
             "story": story.user_story.text if story.user_story else None,
         }
+        priority = jira_priority(story.priority, self.mapping.priorities)
+        if priority is not None:
+            # A story whose priority names no Jira priority (or has none) sends none, and the
+            # issue keeps the project's default: that default is no change to pull back.
+            values["priority"] = priority
+        return values
 
     def live(self) -> dict[str, LiveItem]:
         if not self.keys:

@@ -57,7 +57,26 @@ DEFAULT_PRIORITIES = {
     "medium": "Medium",
     "low": "Low",
     "lowest": "Lowest",
+    # the P-scale many teams write (P0 = drop everything)
+    "p0": "Highest",
+    "p1": "High",
+    "p2": "Medium",
+    "p3": "Low",
+    "p4": "Lowest",
 }
+
+
+def jira_priority(raw: str | None, priorities: Mapping[str, str]) -> str | None:
+    """The Jira priority a backlog's priority text names: the whole text (``Critical``), else
+    its first word, so that ``High (Must Have)`` or ``P1 - soon`` map too; None when neither
+    is known (the issue then keeps the project's default)."""
+    text = (raw or "").strip().lower()
+    if not text:
+        return None
+    if text in priorities:
+        return priorities[text]
+    first = re.split(r"[\s(/:,;|-]+", text, maxsplit=1)[0]
+    return priorities.get(first)
 
 
 @dataclass(frozen=True)
@@ -286,7 +305,7 @@ def _story(story: Story, config: JiraMappingConfig) -> DesiredIssue:
         parts.append("h3. Subtasks\n" + "\n".join(lines))
     if story.dependencies_raw:
         parts.append(f"*Dependencies:* {wiki_escape(story.dependencies_raw)}")
-    priority = config.priorities.get((story.priority or "").strip().lower())
+    priority = jira_priority(story.priority, config.priorities)
     return DesiredIssue(
         backlog_id=story.id,
         kind="story",
