@@ -10,6 +10,8 @@ database, ``sync.state.base``). Per field::
 
 With no base yet (a link made before two-way sync), a difference is taken to come from the
 tracker when the tracker holds it and the file does not change it: the file is what was pushed.
+The fields that became two-way later (the story sentence, the sprint) were always pushed from
+the file before: without a base, a difference in them is the file's, as it was then.
 ``[sync] conflicts`` resolves ``both``: ``report`` (default: leave both sides alone, exit 1),
 ``file-wins`` (push the file's value) or ``tracker-wins`` (pull the tracker's value).
 """
@@ -25,6 +27,8 @@ from backlog.errors import ConfigurationError
 Origin = Literal["same", "file", "tracker", "both"]
 Action = Literal["none", "push", "pull", "conflict"]
 POLICIES = ("report", "file-wins", "tracker-wins")
+# two-way since the sentence and sprint write-back: links made before have no base for them
+FILE_WITHOUT_BASE = frozenset({"story", "sprint"})
 
 
 def normalise(field: str, value: Any) -> Any:
@@ -62,7 +66,7 @@ class FieldMerge:
         if file == tracker:
             return "same"
         if not self.has_base:
-            return "tracker"
+            return "file" if self.field in FILE_WITHOUT_BASE else "tracker"
         base = normalise(self.field, self.base)
         if tracker == base:
             return "file"

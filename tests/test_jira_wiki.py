@@ -16,9 +16,10 @@ from sandbox.jira import JiraSandbox
 from sync.jira.wiki import code_block, wiki_escape, wiki_text
 
 BILLING = Path(__file__).resolve().parent / "data" / "billing-backlog.md"
-# markup Jira's renderer acts on, when not preceded by a backslash
+# markup Jira's renderer acts on, when not preceded by a backslash (the start-of-word marks
+# taken to be markup wherever a word can start: not after a letter or a digit)
 UNESCAPED_MARKUP = re.compile(
-    r"(?<!\\)(?:[*_{}\[\]|!]|(?:(?<=\s)|^)[-+^~#?]|\((?:y|x|/|!|i)\)|:\))"
+    r"(?<!\\)(?:[*_{}\[\]|!]|(?<![^\W_])[-+^~#?]|\((?:y|x|/|!|i)\)|:\))"
     r"|(?m:^(?:h[1-6]|bq)\.)"
 )
 
@@ -35,8 +36,9 @@ def test_escaped_text_reads_back_as_written(value: str) -> None:
 @given(text)
 def test_no_markup_survives_escaping(value: str) -> None:
     escaped = wiki_escape(value)
-    # every markup character is preceded by a backslash (an escaped backslash counts as text)
-    plain = re.sub(r"\\.", "", escaped, flags=re.DOTALL)
+    # every markup character is preceded by a backslash: an escaped character becomes a mark
+    # that is neither markup nor a letter, so it neither hides nor makes markup next to it
+    plain = re.sub(r"\\.", "\0", escaped, flags=re.DOTALL)
     assert UNESCAPED_MARKUP.search(plain) is None, (value, escaped)
 
 
@@ -50,6 +52,8 @@ def test_escaping_examples() -> None:
     # identifiers and ranges are not markup: nothing to escape
     assert wiki_escape("US-002 needs 5-8 h and EPIC-001") == "US-002 needs 5-8 h and EPIC-001"
     assert wiki_escape("ok (y) :)") == "ok \\(y) \\:)"
+    # after punctuation a word can start: found by the property below ("[?" left "?" bare)
+    assert wiki_escape("[?x] (-gone-)") == "\\[\\?x\\] (\\-gone-)"
     assert code_block("gherkin", "Given x\n{code}\nThen y") == (
         "{code:gherkin}\nGiven x\n\\{code}\nThen y\n{code}"
     )

@@ -63,3 +63,11 @@ def test_the_policy_setting_is_checked() -> None:
     assert conflict_policy({"conflicts": "tracker-wins"}) == "tracker-wins"
     with pytest.raises(ConfigurationError, match=r"\[sync\] conflicts = 'ours'"):
         conflict_policy({"conflicts": "ours"})
+
+
+def test_without_a_base_the_later_two_way_fields_keep_the_files_value() -> None:
+    """The sentence and the sprint were pushed from the file before they became two-way: a
+    link made then has no base for them, and the file's value still wins."""
+    for name in ("story", "sprint"):
+        merge = FieldMerge("github", "US-1", name, None, "new", "old", has_base=False)
+        assert merge.origin == "file" and merge.action() == "push"

@@ -251,7 +251,7 @@ def test_a_story_sentence_edited_on_github_is_pulled_and_nothing_is_pushed_back(
 
         assert main(["plan", str(file), "--target", "github"]) == 0
         assert (
-            f"  < pull     US-002 #{number}: story {old!r} -> {new!r} (tracker)"
+            f"  < pull     US-002 #{number}: story {old!r} -> {new!r} (tracker, by carol)"
             in capsys.readouterr().out.splitlines()
         )
         assert main(["pull", str(file), "--target", "github", "--write"]) == 0

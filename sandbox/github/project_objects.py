@@ -185,6 +185,9 @@ class ProjectObjects:
             "number": number,
             "title": record["title"],
             "body": record.get("body") or "",
+            # who last edited the body, and when (None: never edited since it was opened)
+            "editor": self.user_object(record["editor"]) if record.get("editor") else None,
+            "lastEditedAt": record.get("last_edited_at"),
             "state": record["state"].upper(),
             "closedAt": record.get("closed_at"),
             "url": f"{self.repo.html}/issues/{number}",

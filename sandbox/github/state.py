@@ -283,6 +283,9 @@ class RepoState:
                     if ms is not None and ms in self.milestones:
                         title = self.milestones[ms]["title"]
                         self.record_event(number, event, milestone={"title": title})
+            if "body" in fields and fields["body"] != record.get("body"):
+                record["editor"] = self.acting()
+                record["last_edited_at"] = shapes.now_iso()
             for key in ("title", "body", "milestone"):
                 if key in fields:
                     record[key] = fields[key]

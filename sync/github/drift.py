@@ -96,6 +96,8 @@ class GitHubDrift:
                     for name, board in BOARD_FIELDS.items()
                     if board in item.authors
                 }
+                if item.editor:  # the sentence lives in the body: its last editor changed it
+                    authors["story"] = item.editor
                 found[backlog_id] = LiveItem(
                     backlog_id, f"#{item.number}", values, authors=authors, untidy=untidy
                 )

@@ -71,7 +71,7 @@ VALUE_NODES = f"""
 Q_ITEMS = (
     "query projectItems($id: ID!, $after: String) { node(id: $id) { ... on ProjectV2 {"
     " items(first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { id"
-    " content { ... on Issue { id number title body state closedAt"
+    " content { ... on Issue { id number title body editor { login } state closedAt"
     " assignees(first: 10) { nodes { login } } } }"
     " fieldValues(first: 20) { nodes { " + VALUE_NODES + " } } } } } } }"
 )
@@ -125,6 +125,7 @@ class ProjectItem:
     title: str | None = None
     authors: dict[str, str] = field(default_factory=dict)  # field name -> who set the value
     body: str | None = None
+    editor: str | None = None  # who last edited the issue's body
 
 
 def graphql_url(api_url: str) -> str:
@@ -441,6 +442,7 @@ class GitHubProjectsClient:
                     closed_at=content.get("closedAt"),
                     title=content.get("title"),
                     body=content.get("body"),
+                    editor=(content.get("editor") or {}).get("login"),
                     authors=authors,
                 )
             info = page.get("pageInfo") or {}

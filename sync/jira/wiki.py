@@ -7,9 +7,9 @@ character Jira reads as markup —
 
 * always: ``\\`` ``*`` ``_`` ``{`` ``}`` ``[`` ``]`` ``|`` ``!`` (bold, italic, macros, links,
   tables, images, the ``\\\\`` line break);
-* at the start of a word: ``-`` ``+`` ``^`` ``~`` ``#`` ``?`` (strike-through, underline,
-  super/subscript, numbered lists, citations), so ``US-002`` and ``5-8 h`` stay as written;
-  and a ``-`` after a ``-`` (``--`` and ``---`` are dashes in Jira);
+* where a word can start — anywhere but after a letter or digit: ``-`` ``+`` ``^`` ``~``
+  ``#`` ``?`` (strike-through, underline, super/subscript, numbered lists, citations), so
+  ``US-002`` and ``5-8 h`` stay as written while ``--``, ``(-x-)`` and ``[?`` are escaped;
 * emoticons: ``:)`` ``;)`` ``(y)`` ``(/)`` ``(x)`` ... (Jira draws them as icons);
 * at the start of a line: ``h1.`` to ``h6.`` and ``bq.`` (headings, quotes).
 
@@ -25,7 +25,7 @@ import re
 _EMOTICON = r"\((?:y|n|i|/|x|!|\+|-|\?|on|off|\*|\*r|\*g|\*b|\*y|flag|flagoff)\)|[:;][)(PD]"
 WIKI_SPECIAL = re.compile(
     r"(?P<always>[\\*_{}\[\]|!])"
-    r"|(?:(?<=\s)|^|(?<=-))(?P<start>[-+^~#?])"
+    r"|(?<![^\W_])(?P<start>[-+^~#?])"
     rf"|(?P<emoticon>{_EMOTICON})"
     r"|(?m:^(?P<block>h[1-6]|bq)(?P<dot>\.))",
 )
