@@ -276,14 +276,18 @@ def _build(events: Iterable[Any], index: LineIndex, total_lines: int) -> Heading
         if key == "Text":
             if code is not None:
                 code.append(value)
-            elif active and first >= 0:  # the common case of inline_text, inlined
+            elif active or (stack and stack[-1].kind == "item"):  # inline_text, inlined
+                if not active:  # open_inline(): an item's tight text begins
+                    active, done, parts, label, capturing, depth, fresh, first = (
+                        True, [], [], None, False, 0, True, -1
+                    )  # fmt: skip
+                if first < 0:
+                    first = span["start"]
                 if capturing:
                     label.append(value)  # type: ignore[union-attr]
                 elif not fresh or value.strip():
                     fresh = False
                     parts.append(value)
-            else:
-                inline_text(value, span["start"])
         elif key == "Start":
             name = value if type(value) is str else next(iter(value))
             if name == "Item":
@@ -297,7 +301,10 @@ def _build(events: Iterable[Any], index: LineIndex, total_lines: int) -> Heading
                 active = False
             elif name == "Strong":
                 if not active and stack and stack[-1].kind == "item":
-                    open_inline()
+                    # open_inline(), inline: bold text opens most tight list items.
+                    active, done, parts, label, capturing, depth, fresh, first = (
+                        True, [], [], None, False, 0, True, -1
+                    )  # fmt: skip
                 if active:
                     if first < 0:
                         first = span["start"]
@@ -317,7 +324,19 @@ def _build(events: Iterable[Any], index: LineIndex, total_lines: int) -> Heading
             name = value if type(value) is str else next(iter(value))
             if name == "Item":
                 item = stack.pop()
-                if active and (done or parts or label is not None):
+                if active and not item.lines and (done or parts or label is not None):
+                    # close_item_text(item), inline for the common tight item: its text
+                    # is its one line (end_line, inline) or lines.
+                    if parts or label is not None:
+                        number = line_of(first if first >= 0 else 0)
+                        if label is None:
+                            done.append(Line("".join(parts).strip(), number))
+                        else:
+                            done.append(make_line("".join(parts), "".join(label), number))
+                        parts, label, capturing, depth, fresh, first = [], None, False, 0, True, -1
+                    item.lines = done
+                    item.text = done[0].text if len(done) == 1 else _joined(done)
+                elif active and (done or parts or label is not None):
                     close_item_text(item)
                 active = False
             elif name == "Strong":
@@ -326,9 +345,16 @@ def _build(events: Iterable[Any], index: LineIndex, total_lines: int) -> Heading
                     capturing = depth > 0
             elif name == "Paragraph":
                 start = span["start"]
-                if active:  # take(start), inline
+                if active:  # take(start) and end_line(start), inline
                     if parts or label is not None or not done:
-                        end_line(start)
+                        number = line_of(first if first >= 0 else start)
+                        if label is None:
+                            done.append(Line("".join(parts).strip(), number))
+                        else:
+                            done.append(make_line("".join(parts), "".join(label), number))
+                        parts, label, capturing, depth, fresh, first = (
+                            [], None, False, 0, True, -1
+                        )  # fmt: skip
                     active = False
                     lines = done
                 else:

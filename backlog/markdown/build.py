@@ -30,6 +30,8 @@ from backlog.model import (
 )
 
 UNASSIGNED_EPIC = "NO-EPIC"
+# Compiled once here: re's own cache lookup costs a call per story.
+_POINTS_VALUE = re.compile(r"\s*(\d{1,6})\s*(?:pts?|points?|sp)?\.?\s*", re.IGNORECASE)
 
 
 def build_backlog(reader: ReadState) -> Backlog:
@@ -266,5 +268,5 @@ def _points(raw: str | None) -> int | None:
     """``21`` or ``21 points`` -> 21; ``TBD``, ``?``, ``2.5`` -> None (kept raw)."""
     if raw is None:
         return None
-    match = re.fullmatch(r"\s*(\d{1,6})\s*(?:pts?|points?|sp)?\.?\s*", raw, re.IGNORECASE)
+    match = _POINTS_VALUE.fullmatch(raw)
     return int(match.group(1)) if match else None

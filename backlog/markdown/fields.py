@@ -25,6 +25,8 @@ _LEADING_INT = re.compile(r"^\s*(\d+)\b")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _ROLE_SPLIT = re.compile(r"\s*(?:/|,|\+|&|\band\b)\s*", re.IGNORECASE)
 _PARENTHESIS = re.compile(r"\([^)]*\)")
+_EPIC_DEPENDENCY = re.compile(r"^(EPIC-\d+)\b\s*(.*)$", re.IGNORECASE)
+_INT = re.compile(r"-?\d+")
 _HEADING_NUMBER = re.compile(r"^(?:[a-z]|\d+)[.)]\s+")
 _TRAILING_DASH = re.compile(rf"^\s*(?:{_DASH}+|:)\s*")
 _USER_STORY = re.compile(
@@ -214,7 +216,7 @@ def parse_dependencies(text: str) -> list[Dependency]:
         if part.casefold().rstrip(".") in _NONE_WORDS:
             result.append(Dependency(raw=part, kind="none"))
             continue
-        epic = re.match(r"^(EPIC-\d+)\b\s*(.*)$", part, re.IGNORECASE)
+        epic = _EPIC_DEPENDENCY.match(part)
         if epic:
             qualifier = epic.group(2).strip() or None
             result.append(
@@ -230,7 +232,7 @@ def parse_dependencies(text: str) -> list[Dependency]:
 
 
 def int_cell(text: str) -> int | None:
-    match = re.search(r"-?\d+", text)
+    match = _INT.search(text)
     return int(match.group(0)) if match else None
 
 
