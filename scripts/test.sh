@@ -40,6 +40,14 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
   export TMPDIR=/dev/shm
 fi
 
+# A developer's run with no arguments spreads the tests over three processes (pytest-xdist:
+# much of a test's time is spent waiting on sandboxes over loopback, so three keep two cores
+# busy). CI runs them in one process, where the timing-sensitive scenarios (kills, stalls,
+# rate limits) compete with nothing.
+if [ "$#" -eq 0 ] && [ -z "${CI:-}" ]; then
+  set -- -n 3 --dist worksteal
+fi
+
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?

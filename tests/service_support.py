@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import uvicorn
 
 from bot.service.webhooks import sign
 from sandbox.runner import LOOPBACK, free_port
 
+T = TypeVar("T")
+
 GITHUB_SECRET = "gh-webhook-secret-for-tests"
 JIRA_SECRET = "jira-webhook-secret-for-tests"
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on a thread of its own: the main thread may already run an event loop
+    (Playwright's sync API keeps one for the whole session), whatever order the tests run in."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 class LiveApp:

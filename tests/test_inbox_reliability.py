@@ -20,6 +20,7 @@ from bot.service.metrics import Metrics
 from bot.service.worker import HandlerRegistry, Worker
 from sync.state import db
 from sync.state.inbox import TABLE, utcnow
+from tests.service_support import run_async
 
 
 @pytest.fixture
@@ -190,11 +191,11 @@ def test_a_killed_worker_leaves_only_its_running_delivery_to_redo(engine: Engine
     first = worker_for(inbox, handler, lease_seconds=0.3, batch=5)
     batch = inbox.claim(first.id, limit=5, lease_seconds=0.3)
     for delivery in batch[:2]:
-        assert asyncio.run(first.process(delivery)) == "done"
+        assert run_async(first.process(delivery)) == "done"
     assert inbox.start(batch[2], first.id, lease_seconds=0.3) is not None  # killed mid-run
     time.sleep(0.35)
     second = worker_for(inbox, handler, lease_seconds=30, batch=5)
-    assert asyncio.run(second.run_once()) == 3
+    assert run_async(second.run_once()) == 3
     assert sorted(handler.runs) == sorted(f"q-{i}" for i in range(5))
     attempts = {row["delivery_id"]: row["attempts"] for row in inbox.list()}
     assert attempts == {"q-0": 1, "q-1": 1, "q-2": 2, "q-3": 1, "q-4": 1}
@@ -214,7 +215,7 @@ def test_leases_are_renewed_while_a_slow_batch_runs(engine: Engine) -> None:
             stolen.extend(await asyncio.to_thread(Inbox(engine).claim, "thief"))
         await running
 
-    asyncio.run(scenario())
+    run_async(scenario())
     assert stolen == []
     assert handler.runs == ["q-0", "q-1", "q-2"]
     assert inbox.counts()["done"] == 3
@@ -228,7 +229,7 @@ def test_a_rate_limited_target_defers_while_the_other_flows(engine: Engine) -> N
     handler.limited.add("gh-1")
     limits = TargetLimits()
     worker = worker_for(inbox, handler, limits=limits, batch=10)
-    assert asyncio.run(worker.run_once()) == 4
+    assert run_async(worker.run_once()) == 4
     assert handler.runs == ["j-1", "j-2"]  # gh-2 never reached GitHub: the limit was known
     until = limits.until("github")
     assert until is not None and 25 < (until - utcnow()).total_seconds() <= 30
@@ -247,10 +248,10 @@ def test_a_busy_issue_is_deferred_and_runs_once_later(engine: Engine) -> None:
     handler = Recorder()
     handler.busy.add("a")
     worker = worker_for(inbox, handler)
-    asyncio.run(worker.run_once())
+    run_async(worker.run_once())
     assert handler.runs == []
     assert inbox.list()[0]["status"] == "queued"
-    asyncio.run(worker.run_once())
+    run_async(worker.run_once())
     assert handler.runs == ["a"]
     [row] = inbox.list()
     assert (row["status"], row["attempts"]) == ("done", 1)
