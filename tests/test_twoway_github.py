@@ -5,6 +5,8 @@ file byte for byte as it was."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,18 +18,23 @@ from sandbox.github import GitHubSandbox
 BILLING = Path(__file__).resolve().parent / "data" / "billing-backlog.md"
 
 
+@contextmanager
+def applied(file: Path, backlog: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubSandbox]:
+    """``backlog`` copied to ``file`` and applied to a GitHub sandbox (state beside the file)."""
+    file.write_bytes(backlog.read_bytes())
+    with GitHubSandbox() as sandbox:
+        for key, value in sandbox.env().items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("DATABASE_URL", f"sqlite:///{file.parent / 'state.db'}")
+        assert main(["apply", str(file), "--target", "github"]) == 0
+        yield sandbox
+
+
 def test_a_title_changed_on_github_is_pulled_into_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     file = tmp_path / "backlog.md"
-    file.write_bytes(BILLING.read_bytes())
-    with GitHubSandbox() as sandbox:
-        for key, value in {
-            **sandbox.env(),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
-        }.items():
-            monkeypatch.setenv(key, value)
-        assert main(["apply", str(file), "--target", "github"]) == 0
+    with applied(file, BILLING, monkeypatch) as sandbox:
         number = sandbox.issues_by_marker()["US-002"][0]
         client = Github(base_url=sandbox.url, auth=Auth.Token(sandbox.token))
         client.get_repo("acme/bss").get_issue(number).edit(title="US-002 · Invoice PDF download")
@@ -93,14 +100,7 @@ def test_after_a_pull_apply_writes_only_what_github_does_not_hold(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     file = tmp_path / "backlog.md"
-    file.write_bytes(BILLING.read_bytes())
-    with GitHubSandbox() as sandbox:
-        for key, value in {
-            **sandbox.env(),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
-        }.items():
-            monkeypatch.setenv(key, value)
-        assert main(["apply", str(file), "--target", "github"]) == 0
+    with applied(file, BILLING, monkeypatch) as sandbox:
         us1, us2 = sandbox.issues_by_marker()["US-001"][0], sandbox.issues_by_marker()["US-002"][0]
         client = Github(base_url=sandbox.url, auth=Auth.Token(sandbox.token))
         client.get_repo("acme/bss").get_issue(us2).edit(title="US-002 · Invoice PDF download")
@@ -145,14 +145,7 @@ def test_plan_names_who_changed_github(
     """Carol renames an issue (its issue events say so), Dave sets the board's points (the
     value's creator); the plan names them."""
     file = tmp_path / "backlog.md"
-    file.write_bytes(BILLING.read_bytes())
-    with GitHubSandbox() as sandbox:
-        for key, value in {
-            **sandbox.env(),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
-        }.items():
-            monkeypatch.setenv(key, value)
-        assert main(["apply", str(file), "--target", "github"]) == 0
+    with applied(file, BILLING, monkeypatch) as sandbox:
         us1, us2 = sandbox.issues_by_marker()["US-001"][0], sandbox.issues_by_marker()["US-002"][0]
         carol = Github(base_url=sandbox.url, auth=Auth.Token(sandbox.user_token("carol")))
         carol.get_repo("acme/bss").get_issue(us2).edit(title="US-002 · Invoice PDF download")
@@ -193,14 +186,7 @@ def test_a_story_moved_to_another_sprint_on_the_board_moves_in_the_sprint_plan(
     from tests.test_twoway_jira import _moved_us002
 
     file = tmp_path / "backlog.md"
-    file.write_bytes(REFERENCE.read_bytes())
-    with GitHubSandbox() as sandbox:
-        for key, value in {
-            **sandbox.env(),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
-        }.items():
-            monkeypatch.setenv(key, value)
-        assert main(["apply", str(file), "--target", "github"]) == 0
+    with applied(file, REFERENCE, monkeypatch) as sandbox:
         number = sandbox.issues_by_marker()["US-002"][0]
         dave = Github(base_url=sandbox.url, auth=Auth.Token(sandbox.user_token("dave")))
         _set_board_option(dave, number, "Sprint", "Sprint 2")
@@ -232,14 +218,7 @@ def test_a_story_sentence_edited_on_github_is_pulled_and_nothing_is_pushed_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     file = tmp_path / "backlog.md"
-    file.write_bytes(BILLING.read_bytes())
-    with GitHubSandbox() as sandbox:
-        for key, value in {
-            **sandbox.env(),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
-        }.items():
-            monkeypatch.setenv(key, value)
-        assert main(["apply", str(file), "--target", "github"]) == 0
+    with applied(file, BILLING, monkeypatch) as sandbox:
         number = sandbox.issues_by_marker()["US-002"][0]
         carol = Github(base_url=sandbox.url, auth=Auth.Token(sandbox.user_token("carol")))
         issue = carol.get_repo("acme/bss").get_issue(number)
