@@ -52,3 +52,18 @@ def test_target_all_cross_links_jira_and_github(
             ("GET", "/repos/acme/bss"),
             ("POST", "/graphql"),
         ]
+
+
+def test_the_targets_of_one_command_share_one_database_engine(
+    monkeypatch: pytest.MonkeyPatch, sqlite_url: str
+) -> None:
+    from bot.cli.sync import _runners
+
+    with JiraSandbox() as jira, GitHubSandbox() as github:
+        for key, value in {**jira.env(), **github.env(), "DATABASE_URL": sqlite_url}.items():
+            monkeypatch.setenv(key, value)
+        runners = _runners("all")
+        (first, jira_target), (second, github_target) = next(runners), next(runners)
+        assert (first, second) == ("jira", "github")
+        assert jira_target.state_engine() is github_target.state_engine()
+        runners.close()

@@ -225,13 +225,20 @@ def _each(
 
 
 def _runners(target: str) -> Iterator[tuple[str, SyncTarget]]:
-    """Each chosen target's name and runner, built from the settings when its turn comes."""
+    """Each chosen target's name and runner, built from the settings when its turn comes;
+    the targets share one database engine, the command's."""
     from bot.settings import load_settings
     from bot.targets.factory import build_target, target_names
+    from sync.state.db import make_engine
 
     settings = load_settings()
-    for name in target_names(target):
-        yield name, build_target(name, settings)
+    names = target_names(target)
+    database = make_engine(settings.database_url)  # connects on first use, not here
+    try:
+        for name in names:
+            yield name, build_target(name, settings, database=database)
+    finally:
+        database.dispose()
 
 
 def _pulled(report: SyncReport) -> dict[str, Any]:
