@@ -19,10 +19,11 @@ from github import Auth, Github
 from jira import JIRA
 
 from bot.cli.app import main
-from bot.gitops import BRANCH, MARKER, TITLE, GitOpsConfig, build_gitops
+from bot.gitops.run import BRANCH, MARKER, TITLE, GitOpsConfig
 from bot.service.app import create_app
 from bot.settings import load_settings
 from bot.wiring.container import build_service
+from bot.wiring.gitops import build_gitops
 from sandbox.github import GitHubSandbox
 from sandbox.jira import JiraSandbox
 from tests.github_support import migrated_engine

@@ -55,19 +55,20 @@ class CappedRateLimitRetryHandler(RateLimitErrorRetryHandler):
     ) -> bool:
         if response is None or response.status_code != 429:
             return False
-        return retry_after(response.headers) <= self.longest_wait
+        wait = retry_after(response.headers)
+        return (1.0 if wait is None else wait) <= self.longest_wait  # none named: about 1 s
 
 
-def retry_after(headers: dict[str, list[str]] | Any) -> float:
-    """Slack's ``Retry-After`` in seconds (1 when it names none)."""
+def retry_after(headers: dict[str, list[str]] | Any) -> float | None:
+    """Slack's ``Retry-After`` in seconds (values may come as lists), None when it names none."""
     for name, values in dict(headers).items():
         if name.lower() == "retry-after":
             value = values[0] if isinstance(values, list) else values
             try:
                 return float(value)
             except (TypeError, ValueError):
-                return 1.0
-    return 1.0
+                return None
+    return None
 
 
 def make_client(settings: Settings, *, longest_wait: float = 60.0) -> WebClient:
@@ -97,8 +98,7 @@ def translate(exc: SlackClientError, method: str) -> RemoteError:
         error = str(exc.response.get("error", "unknown_error"))
         status = exc.response.status_code
         if status == 429:
-            retry = exc.response.headers.get("Retry-After")
-            wait = float(retry[0] if isinstance(retry, list) else retry or 0)
+            wait = retry_after(exc.response.headers) or 0.0
             return RateLimitedError(f"{method} rate limited", service="slack", retry_after=wait)
         if error in AUTH_ERRORS:
             return AuthenticationError(

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from bot.digests.context import SlackContext
-    from bot.gitops import GitOps
+    from bot.gitops.run import GitOps
     from bot.settings import Settings
     from bot.validation.validator import ValidationConfig
     from bot.wiring.scheduler import SchedulerHooks
@@ -54,10 +54,10 @@ def build_service(
     them by hand.
     """
     from bot.digests.context import SlackContext
-    from bot.gitops import register_gitops
     from bot.settings import load_config_table
     from bot.validation.validator import ValidationConfig
     from bot.views.routes import page_routes
+    from bot.wiring.gitops import register_gitops
     from bot.wiring.slack import add_slack, sync_actions
     from sync.state.db import make_engine
 

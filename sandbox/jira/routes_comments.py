@@ -62,11 +62,7 @@ class CommentApi:
             return JSONResponse(
                 {"startAt": 0, "maxResults": 5000, "total": len(shown), "comments": shown}
             )
-        payload = await json_body(request)
-        body, problem = _body(payload, api_version(request))
-        if problem:
-            return error_response(400, [problem])
-        properties, problem = _properties(payload)
+        body, properties, problem = await _comment_input(request)
         if problem:
             return error_response(400, [problem])
         with self.state.lock:
@@ -96,11 +92,7 @@ class CommentApi:
             with self.state.lock:
                 issue.comments.remove(found)
             return Response(status_code=204)
-        payload = await json_body(request)
-        body, problem = _body(payload, api_version(request))
-        if problem:
-            return error_response(400, [problem])
-        properties, problem = _properties(payload)
+        body, properties, problem = await _comment_input(request)
         if problem:
             return error_response(400, [problem])
         with self.state.lock:
@@ -223,3 +215,14 @@ def _properties(payload: Any) -> tuple[dict[str, Any], str | None]:
     ):
         return {}, "Comment properties must be a list of {key, value} objects."
     return {p["key"]: p["value"] for p in raw}, None
+
+
+async def _comment_input(request: Request) -> tuple[Any, dict[str, Any], str | None]:
+    """A posted or edited comment's body (v2 wiki text or v3 document) and properties, or
+    the problem Jira answers 400 with."""
+    payload = await json_body(request)
+    body, problem = _body(payload, api_version(request))
+    if problem:
+        return None, {}, problem
+    properties, problem = _properties(payload)
+    return body, properties, problem

@@ -280,14 +280,7 @@ class IssueApi:
     async def search_jql(self, request: Request) -> Response:
         if self.state.deployment == "datacenter":  # Cloud's enhanced search only
             return error_response(404, ["null for uri: " + str(request.url.path)])
-        if request.method == "POST":
-            body = await json_body(request)
-            params = body if isinstance(body, dict) else {}
-        else:
-            params = dict(request.query_params)
-            for name in ("fields", "properties"):
-                if name in params:
-                    params[name] = csv(",".join(request.query_params.getlist(name)))
+        params = await _search_params(request)
         jql = str(params.get("jql") or "")
         if not jql.strip() or is_unbounded(jql):
             return error_response(
@@ -357,14 +350,7 @@ class IssueApi:
 
     async def search_paged(self, request: Request) -> Response:
         """Data Center's ``/rest/api/2/search``: ``startAt`` / ``maxResults`` / ``total``."""
-        if request.method == "POST":
-            body = await json_body(request)
-            params = body if isinstance(body, dict) else {}
-        else:
-            params = dict(request.query_params)
-            for name in ("fields", "properties"):
-                if name in params:
-                    params[name] = csv(",".join(request.query_params.getlist(name)))
+        params = await _search_params(request)
         jql = str(params.get("jql") or "")
         try:
             query = Query(jql, self.state)
@@ -409,3 +395,16 @@ def _changelog(histories: list[dict[str, Any]]) -> dict[str, Any]:
         "total": len(histories),
         "histories": list(histories),
     }
+
+
+async def _search_params(request: Request) -> dict[str, Any]:
+    """A search's parameters: the JSON body of a POST, else the query string (``fields`` and
+    ``properties`` may be repeated or comma-separated)."""
+    if request.method == "POST":
+        body = await json_body(request)
+        return body if isinstance(body, dict) else {}
+    params: dict[str, Any] = dict(request.query_params)
+    for name in ("fields", "properties"):
+        if name in params:
+            params[name] = csv(",".join(request.query_params.getlist(name)))
+    return params

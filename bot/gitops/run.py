@@ -1,42 +1,13 @@
-"""GitOps mode: changes made in Jira/GitHub reach the repository's backlog as one pull request.
-
-When the backlog file lives in the GitHub repository (``[validation] backlog-path``) and
-``[sync] pull-request`` is on (the default), the service does not write tracker-side changes
-anywhere itself: webhooks and the scheduled pull run ``GitOps.run``, which
-
-1. reads the backlog from the default branch (contents API);
-2. reads every configured tracker (batched, as ``plan`` does) and three-way merges each field
-   with the base kept in the state database (``bot.targets.twoway``);
-3. writes the tracker-side changes into the text in the file's own style (``pull``), only the
-   lines that change;
-4. proposes the result as one pull request titled ``backlog-bot: changes from Jira/GitHub``
-   from the branch ``backlog-bot/sync``: the branch is rebuilt as one commit on the default
-   branch's head (a blob, a tree on the head's tree, a commit, the ref created or moved),
-   only when the proposed text differs from what the branch holds, and the open pull request
-   is found by its head and edited in place (body listing every change and every conflict).
-
-Stories created in a tracker under a linked epic are appended to their epic with the next
-id (``bot.targets.newstories``); they are linked to their issues when the merged file is
-pushed (matched by epic and title, before the push's apply), never while only proposed.
-Only changes known to come from the tracker are proposed: a field with no merge base yet (a
-link made before two-way sync, or by a tool that records none) is listed, not written.
-Nothing ping-pongs: the merge base is not moved when the pull request is opened (the default
-branch still has the old values, and an apply of it must not push them back: it sees a
-tracker-side change and leaves it alone), only once both sides agree (the merged file equals
-the tracker). Merging the pull request sends the ``push`` webhook; its apply finds every field
-equal and writes nothing. A run whose proposal is empty (the tracker was changed back) closes
-a pull request left open. Runs take the ``gitops:<repository>`` lock, so two deliveries never
-open two pull requests. A tracker that cannot be read fails the run (the delivery is retried,
-the scheduled pull logs it) and the pull request stays as it is; so does a backlog on the
-default branch that does not parse.
-"""
+"""One GitOps run: read the backlog from the default branch and every configured tracker,
+write the tracker-side changes into the text, and propose it as one pull request edited in
+place (the mode as a whole: ``bot.gitops``)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from backlog.errors import BadInputError, ConfigurationError, RemoteError
 
@@ -272,104 +243,3 @@ def commit_message(proposal: Proposal) -> str:
         + "\n".join(f"- {line}" for line in proposal.changes[:50])
         + (f"\n- ... and {count - 50} more" if count > 50 else "")
     )
-
-
-def build_gitops(settings: Settings, engine: Any = None) -> GitOps | None:
-    """The GitOps runner from the settings (None when the mode is off)."""
-    config = GitOpsConfig.from_settings(settings)
-    if config is None:
-        return None
-    from bot.github_credentials import github_credential
-    from bot.settings import load_config_table
-    from bot.targets.github import pacing_policy
-    from bot.validation.backlog_check import configured_targets
-    from sync.github.adapter import GitHubRestAdapter
-
-    token = github_credential(settings)  # one App token source for every run
-    pacing = pacing_policy(load_config_table("github"), settings.github_api_url)
-
-    def repository() -> RepoFilesPort:
-        return GitHubRestAdapter(
-            api_url=settings.github_api_url,
-            token=token,
-            repository=str(settings.github_repository),
-            pacing=pacing,
-        )
-
-    return GitOps(config, repository, lambda: configured_targets(settings, engine))
-
-
-# GitHub events that may carry a tracker-side change of a linked story
-GITHUB_EVENTS = ("issues", "projects_v2_item")
-JIRA_EVENTS = ("jira:issue_updated", "jira:issue_created")
-
-
-class GitOpsHandler:
-    """The webhook handler: a tracker change (or a push of the backlog to the default branch)
-    runs ``GitOps.run`` under the ``gitops:<repository>`` lock; a delivery that finds the lock
-    taken is deferred and runs again a moment later, on the fresh state."""
-
-    def __init__(
-        self,
-        gitops: GitOps,
-        *,
-        repository: str,
-        hold: Callable[[str], Any],
-        bot_logins: tuple[str, ...] = (),
-    ) -> None:
-        self.gitops = gitops
-        self.repository = repository
-        self.hold = hold
-        self.bot_logins = {login.casefold() for login in bot_logins}
-
-    def __call__(self, delivery: Any) -> str | None:
-        from sync.state.inbox import IGNORED
-
-        payload = delivery.payload
-        if delivery.source == "github":
-            sender = str((payload.get("sender") or {}).get("login") or "").casefold()
-            if sender and sender in self.bot_logins:
-                return IGNORED  # the bot's own writes: nothing changed on the tracker's side
-            full_name = str((payload.get("repository") or {}).get("full_name") or "")
-            if full_name and full_name.lower() != self.repository.lower():
-                return IGNORED
-            if delivery.event == "push" and not self._pushes_backlog(payload):
-                return IGNORED
-        with self.hold(f"gitops:{self.repository.lower()}"):
-            outcome = self.gitops.run()
-        log.info("gitops run", extra={"event": delivery.event, "outcome": outcome.line()})
-        return None
-
-    def _pushes_backlog(self, payload: dict[str, Any]) -> bool:
-        default = (payload.get("repository") or {}).get("default_branch") or "main"
-        if payload.get("ref") != f"refs/heads/{default}":
-            return False
-        path = self.gitops.config.path
-        return any(
-            path in (commit.get(key) or ())
-            for commit in payload.get("commits") or []
-            for key in ("added", "modified", "removed")
-        )
-
-
-def register_gitops(
-    registry: Any, settings: Settings, engine: Any, *, bot_logins: tuple[str, ...] = ()
-) -> GitOps | None:
-    """Add the GitOps handler for tracker changes and pushes (when the mode is on)."""
-    from bot.service.issue_locks import issue_guard
-
-    gitops = build_gitops(settings, engine)
-    if gitops is None:
-        return None
-    handler = GitOpsHandler(
-        gitops,
-        repository=str(settings.github_repository),
-        hold=issue_guard(engine, settings),
-        bot_logins=bot_logins,
-    )
-    for event in (*GITHUB_EVENTS, "push"):
-        registry.add("github", event, handler)
-    if settings.jira_url and settings.jira_api_token is not None:
-        for event in JIRA_EVENTS:
-            registry.add("jira", event, handler)
-    return gitops

@@ -1,0 +1,65 @@
+"""The GitOps webhook handler: a tracker change, or a push of the backlog to the default
+branch, runs ``GitOps.run`` under the repository's lock."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+from bot.gitops.run import GitOps
+from bot.service.inbox import Delivery
+from sync.state.inbox import IGNORED
+
+log = logging.getLogger(__name__)
+
+# GitHub events that may carry a tracker-side change of a linked story
+GITHUB_EVENTS = ("issues", "projects_v2_item")
+JIRA_EVENTS = ("jira:issue_updated", "jira:issue_created")
+
+
+class GitOpsHandler:
+    """The webhook handler: a tracker change (or a push of the backlog to the default branch)
+    runs ``GitOps.run`` under the ``gitops:<repository>`` lock; a delivery that finds the lock
+    taken is deferred and runs again a moment later, on the fresh state."""
+
+    def __init__(
+        self,
+        gitops: GitOps,
+        *,
+        repository: str,
+        hold: Callable[[str], AbstractContextManager[None]],
+        bot_logins: tuple[str, ...] = (),
+    ) -> None:
+        self.gitops = gitops
+        self.repository = repository
+        self.hold = hold
+        self.bot_logins = {login.casefold() for login in bot_logins}
+
+    def __call__(self, delivery: Delivery) -> str | None:
+        payload = delivery.payload
+        if delivery.source == "github":
+            sender = str((payload.get("sender") or {}).get("login") or "").casefold()
+            if sender and sender in self.bot_logins:
+                return IGNORED  # the bot's own writes: nothing changed on the tracker's side
+            full_name = str((payload.get("repository") or {}).get("full_name") or "")
+            if full_name and full_name.lower() != self.repository.lower():
+                return IGNORED
+            if delivery.event == "push" and not self._pushes_backlog(payload):
+                return IGNORED
+        with self.hold(f"gitops:{self.repository.lower()}"):
+            outcome = self.gitops.run()
+        log.info("gitops run", extra={"event": delivery.event, "outcome": outcome.line()})
+        return None
+
+    def _pushes_backlog(self, payload: dict[str, Any]) -> bool:
+        default = (payload.get("repository") or {}).get("default_branch") or "main"
+        if payload.get("ref") != f"refs/heads/{default}":
+            return False
+        path = self.gitops.config.path
+        return any(
+            path in (commit.get(key) or ())
+            for commit in payload.get("commits") or []
+            for key in ("added", "modified", "removed")
+        )
