@@ -29,6 +29,7 @@ from sandbox import oracles
 from sandbox.github import GitHubSandbox
 from sandbox.github.graphql_api import load_schema
 from sync.github.mapping import GitHubOptions
+from sync.github.port import CommitIdentity
 from tests.github_support import github_target, migrated_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -298,14 +299,24 @@ def _gitops_exchanges() -> tuple[list[dict[str, Any]], list[tuple[str, str, Any,
             main = adapter.branch_head(adapter.default_branch())
             assert main is not None and adapter.branch_head("backlog-bot/sync") is None
             assert adapter.contents_text("docs/backlog.md", main) == "# Backlog\n"
-            adapter.commit_file("backlog-bot/sync", "docs/backlog.md", "# Backlog\n\nv1\n",
-                                parent=main, message="one")  # fmt: skip
+            bot = CommitIdentity("backlog-bot", "bot@example.invalid")
+            first = adapter.commit_file("backlog-bot/sync", "docs/backlog.md",
+                                        "# Backlog\n\nv1\n", parent=main, message="one",
+                                        identity=bot)  # fmt: skip
             pull = adapter.create_pull("backlog-bot/sync", "main", title="Sync", body="one")
             head = adapter.commit_file("backlog-bot/sync", "docs/backlog.md",
-                                       "# Backlog\n\nv2\n", parent=main, message="two")  # fmt: skip
+                                       "# Backlog\n\nv2\n", parent=main, message="two",
+                                       identity=bot, replace=first)  # fmt: skip
             found = adapter.open_pull("backlog-bot/sync", "main")
             assert found is not None and (found.number, found.head_sha) == (pull.number, head)
+            comparison = adapter.compare(main, "backlog-bot/sync")
+            assert comparison.merge_base == main and comparison.behind_by == 0
+            assert [(c.sha, c.message, c.committer) for c in comparison.ahead] == [
+                (head, "two", bot)
+            ]
             adapter.edit_pull(pull.number, title="Sync", body="two")
+            adapter.comment_pull(pull.number, "held")
+            assert adapter.pull_comments(pull.number) == ["held"]
         finally:
             adapter.close()
         requests = sandbox.requests()
@@ -324,9 +335,13 @@ def _gitops_exchanges() -> tuple[list[dict[str, Any]], list[tuple[str, str, Any,
                 ),
                 ("get", f"{repo}/pulls?state=open&head=acme:backlog-bot/sync&base=main", None),
                 ("patch", f"{repo}/pulls/{pull.number}", {"body": "three"}),
+                ("get", f"{repo}/compare/{main}...backlog-bot/sync", None),
+                ("get", f"{repo}/issues/{pull.number}/comments", None),
                 ("put", f"{repo}/pulls/{pull.number}/merge", {"merge_method": "merge"}),
             ]:
                 exchanges.append((method, path, body, client.request(method, path, json=body)))
+            [compared] = [a.json() for _, p, _, a in exchanges if "/compare/" in p]
+            assert (compared["status"], compared["ahead_by"]) == ("ahead", 1)
             blob = exchanges[2][3].json()["sha"]
             main = sandbox.flow.git.refs["heads/main"]
             tree_sha = sandbox.flow.git.commits[main]["tree"]
@@ -357,7 +372,7 @@ def one_segment(templates: list[tuple[re.Pattern[str], str]], path: str) -> str:
     """``path`` with the slashes of a trailing ``{ref}``/``{path}`` escaped: GitHub takes
     ``heads/backlog-bot/sync`` as one parameter; openapi-core matches one segment."""
     template = template_for(templates, path)
-    if template is None or not re.search(r"\{(ref|path)\}$", template):
+    if template is None or not re.search(r"\{(ref|path|head)\}$", template):
         return path
     fixed = template.count("/") - 1  # segments before the trailing parameter
     head = path.split("/")[: fixed + 1]
@@ -384,6 +399,9 @@ def test_gitops_requests_and_answers_validate_against_the_official_description(o
         ("POST", "/repos/{owner}/{repo}/pulls"),
         ("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}"),
         ("GET", "/repos/{owner}/{repo}/contents/{path}"),
+        ("GET", "/repos/{owner}/{repo}/compare/{base}...{head}"),
+        ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments"),
+        ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments"),
     ]:
         assert expected in used, expected
     keep = {t for _, t in used if t} | {"/repos/{owner}/{repo}/pulls/{pull_number}/merge"}

@@ -440,3 +440,119 @@ def test_a_tracker_that_cannot_be_read_leaves_the_pull_request_as_it_is(
             gitops.run()
         assert [r for r in team.github.requests()[start:] if r["method"] != "GET"] == []
         assert [p.number for p in team.open_pulls()] == [pull.number]
+
+
+def ref_moves(requests: list[dict[str, Any]]) -> list[Any]:
+    """The ``force`` flag of every move of the bot's branch (PATCH /git/refs/heads/...)."""
+    return [
+        (r["body"] or {}).get("force", False)
+        for r in requests
+        if r["method"] == "PATCH" and r["path"].endswith(f"/git/refs/heads/{BRANCH}")
+    ]
+
+
+def test_a_commit_pushed_to_the_branch_by_hand_is_kept_and_the_bot_commits_on_top(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_team(tmp_path, monkeypatch, with_jira=False) as team:
+        us1, us2 = team.number("US-001"), team.number("US-002")
+        team.repo().get_issue(us1).edit(title="US-001 · Invoice list with filters")
+        team.settle()
+        [pull] = team.open_pulls()
+        # Alice fixes a line of the proposal by hand, on the bot's branch
+        by_hand = team.file_on(BRANCH).replace(
+            "> As a customer, I want to download an invoice as PDF so that I can file it.",
+            "> As a customer, I want to download an invoice as PDF so that I can archive it.",
+        )
+        assert by_hand != team.file_on(BRANCH)
+        alice = team.github.push_files({"backlog.md": by_hand}, branch=BRANCH, pusher="alice")
+        team.settle()
+        start = len(team.github.requests())
+        team.repo().get_issue(us2).edit(title="US-002 · Invoice PDF download")
+        team.settle()
+        [again] = team.open_pulls()
+        assert again.number == pull.number
+        head = team.repo().get_git_commit(again.head.sha)
+        assert [p.sha for p in head.parents] == [alice]  # on top of Alice's commit
+        assert (head.committer.name, head.message.splitlines()[0]) == ("backlog-bot", TITLE)
+        assert team.file_on(BRANCH) == by_hand.replace(
+            "### Story 1.2: Invoice PDF\n", "### Story 1.2: Invoice PDF download\n"
+        )  # her line and the new change both
+        assert ref_moves(team.github.requests()[start:]) == [False]  # a fast-forward
+
+
+def test_a_commit_by_hand_that_the_changes_clash_with_leaves_the_branch_alone_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_team(tmp_path, monkeypatch, with_jira=False) as team:
+        us1 = team.number("US-001")
+        team.repo().get_issue(us1).edit(title="US-001 · Invoice list with filters")
+        team.settle()
+        [pull] = team.open_pulls()
+        # Bob renames the story on the branch; then the issue is renamed again on GitHub
+        by_hand = team.file_on(BRANCH).replace(
+            "### Story 1.1: Invoice list with filters\n", "### Story 1.1: Filtered invoices\n"
+        )
+        bob = team.github.push_files({"backlog.md": by_hand}, branch=BRANCH, pusher="bob")
+        team.settle()
+        start = len(team.github.requests())
+        team.repo().get_issue(us1).edit(title="US-001 · Invoice list, filtered")
+        team.settle()
+        assert team.github.flow.git.refs[f"heads/{BRANCH}"] == bob  # left alone
+        assert team.file_on(BRANCH) == by_hand
+        assert ref_moves(team.github.requests()[start:]) == []
+        [comment] = [c.body for c in team.repo().get_issue(pull.number).get_comments()]
+        assert f"backlog-bot did not update `{BRANCH}`" in comment
+        assert f"- {bob[:12]} by bob: Work on {BRANCH}" in comment
+        assert "'Invoice list' -> 'Invoice list, filtered'" in comment
+        # another run on the same branch head says nothing more
+        service = team.app.state.service
+        gitops = build_gitops(service.settings, service.engine)
+        assert gitops is not None
+        outcome = gitops.run()
+        assert (outcome.action, outcome.number) == ("held", pull.number)
+        assert len(list(team.repo().get_issue(pull.number).get_comments())) == 1
+
+
+def test_when_main_moves_on_the_bots_own_branch_is_rebuilt_on_it_but_not_over_a_commit_by_hand(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_team(tmp_path, monkeypatch, with_jira=False) as team:
+        us1, us2 = team.number("US-001"), team.number("US-002")
+        team.repo().get_issue(us1).edit(title="US-001 · Invoice list with filters")
+        team.settle()
+        [pull] = team.open_pulls()
+        # main moves on (an unrelated line): the branch holds only the bot's commit
+        moved = team.text.replace(
+            "> As a customer, I want to download an invoice as PDF so that I can file it.",
+            "> As a customer, I want to download an invoice as PDF so that I can archive it.",
+        )
+        main_head = team.github.push_files({"backlog.md": moved})
+        team.settle()
+        head = team.repo().get_git_commit(team.open_pulls()[0].head.sha)
+        assert [p.sha for p in head.parents] == [main_head]  # rebuilt on main's new head
+        assert team.file_on(BRANCH) == moved.replace(
+            "### Story 1.1: Invoice list\n", "### Story 1.1: Invoice list with filters\n"
+        )
+
+        # Carol pushes to the branch, then main moves on again: her commit is not dropped
+        carol = team.github.push_files(
+            {"backlog.md": team.file_on(BRANCH) + "\n<!-- reviewed -->\n"},
+            branch=BRANCH,
+            pusher="carol",
+        )
+        team.github.push_files({"backlog.md": moved + "\n"})
+        team.settle()
+        start = len(team.github.requests())
+        team.repo().get_issue(us2).edit(title="US-002 · Invoice PDF download")
+        team.settle()
+        assert team.github.flow.git.refs[f"heads/{BRANCH}"] == carol
+        assert ref_moves(team.github.requests()[start:]) == []
+        comments = [c.body for c in team.repo().get_issue(pull.number).get_comments()]
+        assert any(
+            "main moved on, and rebuilding the branch on it would drop those commits" in c
+            and f"- {carol[:12]} by carol" in c
+            for c in comments
+        )
+        [still] = team.open_pulls()
+        assert still.number == pull.number and still.head.sha == carol

@@ -235,3 +235,22 @@ def test_moving_a_card_emits_projects_v2_item_edited(sandbox: GitHubSandbox) -> 
     assert body["changes"]["field_value"]["field_type"] == "single_select"
     item = sandbox.item_for_issue(issue["number"])
     assert sandbox.projects.value_of(item, "Status") == "Done"
+
+
+def test_a_ref_update_that_is_not_a_fast_forward_needs_force() -> None:
+    """``PATCH /git/refs/{ref}``: without ``force`` (or with false) GitHub refuses to move a
+    branch to a commit that does not descend from its head (422), so no commit is lost."""
+    with GitHubSandbox() as sandbox:
+        first = sandbox.push_files({"a.md": "one\n"})
+        second = sandbox.push_files({"a.md": "two\n"})
+        with httpx.Client(
+            base_url=sandbox.url, headers={"Authorization": f"token {sandbox.token}"}
+        ) as client:
+            path = "/repos/acme/bss/git/refs/heads/main"
+            back = client.patch(path, json={"sha": first})
+            assert back.status_code == 422 and "fast forward" in back.json()["message"]
+            assert client.patch(path, json={"sha": first, "force": False}).status_code == 422
+            assert sandbox.flow.git.refs["heads/main"] == second
+            assert client.patch(path, json={"sha": first, "force": True}).status_code == 200
+            assert sandbox.flow.git.refs["heads/main"] == first
+            assert client.patch(path, json={"sha": second}).status_code == 200  # fast-forward

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from backlog.errors import BadInputError, ConfigurationError, RemoteError
+from bot.gitops.lines import merge_lines
+from sync.github.port import BranchCommit, CommitIdentity, Comparison
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -21,6 +23,10 @@ log = logging.getLogger(__name__)
 BRANCH = "backlog-bot/sync"
 TITLE = "backlog-bot: changes from Jira/GitHub"
 MARKER = "<!-- backlog-bot:gitops -->"
+# Who the bot's commits name as author and committer: with the title as the message's first
+# line, what tells the bot's commits on its branch from the ones people push to it (a commit
+# amended, rebased or cherry-picked by hand names its committer instead).
+IDENTITY = CommitIdentity("backlog-bot", "backlog-bot@users.noreply.invalid")
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,8 @@ class Proposal:
 
 @dataclass
 class Outcome:
-    """What a run did: ``opened``, ``updated``, ``unchanged``, ``closed`` or ``none``."""
+    """What a run did: ``opened``, ``updated``, ``unchanged``, ``closed``, ``held`` (the
+    branch carries commits the bot did not make and is left alone) or ``none``."""
 
     action: str
     number: int | None = None
@@ -77,6 +84,8 @@ class Outcome:
         what = f"{changes} change(s), {conflicts} conflict(s)"
         if self.action == "none":
             return f"gitops: nothing to propose ({self.why or what})"
+        if self.action == "held":
+            return f"gitops: {self.why} ({what})"
         return f"gitops: pull request #{self.number} {self.action} ({what})"
 
 
@@ -114,7 +123,10 @@ class GitOps:
         if proposal.blocked:
             return Outcome("none", proposal=proposal, why=proposal.blocked)
         pull = repo.open_pull(branch, base)
-        if proposal.text == text:
+        branch_head = repo.branch_head(branch)
+        comparison = repo.compare(head, branch_head) if branch_head else None
+        foreign = others_commits(comparison) if comparison else []
+        if proposal.text == text and not foreign:
             if pull is None:
                 return Outcome("none", proposal=proposal)
             note = "Closed by backlog-bot: nothing from the trackers is left to write."
@@ -123,12 +135,33 @@ class GitOps:
                 note += "\n\nConflicts to resolve (left alone on both sides):\n" + "\n".join(left)
             repo.edit_pull(pull.number, body=f"{note}\n\n{MARKER}\n", state="closed")
             return Outcome("closed", pull.number, proposal=proposal)
-        body = pull_body(proposal, path)
+        if proposal.text == text:  # kept open: the commits pushed to it are theirs to close
+            why = "nothing from the trackers is left to write"
+            return self._hold(repo, pull, branch_head, foreign, proposal, why, base)
+        message = commit_message(proposal)
         sha = None
-        if pull is None or repo.contents_text(path, branch) != proposal.text:
-            sha = repo.commit_file(
-                branch, path, proposal.text, parent=head, message=commit_message(proposal)
-            )
+        if branch_head is None or comparison is None:
+            sha = repo.commit_file(branch, path, proposal.text, parent=head, message=message,
+                                   identity=IDENTITY)  # fmt: skip
+        elif comparison.behind_by == 0:  # the branch holds the base: a commit on top of it
+            current = repo.contents_text(path, branch_head)
+            merged: str | None = proposal.text
+            if foreign:  # their edits kept: only the lines the bot changes since are written
+                last = self._last_written(repo, comparison, text)
+                merged = None if current is None else merge_lines(last, current, proposal.text)
+            if merged is None:
+                why = f"the changes touch lines that the branch's other commits change in {path}"
+                return self._hold(repo, pull, branch_head, foreign, proposal, why, base)
+            if merged != current:
+                sha = repo.commit_file(branch, path, merged, parent=branch_head, message=message,
+                                       identity=IDENTITY)  # fmt: skip
+        elif foreign:
+            why = f"{base} moved on, and rebuilding the branch on it would drop those commits"
+            return self._hold(repo, pull, branch_head, foreign, proposal, why, base)
+        else:  # base moved on: rebuilt on it, replacing only the bot's own commits
+            sha = repo.commit_file(branch, path, proposal.text, parent=head, message=message,
+                                   identity=IDENTITY, replace=branch_head)  # fmt: skip
+        body = pull_body(proposal, path)
         if pull is None:
             pull = self._open(repo, branch, base, body)
             return Outcome("opened", pull.number, sha, proposal)
@@ -137,6 +170,52 @@ class GitOps:
         elif sha is None:
             return Outcome("unchanged", pull.number, proposal=proposal)
         return Outcome("updated", pull.number, sha, proposal)
+
+    def _last_written(self, repo: RepoFilesPort, comparison: Comparison, text: str) -> str:
+        """The file as the bot's newest commit on the branch wrote it (the base's text when
+        the branch has none): what the people's commits changed it from."""
+        for commit in reversed(comparison.ahead):
+            if is_bot_commit(commit):
+                written = repo.contents_text(self.config.path, commit.sha)
+                return text if written is None else written
+        return text
+
+    def _hold(
+        self,
+        repo: RepoFilesPort,
+        pull: OpenPull | None,
+        branch_head: str | None,
+        foreign: list[BranchCommit],
+        proposal: Proposal,
+        why: str,
+        base: str,
+    ) -> Outcome:
+        """The branch carries commits not made by the bot: left alone, and the pull request
+        says so once per head of the branch."""
+        commits = [f"- {c.sha[:12]} by {c.committer.name or c.committer.email}: "
+                   f"{(c.message.splitlines() or [''])[0]}" for c in foreign]  # fmt: skip
+        line = f"branch {self.config.branch} left alone: {why}"
+        if pull is None:
+            log.warning("gitops branch held", extra={"why": why, "head": branch_head})
+            return Outcome("held", proposal=proposal, why=line)
+        mark = f"<!-- backlog-bot:gitops-held {branch_head} -->"
+        if not any(mark in comment for comment in repo.pull_comments(pull.number)):
+            changes = [f"- {change}" for change in proposal.changes] or ["- (none)"]
+            body = "\n".join([
+                f"backlog-bot did not update `{self.config.branch}`: {why}. It carries commits "
+                "that backlog-bot did not make, and it never overwrites them:",
+                *commits,
+                "",
+                "The changes from the trackers it would have written:",
+                *changes,
+                "",
+                f"Bring the branch up to date by hand (merge `{base}` into it, keeping both "
+                "sides), or close this pull request and delete the branch: backlog-bot then "
+                "writes them at the next change from a tracker.",
+                mark,
+            ])  # fmt: skip
+            repo.comment_pull(pull.number, body)
+        return Outcome("held", pull.number, proposal=proposal, why=line)
 
     def _open(self, repo: RepoFilesPort, branch: str, base: str, body: str) -> OpenPull:
         try:
@@ -200,6 +279,21 @@ class GitOps:
         return proposal
 
 
+def is_bot_commit(commit: BranchCommit) -> bool:
+    first = (commit.message.splitlines() or [""])[0]
+    return commit.committer == IDENTITY and first == TITLE
+
+
+def others_commits(comparison: Comparison) -> list[BranchCommit]:
+    """The branch's commits (not on the base) that the bot did not make; when GitHub listed
+    only some, the unlisted ones count as others' (nothing unseen is overwritten)."""
+    others = [commit for commit in comparison.ahead if not is_bot_commit(commit)]
+    if not comparison.complete:
+        unlisted = CommitIdentity("", "")
+        others.append(BranchCommit("?" * 12, "(more commits than GitHub listed)", unlisted))
+    return others
+
+
 def _describe(name: str, drift: Drift, written: set[tuple[str, str]]) -> list[str]:
     lines = []
     for merge in sorted(drift.to_pull, key=lambda m: (m.item, m.field)):
@@ -232,7 +326,12 @@ def pull_body(proposal: Proposal, path: str) -> str:
         ]
     if proposal.notes:
         lines += ["", "### Not written", *[f"- {line}" for line in proposal.notes]]
-    lines += ["", "This branch belongs to backlog-bot: it is rebuilt on each change.", MARKER]
+    lines += [
+        "",
+        "backlog-bot adds a commit to this branch on each change (rebuilt on the base branch "
+        "when that moved on); commits pushed to it by hand are kept, never overwritten.",
+        MARKER,
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -56,7 +56,13 @@ class GitStore:
         return sha
 
     def add_commit(
-        self, message: str, tree: str, parents: list[str], *, author: dict[str, str]
+        self,
+        message: str,
+        tree: str,
+        parents: list[str],
+        *,
+        author: dict[str, str],
+        committer: dict[str, str] | None = None,
     ) -> str:
         if tree not in self.trees:
             raise SandboxError(422, "Tree SHA does not exist")
@@ -68,7 +74,7 @@ class GitStore:
             "tree": tree,
             "parents": list(parents),
             "author": dict(author),
-            "committer": dict(author),
+            "committer": dict(committer or author),
         }
         sha = _object_sha("commit", {**record, "n": len(self.commits)})
         self.commits[sha] = record
@@ -110,6 +116,35 @@ class GitStore:
             seen.add(sha)
             pending.extend(self.commits[sha]["parents"])
         return False
+
+    def ancestry(self, sha: str) -> set[str]:
+        """``sha`` and every commit it descends from."""
+        pending, seen = [sha], set()
+        while pending:
+            current = pending.pop()
+            if current in seen or current not in self.commits:
+                continue
+            seen.add(current)
+            pending.extend(self.commits[current]["parents"])
+        return seen
+
+    def compare(self, base: str, head: str) -> tuple[str | None, list[str], int]:
+        """The merge base of ``base`` and ``head``, the commits on ``head`` that ``base``
+        lacks (oldest first, in creation order) and how many ``head`` lacks."""
+        on_base, on_head = self.ancestry(base), self.ancestry(head)
+        common = on_base & on_head
+        # the best common ancestor: one that no other common ancestor descends from
+        merge_base = next(
+            (
+                sha
+                for sha in reversed(self.commits)
+                if sha in common
+                and not any(other != sha and sha in self.ancestry(other) for other in common)
+            ),
+            None,
+        )
+        ahead = [sha for sha in self.commits if sha in on_head and sha not in on_base]
+        return merge_base, ahead, len(on_base - on_head)
 
     # --- the Git data API ----------------------------------------------------------------------
 
@@ -191,6 +226,30 @@ class GitStore:
                 }
                 for path, blob in sorted(self.trees[sha].items())
             ],
+        }
+
+    def shape_rest_commit(self, api: str, html: str, sha: str) -> dict[str, Any]:
+        """A commit as the REST commits and compare endpoints list it."""
+        git = self.shape_commit(api, html, sha)
+        return {
+            "url": f"{api}/commits/{sha}",
+            "sha": sha,
+            "node_id": git["node_id"],
+            "html_url": git["html_url"],
+            "comments_url": f"{api}/commits/{sha}/comments",
+            "commit": {
+                "url": git["url"],
+                "author": git["author"],
+                "committer": git["committer"],
+                "message": git["message"],
+                "comment_count": 0,
+                "tree": git["tree"],
+                "verification": git["verification"],
+            },
+            # no GitHub account is known by a commit's e-mail here: GitHub's empty object
+            "author": {},
+            "committer": {},
+            "parents": git["parents"],
         }
 
     def shape_commit(self, api: str, html: str, sha: str) -> dict[str, Any]:

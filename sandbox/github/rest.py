@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from sandbox.github import shapes
 from sandbox.github.git import decode_blob
@@ -77,6 +78,7 @@ class RestApi:
             ("GET", REPO + r"/git/trees/(?P<sha>[0-9a-f]{40})", self.get_tree),
             ("POST", REPO + "/git/commits", self.create_commit),
             ("GET", REPO + r"/git/commits/(?P<sha>[0-9a-f]{40})", self.get_commit),
+            ("GET", REPO + r"/compare/(?P<basehead>.+)", self.compare),
             ("POST", REPO + "/check-runs", self.create_check_run),
             ("GET", REPO + r"/commits/(?P<ref>[^/]+)/check-runs", self.check_runs),
         ]
@@ -341,9 +343,13 @@ class RestApi:
             "email": f"{self.repo.owner}@users.noreply.sandbox",
         }
         author = {**author, "date": author.get("date") or shapes.now_iso()}
+        committer = fields.get("committer") or author
+        committer = {**committer, "date": committer.get("date") or author["date"]}
         git = self.flow.git
         with self.repo.lock:
-            sha = git.add_commit(message, tree, list(parents or []), author=author)
+            sha = git.add_commit(
+                message, tree, list(parents or []), author=author, committer=committer
+            )
             return 201, git.shape_commit(self.repo.api, self.repo.html, sha)
 
     def get_commit(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
@@ -352,6 +358,44 @@ class RestApi:
             if params["sha"] not in git.commits:
                 raise SandboxError(404, "Not Found")
             return 200, git.shape_commit(self.repo.api, self.repo.html, params["sha"])
+
+    def compare(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
+        """``GET /compare/{base}...{head}``: the merge base, the commits ``head`` has that
+        ``base`` lacks (paged by ``page``/``per_page``, default 250) and the counts."""
+        base_name, dots, head_name = params["basehead"].partition("...")
+        if not dots:
+            raise SandboxError(404, "Not Found")
+        git = self.flow.git
+        api, html = self.repo.api, self.repo.html
+        per_page = min(max(int(query.get("per_page") or 250), 1), 1000)
+        page = max(int(query.get("page") or 1), 1)
+        with self.repo.lock:
+            base, head = git.resolve(unquote(base_name)), git.resolve(unquote(head_name))
+            if base is None or head is None:
+                raise SandboxError(404, "Not Found")
+            merge_base, ahead, behind_by = git.compare(base, head)
+            if merge_base is None:
+                raise SandboxError(404, f"No common ancestor between {base_name} and {head_name}.")
+            status = (
+                "diverged" if ahead and behind_by else "ahead" if ahead
+                else "behind" if behind_by else "identical"
+            )  # fmt: skip
+            listed = ahead[(page - 1) * per_page : page * per_page]
+            return 200, {
+                "url": f"{api}/compare/{params['basehead']}",
+                "html_url": f"{html}/compare/{params['basehead']}",
+                "permalink_url": f"{html}/compare/{base}...{head}",
+                "diff_url": f"{html}/compare/{params['basehead']}.diff",
+                "patch_url": f"{html}/compare/{params['basehead']}.patch",
+                "base_commit": git.shape_rest_commit(api, html, base),
+                "merge_base_commit": git.shape_rest_commit(api, html, merge_base),
+                "status": status,
+                "ahead_by": len(ahead),
+                "behind_by": behind_by,
+                "total_commits": len(ahead),
+                "commits": [git.shape_rest_commit(api, html, sha) for sha in listed],
+                "files": [],
+            }
 
     def get_pull(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 200, self.flow.pull_shape(int(params["number"]))

@@ -30,9 +30,10 @@ import contextlib
 from collections.abc import Callable, Collection, Iterator
 from datetime import date
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
-from github import Auth, Github, GithubException, InputGitTreeElement
+from github import Auth, Github, GithubException, InputGitAuthor, InputGitTreeElement
 from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester
 from urllib3.util.retry import Retry
 
@@ -45,7 +46,14 @@ from backlog.errors import (
 from sync.calls import CallCounter
 from sync.github.auth import Credential, TokenSource
 from sync.github.limits import PacingPolicy, RateGovernor
-from sync.github.port import GitHubIssue, OpenPull, RemoteMilestone
+from sync.github.port import (
+    BranchCommit,
+    CommitIdentity,
+    Comparison,
+    GitHubIssue,
+    OpenPull,
+    RemoteMilestone,
+)
 from sync.github.refusals import credential_refused
 
 T = TypeVar("T")
@@ -482,16 +490,24 @@ class GitHubRestAdapter:
                 return None
             raise
 
-    def commit_file(self, branch: str, path: str, text: str, *, parent: str, message: str) -> str:
+    def commit_file(
+        self, branch: str, path: str, text: str, *, parent: str, message: str,
+        identity: CommitIdentity, replace: str | None = None,
+    ) -> str:  # fmt: skip
         """One commit on top of ``parent`` whose tree is ``parent``'s with ``path`` set to
-        ``text``; ``branch`` is created there or moved there (forced: the branch belongs to
-        the bot, which rebuilds it on the default branch each time). Returns the commit sha."""
+        ``text``, authored and committed by ``identity``; ``branch`` is created there or moved
+        there. The move is a fast-forward (GitHub answers 422 to one that is not: a commit
+        pushed meanwhile is never lost) unless ``replace`` names the branch's head to replace:
+        then it is forced, and only while the branch is still at that commit. Returns the
+        commit sha."""
         base = self._call(lambda: self._repo.get_git_commit(parent), idempotent=True)
         blob = self._call(lambda: self._repo.create_git_blob(text, "utf-8"), idempotent=True)
         element = InputGitTreeElement(path, "100644", "blob", sha=blob.sha)
         tree = self._call(lambda: self._repo.create_git_tree([element], base.tree), idempotent=True)
+        who = InputGitAuthor(identity.name, identity.email)
         commit = self._call(
-            lambda: self._repo.create_git_commit(message, tree, [base]), idempotent=True
+            lambda: self._repo.create_git_commit(message, tree, [base], who, who),
+            idempotent=True,
         )
         sha = str(commit.sha)
         ref = self._repo.get_git_ref(f"heads/{branch}")  # completed by the read: its own URL
@@ -502,8 +518,36 @@ class GitHubRestAdapter:
                 lambda: self._repo.create_git_ref(f"refs/heads/{branch}", sha), idempotent=False
             )
             return sha
-        self._call(lambda: ref.edit(sha, force=True), idempotent=True)
+        if replace is not None and ref.object.sha != replace:
+            raise RemoteError(
+                f"{branch} moved to {ref.object.sha[:12]} meanwhile: not replaced",
+                service=SERVICE,
+                status=409,
+            )
+        self._call(lambda: ref.edit(sha, force=replace is not None), idempotent=True)
         return sha
+
+    def compare(self, base: str, head: str) -> Comparison:
+        """``head`` against ``base`` (``GET /compare/{base}...{head}``, first 100 commits)."""
+        path = f"/compare/{quote(base, safe='/')}...{quote(head, safe='/')}"
+        data = self._json("GET", path, idempotent=True, params={"per_page": 100})
+        ahead = tuple(
+            BranchCommit(
+                str(item["sha"]),
+                str(item["commit"]["message"]),
+                CommitIdentity(
+                    str((item["commit"].get("committer") or {}).get("name") or ""),
+                    str((item["commit"].get("committer") or {}).get("email") or ""),
+                ),
+            )
+            for item in data.get("commits") or []
+        )
+        return Comparison(
+            merge_base=str(data["merge_base_commit"]["sha"]),
+            ahead=ahead,
+            behind_by=int(data.get("behind_by") or 0),
+            complete=len(ahead) >= int(data.get("ahead_by") or 0),
+        )
 
     def open_pull(self, branch: str, base: str) -> OpenPull | None:
         """The open pull request from ``branch`` (of this repository) into ``base``, if any."""
@@ -524,6 +568,16 @@ class GitHubRestAdapter:
             idempotent=False,
         )
         return OpenPull(int(pull.number), title, body, str(pull.head.sha), str(pull.html_url))
+
+    def pull_comments(self, number: int) -> list[str]:
+        """The bodies of a pull request's conversation comments (first 100, oldest first)."""
+        data = self._json(
+            "GET", f"/issues/{number}/comments", idempotent=True, params={"per_page": 100}
+        )
+        return [str(item.get("body") or "") for item in data or []]
+
+    def comment_pull(self, number: int, body: str) -> None:
+        self._json("POST", f"/issues/{number}/comments", {"body": body}, idempotent=False)
 
     def edit_pull(
         self, number: int, *, title: str | None = None, body: str | None = None,

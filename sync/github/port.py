@@ -60,16 +60,49 @@ class OpenPull:
     url: str
 
 
+@dataclass(frozen=True, slots=True)
+class CommitIdentity:
+    """Who a commit names as its author and committer."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class BranchCommit:
+    """A commit as a comparison lists it: its committer and message tell whose it is."""
+
+    sha: str
+    message: str
+    committer: CommitIdentity
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """``head`` against ``base`` (GitHub's compare): the commits ``head`` has that ``base``
+    lacks (oldest first; ``complete`` is False when GitHub listed only some) and how many
+    commits of ``base`` ``head`` lacks."""
+
+    merge_base: str
+    ahead: tuple[BranchCommit, ...]
+    behind_by: int
+    complete: bool = True
+
+
 class RepoFilesPort(Protocol):
     """A repository's files, branches and pull requests (the GitOps pull request)."""
 
     def default_branch(self) -> str: ...
     def branch_head(self, branch: str) -> str | None: ...
     def contents_text(self, path: str, ref: str) -> str | None: ...
+    def compare(self, base: str, head: str) -> Comparison: ...
     def commit_file(
-        self, branch: str, path: str, text: str, *, parent: str, message: str
-    ) -> str: ...
+        self, branch: str, path: str, text: str, *, parent: str, message: str,
+        identity: CommitIdentity, replace: str | None = None,
+    ) -> str: ...  # fmt: skip
     def open_pull(self, branch: str, base: str) -> OpenPull | None: ...
+    def pull_comments(self, number: int) -> list[str]: ...
+    def comment_pull(self, number: int, body: str) -> None: ...
     def create_pull(self, branch: str, base: str, *, title: str, body: str) -> OpenPull: ...
     def edit_pull(
         self, number: int, *, title: str | None = None, body: str | None = None,
