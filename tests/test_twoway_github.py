@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from github import Auth, Github
+from github.Milestone import Milestone
 
 from bot.cli.app import main
 from sandbox.github import GitHubSandbox
@@ -19,12 +20,16 @@ BILLING = Path(__file__).resolve().parent / "data" / "billing-backlog.md"
 
 
 @contextmanager
-def applied(file: Path, backlog: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubSandbox]:
-    """``backlog`` copied to ``file`` and applied to a GitHub sandbox (state beside the file)."""
+def applied(
+    file: Path, backlog: Path, monkeypatch: pytest.MonkeyPatch, *, board: bool = True
+) -> Iterator[GitHubSandbox]:
+    """``backlog`` copied to ``file`` and applied to a GitHub sandbox (state beside the file);
+    ``board``: with the sandbox's Projects v2 board (else issues and milestones only)."""
     file.write_bytes(backlog.read_bytes())
     with GitHubSandbox() as sandbox:
         for key, value in sandbox.env().items():
-            monkeypatch.setenv(key, value)
+            if key != "GITHUB_PROJECT" or board:
+                monkeypatch.setenv(key, value)
         monkeypatch.setenv("DATABASE_URL", f"sqlite:///{file.parent / 'state.db'}")
         assert main(["apply", str(file), "--target", "github"]) == 0
         yield sandbox
@@ -244,3 +249,105 @@ def test_a_story_sentence_edited_on_github_is_pulled_and_nothing_is_pushed_back(
         ] == []
         assert not [r for r in sandbox.requests() if "mutation" in str(r["body"])]
         carol.close()
+
+
+def _writes(sandbox: GitHubSandbox) -> list[tuple[str, str]]:
+    """The sandbox's logged writes to issues, labels, milestones and the board (GraphQL
+    mutations; GraphQL reads are POSTs too)."""
+    return [
+        (r["method"], r["path"])
+        for r in sandbox.requests()
+        if r["method"] in ("POST", "PATCH", "PUT", "DELETE")
+        and (r["path"] != "/graphql" or "mutation" in str(r["body"]))
+    ]
+
+
+def _milestone(client: Github, title: str) -> Milestone:
+    """The repository's milestone titled ``title`` (from the list: one GET)."""
+    milestones = client.get_repo("acme/bss").get_milestones(state="all")
+    return next(m for m in milestones if m.title == title)
+
+
+def _milestone_of(client: Github, number: int) -> str | None:
+    """The title of issue ``number``'s milestone, as the issue's JSON gives it."""
+    milestone = client.get_repo("acme/bss").get_issue(number).raw_data.get("milestone")
+    return str(milestone["title"]) if milestone else None
+
+
+def test_without_a_board_a_milestone_changed_on_github_is_the_sprint_pulled_into_the_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No board: the sprint lives in the issue's milestone. Dave moves US-002 from the
+    "Sprint 1: Foundation Setup" milestone to "Sprint 2: Foundation Completion"; plan shows it
+    as the tracker's, apply leaves it alone, pull --write moves the commitment in the sprint
+    plan byte-exactly, and the apply after it writes nothing."""
+    from tests.test_twoway_jira import _moved_us002
+
+    monkeypatch.delenv("GITHUB_PROJECT", raising=False)
+    file = tmp_path / "backlog.md"
+    with applied(file, REFERENCE, monkeypatch, board=False) as sandbox:
+        number = sandbox.issues_by_marker()["US-002"][0]
+        dave = Github(base_url=sandbox.url, auth=Auth.Token(sandbox.user_token("dave")))
+        repo = dave.get_repo("acme/bss")
+        assert _milestone_of(dave, number) == "Sprint 1: Foundation Setup"
+        repo.get_issue(number).edit(milestone=_milestone(dave, "Sprint 2: Foundation Completion"))
+        capsys.readouterr()
+
+        assert main(["plan", str(file), "--target", "github"]) == 0
+        assert (
+            f"  < pull     US-002 #{number}: sprint 'Sprint 1' -> 'Sprint 2' (tracker, by dave)"
+            in capsys.readouterr().out.splitlines()
+        )
+        sandbox.clear_requests()
+        assert main(["apply", str(file), "--target", "github"]) == 0
+        assert (
+            "left alone (changed on the tracker): US-002 sprint 'Sprint 1' -> 'Sprint 2'"
+            in capsys.readouterr().out
+        )
+        assert _writes(sandbox) == []
+        assert _milestone_of(dave, number) == "Sprint 2: Foundation Completion"
+
+        assert main(["pull", str(file), "--target", "github", "--write"]) == 0
+        assert file.read_text(encoding="utf-8") == _moved_us002(
+            REFERENCE.read_text(encoding="utf-8")
+        )
+        sandbox.clear_requests()
+        assert main(["apply", str(file), "--target", "github"]) == 0
+        assert _writes(sandbox) == []
+        capsys.readouterr()
+        assert main(["plan", str(file), "--target", "github"]) == 0
+        assert "changed since the last apply or pull" not in capsys.readouterr().out
+        dave.close()
+
+
+def test_without_a_board_a_milestone_and_a_sprint_plan_both_changed_are_a_conflict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The file takes US-002 out of Sprint 1 while GitHub moves it to Sprint 2: a conflict,
+    reported by plan (exit 1) and left alone on both sides by apply and pull."""
+    monkeypatch.delenv("GITHUB_PROJECT", raising=False)
+    file = tmp_path / "backlog.md"
+    with applied(file, REFERENCE, monkeypatch, board=False) as sandbox:
+        number = sandbox.issues_by_marker()["US-002"][0]
+        client = Github(base_url=sandbox.url, auth=Auth.Token(sandbox.token))
+        repo = client.get_repo("acme/bss")
+        repo.get_issue(number).edit(milestone=_milestone(client, "Sprint 2: Foundation Completion"))
+        text = REFERENCE.read_text(encoding="utf-8")
+        commitment = text[text.index("2. **US-002: Performance") :]
+        commitment = commitment[: commitment.index("3. **US-006: Health")]
+        dropped = text.replace(commitment, "").replace("3. **US-006: Health", "2. **US-006: Health")
+        file.write_text(dropped, encoding="utf-8")
+        capsys.readouterr()
+
+        assert main(["plan", str(file), "--target", "github"]) == 1
+        assert (
+            f"  ! conflict US-002 #{number}: sprint: conflict — file (none), tracker 'Sprint 2' "
+            "by acme (was 'Sprint 1')"
+        ) in capsys.readouterr().out.splitlines()
+        sandbox.clear_requests()
+        assert main(["apply", str(file), "--target", "github"]) == 1
+        assert _writes(sandbox) == []
+        assert _milestone_of(client, number) == "Sprint 2: Foundation Completion"
+        assert main(["pull", str(file), "--target", "github", "--write"]) == 1
+        assert file.read_text(encoding="utf-8") == dropped
+        client.close()

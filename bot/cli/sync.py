@@ -56,7 +56,7 @@ def plan(
     pull (read from the trackers); writes nothing. Exit 1 on a conflict."""
     from backlog.parse import load_backlog
     from bot.cli.prune_guard import require_stories
-    from bot.targets.twoway import guard, measure, policy
+    from bot.targets.twoway import guard, hold_left_alone, measure, policy
 
     backlog, text = load_backlog(file), _text(file)
     require_stories(backlog, str(file))
@@ -65,7 +65,9 @@ def plan(
 
     def run(_name: str, runner: SyncTarget) -> tuple[SyncReport, Drift]:
         drift = measure(runner, backlog, text, conflicts)
-        return runner.plan(guard(runner, backlog, drift), str(file), prune=prune), drift
+        guarded = guard(runner, backlog, drift)
+        hold_left_alone(runner, guarded, drift)
+        return runner.plan(guarded, str(file), prune=prune), drift
 
     results = _each(target, "planned", run)
     if prune and not prune_all:
@@ -104,7 +106,7 @@ def apply(
     from backlog.parse import load_backlog
     from bot.cli.progress import TargetProgress, choose_mode
     from bot.cli.prune_guard import require_stories
-    from bot.targets.twoway import guard, measure, policy, record_applied
+    from bot.targets.twoway import guard, hold_left_alone, measure, policy, record_applied
 
     backlog, text = load_backlog(file), _text(file)
     require_stories(backlog, str(file))
@@ -118,11 +120,11 @@ def apply(
 
     def run(name: str, runner: SyncTarget) -> tuple[SyncReport, Drift]:
         drift = measure(runner, backlog, text, conflicts)
+        guarded = guard(runner, backlog, drift)
+        hold_left_alone(runner, guarded, drift)
         with TargetProgress(name, mode) as progress:
             progress.phase("planning")
-            report = runner.apply(
-                guard(runner, backlog, drift), str(file), prune=prune, progress=progress
-            )
+            report = runner.apply(guarded, str(file), prune=prune, progress=progress)
             progress.finish(f"{report.applied} changes applied")
         if not report.failures:
             record_applied(runner, backlog, text, drift)

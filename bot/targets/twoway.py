@@ -64,6 +64,19 @@ def guard(runner: TwoWayRunner, backlog: Backlog, drift: Drift) -> Backlog:
     return adopt_tracker_values(runner.drift_source(), backlog, drift.left_alone())
 
 
+def hold_left_alone(runner: TwoWayRunner, guarded: Backlog, drift: Drift) -> int:
+    """Before apply (and plan): ``guarded`` (``guard``'s backlog) carries the tracker's value
+    of each field left alone; what the tracker holds of them is recorded as pushed (in the
+    state database only), so that apply sends no write repeating the tracker's own value (a
+    milestone moved on GitHub, a renamed issue). Content the field does not decide alone (a
+    priority label following a board change) is still written by apply."""
+    held: dict[str, set[str]] = {}
+    for merge in drift.left_alone():
+        if (merge.item, merge.field) not in drift.untidy:
+            held.setdefault(merge.item, set()).add(merge.field)
+    return runner.record_held(guarded, held) if held else 0
+
+
 def record_applied(runner: TwoWayRunner, backlog: Backlog, text: str, drift: Drift) -> int:
     """After apply: the file's value is the base of every field it pushed or found equal."""
     source = runner.drift_source()

@@ -111,7 +111,14 @@ class BacklogCheck:
         """Plan (or apply) each target two-way, as the CLI does: fields changed on the
         tracker since the last apply or pull are left alone and listed, never pushed back."""
         from bot.targets.newstories import adopt_matching
-        from bot.targets.twoway import guard, measure, policy, record_agreed, record_applied
+        from bot.targets.twoway import (
+            guard,
+            hold_left_alone,
+            measure,
+            policy,
+            record_agreed,
+            record_applied,
+        )
 
         lines = []
         conflicts = policy()
@@ -122,6 +129,7 @@ class BacklogCheck:
                 drift = measure(runner, backlog, text, conflicts)
                 record_agreed(runner, backlog, drift)  # a merged GitOps proposal: now agreed
                 guarded = guard(runner, backlog, drift)
+                hold_left_alone(runner, guarded, drift)
                 if apply:
                     done = runner.apply(guarded, self.path, prune=False, progress=None)
                     if not done.failures:

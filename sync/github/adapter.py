@@ -612,4 +612,5 @@ def _remote(data: dict[str, Any], etag: str | None = None) -> GitHubIssue:
         assignees=tuple(user["login"] for user in data.get("assignees") or []),
         etag=etag,
         closed_at=data.get("closed_at"),
+        milestone_title=str(milestone["title"]) if milestone else None,
     )

@@ -1,12 +1,15 @@
 """GitHub's side of two-way sync: linked stories' title, and the board's Story Points,
-Priority, Status and Sprint.
+Priority, Status and Sprint; without a board, the sprint is the issue's milestone.
 
 Read in batches: the Projects v2 board's items, 100 per page, each with its issue's title and
 field values; stories not on a board are read from the repository's issue list (100 per page).
 The file side is what the mapping sends (title ``US-001 · <name>``); a tracker title goes back
 without its ``US-001 ·`` prefix into the story heading, the board fields into
 ``**Story Points:**``, ``**Priority:**`` and ``**Status:**``, the Sprint into the sprint plan.
-Who changed a board value is its creator; who renamed an issue, the repository's issue events.
+With no board configured, the mapping puts a story in its sprint's milestone: the milestone's
+title (``Sprint 2``, or ``Sprint 2: <name>`` read as ``Sprint 2``) is the story's sprint.
+Who changed a board value is its creator; who renamed or (de)milestoned an issue, the
+repository's issue events.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from sync.github.mapping import (
 )
 from sync.github.port import GitHubProjectsPort, GitHubRestPort
 from sync.issue_text import SEPARATOR, story_name
-from sync.twoway import LiveItem, adopt_value, story_edit, untidy_title
+from sync.twoway import LiveItem, adopt_value, sprint_number, story_edit, untidy_title
 
 FIELDS = ("title", "points", "priority", "status", "sprint", "story")
 STORY_SECTION = re.compile(r"^### User story\n> (?P<sentence>[^\n]*)$", re.MULTILINE)
@@ -61,13 +64,13 @@ class GitHubDrift:
         values: dict[str, Any] = {
             "title": story_name(story),
             "story": story.user_story.text if story.user_story else None,
+            "sprint": written.get("sprint"),  # the board's Sprint, else the milestone
         }
         if self.project_id:
             values.update(
                 points=story.points,
                 priority=priority_name(story.priority),
                 status=written.get("status"),
-                sprint=written.get("sprint"),
             )
         return values
 
@@ -107,6 +110,8 @@ class GitHubDrift:
                 backlog_id = missing.get(issue.number)
                 if backlog_id is not None:
                     values = {"title": issue.title.removeprefix(backlog_id + SEPARATOR)}
+                    if not self.project_id:  # no board: the milestone is the sprint
+                        values["sprint"] = milestone_sprint(issue.milestone_title)
                     sentence = story_sentence(issue.body)
                     if sentence is not None:
                         values["story"] = sentence
@@ -117,9 +122,9 @@ class GitHubDrift:
         return found
 
     def who_changed(self, wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        """Who renamed the issues: one page of the repository's issue events, read only when
-        such a change needs a name."""
-        kinds = {"title": "title"}
+        """Who renamed or (de)milestoned the issues: one page of the repository's issue
+        events, read only when such a change needs a name."""
+        kinds = {"title": "title", "sprint": "milestone"}
         asked = [(item, name) for item, name in wanted if name in kinds and item in self.links]
         if not asked:
             return {}
@@ -136,6 +141,13 @@ class GitHubDrift:
 
     def adopt(self, story: Story, name: str, value: Any) -> Story:
         return adopt_value(story, name, value)
+
+
+def milestone_sprint(title: str | None) -> str | None:
+    """The sprint a milestone stands for: ``Sprint 2: Billing`` (the mapping's title for a
+    named sprint) -> ``Sprint 2``; a milestone not named after a sprint, as titled."""
+    number = sprint_number(title)
+    return f"Sprint {number}" if number is not None else title
 
 
 def story_sentence(body: str | None) -> str | None:

@@ -199,6 +199,7 @@ class GitHubSync:
         desired = desired_state(backlog, self.mapping)
         plan = self._plan(desired, prune=False)
         numbers = issue_numbers(self.links)
+        board = project_enabled(desired, self.project_title)
         updates: list[LinkRecord] = []
         for change in plan.changes:
             fields = held.get(change.backlog_id)
@@ -208,7 +209,7 @@ class GitHubSync:
             link = self.links.get((spec.kind, spec.backlog_id))
             if link is None:
                 continue
-            allowed = {key for name in fields for key in HELD_KEYS.get(name, ())}
+            allowed = {key for name in fields for key in held_keys(name, board)}
             if change.kind in ISSUE_KINDS and set(change.diff) <= allowed:
                 ms = milestone_number(self.links, spec.milestone)
                 content = issue_content(spec, desired, numbers, ms, self.jira)
@@ -262,9 +263,17 @@ HELD_KEYS: Mapping[str, tuple[str, ...]] = {
     "title": ("title",),
     "points": (FIELD_POINTS,),
     "priority": (FIELD_PRIORITY,),
-    "sprint": (FIELD_SPRINT,),  # the milestone follows the board's sprint: apply writes it
+    "sprint": (FIELD_SPRINT,),  # with a board; without one the milestone is the sprint
     "story": ("body",),  # the sentence is one part of the body
 }
+
+
+def held_keys(name: str, board: bool) -> tuple[str, ...]:
+    """The parts of an issue and its board item that hold two-way field ``name``: without a
+    board, the sprint is the issue's milestone."""
+    if name == "sprint" and not board:
+        return ("milestone",)
+    return HELD_KEYS.get(name, ())
 
 
 def _pulled(

@@ -34,6 +34,7 @@ class GitHubIssue:
     assignees: tuple[str, ...]
     etag: str | None = None
     closed_at: str | None = None  # when it was last closed (ISO 8601), for the burndown
+    milestone_title: str | None = None  # without a board, the story's sprint lives here
 
     @property
     def backlog_id(self) -> str | None:
