@@ -27,13 +27,16 @@ from typing import Any
 
 from backlog.model import Backlog, Story
 
-FIELDS = ("title", "heading", "points", "priority", "status", "sprint", "story")
+FIELDS = ("title", "heading", "points", "priority", "status", "sprint", "story", "dependencies")
 LABELS = {
     "points": ("story points", "points", "estimate", "story point estimate", "sp"),
     "priority": ("priority",),
     "status": ("status", "state"),
     "title": ("title",),
+    "dependencies": ("dependencies", "depends on", "dependency"),
 }
+# how a file says "no dependencies", as the parser reads it (``backlog.markdown.fields``)
+NONE_WORDS = frozenset({"none", "-", "–", "—", "n/a", "na", "nil", "no dependencies", "n.a."})
 # **Label:** value | **Label**: value | __Label:__ value, optionally as a list item
 BOLD_LABEL = re.compile(
     r"^(?P<lead>[ \t]*(?:[-*+][ \t]+)?)(?P<mark>\*\*|__)(?P<label>[^*_\n]+?)[ \t]*"
@@ -78,6 +81,7 @@ def apply_edits(text: str, backlog: Backlog, edits: Iterable[FieldEdit]) -> Edit
     result = EditResult(text)
     placed: list[tuple[Story, FieldEdit]] = []
     moves: list[FieldEdit] = []
+    context = _Context(backlog)
     for edit in edits:
         story = stories.get(edit.story_id)
         if story is None:
@@ -88,7 +92,7 @@ def apply_edits(text: str, backlog: Backlog, edits: Iterable[FieldEdit]) -> Edit
             placed.append((story, edit))
     # bottom-up: a line added to one story never moves the lines of the stories above it
     for story, edit in sorted(placed, key=lambda pair: -pair[0].line):
-        why = _apply(lines, story, edit)
+        why = _apply(lines, story, edit, context)
         if why:
             result.skipped.append((edit, why))
         else:
@@ -102,7 +106,26 @@ def apply_edits(text: str, backlog: Backlog, edits: Iterable[FieldEdit]) -> Edit
     return result
 
 
-def _apply(lines: list[str], story: Story, edit: FieldEdit) -> str | None:
+@dataclass
+class _Context:
+    """What an edit needs to know of the whole document: its ids, its word for "none"."""
+
+    backlog: Backlog
+    ids: set[str] = field(default_factory=set)
+    none_word: str = "None"
+
+    def __post_init__(self) -> None:
+        self.ids = {s.id for s in self.backlog.iter_stories()} | {e.id for e in self.backlog.epics}
+        words: dict[str, int] = {}
+        for story in self.backlog.iter_stories():
+            raw = (story.dependencies_raw or "").strip()
+            if raw.casefold().rstrip(".") in NONE_WORDS:
+                words[raw] = words.get(raw, 0) + 1
+        if words:  # the file's most used word ("None", "—" ...)
+            self.none_word = max(words, key=lambda word: words[word])
+
+
+def _apply(lines: list[str], story: Story, edit: FieldEdit, context: _Context) -> str | None:
     start = story.line - 1
     end = (story.end_line or story.line) + 1  # room for a status line added above
     if not 0 <= start < len(lines) or not HEADING.match(_body(lines[start])):
@@ -114,6 +137,12 @@ def _apply(lines: list[str], story: Story, edit: FieldEdit) -> str | None:
         return _set_heading(lines, start, edit.value)
     if edit.field not in LABELS:
         return f"cannot write the field {edit.field!r}"
+    if edit.field == "dependencies" and edit.field in found:
+        target = found[edit.field]
+        new = _dependencies_value(story, target.match["value"], edit.value, context)
+        if new is None or new.startswith("!"):
+            return new[1:] if new else None
+        edit = FieldEdit(edit.story_id, edit.field, new)
     if edit.field in found:
         target = found[edit.field]
         lines[target.number] = _replace_value(lines[target.number], target, edit)
@@ -122,7 +151,9 @@ def _apply(lines: list[str], story: Story, edit: FieldEdit) -> str | None:
         return f"{story.id} has no {edit.field} line to change (line {story.line})"
     if not found:
         return f"{story.id} has no field lines to put a status next to (line {story.line})"
-    last = max(found.values(), key=lambda f: f.number)
+    # next to the estimate and priority lines (as before dependencies became writable)
+    near = [f for name, f in found.items() if name != "dependencies"] or list(found.values())
+    last = max(near, key=lambda f: f.number)
     lines.insert(last.number + 1, _new_line(lines[last.number], last, "Status", edit.value))
     return None
 
@@ -166,6 +197,39 @@ def _replace_value(line: str, target: _FieldLine, edit: FieldEdit) -> str:
         new = edit.value
     body = _body(line)
     return body[: match.start("value")] + new + body[match.end("value") :] + _ending(line)
+
+
+def _dependencies_value(story: Story, old: str, value: str, context: _Context) -> str | None:
+    """The dependencies line's new value for the ids ``value`` (comma-separated): the parts
+    written before that name only ids still wanted (or no backlog item) kept as written
+    (``US-001 (Prometheus deployed)``), the new ids added after them with the file's own
+    separator, the file's word for none when nothing is left. ``!reason`` when the line
+    cannot be rewritten."""
+    wanted = [part.strip() for part in value.split(",") if part.strip()]
+    unknown = [target for target in wanted if target not in context.ids]
+    if unknown:
+        return (
+            f"!{story.id} is blocked on the tracker by {', '.join(unknown)}, which no item of "
+            "the file is; write that dependency by hand"
+        )
+    raw = (story.dependencies_raw or "").strip()
+    if " ".join(old.split()) != " ".join(raw.split()):
+        return f"!{story.id}: the dependencies are not written on their one line; change them by hand"
+    kept: list[str] = []
+    covered: set[str] = set()
+    for dep in story.dependencies:
+        if dep.kind == "none":
+            continue
+        targets = ((dep.target,) if dep.target else ()) + dep.resolved
+        if dep.kind == "epic" and not set(dep.resolved) & set(wanted):
+            targets = (dep.target,) if dep.target else ()  # the epic's own issue (Jira)
+        if all(t in wanted or t not in context.ids for t in targets):
+            kept.append(dep.raw.strip())
+            covered.update(targets)
+    parts = kept + [target for target in wanted if target not in covered]
+    if not parts:
+        return old if raw.casefold().rstrip(".") in NONE_WORDS else context.none_word
+    return ("; " if ";" in raw and "," not in raw else ", ").join(parts)
 
 
 def _new_line(neighbour: str, like: _FieldLine, label: str, value: str) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from backlog.edit import FieldEdit, read_fields
-from backlog.model import Backlog, Sprint, SprintCommitment, Story
+from backlog.model import Backlog, Dependency, Sprint, SprintCommitment, Story
 from sync.issue_text import SEPARATOR
 from sync.merge import FieldMerge
 
@@ -37,6 +37,9 @@ class LiveItem:
     # fields whose tracker value means the file's but is not written the way the mapping
     # writes it (a summary without its "US-001 · " prefix): apply still rewrites them
     untidy: frozenset[str] = frozenset()
+    # what apply last pushed of a field, as the link records remember it (the dependencies
+    # it linked): the merge base of a field that has none recorded yet (``sync.merge``)
+    pushed: Mapping[str, Any] = field(default_factory=dict)
 
 
 class DriftSource(Protocol):
@@ -115,11 +118,14 @@ def compare(
             if name not in item.values or name not in mine:
                 continue  # a field one side does not hold is not two-way for this story
             has_base = (story.id, name) in base
+            known = base.get((story.id, name))
+            if not has_base and name in item.pushed:
+                has_base, known = True, item.pushed[name]  # see LiveItem.pushed
             merge = FieldMerge(
                 source.target,
                 story.id,
                 name,
-                base.get((story.id, name)),
+                known,
                 mine.get(name),
                 item.values[name],
                 has_base=has_base,
@@ -235,6 +241,8 @@ def story_edit(
     sentence on its line, a sprint (or none) as the story's place in the sprint plan."""
     if name == "sprint":
         return sprint_edit(story, value)
+    if name == "dependencies":  # the ids, in the file's own style (``backlog.edit``)
+        return FieldEdit(story.id, "dependencies", ", ".join(sorted(value or ())))
     if value is None:
         return None
     if name == "story":
@@ -272,3 +280,58 @@ def adopt_value(
         sentence = story.user_story.model_copy(update={"text": " ".join(str(value).split())})
         return story.model_copy(update={"user_story": sentence})
     return story  # a sprint is adopted by the sprint plan (``adopt_tracker_values``)
+
+
+def dependency_targets(dep: Dependency, *, epic_stories: bool) -> tuple[str, ...]:
+    """The backlog ids one dependency links as blockers: a story's or an epic's id, the ids a
+    phrase resolves to; ``epic_stories``: an epic's stories too (GitHub links each of them,
+    Jira the epic's issue alone)."""
+    if dep.kind == "epic" and not epic_stories:
+        return (dep.target,) if dep.target else ()
+    return ((dep.target,) if dep.target else ()) + dep.resolved
+
+
+def dependency_ids(story: Story, linked: Collection[str], *, epic_stories: bool) -> tuple[str, ...]:
+    """The backlog ids the tracker links ``story`` as blocked by (``dependency_targets``),
+    those the tracker has an issue for."""
+    found = {
+        target
+        for dep in story.dependencies
+        for target in dependency_targets(dep, epic_stories=epic_stories)
+        if target != story.id and target in linked
+    }
+    return tuple(sorted(found))
+
+
+def adopt_dependencies(
+    story: Story, value: Any, linked: Collection[str], *, epic_stories: bool
+) -> Story:
+    """``story`` whose dependencies link exactly the tracker's ids ``value`` (the mapping then
+    adds and removes no link). The written text (``dependencies_raw``), phrases (their note)
+    and dependencies the tracker cannot hold (no issue yet) are kept, so that the issue's
+    text stays what was pushed; an id only the tracker names becomes a story dependency."""
+    wanted = set(value or ())
+
+    def stays(target: str) -> bool:
+        return target in wanted or target not in linked
+
+    kept: list[Dependency] = []
+    covered: set[str] = set()
+    for dep in story.dependencies:
+        targets = dependency_targets(dep, epic_stories=epic_stories)
+        if all(stays(t) for t in targets):
+            kept.append(dep)
+        elif dep.kind == "phrase" or any(stays(t) for t in targets):
+            target = dep.target if dep.target and stays(dep.target) else None
+            resolved = tuple(t for t in dep.resolved if stays(t))
+            dep = dep.model_copy(update={"target": target, "resolved": resolved})
+            kept.append(dep)
+        else:
+            continue  # every issue it linked was unlinked on the tracker
+        covered.update(dependency_targets(dep, epic_stories=epic_stories))
+    kept += [
+        Dependency(raw=target, kind="story", target=target)
+        for target in sorted(wanted - covered)
+        if target in linked  # a tracker key no backlog item has: nothing to link
+    ]
+    return story.model_copy(update={"dependencies": tuple(kept)})

@@ -110,12 +110,27 @@ class GitHubTarget:
             for row in linked_stories(self.store.engine, self.name)
             if row.extra.get("number")
         }
-        project = self.store.load().get(("project", "project")) if self.projects else None
+        records = self.store.load()
+        project = records.get(("project", "project")) if self.projects else None
+        names = {
+            int(rec.remote_id): backlog_id
+            for (kind, backlog_id), rec in records.items()
+            if kind in ("epic", "story") and rec.remote_id.isdigit()
+        }
+        # what apply linked as blocking each story: the base of a list with none yet
+        pushed = {
+            backlog_id: {"dependencies": tuple(sorted(rec.extra.get("blocked_by") or ()))}
+            for (kind, backlog_id), rec in records.items()
+            if kind == "story"
+        }
         return GitHubDrift(
             self.rest,
             links,
             projects=self.projects,
             project_id=project.remote_id if project is not None else None,
+            names=names,
+            pushed=pushed,
+            dependencies=self.mapping.dependencies_as == "api",
         )
 
     def plan(self, backlog: Backlog, source: str, *, prune: bool) -> SyncReport:

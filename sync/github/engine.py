@@ -204,6 +204,14 @@ class GitHubSync:
         for change in plan.changes:
             fields = held.get(change.backlog_id)
             spec = desired.issue(change.backlog_id)
+            if change.kind == "dependency" and fields and "dependencies" in fields:
+                link = self.links.get(("story", change.backlog_id))
+                if link is not None:  # GitHub holds the blockers the file now names
+                    have = set(link.extra.get("blocked_by") or ())
+                    new = (have | set(change.fields["add"])) - set(change.fields["remove"])
+                    link.extra["blocked_by"] = sorted(new)
+                    updates.append(link)
+                continue
             if change.action != "update" or not fields or spec is None:
                 continue
             link = self.links.get((spec.kind, spec.backlog_id))
@@ -265,6 +273,8 @@ HELD_KEYS: Mapping[str, tuple[str, ...]] = {
     "priority": (FIELD_PRIORITY,),
     "sprint": (FIELD_SPRINT,),  # with a board; without one the milestone is the sprint
     "story": ("body",),  # the sentence is one part of the body
+    # the body lists the dependencies no issue stands for; the blockers are read live
+    "dependencies": ("body",),
 }
 
 

@@ -1,11 +1,15 @@
-"""Jira's side of two-way sync: linked stories' summary, points, priority, status and sprint.
+"""Jira's side of two-way sync: linked stories' summary, points, priority, status, sprint
+and dependencies.
 
 Read in batches: one ``key in (...)`` JQL page per 100 linked stories, with only the mapped
 fields. The file side is what the mapping sends (the summary is the story heading's name,
 the priority the ``[jira] priorities`` name); a tracker value goes back into the file as the
 story heading, ``**Story Points:**``, ``**Priority:**`` (the backlog's own word for the Jira
 priority) and ``**Status:**``; a sprint (the issue's open sprint, else the last one it was in)
-moves the story in the sprint plan. Who changed each field comes from the search's changelog.
+moves the story in the sprint plan. The dependencies are the issues linked to the story as
+"is blocked by" (the mapping's "Blocks" links), named by backlog id through the links table
+(a key no linked item has is shown as the key); they go back into ``**Dependencies:**``.
+Who changed each field comes from the search's changelog.
 """
 
 from __future__ import annotations
@@ -20,9 +24,16 @@ from sync.issue_text import SEPARATOR, story_name
 from sync.jira.mapping import JiraMappingConfig, jira_priority
 from sync.jira.port import JiraPort, JiraProjectConfig
 from sync.jira.wiki import wiki_text
-from sync.twoway import LiveItem, adopt_value, story_edit, untidy_title
+from sync.twoway import (
+    LiveItem,
+    adopt_dependencies,
+    adopt_value,
+    dependency_ids,
+    story_edit,
+    untidy_title,
+)
 
-FIELDS = ("title", "points", "priority", "status", "sprint", "story")
+FIELDS = ("title", "points", "priority", "status", "sprint", "story", "dependencies")
 STORY_LABEL = re.compile(r"^\s*\*?User story:\*?\s*", re.IGNORECASE)
 PAGE = 100
 
@@ -37,12 +48,20 @@ class JiraDrift:
         mapping: JiraMappingConfig,
         keys: Mapping[str, str],
         project: JiraProjectConfig | None = None,
+        *,
+        names: Mapping[str, str] | None = None,
+        pushed: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        """``keys``: backlog id -> Jira key of the linked stories."""
+        """``keys``: backlog id -> Jira key of the linked stories; ``names``: Jira key ->
+        backlog id of every linked issue (stories and epics, what a link can point at);
+        ``pushed``: backlog id -> field -> what apply last pushed (``LiveItem.pushed``)."""
         self.port = port
         self.mapping = mapping
         self.keys = dict(keys)
         self.project = project
+        self.names = dict(names) if names is not None else {k: b for b, k in keys.items()}
+        self.pushed = dict(pushed or {})
+        self.linked = frozenset(self.names.values())
 
     def file_values(self, story: Story, written: Mapping[str, str]) -> dict[str, Any]:
         values: dict[str, Any] = {
@@ -51,6 +70,7 @@ class JiraDrift:
             "status": written.get("status"),
             "sprint": written.get("sprint"),
             "story": story.user_story.text if story.user_story else None,
+            "dependencies": dependency_ids(story, self.linked, epic_stories=False),
         }
         priority = jira_priority(story.priority, self.mapping.priorities)
         if priority is not None:
@@ -81,6 +101,9 @@ class JiraDrift:
                     "priority": issue.priority,
                     "status": issue.status,
                     "sprint": issue.plan_sprint,
+                    "dependencies": tuple(
+                        sorted(self.names.get(key, key) for key in issue.blocked_by)
+                    ),
                 }
                 sentence = story_sentence(issue.description)
                 if sentence is not None:  # a description without it says nothing about it
@@ -88,7 +111,12 @@ class JiraDrift:
                 untidy = untidy_title(backlog_id, issue.summary)
                 authors = _authors(issue.changed_by, project)
                 found[backlog_id] = LiveItem(
-                    backlog_id, issue.key, values, authors=authors, untidy=untidy
+                    backlog_id,
+                    issue.key,
+                    values,
+                    authors=authors,
+                    untidy=untidy,
+                    pushed=self.pushed.get(backlog_id, {}),
                 )
         return found
 
@@ -96,6 +124,8 @@ class JiraDrift:
         return story_edit(story, name, value, self._backlog_priority)
 
     def adopt(self, story: Story, name: str, value: Any) -> Story:
+        if name == "dependencies":
+            return adopt_dependencies(story, value, self.linked, epic_stories=False)
         return adopt_value(story, name, value, self._backlog_priority)
 
     def who_changed(self, wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:

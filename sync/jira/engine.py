@@ -189,6 +189,8 @@ CONTENT_KEYS: Mapping[str, tuple[str, ...]] = {
     "points": ("points",),
     "priority": ("priority",),
     "story": ("description",),  # the sentence is one part of the description
+    # the description quotes the dependencies as written; the links are read live
+    "dependencies": ("description",),
 }
 
 
