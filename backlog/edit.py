@@ -7,7 +7,11 @@ story's own field line in the file's own style (``**Story Points:** 13``,
 text after the value (``13 (re-estimated)``) and the line ending. A ``status`` with no line
 yet is added right after the story's last field line, copying that line's style. Titles go
 where the title lives: the ``**Title:**`` line, else the story heading after its ``Story 1.2:``
-prefix. Every other byte of the document is left as it was.
+prefix. A ``dependencies`` edit (value: the ids, comma-separated) rewrites the
+``**Dependencies:**`` line: the parts naming only ids still wanted (or no item of the file)
+kept as written, the other ids added after them with the line's own separator, the file's
+word for none (``None``, ``—``) when nothing is left. Every other byte of the document is
+left as it was.
 
 A ``sprint`` edit (value: a sprint number, or empty for none) moves the story's commitment
 in the sprint plan: its list item with the lines under it, or its table row, goes to the end
@@ -214,7 +218,9 @@ def _dependencies_value(story: Story, old: str, value: str, context: _Context) -
         )
     raw = (story.dependencies_raw or "").strip()
     if " ".join(old.split()) != " ".join(raw.split()):
-        return f"!{story.id}: the dependencies are not written on their one line; change them by hand"
+        return (
+            f"!{story.id}: the dependencies are not written on their one line; change them by hand"
+        )
     kept: list[str] = []
     covered: set[str] = set()
     for dep in story.dependencies:

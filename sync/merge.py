@@ -12,6 +12,9 @@ With no base yet (a link made before two-way sync), a difference is taken to com
 tracker when the tracker holds it and the file does not change it: the file is what was pushed.
 The fields that became two-way later (the story sentence, the sprint) were always pushed from
 the file before: without a base, a difference in them is the file's, as it was then.
+Where the links table remembers what apply pushed (the dependencies it linked), that is the
+base of a field with none recorded (``sync.twoway.LiveItem.pushed``): an upgrade shows no
+drift, a change on either side since is told apart, and nothing of the tracker's is reverted.
 ``[sync] conflicts`` resolves ``both``: ``report`` (default: leave both sides alone, exit 1),
 ``file-wins`` (push the file's value) or ``tracker-wins`` (pull the tracker's value).
 """
@@ -118,8 +121,10 @@ def conflict_policy(table: Mapping[str, Any]) -> str:
 
 
 def _show(value: Any) -> str:
-    if value is None or value == "":
+    if value is None or value == "" or value == () or value == []:
         return "(none)"
+    if isinstance(value, tuple | list):  # a set of ids: ``US-001, US-004``
+        return ", ".join(str(v) for v in value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     text = str(value)
