@@ -277,6 +277,31 @@ def test_jira_links_made_before_dependencies_were_two_way_are_their_own_base(
     assert jira.blockers("US-003") == {us2} and jira.blockers("US-004") == {jira.key("US-001")}
 
 
+def test_a_jira_blocker_no_backlog_item_has_is_reported_not_dropped(
+    backlog: Backlog, jira: Jira, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bob links an issue made in Jira alone as blocking US-001: plan shows it by its key,
+    pull writes nothing and says why, apply keeps the link."""
+    other = jira.client.create_issue(
+        project="BSS", summary="Vendor contract", issuetype={"name": "Task"}
+    ).key
+    jira.client.create_issue_link("Blocks", other, jira.key("US-001"))
+    us1 = jira.key("US-001")
+    before = backlog.text()
+
+    code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
+    assert code == 0
+    assert f"  < pull     US-001 {us1}: dependencies (none) -> {other} (tracker)" in out
+    code, out = _run(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
+    assert code == 0 and backlog.text() == before
+    assert (
+        f"  not written: US-001 dependencies: US-001 is blocked on the tracker by {other}, "
+        "which no item of the file is; write that dependency by hand"
+    ) in out
+    assert main(["apply", str(backlog.file), "--target", "jira"]) == 0
+    assert jira.blockers("US-001") == {other}
+
+
 def _forget_base(backlog: Backlog, field: str) -> None:
     """The state database as an older version left it: no merge base for ``field``."""
     url = os.environ["DATABASE_URL"]
