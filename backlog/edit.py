@@ -31,13 +31,24 @@ from typing import Any
 
 from backlog.model import Backlog, Story
 
-FIELDS = ("title", "heading", "points", "priority", "status", "sprint", "story", "dependencies")
+FIELDS = (
+    "title",
+    "heading",
+    "points",
+    "priority",
+    "status",
+    "sprint",
+    "story",
+    "dependencies",
+    "epic",
+)
 LABELS = {
     "points": ("story points", "points", "estimate", "story point estimate", "sp"),
     "priority": ("priority",),
     "status": ("status", "state"),
     "title": ("title",),
     "dependencies": ("dependencies", "depends on", "dependency"),
+    "epic": ("epic", "parent epic"),
 }
 # how a file says "no dependencies", as the parser reads it (``backlog.markdown.fields``)
 NONE_WORDS = frozenset({"none", "-", "–", "—", "n/a", "na", "nil", "no dependencies", "n.a."})
@@ -52,6 +63,7 @@ PLAIN_LABEL = re.compile(
 )
 HEADING = re.compile(r"^(?P<hashes>#{1,6}[ \t]+)(?P<text>.*?)(?P<trail>[ \t]*#*[ \t]*)$")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
+EPIC_ID = re.compile(r"\bEPIC-\d+\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,7 @@ def apply_edits(text: str, backlog: Backlog, edits: Iterable[FieldEdit]) -> Edit
     result = EditResult(text)
     placed: list[tuple[Story, FieldEdit]] = []
     moves: list[FieldEdit] = []
+    epic_moves: list[FieldEdit] = []
     context = _Context(backlog)
     for edit in edits:
         story = stories.get(edit.story_id)
@@ -92,6 +105,8 @@ def apply_edits(text: str, backlog: Backlog, edits: Iterable[FieldEdit]) -> Edit
             result.skipped.append((edit, f"story {edit.story_id} is not in the file"))
         elif edit.field == "sprint":
             moves.append(edit)  # after the field lines: a status line added moves the plan
+        elif edit.field == "epic" and not _has_epic_line(lines, story):
+            epic_moves.append(edit)  # the epic is the section it sits in: the story moves
         else:
             placed.append((story, edit))
     # bottom-up: a line added to one story never moves the lines of the stories above it
@@ -102,6 +117,8 @@ def apply_edits(text: str, backlog: Backlog, edits: Iterable[FieldEdit]) -> Edit
         else:
             result.applied.append(edit)
     result.text = "".join(lines)
+    if epic_moves:
+        _move_stories(result, backlog, epic_moves, context)
     if moves:
         from backlog.parse import parse_text  # the plan's lines as they are now
 
@@ -110,16 +127,55 @@ def apply_edits(text: str, backlog: Backlog, edits: Iterable[FieldEdit]) -> Edit
     return result
 
 
+def _has_epic_line(lines: list[str], story: Story) -> bool:
+    end = min(story.end_line or story.line, len(lines))
+    return "epic" in _field_lines(lines, story.line, end)
+
+
+def _move_stories(
+    result: EditResult, backlog: Backlog, edits: list[FieldEdit], context: _Context
+) -> None:
+    """Each story of ``edits`` moved to the end of its new epic's stories."""
+    from backlog.parse import parse_text
+    from backlog.story_move import EpicMove, move_stories
+
+    wanted = []
+    for edit in edits:
+        if edit.value not in context.epics:
+            result.skipped.append((edit, _no_epic(edit)))
+        else:
+            wanted.append(edit)
+    now = parse_text(result.text, backlog.source) if result.applied else backlog
+    moves = [EpicMove(edit.story_id, edit.value) for edit in wanted]
+    result.text, refused = move_stories(result.text, now, moves)
+    for edit in wanted:
+        if edit.story_id in refused:
+            result.skipped.append((edit, refused[edit.story_id]))
+        else:
+            result.applied.append(edit)
+
+
+def _no_epic(edit: FieldEdit) -> str:
+    if not edit.value:
+        return f"{edit.story_id} is in no epic on the tracker; move it by hand"
+    return (
+        f"{edit.story_id} is under {edit.value} on the tracker, which no epic of the file is; "
+        "move it by hand"
+    )
+
+
 @dataclass
 class _Context:
     """What an edit needs to know of the whole document: its ids, its word for "none"."""
 
     backlog: Backlog
     ids: set[str] = field(default_factory=set)
+    epics: dict[str, str] = field(default_factory=dict)  # id -> name
     none_word: str = "None"
 
     def __post_init__(self) -> None:
-        self.ids = {s.id for s in self.backlog.iter_stories()} | {e.id for e in self.backlog.epics}
+        self.epics = {e.id: e.name for e in self.backlog.epics}
+        self.ids = {s.id for s in self.backlog.iter_stories()} | set(self.epics)
         words: dict[str, int] = {}
         for story in self.backlog.iter_stories():
             raw = (story.dependencies_raw or "").strip()
@@ -147,6 +203,11 @@ def _apply(lines: list[str], story: Story, edit: FieldEdit, context: _Context) -
         if new is None or new.startswith("!"):
             return new[1:] if new else None
         edit = FieldEdit(edit.story_id, edit.field, new)
+    if edit.field == "epic" and edit.field in found:
+        if edit.value not in context.epics:
+            return _no_epic(edit)
+        old = found["epic"].match["value"]
+        edit = FieldEdit(edit.story_id, "epic", _epic_value(old, edit.value, story, context))
     if edit.field in found:
         target = found[edit.field]
         lines[target.number] = _replace_value(lines[target.number], target, edit)
@@ -156,7 +217,8 @@ def _apply(lines: list[str], story: Story, edit: FieldEdit, context: _Context) -
     if not found:
         return f"{story.id} has no field lines to put a status next to (line {story.line})"
     # next to the estimate and priority lines (as before dependencies became writable)
-    near = [f for name, f in found.items() if name != "dependencies"] or list(found.values())
+    near = [f for name, f in found.items() if name not in ("dependencies", "epic")]
+    near = near or list(found.values())
     last = max(near, key=lambda f: f.number)
     lines.insert(last.number + 1, _new_line(lines[last.number], last, "Status", edit.value))
     return None
@@ -236,6 +298,19 @@ def _dependencies_value(story: Story, old: str, value: str, context: _Context) -
     if not parts:
         return old if raw.casefold().rstrip(".") in NONE_WORDS else context.none_word
     return ("; " if ";" in raw and "," not in raw else ", ").join(parts)
+
+
+def _epic_value(old: str, epic_id: str, story: Story, context: _Context) -> str:
+    """The ``**Epic:**`` line's value naming ``epic_id`` the way it named the old epic: its id
+    replaced (``EPIC-02 (Payments)``, the name too), else just the new id."""
+    match = EPIC_ID.search(old)
+    if match is None:
+        return epic_id
+    new = old[: match.start()] + epic_id + old[match.end() :]
+    before, after = context.epics.get(story.epic_id or "", ""), context.epics.get(epic_id, "")
+    if before and after and before in new:
+        new = new.replace(before, after, 1)
+    return new
 
 
 def _new_line(neighbour: str, like: _FieldLine, label: str, value: str) -> str:

@@ -177,14 +177,24 @@ def adopt_tracker_values(
         chosen.setdefault(merge.item, []).append(merge)
     if not chosen:
         return backlog
-    epics = []
+    # a story whose epic changed on the tracker joins that epic (one the file has)
+    known = {epic.id for epic in backlog.epics}
+    regroup = {
+        m.item: str(m.tracker)
+        for ms in chosen.values()
+        for m in ms
+        if m.field == "epic" and m.tracker in known
+    }
+    grouped: dict[str, list[Story]] = {epic.id: [] for epic in backlog.epics}
     for epic in backlog.epics:
-        stories = []
         for story in epic.stories:
             for merge in chosen.get(story.id, []):
                 story = source.adopt(story, merge.field, merge.tracker)
-            stories.append(story)
-        epics.append(epic.model_copy(update={"stories": tuple(stories)}))
+            home = regroup.get(story.id, epic.id)
+            if home != epic.id:
+                story = story.model_copy(update={"epic_id": home})
+            grouped[home].append(story)
+    epics = [epic.model_copy(update={"stories": tuple(grouped[epic.id])}) for epic in backlog.epics]
     moved = {
         m.item: sprint_number(m.tracker)
         for ms in chosen.values()
@@ -243,6 +253,8 @@ def story_edit(
         return sprint_edit(story, value)
     if name == "dependencies":  # the ids, in the file's own style (``backlog.edit``)
         return FieldEdit(story.id, "dependencies", ", ".join(sorted(value or ())))
+    if name == "epic":  # its ``**Epic:**`` line, else the story moves to that epic's section
+        return FieldEdit(story.id, "epic", str(value or ""))
     if value is None:
         return None
     if name == "story":

@@ -178,10 +178,8 @@ def test_jira_dependencies_changed_in_the_file_are_linked_and_unlinked_by_apply(
     removed = jira.link_id("US-001", "US-004")
     backlog.edit("**Dependencies:** US-001; US-002", "**Dependencies:** US-002")
     text = backlog.text().replace(
-        "### Story 2.2: Refunds\n**Story ID:** US-005\n**Story Points:** 5\n**Priority:** Medium\n"
-        "**Dependencies:** —\n",
-        "### Story 2.2: Refunds\n**Story ID:** US-005\n**Story Points:** 5\n**Priority:** Medium\n"
-        "**Dependencies:** US-004\n",
+        "**Epic:** EPIC-002 (Payments)\n**Dependencies:** —\n",
+        "**Epic:** EPIC-002 (Payments)\n**Dependencies:** US-004\n",
     )
     backlog.file.write_text(text, encoding="utf-8")
 
@@ -390,8 +388,8 @@ def test_github_dependencies_changed_on_github_are_pulled_in_the_files_style(
     assert code == 0
     expected = before.replace("**Dependencies:** US-001; US-002\n", "**Dependencies:** US-002\n")
     expected = expected.replace(
-        "**Priority:** Medium\n**Dependencies:** —\n\n**User Story:**\n> As a support agent",
-        "**Priority:** Medium\n**Dependencies:** US-004\n\n**User Story:**\n> As a support agent",
+        "**Epic:** EPIC-002 (Payments)\n**Dependencies:** —\n",
+        "**Epic:** EPIC-002 (Payments)\n**Dependencies:** US-004\n",
     )
     assert backlog.text() == expected
 

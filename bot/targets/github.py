@@ -117,9 +117,18 @@ class GitHubTarget:
             for (kind, backlog_id), rec in records.items()
             if kind in ("epic", "story") and rec.remote_id.isdigit()
         }
-        # what apply linked as blocking each story: the base of a list with none yet
+        numbers = {
+            int(rec.extra["number"]): backlog_id
+            for (kind, backlog_id), rec in records.items()
+            if kind in ("epic", "story") and rec.extra.get("number")
+        }
+        # what apply linked as blocking each story, and the epic it made it a sub-issue of:
+        # the base of a field with none yet
         pushed = {
-            backlog_id: {"dependencies": tuple(sorted(rec.extra.get("blocked_by") or ()))}
+            backlog_id: {
+                "dependencies": tuple(sorted(rec.extra.get("blocked_by") or ())),
+                "epic": rec.extra.get("parent"),
+            }
             for (kind, backlog_id), rec in records.items()
             if kind == "story"
         }
@@ -129,6 +138,7 @@ class GitHubTarget:
             projects=self.projects,
             project_id=project.remote_id if project is not None else None,
             names=names,
+            numbers=numbers,
             pushed=pushed,
             dependencies=self.mapping.dependencies_as == "api",
         )

@@ -164,7 +164,8 @@ def _pushed(
 ) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
     """From the links table: Jira key -> backlog id of every linked epic and story, and per
     story what apply pushed of its dependencies (the "Blocks" links it made or adopted,
-    ``"US-001>US-002"``), the merge base of a dependency list that has none yet."""
+    ``"US-001>US-002"``) and its epic (the parent of the content it sent): the merge base of
+    a field that has none yet."""
     names = {
         str(rec.remote_key): backlog_id
         for (kind, backlog_id), rec in links.items()
@@ -177,7 +178,13 @@ def _pushed(
         blocker, _, blocked = pair.partition(">")
         if kind == "link" and blocked in blockers:
             blockers[blocked].add(blocker)
-    pushed = {story: {"dependencies": tuple(sorted(ids))} for story, ids in blockers.items()}
+    pushed: dict[str, dict[str, Any]] = {
+        story: {"dependencies": tuple(sorted(ids))} for story, ids in blockers.items()
+    }
+    for (kind, backlog_id), rec in links.items():
+        content = rec.extra.get("content")
+        if kind == "story" and isinstance(content, dict):  # the parent it last sent
+            pushed[backlog_id]["epic"] = content.get("parent")
     return names, pushed
 
 

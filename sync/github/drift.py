@@ -11,7 +11,9 @@ title (``Sprint 2``, or ``Sprint 2: <name>`` read as ``Sprint 2``) is the story'
 The dependencies are the issue's "blocked by" issues (issue dependencies), named by backlog
 id through the links table (an issue no linked item has is shown as ``#n``): read from the
 repository's issue list, whose dependency summary says which issues have blockers, and one
-``GET /issues/{n}/dependencies/blocked_by`` for each of those.
+``GET /issues/{n}/dependencies/blocked_by`` for each of those. The epic is the issue's parent
+(sub-issues), read from the same list: back into ``**Epic:**``, or the story moves to that
+epic's section.
 Who changed a board value is its creator; who renamed or (de)milestoned an issue, the
 repository's issue events.
 """
@@ -33,7 +35,7 @@ from sync.github.mapping import (
     priority_name,
 )
 from sync.github.port import GitHubIssue, GitHubProjectsPort, GitHubRestPort
-from sync.issue_text import SEPARATOR, story_name
+from sync.issue_text import SEPARATOR, UNASSIGNED_EPIC, story_name
 from sync.twoway import (
     LiveItem,
     adopt_dependencies,
@@ -44,7 +46,7 @@ from sync.twoway import (
     untidy_title,
 )
 
-FIELDS = ("title", "points", "priority", "status", "sprint", "story", "dependencies")
+FIELDS = ("title", "points", "priority", "status", "sprint", "story", "dependencies", "epic")
 STORY_SECTION = re.compile(r"^### User story\n> (?P<sentence>[^\n]*)$", re.MULTILINE)
 # two-way field -> the board field holding it
 BOARD_FIELDS = {
@@ -67,11 +69,13 @@ class GitHubDrift:
         projects: GitHubProjectsPort | None = None,
         project_id: str | None = None,
         names: Mapping[int, str] | None = None,
+        numbers: Mapping[int, str] | None = None,
         pushed: Mapping[str, Mapping[str, Any]] | None = None,
         dependencies: bool = True,
     ) -> None:
         """``links``: backlog id -> (issue number, issue node id) of the linked stories;
         ``names``: issue id -> backlog id of every linked issue (epics and stories);
+        ``numbers``: the same by issue number (a parent is named by its number);
         ``pushed``: backlog id -> field -> what apply last pushed (``LiveItem.pushed``);
         ``dependencies``: whether they are issue dependencies (``dependencies_as = "api"``;
         written as a section of the body they are not two-way)."""
@@ -80,6 +84,7 @@ class GitHubDrift:
         self.projects = projects
         self.project_id = project_id
         self.names = dict(names or {})
+        self.numbers = dict(numbers or {})
         self.pushed = dict(pushed or {})
         self.dependencies = dependencies
         self.linked = frozenset(self.names.values()) | frozenset(self.links)
@@ -92,6 +97,7 @@ class GitHubDrift:
         }
         if self.dependencies:
             values["dependencies"] = dependency_ids(story, self.linked, epic_stories=True)
+        values["epic"] = None if story.epic_id in (None, UNASSIGNED_EPIC) else story.epic_id
         if self.project_id:
             values.update(
                 points=story.points,
@@ -131,7 +137,7 @@ class GitHubDrift:
                     backlog_id, f"#{item.number}", values, authors=authors, untidy=untidy
                 )
         missing = {b for b in self.links if b not in found}
-        if not self.links or (not missing and not self.dependencies):
+        if not self.links:
             return found
         by_number = {n: b for b, (n, _node) in self.links.items()}
         for issue in self.rest.iter_issues():
@@ -148,13 +154,20 @@ class GitHubDrift:
                 untidy = untidy_title(backlog_id, issue.title)
                 found[backlog_id] = LiveItem(backlog_id, f"#{issue.number}", values, untidy=untidy)
             item = found.get(backlog_id)
-            if item is not None and self.dependencies:
-                blockers = self._blockers(issue)
-                found[backlog_id] = replace(
-                    item,
-                    values={**item.values, "dependencies": blockers},
-                    pushed=self.pushed.get(backlog_id, {}),
-                )
+            if item is None:
+                continue
+            parent = issue.parent_number
+            relations: dict[str, Any] = {
+                # the parent issue of the sub-issue relation, by backlog id
+                "epic": self.numbers.get(parent, f"#{parent}") if parent else None,
+            }
+            if self.dependencies:
+                relations["dependencies"] = self._blockers(issue)
+            found[backlog_id] = replace(
+                item,
+                values={**item.values, **relations},
+                pushed=self.pushed.get(backlog_id, {}),
+            )
         return found
 
     def _blockers(self, issue: GitHubIssue) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from backlog.model import Backlog
 from sync.github.apply import GitHubApplier, Links
 from sync.github.board import ProjectBoard
 from sync.github.mapping import (
+    FIELD_EPIC,
     FIELD_POINTS,
     FIELD_PRIORITY,
     FIELD_SPRINT,
@@ -212,6 +213,12 @@ class GitHubSync:
                     link.extra["blocked_by"] = sorted(new)
                     updates.append(link)
                 continue
+            if change.kind == "sub-issue" and fields and "epic" in fields:
+                link = self.links.get(("story", change.backlog_id))
+                if link is not None:  # GitHub has it under the epic the file now names
+                    link.extra["parent"] = change.fields["parent"]
+                    updates.append(link)
+                continue
             if change.action != "update" or not fields or spec is None:
                 continue
             link = self.links.get((spec.kind, spec.backlog_id))
@@ -275,6 +282,8 @@ HELD_KEYS: Mapping[str, tuple[str, ...]] = {
     "story": ("body",),  # the sentence is one part of the body
     # the body lists the dependencies no issue stands for; the blockers are read live
     "dependencies": ("body",),
+    # the board's Epic text follows the parent with the item's next change of board fields
+    "epic": (FIELD_EPIC,),
 }
 
 

@@ -1,5 +1,5 @@
-"""Jira's side of two-way sync: linked stories' summary, points, priority, status, sprint
-and dependencies.
+"""Jira's side of two-way sync: linked stories' summary, points, priority, status, sprint,
+dependencies and epic.
 
 Read in batches: one ``key in (...)`` JQL page per 100 linked stories, with only the mapped
 fields. The file side is what the mapping sends (the summary is the story heading's name,
@@ -9,6 +9,8 @@ priority) and ``**Status:**``; a sprint (the issue's open sprint, else the last 
 moves the story in the sprint plan. The dependencies are the issues linked to the story as
 "is blocked by" (the mapping's "Blocks" links), named by backlog id through the links table
 (a key no linked item has is shown as the key); they go back into ``**Dependencies:**``.
+The epic is the issue's parent (or its Epic Link on older company-managed projects), by
+backlog id: back into ``**Epic:**``, or the story moves to that epic's section.
 Who changed each field comes from the search's changelog.
 """
 
@@ -20,7 +22,7 @@ from typing import Any
 
 from backlog.edit import FieldEdit
 from backlog.model import Story
-from sync.issue_text import SEPARATOR, story_name
+from sync.issue_text import SEPARATOR, UNASSIGNED_EPIC, story_name
 from sync.jira.mapping import JiraMappingConfig, jira_priority
 from sync.jira.port import JiraPort, JiraProjectConfig
 from sync.jira.wiki import wiki_text
@@ -33,7 +35,7 @@ from sync.twoway import (
     untidy_title,
 )
 
-FIELDS = ("title", "points", "priority", "status", "sprint", "story", "dependencies")
+FIELDS = ("title", "points", "priority", "status", "sprint", "story", "dependencies", "epic")
 STORY_LABEL = re.compile(r"^\s*\*?User story:\*?\s*", re.IGNORECASE)
 PAGE = 100
 
@@ -71,6 +73,7 @@ class JiraDrift:
             "sprint": written.get("sprint"),
             "story": story.user_story.text if story.user_story else None,
             "dependencies": dependency_ids(story, self.linked, epic_stories=False),
+            "epic": None if story.epic_id == UNASSIGNED_EPIC else story.epic_id,
         }
         priority = jira_priority(story.priority, self.mapping.priorities)
         if priority is not None:
@@ -104,6 +107,10 @@ class JiraDrift:
                     "dependencies": tuple(
                         sorted(self.names.get(key, key) for key in issue.blocked_by)
                     ),
+                    # the parent (or Epic Link) the mapping sets, by backlog id
+                    "epic": self.names.get(issue.parent_key, issue.parent_key)
+                    if issue.parent_key
+                    else None,
                 }
                 sentence = story_sentence(issue.description)
                 if sentence is not None:  # a description without it says nothing about it
@@ -181,6 +188,13 @@ def _authors(changed_by: Mapping[str, str], project: JiraProjectConfig) -> dict[
         "status": ("status",),
         "sprint": (project.sprint_field, "Sprint"),
         "story": ("description",),
+        "epic": (
+            "parent",
+            project.epic_link_field,
+            "Epic Link",
+            "Parent",
+            "IssueParentAssociation",
+        ),
     }
     found = {}
     for name, candidates in keys.items():

@@ -191,6 +191,7 @@ CONTENT_KEYS: Mapping[str, tuple[str, ...]] = {
     "story": ("description",),  # the sentence is one part of the description
     # the description quotes the dependencies as written; the links are read live
     "dependencies": ("description",),
+    "epic": ("parent",),
 }
 
 
