@@ -85,6 +85,13 @@ class Jira:
     def unlink(self, blocker: str, blocked: str) -> None:
         self.client.delete_issue_link(self.link_id(blocker, blocked))
 
+    def reparent(self, story: str, epic: str) -> None:
+        """Bob puts ``story`` under ``epic`` (the issue's parent)."""
+        self.client.issue(self.key(story)).update(fields={"parent": {"key": self.key(epic)}})
+
+    def parent(self, story: str) -> str:
+        return str(self.client.issue(self.key(story)).fields.parent.key)
+
     def blockers(self, item: str) -> set[str]:
         """The keys of the issues linked to ``item`` as "is blocked by"."""
         links = self.client.issue(self.key(item)).fields.issuelinks
@@ -300,6 +307,95 @@ def test_a_jira_blocker_no_backlog_item_has_is_reported_not_dropped(
     assert jira.blockers("US-001") == {other}
 
 
+def test_jira_epic_changed_in_jira_moves_the_story_to_that_epic_in_the_file(
+    backlog: Backlog, jira: Jira, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bob puts US-003 (under the Invoices heading) into Payments; plan shows it as Jira's,
+    apply leaves it alone, pull --write moves the story's whole block to the end of the
+    Payments stories, every other byte as it was; the next apply writes nothing."""
+    us3 = jira.key("US-003")
+    jira.reparent("US-003", "EPIC-002")
+    before = backlog.text()
+
+    code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
+    assert code == 0
+    assert f"  < pull     US-003 {us3}: epic EPIC-001 -> EPIC-002 (tracker, by Bob Backend)" in out
+    code, out = _run(capsys, "apply", str(backlog.file), "--target", "jira")
+    assert code == 0 and jira.parent("US-003") == jira.key("EPIC-002")
+    assert "left alone (changed on the tracker): US-003 epic EPIC-001 -> EPIC-002 " in "\n".join(
+        out
+    )
+
+    code, out = _run(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
+    assert code == 0
+    assert backlog.text() == _moved_us003(before)
+
+    jira.sandbox.clear_requests()
+    code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
+    assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
+    assert main(["apply", str(backlog.file), "--target", "jira"]) == 0
+    assert jira.sandbox.write_requests() == []
+    assert jira.parent("US-003") == jira.key("EPIC-002")
+
+
+def test_jira_epic_field_pulled_pushed_and_in_conflict(
+    backlog: Backlog, jira: Jira, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """US-005 names its epic in an **Epic:** field: Jira's change rewrites the field (the
+    epic's name too), the file's change re-parents the issue, both at once is a conflict
+    until tracker-wins pulls Jira's."""
+    us5 = jira.key("US-005")
+    jira.reparent("US-005", "EPIC-003")
+    before = backlog.text()
+    code, out = _run(capsys, "pull", str(backlog.file), "--target", "jira", "--diff")
+    assert _changed(out) == ["-**Epic:** EPIC-002 (Payments)", "+**Epic:** EPIC-003 (Reports)"]
+    code, out = _run(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
+    assert code == 0
+    assert backlog.text() == before.replace(
+        "**Epic:** EPIC-002 (Payments)", "**Epic:** EPIC-003 (Reports)"
+    )
+
+    backlog.edit("**Epic:** EPIC-003 (Reports)", "**Epic:** EPIC-001 (Invoices)")
+    code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
+    assert f"  ~ push     US-005 {us5}: epic EPIC-003 -> EPIC-001 (file)" in out
+    code, out = _run(capsys, "apply", str(backlog.file), "--target", "jira")
+    assert code == 0 and jira.parent("US-005") == jira.key("EPIC-001")
+
+    jira.reparent("US-005", "EPIC-002")
+    backlog.edit("**Epic:** EPIC-001 (Invoices)", "**Epic:** EPIC-003 (Reports)")
+    before = backlog.text()
+    code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
+    assert code == 1
+    assert (
+        f"  ! conflict US-005 {us5}: epic: conflict — file EPIC-003, tracker EPIC-002 "
+        "by Bob Backend (was EPIC-001)"
+    ) in out
+    code, out = _run(capsys, "apply", str(backlog.file), "--target", "jira")
+    assert code == 1 and jira.parent("US-005") == jira.key("EPIC-002")  # left alone
+    backlog.policy("tracker-wins")
+    code, out = _run(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
+    assert code == 0
+    assert backlog.text() == before.replace(
+        "**Epic:** EPIC-003 (Reports)", "**Epic:** EPIC-002 (Payments)"
+    )
+    jira.sandbox.clear_requests()
+    assert main(["apply", str(backlog.file), "--target", "jira"]) == 0
+    assert jira.sandbox.write_requests() == []
+
+
+def _moved_us003(text: str) -> str:
+    """The relations backlog with US-003's block moved from the end of the Invoices stories
+    to the end of the Payments stories (after US-005, a blank line between)."""
+    start = text.index("### Story 1.3: Invoice email\n")
+    end = text.index("> As a customer, I want my invoice by email.\n")
+    block = text[start : end + len("> As a customer, I want my invoice by email.\n")]
+    assert text.count("\n" + block) == 1
+    text = text.replace("\n" + block, "")
+    last = "> As a support agent, I want to refund a payment.\n"
+    assert text.count(last) == 1
+    return text.replace(last, last + "\n" + block)
+
+
 def _forget_base(backlog: Backlog, field: str) -> None:
     """The state database as an older version left it: no merge base for ``field``."""
     url = os.environ["DATABASE_URL"]
@@ -329,6 +425,18 @@ class GitHub:
         blocker_id = self.client.get_repo("acme/bss").get_issue(self.number(blocker)).id
         path = f"/repos/acme/bss/issues/{self.number(blocked)}/dependencies/blocked_by"
         self.http.delete(f"{path}/{blocker_id}").raise_for_status()
+
+    def reparent(self, story: str, epic: str) -> None:
+        """Dave makes ``story`` a sub-issue of ``epic`` instead of its epic (sub-issues)."""
+        story_id = self.client.get_repo("acme/bss").get_issue(self.number(story)).id
+        path = f"/repos/acme/bss/issues/{self.number(epic)}/sub_issues"
+        body = {"sub_issue_id": story_id, "replace_parent": True}
+        self.http.post(path, json=body).raise_for_status()
+
+    def parent(self, story: str) -> int:
+        response = self.http.get(f"/repos/acme/bss/issues/{self.number(story)}/parent")
+        response.raise_for_status()
+        return int(response.json()["number"])
 
     def blockers(self, item: str) -> set[int]:
         """The numbers of the issues blocking ``item``."""
@@ -426,6 +534,64 @@ def test_github_dependencies_changed_in_the_file_are_pushed_and_conflicts_report
     backlog.policy("file-wins")
     code, out = _run(capsys, "apply", str(backlog.file), "--target", "github")
     assert code == 0 and github.blockers("US-002") == {n1, n3}
+    github.sandbox.clear_requests()
+    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
+    assert main(["apply", str(backlog.file), "--target", "github"]) == 0
+    assert _writes(github.sandbox) == []
+
+
+def test_github_epic_changed_on_github_moves_the_story_and_the_files_change_is_pushed(
+    backlog: Backlog, github: GitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Dave makes US-003 a sub-issue of Payments: plan shows it as GitHub's, apply leaves it
+    alone, pull --write moves the story's block; then the file moves US-005 (its **Epic:**
+    field) to Reports and apply re-parents the issue; nothing is left to write."""
+    n3, n5 = github.number("US-003"), github.number("US-005")
+    github.reparent("US-003", "EPIC-002")
+    before = backlog.text()
+
+    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    assert code == 0
+    assert f"  < pull     US-003 #{n3}: epic EPIC-001 -> EPIC-002 (tracker)" in out
+    code, out = _run(capsys, "apply", str(backlog.file), "--target", "github")
+    assert code == 0 and github.parent("US-003") == github.number("EPIC-002")
+    code, out = _run(capsys, "pull", str(backlog.file), "--target", "github", "--write")
+    assert code == 0 and backlog.text() == _moved_us003(before)
+    github.sandbox.clear_requests()
+    assert main(["apply", str(backlog.file), "--target", "github"]) == 0
+    assert _writes(github.sandbox) == []
+
+    backlog.edit("**Epic:** EPIC-002 (Payments)", "**Epic:** EPIC-003 (Reports)")
+    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    assert f"  ~ push     US-005 #{n5}: epic EPIC-002 -> EPIC-003 (file)" in out
+    code, out = _run(capsys, "apply", str(backlog.file), "--target", "github")
+    assert code == 0 and github.parent("US-005") == github.number("EPIC-003")
+    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
+
+
+def test_github_epic_changed_on_both_sides_is_a_conflict_until_a_policy_decides(
+    backlog: Backlog, github: GitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    n5 = github.number("US-005")
+    github.reparent("US-005", "EPIC-003")
+    backlog.edit("**Epic:** EPIC-002 (Payments)", "**Epic:** EPIC-001 (Invoices)")
+    before = backlog.text()
+    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    assert code == 1
+    assert (
+        f"  ! conflict US-005 #{n5}: epic: conflict — file EPIC-001, tracker EPIC-003 "
+        "(was EPIC-002)"
+    ) in out
+    code, out = _run(capsys, "pull", str(backlog.file), "--target", "github", "--write")
+    assert code == 1 and backlog.text() == before
+    code, out = _run(capsys, "apply", str(backlog.file), "--target", "github")
+    assert code == 1 and github.parent("US-005") == github.number("EPIC-003")  # left alone
+
+    backlog.policy("file-wins")
+    code, out = _run(capsys, "apply", str(backlog.file), "--target", "github")
+    assert code == 0 and github.parent("US-005") == github.number("EPIC-001")
     github.sandbox.clear_requests()
     code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
     assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
