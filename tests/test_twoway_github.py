@@ -316,7 +316,12 @@ def test_without_a_board_a_milestone_changed_on_github_is_the_sprint_pulled_into
         assert _writes(sandbox) == []
         capsys.readouterr()
         assert main(["plan", str(file), "--target", "github"]) == 0
-        assert "changed since the last apply or pull" not in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert "changed since the last apply or pull" not in out
+        assert "no changes: the target is in step with the backlog" in out
+        sandbox.clear_requests()
+        assert main(["apply", str(file), "--target", "github"]) == 0
+        assert _writes(sandbox) == []
         dave.close()
 
 
