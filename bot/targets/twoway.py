@@ -97,7 +97,12 @@ def record_applied(runner: TwoWayRunner, backlog: Backlog, text: str, drift: Dri
 
 # fields that are one part of a longer text (the description or body): that text counts as
 # what the tracker holds only when such a part was pulled into the file
-PART_FIELDS = frozenset({"story", "dependencies"})
+PART_FIELDS = frozenset({"story"})
+# fields the text quotes as the file writes them (the Jira description's and the
+# GitHub body's dependency lines): that text counts as what the tracker holds only after the
+# field was pulled (``record_held`` knows it as ``<field> text``); agreeing on the field, or
+# leaving the tracker's change alone, says nothing of the text
+QUOTED_FIELDS = frozenset({"dependencies"})
 
 
 @dataclass
@@ -140,6 +145,8 @@ def record_pulled(runner: TwoWayRunner, result: PullResult, written_file: Backlo
         if merge.field in PART_FIELDS and merge not in pulled:
             continue  # agreeing on one part says nothing of the rest of the text
         held.setdefault(merge.item, set()).add(merge.field)
+        if merge.field in QUOTED_FIELDS and merge in pulled:
+            held[merge.item].add(f"{merge.field} text")
     runner.record_held(written_file, held)
     return result.recorded
 

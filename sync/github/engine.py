@@ -282,8 +282,9 @@ HELD_KEYS: Mapping[str, tuple[str, ...]] = {
     "priority": (FIELD_PRIORITY,),
     "sprint": (FIELD_SPRINT,),  # with a board; without one the milestone is the sprint
     "story": ("body",),  # the sentence is one part of the body
-    # the body lists the dependencies no issue stands for; the blockers are read live
-    "dependencies": ("body",),
+    # the body lists the dependencies no issue stands for (held once they were pulled); the
+    # blockers are recorded apart (``blocked_by``)
+    "dependencies text": ("body",),
     # the board's Epic text follows the parent with the item's next change of board fields
     "epic": (FIELD_EPIC,),
 }

@@ -189,8 +189,9 @@ CONTENT_KEYS: Mapping[str, tuple[str, ...]] = {
     "points": ("points",),
     "priority": ("priority",),
     "story": ("description",),  # the sentence is one part of the description
-    # the description quotes the dependencies as written; the links are read live
-    "dependencies": ("description",),
+    # the description quotes the dependencies as written (held once they were pulled); the
+    # links themselves are read live
+    "dependencies text": ("description",),
     "epic": ("parent",),
 }
 
