@@ -4,8 +4,9 @@
 ``text``), and per story a field and its new value. Each edit rewrites the value part of the
 story's own field line in the file's own style (``**Story Points:** 13``,
 ``- **Priority**: High``, ``Points: 5``), keeping the label, the emphasis, the spacing, any
-text after the value (``13 (re-estimated)``) and the line ending. A ``status`` with no line
-yet is added right after the story's last field line, copying that line's style. Titles go
+text after the value (``13 (re-estimated)``) and the line ending. A ``status``, ``labels``
+(``security, ux``) or ``assignee`` with no line yet is added right after the story's last
+field line, copying that line's style. Titles go
 where the title lives: the ``**Title:**`` line, else the story heading after its ``Story 1.2:``
 prefix. Every other byte of the document is left as it was.
 
@@ -27,13 +28,19 @@ from typing import Any
 
 from backlog.model import Backlog, Story
 
-FIELDS = ("title", "heading", "points", "priority", "status", "sprint", "story")
+FIELDS = (
+    "title", "heading", "points", "priority", "status", "sprint", "story", "labels", "assignee"
+)  # fmt: skip
 LABELS = {
     "points": ("story points", "points", "estimate", "story point estimate", "sp"),
     "priority": ("priority",),
     "status": ("status", "state"),
     "title": ("title",),
+    "labels": ("labels", "label"),
+    "assignee": ("assignee", "assigned to"),
 }
+# fields a story may not have a line for yet: added after its last field line, so labelled
+ADDED = {"status": "Status", "labels": "Labels", "assignee": "Assignee"}
 # **Label:** value | **Label**: value | __Label:__ value, optionally as a list item
 BOLD_LABEL = re.compile(
     r"^(?P<lead>[ \t]*(?:[-*+][ \t]+)?)(?P<mark>\*\*|__)(?P<label>[^*_\n]+?)[ \t]*"
@@ -118,12 +125,15 @@ def _apply(lines: list[str], story: Story, edit: FieldEdit) -> str | None:
         target = found[edit.field]
         lines[target.number] = _replace_value(lines[target.number], target, edit)
         return None
-    if edit.field != "status":
+    if edit.field not in ADDED:
         return f"{story.id} has no {edit.field} line to change (line {story.line})"
     if not found:
-        return f"{story.id} has no field lines to put a status next to (line {story.line})"
+        return (
+            f"{story.id} has no field lines to put a {edit.field} line next to (line {story.line})"
+        )
     last = max(found.values(), key=lambda f: f.number)
-    lines.insert(last.number + 1, _new_line(lines[last.number], last, "Status", edit.value))
+    line = _new_line(lines[last.number], last, ADDED[edit.field], edit.value)
+    lines.insert(last.number + 1, line)
     return None
 
 

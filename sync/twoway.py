@@ -232,9 +232,15 @@ def story_edit(
     """The Markdown edit that writes a tracker's ``value`` of field ``name`` into ``story``: the
     title without its ``US-001 · `` prefix into the heading, points as a whole number when
     they are one, the priority as the backlog's word for it, the status as it is, the story
-    sentence on its line, a sprint (or none) as the story's place in the sprint plan."""
+    sentence on its line, a sprint (or none) as the story's place in the sprint plan, labels
+    in the file's order (new ones after them), ``None`` for no labels or no assignee."""
     if name == "sprint":
         return sprint_edit(story, value)
+    if name == "labels":
+        written = ", ".join(merged_labels(story.labels, value))
+        return FieldEdit(story.id, "labels", written or "None")
+    if name == "assignee":
+        return FieldEdit(story.id, "assignee", str(value) if value else "None")
     if value is None:
         return None
     if name == "story":
@@ -257,8 +263,8 @@ def adopt_value(
     story: Story, name: str, value: Any, priority_word: Callable[[str], str] = str
 ) -> Story:
     """``story`` carrying the tracker's ``value`` of field ``name`` (title, points, priority,
-    story sentence; the status is not part of what ``apply`` sends), so that ``apply`` leaves
-    it alone."""
+    story sentence, labels, assignee; the status is not part of what ``apply`` sends), so that
+    ``apply`` leaves it alone."""
     if name == "title" and value:
         prefix = story.heading.split(":", 1)[0] + ": " if ":" in story.heading else ""
         title = str(value).removeprefix(story.id + SEPARATOR)
@@ -268,7 +274,19 @@ def adopt_value(
         return story.model_copy(update={"points": points, "points_raw": str(points)})
     if name == "priority" and value:
         return story.model_copy(update={"priority": priority_word(str(value))})
+    if name == "labels":
+        return story.model_copy(update={"labels": merged_labels(story.labels, value)})
+    if name == "assignee":
+        return story.model_copy(update={"assignee": str(value) if value else None})
     if name == "story" and value and story.user_story is not None:
         sentence = story.user_story.model_copy(update={"text": " ".join(str(value).split())})
         return story.model_copy(update={"user_story": sentence})
     return story  # a sprint is adopted by the sprint plan (``adopt_tracker_values``)
+
+
+def merged_labels(written: Iterable[str], tracker: Any) -> tuple[str, ...]:
+    """The tracker's labels in the order the file writes them, the ones it adds after them
+    (sorted): a pulled label list changes only what changed."""
+    wanted = [str(label) for label in tracker or ()]
+    kept = [label for label in written if label in wanted]
+    return (*kept, *sorted(set(wanted) - set(kept)))

@@ -59,7 +59,13 @@ from sync.github.refusals import credential_refused
 T = TypeVar("T")
 SERVICE = "github"
 # issue events that change a two-way field: the event -> the field
-EVENT_FIELDS = {"renamed": "title", "milestoned": "milestone", "demilestoned": "milestone"}
+EVENT_FIELDS = {
+    "renamed": "title",
+    "milestoned": "milestone",
+    "demilestoned": "milestone",
+    "labeled": "labels",
+    "unlabeled": "labels",
+}
 
 
 # --- the transport boundary -----------------------------------------------------------------
@@ -334,9 +340,10 @@ class GitHubRestAdapter:
             page += 1
 
     def issue_event_actors(self, numbers: Collection[int]) -> dict[int, dict[str, str]]:
-        """Who last renamed (``title``) or (de)milestoned (``milestone``) each issue of
-        ``numbers``: one page of the repository's issue events, the newest 100. Older
-        changes are not looked for (who changed it is then not known)."""
+        """Who last renamed (``title``), (de)milestoned (``milestone``) or (un)labelled
+        (``labels``) each issue of ``numbers``: one page of the repository's issue events,
+        the newest 100. Older changes are not looked for (who changed it is then not
+        known)."""
         wanted = set(numbers)
         params = {"per_page": 100}
         events = self._json("GET", "/issues/events", None, idempotent=True, params=params)

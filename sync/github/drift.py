@@ -5,11 +5,13 @@ Read in batches: the Projects v2 board's items, 100 per page, each with its issu
 field values; stories not on a board are read from the repository's issue list (100 per page).
 The file side is what the mapping sends (title ``US-001 · <name>``); a tracker title goes back
 without its ``US-001 ·`` prefix into the story heading, the board fields into
-``**Story Points:**``, ``**Priority:**`` and ``**Status:**``, the Sprint into the sprint plan.
+``**Story Points:**``, ``**Priority:**`` and ``**Status:**``, the Sprint into the sprint plan,
+the issue's labels but the ones the mapping sets (``story``, ``priority: …``, ``role: …``)
+into ``**Labels:**``.
 With no board configured, the mapping puts a story in its sprint's milestone: the milestone's
 title (``Sprint 2``, or ``Sprint 2: <name>`` read as ``Sprint 2``) is the story's sprint.
-Who changed a board value is its creator; who renamed or (de)milestoned an issue, the
-repository's issue events.
+Who changed a board value is its creator; who renamed, (de)milestoned or (un)labelled an
+issue, the repository's issue events.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from sync.github.mapping import (
     FIELD_SPRINT,
     FIELD_STATUS,
     priority_name,
+    team_labels,
 )
 from sync.github.port import GitHubProjectsPort, GitHubRestPort
 from sync.issue_text import SEPARATOR, story_name
 from sync.twoway import LiveItem, adopt_value, sprint_number, story_edit, untidy_title
 
-FIELDS = ("title", "points", "priority", "status", "sprint", "story")
+FIELDS = ("title", "points", "priority", "status", "sprint", "story", "labels")
 STORY_SECTION = re.compile(r"^### User story\n> (?P<sentence>[^\n]*)$", re.MULTILINE)
 # two-way field -> the board field holding it
 BOARD_FIELDS = {
@@ -65,6 +68,7 @@ class GitHubDrift:
             "title": story_name(story),
             "story": story.user_story.text if story.user_story else None,
             "sprint": written.get("sprint"),  # the board's Sprint, else the milestone
+            "labels": team_labels(story.labels),
         }
         if self.project_id:
             values.update(
@@ -89,6 +93,7 @@ class GitHubDrift:
                     "priority": item.values.get(FIELD_PRIORITY),
                     "status": item.values.get(FIELD_STATUS),
                     "sprint": item.values.get(FIELD_SPRINT),
+                    "labels": team_labels(item.labels),
                 }
                 sentence = story_sentence(item.body)
                 if sentence is not None:  # a body without it says nothing about it
@@ -109,7 +114,10 @@ class GitHubDrift:
             for issue in self.rest.iter_issues():
                 backlog_id = missing.get(issue.number)
                 if backlog_id is not None:
-                    values = {"title": issue.title.removeprefix(backlog_id + SEPARATOR)}
+                    values = {
+                        "title": issue.title.removeprefix(backlog_id + SEPARATOR),
+                        "labels": team_labels(issue.labels),
+                    }
                     if not self.project_id:  # no board: the milestone is the sprint
                         values["sprint"] = milestone_sprint(issue.milestone_title)
                     sentence = story_sentence(issue.body)
@@ -122,9 +130,9 @@ class GitHubDrift:
         return found
 
     def who_changed(self, wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        """Who renamed or (de)milestoned the issues: one page of the repository's issue
-        events, read only when such a change needs a name."""
-        kinds = {"title": "title", "sprint": "milestone"}
+        """Who renamed, (de)milestoned or (un)labelled the issues: one page of the
+        repository's issue events, read only when such a change needs a name."""
+        kinds = {"title": "title", "sprint": "milestone", "labels": "labels"}
         asked = [(item, name) for item, name in wanted if name in kinds and item in self.links]
         if not asked:
             return {}

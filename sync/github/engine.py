@@ -265,6 +265,7 @@ HELD_KEYS: Mapping[str, tuple[str, ...]] = {
     "priority": (FIELD_PRIORITY,),
     "sprint": (FIELD_SPRINT,),  # with a board; without one the milestone is the sprint
     "story": ("body",),  # the sentence is one part of the body
+    "labels": ("labels",),
 }
 
 

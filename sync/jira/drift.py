@@ -1,11 +1,13 @@
-"""Jira's side of two-way sync: linked stories' summary, points, priority, status and sprint.
+"""Jira's side of two-way sync: linked stories' summary, points, priority, status, sprint,
+story sentence and labels.
 
 Read in batches: one ``key in (...)`` JQL page per 100 linked stories, with only the mapped
 fields. The file side is what the mapping sends (the summary is the story heading's name,
 the priority the ``[jira] priorities`` name); a tracker value goes back into the file as the
 story heading, ``**Story Points:**``, ``**Priority:**`` (the backlog's own word for the Jira
 priority) and ``**Status:**``; a sprint (the issue's open sprint, else the last one it was in)
-moves the story in the sprint plan. Who changed each field comes from the search's changelog.
+moves the story in the sprint plan; the issue's labels but the bot's own go into
+``**Labels:**``. Who changed each field comes from the search's changelog.
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from typing import Any
 from backlog.edit import FieldEdit
 from backlog.model import Story
 from sync.issue_text import SEPARATOR, story_name
-from sync.jira.mapping import JiraMappingConfig, jira_priority
+from sync.jira.mapping import JiraMappingConfig, jira_label, jira_priority, team_labels
 from sync.jira.port import JiraPort, JiraProjectConfig
 from sync.jira.wiki import wiki_text
 from sync.twoway import LiveItem, adopt_value, story_edit, untidy_title
 
-FIELDS = ("title", "points", "priority", "status", "sprint", "story")
+FIELDS = ("title", "points", "priority", "status", "sprint", "story", "labels")
 STORY_LABEL = re.compile(r"^\s*\*?User story:\*?\s*", re.IGNORECASE)
 PAGE = 100
 
@@ -51,6 +53,7 @@ class JiraDrift:
             "status": written.get("status"),
             "sprint": written.get("sprint"),
             "story": story.user_story.text if story.user_story else None,
+            "labels": tuple(dict.fromkeys(jira_label(label) for label in story.labels)),
         }
         priority = jira_priority(story.priority, self.mapping.priorities)
         if priority is not None:
@@ -81,6 +84,7 @@ class JiraDrift:
                     "priority": issue.priority,
                     "status": issue.status,
                     "sprint": issue.plan_sprint,
+                    "labels": team_labels(issue.labels, self.mapping),
                 }
                 sentence = story_sentence(issue.description)
                 if sentence is not None:  # a description without it says nothing about it
@@ -151,6 +155,7 @@ def _authors(changed_by: Mapping[str, str], project: JiraProjectConfig) -> dict[
         "status": ("status",),
         "sprint": (project.sprint_field, "Sprint"),
         "story": ("description",),
+        "labels": ("labels",),
     }
     found = {}
     for name, candidates in keys.items():

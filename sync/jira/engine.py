@@ -189,6 +189,7 @@ CONTENT_KEYS: Mapping[str, tuple[str, ...]] = {
     "points": ("points",),
     "priority": ("priority",),
     "story": ("description",),  # the sentence is one part of the description
+    "labels": ("labels",),
 }
 
 

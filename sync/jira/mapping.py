@@ -30,7 +30,7 @@ the description cites, so moving text in the file does not rewrite every issue.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -45,7 +45,7 @@ from sync.issue_text import (
     story_name,
     then_checklist,
 )
-from sync.jira.port import MANAGED_LABEL, id_label
+from sync.jira.port import ID_LABEL_PREFIX, MANAGED_LABEL, id_label
 from sync.jira.wiki import code_block, wiki_escape
 from sync.plan import content_hash
 
@@ -314,7 +314,23 @@ def _story(story: Story, config: JiraMappingConfig) -> DesiredIssue:
         line=story.line,
         parent_id=None if story.epic_id == UNASSIGNED_EPIC else story.epic_id,
         priority=priority,
+        labels=tuple(dict.fromkeys(jira_label(label) for label in story.labels)),
         points=story.points,
+    )
+
+
+def jira_label(label: str) -> str:
+    """A team label as Jira can hold it: Jira labels have no spaces (``tech debt`` ->
+    ``tech-debt``)."""
+    return "-".join(label.split())
+
+
+def team_labels(labels: Iterable[str], config: JiraMappingConfig) -> tuple[str, ...]:
+    """An issue's labels without the ones the bot sets itself (``backlog-bot``, the
+    ``backlog-id-…`` label, ``[jira] labels``): the team's."""
+    own = {MANAGED_LABEL, *config.extra_labels}
+    return tuple(
+        label for label in labels if label not in own and not label.startswith(ID_LABEL_PREFIX)
     )
 
 
