@@ -1,0 +1,277 @@
+"""Two-way sync of the fields a team sets on the tracker as often as in the file: labels,
+through the CLI against the Jira and GitHub sandboxes. Teammates edit the issues with the real
+clients (``jira``, PyGithub); ``plan`` shows where each change came from and who made it,
+``apply`` pushes the file's changes and leaves the tracker's alone, ``pull --write`` writes the
+tracker's into the file byte-exactly, conflicts are reported until a policy settles them, and
+after a pull the next ``apply`` writes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+from github import Auth, Github
+from jira import JIRA
+
+from bot.cli.app import main
+from sandbox.github import GitHubSandbox
+from sandbox.jira import JiraSandbox
+
+BILLING = Path(__file__).resolve().parent / "data" / "billing-backlog.md"
+# US-001 carries two team labels; US-002 has no Labels line
+LABELLED = (
+    BILLING.read_text(encoding="utf-8")
+    .replace("**Priority:** High\n", "**Priority:** High\n**Labels:** billing, ux\n")
+    .encode()
+)
+
+
+class Tracker(Protocol):
+    """A tracker as a teammate uses it, through its own client."""
+
+    target: str
+    who: str  # the teammate's name as the tracker reports it
+
+    def key(self, story: str) -> str: ...
+
+    def labels(self, story: str) -> list[str]:
+        """The issue's labels but the bot's own, as the tracker orders them."""
+        ...
+
+    def set_labels(self, story: str, labels: list[str]) -> None: ...
+
+    def clear_requests(self) -> None: ...
+
+    def writes(self) -> list[tuple[str, str]]: ...
+
+
+@dataclass
+class JiraTracker:
+    sandbox: JiraSandbox
+    client: JIRA
+    target: str = "jira"
+    who: str = "Bob Backend"
+
+    def key(self, story: str) -> str:
+        [key] = self.sandbox.issues_by_label(f"backlog-id-{story}")
+        return key
+
+    def labels(self, story: str) -> list[str]:
+        own = ("backlog-bot", f"backlog-id-{story}")
+        return [x for x in self.client.issue(self.key(story)).fields.labels if x not in own]
+
+    def set_labels(self, story: str, labels: list[str]) -> None:
+        own = ["backlog-bot", f"backlog-id-{story}"]
+        self.client.issue(self.key(story)).update(fields={"labels": own + labels})
+
+    def clear_requests(self) -> None:
+        self.sandbox.clear_requests()
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [(r.method, r.path) for r in self.sandbox.write_requests()]
+
+
+@dataclass
+class GitHubTracker:
+    sandbox: GitHubSandbox
+    client: Github
+    target: str = "github"
+    who: str = "carol"
+
+    def key(self, story: str) -> str:
+        return f"#{self.sandbox.issues_by_marker()[story][0]}"
+
+    def _issue(self, story: str):  # type: ignore[no-untyped-def]
+        return self.client.get_repo("acme/bss").get_issue(int(self.key(story)[1:]))
+
+    def labels(self, story: str) -> list[str]:
+        own = ("story", "role: ", "priority: ")
+        return [x.name for x in self._issue(story).labels if not x.name.startswith(own)]
+
+    def set_labels(self, story: str, labels: list[str]) -> None:
+        issue = self._issue(story)
+        own = [x.name for x in issue.labels if x.name.startswith(("story", "role: ", "priority: "))]
+        issue.edit(labels=own + labels)
+
+    def clear_requests(self) -> None:
+        self.sandbox.clear_requests()
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [
+            (r["method"], r["path"])
+            for r in self.sandbox.requests()
+            if r["method"] in ("POST", "PATCH", "PUT", "DELETE")
+            and (r["path"] != "/graphql" or "mutation" in str(r["body"]))
+        ]
+
+
+@dataclass
+class Team:
+    tracker: Tracker
+    file: Path
+    config: Path
+
+    @property
+    def target(self) -> str:
+        return self.tracker.target
+
+    def text(self) -> str:
+        return self.file.read_bytes().decode("utf-8")
+
+    def edit_file(self, old: str, new: str) -> None:
+        text = self.text()
+        assert text.count(old) == 1, old
+        self.file.write_bytes(text.replace(old, new).encode("utf-8"))
+
+
+@pytest.fixture(params=["jira", "github"])
+def team(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Iterator[Team]:
+    """The labelled billing backlog applied to a fresh sandbox of the target; the teammate
+    (Bob in Jira, carol on GitHub) edits it with their own account."""
+    file = tmp_path / "backlog.md"
+    file.write_bytes(LABELLED)
+    config = tmp_path / "backlog-bot.toml"
+    config.write_text("", encoding="utf-8")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'state.db'}")
+    monkeypatch.setenv("BACKLOG_BOT_CONFIG", str(config))
+    if request.param == "jira":
+        with JiraSandbox() as jira:
+            for key, value in jira.env().items():
+                monkeypatch.setenv(key, value)
+            assert main(["apply", str(file), "--target", "jira"]) == 0
+            bob = ("bob@example.com", jira.user_token("bob@example.com"))
+            client = JIRA(jira.url, basic_auth=bob, max_retries=0)
+            capsys.readouterr()
+            yield Team(JiraTracker(jira, client), file, config)
+            client.close()  # type: ignore[no-untyped-call]
+    else:
+        with GitHubSandbox() as github:
+            for key, value in github.env().items():
+                monkeypatch.setenv(key, value)
+            assert main(["apply", str(file), "--target", "github"]) == 0
+            carol = Github(base_url=github.url, auth=Auth.Token(github.user_token("carol")))
+            capsys.readouterr()
+            yield Team(GitHubTracker(github, carol), file, config)
+            carol.close()
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
+    code = main(list(args))
+    return code, capsys.readouterr().out.splitlines()
+
+
+def _nothing_left(team: Team, capsys: pytest.CaptureFixture[str]) -> None:
+    """No drift, and an apply that writes nothing at all."""
+    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
+    assert code == 0 and "changed since the last apply or pull" not in "\n".join(out), out
+    team.tracker.clear_requests()
+    assert main(["apply", str(team.file), "--target", team.target]) == 0
+    assert team.tracker.writes() == []
+    capsys.readouterr()
+
+
+# --- labels -------------------------------------------------------------------------------
+
+
+def test_labels_changed_on_the_tracker_are_left_alone_and_the_files_are_pushed(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tracker = team.tracker
+    assert tracker.labels("US-001") == ["billing", "ux"]  # applied from the file
+    tracker.set_labels("US-001", ["billing", "ux", "urgent"])
+    team.edit_file("**Priority:** Medium\n", "**Priority:** Medium\n**Labels:** pdf\n")
+    us1, us2 = tracker.key("US-001"), tracker.key("US-002")
+
+    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
+    assert code == 0
+    assert (
+        f"  < pull     US-001 {us1}: labels 'billing, ux' -> 'billing, ux, urgent' "
+        f"(tracker, by {tracker.who})"
+    ) in out
+    assert f"  ~ push     US-002 {us2}: labels (none) -> pdf (file)" in out
+
+    code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
+    assert code == 0
+    assert (
+        "left alone (changed on the tracker): US-001 labels 'billing, ux' -> "
+        f"'billing, ux, urgent' (tracker, by {tracker.who})"
+    ) in out
+    assert tracker.labels("US-001") == ["billing", "ux", "urgent"]  # the teammate's kept
+    assert tracker.labels("US-002") == ["pdf"]  # the file's pushed
+
+    before = team.text()
+    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    assert code == 0
+    assert team.text() == before.replace(
+        "**Labels:** billing, ux\n", "**Labels:** billing, ux, urgent\n"
+    )
+    _nothing_left(team, capsys)
+
+
+def test_labels_pulled_keep_the_files_order_and_a_labels_line_is_added(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The teammate drops ``billing`` from US-001 and labels US-002, which has no Labels
+    line: the diff changes US-001's line and adds one after US-002's last field line."""
+    team.tracker.set_labels("US-001", ["ux", "accessibility"])
+    team.tracker.set_labels("US-002", ["pdf"])
+    before = team.text()
+
+    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--diff")
+    assert code == 0 and team.text() == before
+    assert [line for line in out if line[:1] in "+-" and line[:3] not in ("+++", "---")] == [
+        "-**Labels:** billing, ux",
+        "+**Labels:** ux, accessibility",
+        "+**Labels:** pdf",
+    ]
+    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    assert code == 0
+    assert team.text() == before.replace(
+        "**Labels:** billing, ux\n", "**Labels:** ux, accessibility\n"
+    ).replace("**Priority:** Medium\n", "**Priority:** Medium\n**Labels:** pdf\n")
+    _nothing_left(team, capsys)
+    assert team.tracker.labels("US-001") == ["ux", "accessibility"]
+
+
+def test_labels_changed_on_both_sides_are_a_conflict_until_a_policy_decides(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tracker = team.tracker
+    us1 = tracker.key("US-001")
+    tracker.set_labels("US-001", ["billing", "ux", "urgent"])
+    team.edit_file("**Labels:** billing, ux\n", "**Labels:** billing\n")
+    before = team.text()
+
+    conflict = (
+        "labels: conflict — file billing, tracker 'billing, ux, urgent' by "
+        f"{tracker.who} (was 'billing, ux')"
+    )
+    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
+    assert code == 1 and f"  ! conflict US-001 {us1}: {conflict}" in out
+    code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
+    assert code == 1 and f"left alone (changed on the tracker): US-001 {conflict}" in out
+    assert tracker.labels("US-001") == ["billing", "ux", "urgent"]
+    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    assert code == 1 and team.text() == before
+
+    team.config.write_text('[sync]\nconflicts = "tracker-wins"\n', encoding="utf-8")
+    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    assert code == 0
+    merged = "**Labels:** billing, urgent, ux\n"  # the file's order, the new ones after it
+    assert team.text() == before.replace("**Labels:** billing\n", merged)
+    _nothing_left(team, capsys)
+
+    tracker.set_labels("US-001", ["billing"])
+    team.edit_file("**Labels:** billing, urgent, ux\n", "**Labels:** billing, urgent\n")
+    team.config.write_text('[sync]\nconflicts = "file-wins"\n', encoding="utf-8")
+    code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
+    assert code == 0 and tracker.labels("US-001") == ["billing", "urgent"]
+    _nothing_left(team, capsys)
