@@ -196,6 +196,18 @@ class RepoState:
                 self.record_event(number, "unlabeled", label=self._event_label(name))
         record["labels"] = names
 
+    def _reassign(self, number: int, record: dict[str, Any], logins: list[str]) -> None:
+        """The issue's assignees set to ``logins``, with an ``assigned`` / ``unassigned``
+        issue event per assignee added or taken away, as GitHub records them."""
+        for login in logins:
+            self.ensure_user(login)
+            if login not in record["assignees"]:
+                self.record_event(number, "assigned", assignee=login)
+        for login in record["assignees"]:
+            if login not in logins:
+                self.record_event(number, "unassigned", assignee=login)
+        record["assignees"] = logins
+
     def _event_label(self, name: str) -> dict[str, Any]:
         return {"name": name, "color": (self.labels.get(name) or {}).get("color", "ededed")}
 
@@ -307,7 +319,7 @@ class RepoState:
                 names = [n if isinstance(n, str) else n["name"] for n in fields["labels"] or []]
                 self._relabel(number, record, self.ensure_labels(names))
             if "assignees" in fields:
-                record["assignees"] = list(dict.fromkeys(fields["assignees"] or []))
+                self._reassign(number, record, list(dict.fromkeys(fields["assignees"] or [])))
             state = fields.get("state")
             if state in ("open", "closed") and state != record["state"]:
                 record["state"] = state
@@ -362,9 +374,7 @@ class RepoState:
         with self.lock:
             record = self.issue(number)
             current = [login for login in record["assignees"] if login not in remove]
-            for login in add:
-                self.ensure_user(login)
-            record["assignees"] = list(dict.fromkeys(current + add))
+            self._reassign(number, record, list(dict.fromkeys(current + add)))
             record["updated_at"] = shapes.now_iso()
             shape = self.issue_shape(number)
         action = "assigned" if add else "unassigned"

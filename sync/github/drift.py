@@ -7,11 +7,11 @@ The file side is what the mapping sends (title ``US-001 · <name>``); a tracker 
 without its ``US-001 ·`` prefix into the story heading, the board fields into
 ``**Story Points:**``, ``**Priority:**`` and ``**Status:**``, the Sprint into the sprint plan,
 the issue's labels but the ones the mapping sets (``story``, ``priority: …``, ``role: …``)
-into ``**Labels:**``.
+into ``**Labels:**``, its assignees' logins into ``**Assignee:**``.
 With no board configured, the mapping puts a story in its sprint's milestone: the milestone's
 title (``Sprint 2``, or ``Sprint 2: <name>`` read as ``Sprint 2``) is the story's sprint.
-Who changed a board value is its creator; who renamed, (de)milestoned or (un)labelled an
-issue, the repository's issue events.
+Who changed a board value is its creator; who renamed, (de)milestoned, (un)labelled or
+(un)assigned an issue, the repository's issue events.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from sync.github.mapping import (
     FIELD_PRIORITY,
     FIELD_SPRINT,
     FIELD_STATUS,
+    assignee_logins,
     priority_name,
     team_labels,
 )
@@ -34,7 +35,7 @@ from sync.github.port import GitHubProjectsPort, GitHubRestPort
 from sync.issue_text import SEPARATOR, story_name
 from sync.twoway import LiveItem, adopt_value, sprint_number, story_edit, untidy_title
 
-FIELDS = ("title", "points", "priority", "status", "sprint", "story", "labels")
+FIELDS = ("title", "points", "priority", "status", "sprint", "story", "labels", "assignee")
 STORY_SECTION = re.compile(r"^### User story\n> (?P<sentence>[^\n]*)$", re.MULTILINE)
 # two-way field -> the board field holding it
 BOARD_FIELDS = {
@@ -69,6 +70,7 @@ class GitHubDrift:
             "story": story.user_story.text if story.user_story else None,
             "sprint": written.get("sprint"),  # the board's Sprint, else the milestone
             "labels": team_labels(story.labels),
+            "assignee": ", ".join(assignee_logins(story.assignee)) or None,
         }
         if self.project_id:
             values.update(
@@ -94,6 +96,7 @@ class GitHubDrift:
                     "status": item.values.get(FIELD_STATUS),
                     "sprint": item.values.get(FIELD_SPRINT),
                     "labels": team_labels(item.labels),
+                    "assignee": ", ".join(assignee_logins(",".join(item.assignees))) or None,
                 }
                 sentence = story_sentence(item.body)
                 if sentence is not None:  # a body without it says nothing about it
@@ -117,6 +120,7 @@ class GitHubDrift:
                     values = {
                         "title": issue.title.removeprefix(backlog_id + SEPARATOR),
                         "labels": team_labels(issue.labels),
+                        "assignee": ", ".join(assignee_logins(",".join(issue.assignees))) or None,
                     }
                     if not self.project_id:  # no board: the milestone is the sprint
                         values["sprint"] = milestone_sprint(issue.milestone_title)
@@ -130,9 +134,14 @@ class GitHubDrift:
         return found
 
     def who_changed(self, wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        """Who renamed, (de)milestoned or (un)labelled the issues: one page of the
+        """Who renamed, (de)milestoned, (un)labelled or (un)assigned the issues: one page of the
         repository's issue events, read only when such a change needs a name."""
-        kinds = {"title": "title", "sprint": "milestone", "labels": "labels"}
+        kinds = {
+            "title": "title",
+            "sprint": "milestone",
+            "labels": "labels",
+            "assignee": "assignee",
+        }
         asked = [(item, name) for item, name in wanted if name in kinds and item in self.links]
         if not asked:
             return {}

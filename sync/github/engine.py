@@ -266,6 +266,7 @@ HELD_KEYS: Mapping[str, tuple[str, ...]] = {
     "sprint": (FIELD_SPRINT,),  # with a board; without one the milestone is the sprint
     "story": ("body",),  # the sentence is one part of the body
     "labels": ("labels",),
+    "assignee": ("assignees",),
 }
 
 

@@ -10,7 +10,7 @@ Mapping (configurable in the ``[github]`` table of ``backlog-bot.toml``):
   labels for priority and roles and the story's own ``**Labels:**`` (the team's: created by
   GitHub on first use, their colours left to the team), the milestone of its sprint, and its
   dependencies as issue dependencies ("blocked by"; ``dependencies_as = "section"`` writes a
-  "Blocked by #n" list);
+  "Blocked by #n" list); the ``**Assignee:**`` logins (comma-separated) as its assignees;
 - sprint -> milestone with a due date (``sprint_start`` + ``sprint_length_days``);
 - every epic and story -> a Projects v2 item with Story Points, Priority, Sprint, Epic; epics
   carry no points of their own (the board adds up their stories; the declared total is in
@@ -145,6 +145,7 @@ class IssueSpec:
     dependency_notes: tuple[str, ...] = ()
     project_fields: Mapping[str, Any] = field(default_factory=dict)
     line: int = 0
+    assignees: tuple[str, ...] = ()  # logins, from the story's ``**Assignee:**``
 
     def body(
         self,
@@ -206,6 +207,13 @@ def is_bot_label(name: str) -> bool:
 def team_labels(labels: Iterable[str]) -> tuple[str, ...]:
     """An issue's labels without the ones the mapping sets: the team's."""
     return tuple(label for label in labels if not is_bot_label(label))
+
+
+def assignee_logins(assignee: str | None) -> tuple[str, ...]:
+    """``**Assignee:** carol, @dave`` -> the logins ``("carol", "dave")``, sorted (GitHub
+    keeps no order among assignees)."""
+    logins = (part.strip().lstrip("@") for part in (assignee or "").split(","))
+    return tuple(sorted({login for login in logins if login}, key=str.casefold))
 
 
 def role_label(role: str) -> str:
@@ -349,6 +357,7 @@ def desired_state(backlog: Backlog, options: GitHubOptions | None = None) -> Git
                         story.points, prio, sprint, None if placeholder else epic, options
                     ),
                     line=story.line,
+                    assignees=assignee_logins(story.assignee),
                 )
             )
             issues.extend(_children(story, sprint, options))

@@ -1,5 +1,5 @@
 """Jira's side of two-way sync: linked stories' summary, points, priority, status, sprint,
-story sentence and labels.
+story sentence, labels and assignee.
 
 Read in batches: one ``key in (...)`` JQL page per 100 linked stories, with only the mapped
 fields. The file side is what the mapping sends (the summary is the story heading's name,
@@ -7,7 +7,8 @@ the priority the ``[jira] priorities`` name); a tracker value goes back into the
 story heading, ``**Story Points:**``, ``**Priority:**`` (the backlog's own word for the Jira
 priority) and ``**Status:**``; a sprint (the issue's open sprint, else the last one it was in)
 moves the story in the sprint plan; the issue's labels but the bot's own go into
-``**Labels:**``. Who changed each field comes from the search's changelog.
+``**Labels:**``, its assignee's display name into ``**Assignee:**``. Who changed each field
+comes from the search's changelog.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sync.jira.port import JiraPort, JiraProjectConfig
 from sync.jira.wiki import wiki_text
 from sync.twoway import LiveItem, adopt_value, story_edit, untidy_title
 
-FIELDS = ("title", "points", "priority", "status", "sprint", "story", "labels")
+FIELDS = ("title", "points", "priority", "status", "sprint", "story", "labels", "assignee")
 STORY_LABEL = re.compile(r"^\s*\*?User story:\*?\s*", re.IGNORECASE)
 PAGE = 100
 
@@ -54,6 +55,7 @@ class JiraDrift:
             "sprint": written.get("sprint"),
             "story": story.user_story.text if story.user_story else None,
             "labels": tuple(dict.fromkeys(jira_label(label) for label in story.labels)),
+            "assignee": story.assignee,
         }
         priority = jira_priority(story.priority, self.mapping.priorities)
         if priority is not None:
@@ -85,6 +87,7 @@ class JiraDrift:
                     "status": issue.status,
                     "sprint": issue.plan_sprint,
                     "labels": team_labels(issue.labels, self.mapping),
+                    "assignee": issue.assignee,  # the display name
                 }
                 sentence = story_sentence(issue.description)
                 if sentence is not None:  # a description without it says nothing about it
@@ -156,6 +159,7 @@ def _authors(changed_by: Mapping[str, str], project: JiraProjectConfig) -> dict[
         "sprint": (project.sprint_field, "Sprint"),
         "story": ("description",),
         "labels": ("labels",),
+        "assignee": ("assignee",),
     }
     found = {}
     for name, candidates in keys.items():

@@ -190,6 +190,7 @@ CONTENT_KEYS: Mapping[str, tuple[str, ...]] = {
     "priority": ("priority",),
     "story": ("description",),  # the sentence is one part of the description
     "labels": ("labels",),
+    "assignee": ("assignee",),
 }
 
 

@@ -15,6 +15,8 @@ Defaults and choices:
   epics carry no story points of their own (their declared total is in the description);
   stories outside any epic get no placeholder epic and no parent;
 - acceptance criteria: the Gherkin in a code block, the Then outcomes as a checklist;
+- the story's ``**Assignee:**`` -> the issue's assignee, the Jira user of that display name
+  (or e-mail address), found when apply sends it;
 - sprints -> Agile sprints named ``Sprint N`` (Jira allows 30 characters; no word is cut)
   with the sprint's title leading the goal, and dates from
   ``sprint_start`` (ISO date; ``[calendar] sprint1_start`` when unset) and
@@ -146,9 +148,10 @@ class DesiredIssue:
     labels: tuple[str, ...] = ()
     points: int | None = None
     estimate_hours: float | None = None
+    assignee: str | None = None  # as the file names them (a display name); resolved on apply
 
     def content(self) -> dict[str, Any]:
-        return {
+        content = {
             "kind": self.kind,
             "summary": self.summary,
             "description": self.description,
@@ -158,6 +161,9 @@ class DesiredIssue:
             "points": self.points,
             "estimate_hours": self.estimate_hours,
         }
+        if self.assignee:  # only when set: the content of issues without one stays as it was
+            content["assignee"] = self.assignee
+        return content
 
     @property
     def hash(self) -> str:
@@ -316,6 +322,7 @@ def _story(story: Story, config: JiraMappingConfig) -> DesiredIssue:
         priority=priority,
         labels=tuple(dict.fromkeys(jira_label(label) for label in story.labels)),
         points=story.points,
+        assignee=story.assignee,
     )
 
 
