@@ -1,9 +1,9 @@
-"""Two-way sync of the fields a team sets on the tracker as often as in the file: labels,
-through the CLI against the Jira and GitHub sandboxes. Teammates edit the issues with the real
-clients (``jira``, PyGithub); ``plan`` shows where each change came from and who made it,
-``apply`` pushes the file's changes and leaves the tracker's alone, ``pull --write`` writes the
-tracker's into the file byte-exactly, conflicts are reported until a policy settles them, and
-after a pull the next ``apply`` writes nothing."""
+"""Two-way sync of the fields a team sets on the tracker as often as in the file: labels
+and the assignee, through the CLI against the Jira and GitHub sandboxes. Teammates edit the
+issues with the real clients (``jira``, PyGithub); ``plan`` shows where each change came from
+and who made it, ``apply`` pushes the file's changes and leaves the tracker's alone,
+``pull --write`` writes the tracker's into the file byte-exactly, conflicts are reported until
+a policy settles them, and after a pull the next ``apply`` writes nothing."""
 
 from __future__ import annotations
 
@@ -21,12 +21,19 @@ from sandbox.github import GitHubSandbox
 from sandbox.jira import JiraSandbox
 
 BILLING = Path(__file__).resolve().parent / "data" / "billing-backlog.md"
-# US-001 carries two team labels; US-002 has no Labels line
-LABELLED = (
-    BILLING.read_text(encoding="utf-8")
-    .replace("**Priority:** High\n", "**Priority:** High\n**Labels:** billing, ux\n")
-    .encode()
-)
+
+
+def labelled(assignee: str) -> bytes:
+    """The billing backlog with two team labels and an assignee on US-001; US-002 has no
+    Labels nor Assignee line."""
+    return (
+        BILLING.read_text(encoding="utf-8")
+        .replace(
+            "**Priority:** High\n",
+            f"**Priority:** High\n**Labels:** billing, ux\n**Assignee:** {assignee}\n",
+        )
+        .encode()
+    )
 
 
 class Tracker(Protocol):
@@ -34,6 +41,8 @@ class Tracker(Protocol):
 
     target: str
     who: str  # the teammate's name as the tracker reports it
+    alice: str  # how the file names two people (Jira: display names; GitHub: logins)
+    bob: str
 
     def key(self, story: str) -> str: ...
 
@@ -42,6 +51,12 @@ class Tracker(Protocol):
         ...
 
     def set_labels(self, story: str, labels: list[str]) -> None: ...
+
+    def assignee(self, story: str) -> str | None: ...
+
+    def assign(self, story: str, person: str) -> None:
+        """Assign the issue to ``person`` (``alice`` or ``bob``), as the teammate."""
+        ...
 
     def clear_requests(self) -> None: ...
 
@@ -54,6 +69,8 @@ class JiraTracker:
     client: JIRA
     target: str = "jira"
     who: str = "Bob Backend"
+    alice: str = "Alice Devops"
+    bob: str = "Bob Backend"
 
     def key(self, story: str) -> str:
         [key] = self.sandbox.issues_by_label(f"backlog-id-{story}")
@@ -66,6 +83,14 @@ class JiraTracker:
     def set_labels(self, story: str, labels: list[str]) -> None:
         own = ["backlog-bot", f"backlog-id-{story}"]
         self.client.issue(self.key(story)).update(fields={"labels": own + labels})
+
+    def assignee(self, story: str) -> str | None:
+        user = self.client.issue(self.key(story)).fields.assignee
+        return str(user.displayName) if user else None
+
+    def assign(self, story: str, person: str) -> None:
+        account = {"alice": "712020:alice", "bob": "712020:bob"}[person]
+        self.client.issue(self.key(story)).update(fields={"assignee": {"accountId": account}})
 
     def clear_requests(self) -> None:
         self.sandbox.clear_requests()
@@ -80,6 +105,8 @@ class GitHubTracker:
     client: Github
     target: str = "github"
     who: str = "carol"
+    alice: str = "alice"
+    bob: str = "bob"
 
     def key(self, story: str) -> str:
         return f"#{self.sandbox.issues_by_marker()[story][0]}"
@@ -95,6 +122,12 @@ class GitHubTracker:
         issue = self._issue(story)
         own = [x.name for x in issue.labels if x.name.startswith(("story", "role: ", "priority: "))]
         issue.edit(labels=own + labels)
+
+    def assignee(self, story: str) -> str | None:
+        return ", ".join(user.login for user in self._issue(story).assignees) or None
+
+    def assign(self, story: str, person: str) -> None:
+        self._issue(story).edit(assignees=[person])
 
     def clear_requests(self) -> None:
         self.sandbox.clear_requests()
@@ -137,7 +170,7 @@ def team(
     """The labelled billing backlog applied to a fresh sandbox of the target; the teammate
     (Bob in Jira, carol on GitHub) edits it with their own account."""
     file = tmp_path / "backlog.md"
-    file.write_bytes(LABELLED)
+    file.write_bytes(labelled("Alice Devops" if request.param == "jira" else "alice"))
     config = tmp_path / "backlog-bot.toml"
     config.write_text("", encoding="utf-8")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'state.db'}")
@@ -274,4 +307,82 @@ def test_labels_changed_on_both_sides_are_a_conflict_until_a_policy_decides(
     team.config.write_text('[sync]\nconflicts = "file-wins"\n', encoding="utf-8")
     code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
     assert code == 0 and tracker.labels("US-001") == ["billing", "urgent"]
+    _nothing_left(team, capsys)
+
+
+# --- assignee -----------------------------------------------------------------------------
+
+
+def test_an_assignee_changed_on_the_tracker_is_pulled_and_the_files_pushed(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The teammate assigns US-002 (no Assignee line in the file) to Bob; the file hands
+    US-001 from Alice to Bob."""
+    tracker = team.tracker
+    assert tracker.assignee("US-001") == tracker.alice  # applied from the file
+    tracker.assign("US-002", "bob")
+    team.edit_file(f"**Assignee:** {tracker.alice}\n", f"**Assignee:** {tracker.bob}\n")
+    us1, us2 = tracker.key("US-001"), tracker.key("US-002")
+
+    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
+    assert code == 0
+    # as plan shows them: a name with a space quoted
+    bob, alice = (repr(name) if " " in name else name for name in (tracker.bob, tracker.alice))
+    assert f"  < pull     US-002 {us2}: assignee (none) -> {bob} (tracker, by {tracker.who})" in out
+    assert f"  ~ push     US-001 {us1}: assignee {alice} -> {bob} (file)" in out
+
+    code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
+    assert code == 0
+    assert (
+        f"left alone (changed on the tracker): US-002 assignee (none) -> {bob} "
+        f"(tracker, by {tracker.who})"
+    ) in out
+    assert tracker.assignee("US-001") == tracker.bob  # the file's pushed
+    assert tracker.assignee("US-002") == tracker.bob  # the teammate's kept
+
+    before = team.text()
+    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    assert code == 0
+    assert team.text() == before.replace(
+        "**Priority:** Medium\n", f"**Priority:** Medium\n**Assignee:** {tracker.bob}\n"
+    )
+    _nothing_left(team, capsys)
+
+
+def test_an_assignee_changed_on_both_sides_is_a_conflict_until_a_policy_decides(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The file drops US-001's Assignee line while the teammate gives the issue to Bob."""
+    tracker = team.tracker
+    us1 = tracker.key("US-001")
+    tracker.assign("US-001", "bob")
+    line = f"**Assignee:** {tracker.alice}\n"
+    team.edit_file(line, "")
+    before = team.text()
+
+    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
+    assert code == 1
+    assert any(
+        text.startswith(f"  ! conflict US-001 {us1}: assignee: conflict — file (none), tracker ")
+        and f"by {tracker.who} (was " in text
+        for text in out
+    ), out
+    code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
+    assert code == 1 and tracker.assignee("US-001") == tracker.bob
+    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    assert code == 1 and team.text() == before
+
+    team.config.write_text('[sync]\nconflicts = "tracker-wins"\n', encoding="utf-8")
+    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    assert code == 0  # the line comes back, where it was: after the last field line
+    assert team.text() == before.replace(
+        "**Labels:** billing, ux\n", f"**Labels:** billing, ux\n**Assignee:** {tracker.bob}\n"
+    )
+    _nothing_left(team, capsys)
+
+    tracker.assign("US-001", "alice")
+    team.edit_file(f"**Assignee:** {tracker.bob}\n", "**Assignee:** None\n")
+    team.config.write_text('[sync]\nconflicts = "file-wins"\n', encoding="utf-8")
+    code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
+    assert code == 0 and tracker.assignee("US-001") is None  # unassigned, as the file says
     _nothing_left(team, capsys)
