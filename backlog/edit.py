@@ -6,7 +6,8 @@ story's own field line in the file's own style (``**Story Points:** 13``,
 ``- **Priority**: High``, ``Points: 5``), keeping the label, the emphasis, the spacing, any
 text after the value (``13 (re-estimated)``) and the line ending. A ``status``, ``labels``
 (``security, ux``) or ``assignee`` with no line yet is added right after the story's last
-field line, copying that line's style. Titles go
+field line, copying that line's style. A ``criteria`` edit ticks or unticks acceptance
+criteria written as ``- [ ]`` checklist items, changing only the character in the box. Titles go
 where the title lives: the ``**Title:**`` line, else the story heading after its ``Story 1.2:``
 prefix. Every other byte of the document is left as it was.
 
@@ -21,6 +22,7 @@ does not write) is returned in ``skipped`` with the reason, never guessed.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,7 +31,8 @@ from typing import Any
 from backlog.model import Backlog, Story
 
 FIELDS = (
-    "title", "heading", "points", "priority", "status", "sprint", "story", "labels", "assignee"
+    "title", "heading", "points", "priority", "status", "sprint", "story", "labels", "assignee",
+    "criteria",
 )  # fmt: skip
 LABELS = {
     "points": ("story points", "points", "estimate", "story point estimate", "sp"),
@@ -116,6 +119,8 @@ def _apply(lines: list[str], story: Story, edit: FieldEdit) -> str | None:
         return f"{story.id} is not a Markdown heading section (line {story.line})"
     if edit.field == "story":
         return _set_sentence(lines, story, edit.value)
+    if edit.field == "criteria":
+        return _set_ticks(lines, story, edit.value)
     found = _field_lines(lines, start + 1, min(end, len(lines)))
     if edit.field == "heading" or (edit.field == "title" and "title" not in found):
         return _set_heading(lines, start, edit.value)
@@ -202,6 +207,34 @@ def _set_sentence(lines: list[str], story: Story, value: str) -> str | None:
             f"(line {sentence.line}); change it by hand"
         )
     lines[sentence.line - 1] = line.replace(sentence.text, MARKDOWN_INLINE.sub(r"\\\1", value), 1)
+    return None
+
+
+CHECKBOX = re.compile(r"^(?P<lead>[ \t]*(?:[-*+]|\d+[.)])[ \t]+\[)(?P<box>[ xX✓✔])\]")
+
+
+def _set_ticks(lines: list[str], story: Story, value: str) -> str | None:
+    """Each acceptance criterion named in ``value`` (JSON: text -> ticked) ticked or not,
+    changing only the character in its box (``- [ ]`` -> ``- [x]``)."""
+    wanted = json.loads(value)
+    criteria = story.acceptance_criteria
+    changes: list[tuple[int, re.Match[str], bool]] = []
+    for item in criteria.checklist if criteria is not None else ():
+        ticked = wanted.get(" ".join(item.text.split()))
+        if ticked is None or ticked == item.checked:
+            continue
+        line = lines[item.line - 1] if 0 < item.line <= len(lines) else ""
+        match = CHECKBOX.match(line)
+        if match is None:  # nothing changed: the story's ticks are written all or none
+            return (
+                f"{story.id}: the criterion {item.text!r} has no [ ] box to tick "
+                f"(line {item.line}); write it as '- [ ] ...'"
+            )
+        changes.append((item.line - 1, match, ticked))
+    for number, match, ticked in changes:
+        line = lines[number]
+        box = "x" if ticked else " "
+        lines[number] = line[: match.start("box")] + box + line[match.end("box") :]
     return None
 
 

@@ -28,15 +28,18 @@ from backlog.errors import ConfigurationError
 Origin = Literal["same", "file", "tracker", "both"]
 Action = Literal["none", "push", "pull", "conflict"]
 POLICIES = ("report", "file-wins", "tracker-wins")
-# two-way since the sentence and sprint write-back (labels, assignee: since they were read
-# at all): links made before have no base for them
-FILE_WITHOUT_BASE = frozenset({"story", "sprint", "labels", "assignee"})
+# two-way since the sentence and sprint write-back (labels, assignee, criteria ticks: since
+# they were read at all): links made before have no base for them
+FILE_WITHOUT_BASE = frozenset({"story", "sprint", "labels", "assignee", "criteria"})
 
 
 def normalise(field: str, value: Any) -> Any:
     """The comparable form of a field value (``13.0`` and ``"13"`` are the same points)."""
     if value is None or value == "" or (isinstance(value, list | tuple | set) and not value):
         return None  # no labels are no value, like no points
+    if field == "criteria":  # the ticked items' texts: (text, ticked) pairs, or texts
+        ticked = {str(v) if isinstance(v, str) else str(v[0]) for v in value if _ticked(v)}
+        return tuple(sorted(ticked)) or None
     if field == "points":
         try:
             number = float(value)
@@ -119,9 +122,20 @@ def conflict_policy(table: Mapping[str, Any]) -> str:
     return str(value)
 
 
+def _ticked(item: Any) -> bool:
+    return isinstance(item, str) or bool(item[1])
+
+
+def ticks(value: Any) -> dict[str, bool]:
+    """A criteria value as text -> ticked (a base holds only the ticked texts)."""
+    return {(str(v) if isinstance(v, str) else str(v[0])): _ticked(v) for v in (value or ())}
+
+
 def _show(value: Any) -> str:
     if value is None or value == "" or (isinstance(value, list | tuple) and not value):
         return "(none)"
+    if isinstance(value, list | tuple) and not isinstance(value[0], str):  # criteria ticks
+        return "; ".join(f"[{'x' if ticked else ' '}] {text}" for text, ticked in value)
     if isinstance(value, list | tuple):  # labels: as the file writes them
         text = ", ".join(str(v) for v in value)
         return repr(text) if " " in text else text

@@ -12,6 +12,7 @@ differ only in how a tracker's priority reads in the backlog (``priority_word``)
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,7 @@ from typing import Any, Protocol
 from backlog.edit import FieldEdit, read_fields
 from backlog.model import Backlog, Sprint, SprintCommitment, Story
 from sync.issue_text import SEPARATOR
-from sync.merge import FieldMerge
+from sync.merge import FieldMerge, ticks
 
 INITIAL_STATUSES = frozenset({"to do", "todo", "open", "backlog", "new"})
 
@@ -115,13 +116,14 @@ def compare(
             if name not in item.values or name not in mine:
                 continue  # a field one side does not hold is not two-way for this story
             has_base = (story.id, name) in base
+            values = (base.get((story.id, name)), mine.get(name), item.values[name])
+            if name == "criteria":
+                values = common_ticks(*values)
             merge = FieldMerge(
                 source.target,
                 story.id,
                 name,
-                base.get((story.id, name)),
-                mine.get(name),
-                item.values[name],
+                *values,
                 has_base=has_base,
                 changed_by=item.authors.get(name, item.changed_by),
             )
@@ -140,6 +142,26 @@ def compare(
             replace(m, changed_by=found.get((m.item, m.field), m.changed_by)) for m in drift.merges
         ]
     return drift
+
+
+def common_ticks(base: Any, file: Any, tracker: Any) -> tuple[Any, Any, Any]:
+    """The criteria checklists of the base, the file and the tracker, each cut down to the
+    items (by text) both the file and the tracker have: only an item's tick is compared, an
+    item written differently on one side is no difference."""
+    mine, theirs = ticks(file), ticks(tracker)
+    common = mine.keys() & theirs.keys()
+    return (
+        tuple(text for text, ticked in ticks(base).items() if ticked and text in common),
+        tuple((text, ticked) for text, ticked in mine.items() if text in common),
+        tuple((text, ticked) for text, ticked in theirs.items() if text in common),
+    )
+
+
+def criteria_ticks(story: Story) -> tuple[tuple[str, bool], ...]:
+    """The story's acceptance criteria checklist as (text, ticked) pairs."""
+    criteria = story.acceptance_criteria
+    items = criteria.checklist if criteria is not None else ()
+    return tuple((" ".join(item.text.split()), item.checked) for item in items)
 
 
 def written_fields(lines: list[str], story: Story, sprint_of: Mapping[str, int]) -> dict[str, str]:
@@ -239,6 +261,8 @@ def story_edit(
     if name == "labels":
         written = ", ".join(merged_labels(story.labels, value))
         return FieldEdit(story.id, "labels", written or "None")
+    if name == "criteria":  # the ticks of the items the tracker has, by text
+        return FieldEdit(story.id, "criteria", json.dumps(ticks(value), ensure_ascii=False))
     if name == "assignee":
         return FieldEdit(story.id, "assignee", str(value) if value else "None")
     if value is None:
@@ -276,6 +300,18 @@ def adopt_value(
         return story.model_copy(update={"priority": priority_word(str(value))})
     if name == "labels":
         return story.model_copy(update={"labels": merged_labels(story.labels, value)})
+    if name == "criteria" and story.acceptance_criteria is not None:
+        wanted = ticks(value)
+        criteria = story.acceptance_criteria
+        items = tuple(
+            item.model_copy(
+                update={"checked": wanted.get(" ".join(item.text.split()), item.checked)}
+            )
+            for item in criteria.checklist
+        )
+        return story.model_copy(
+            update={"acceptance_criteria": criteria.model_copy(update={"checklist": items})}
+        )
     if name == "assignee":
         return story.model_copy(update={"assignee": str(value) if value else None})
     if name == "story" and value and story.user_story is not None:

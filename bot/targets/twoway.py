@@ -97,7 +97,7 @@ def record_applied(runner: TwoWayRunner, backlog: Backlog, text: str, drift: Dri
 
 # fields that are one part of a longer text (the description or body): that text counts as
 # what the tracker holds only when such a part was pulled into the file
-PART_FIELDS = frozenset({"story"})
+PART_FIELDS = frozenset({"story", "criteria"})
 
 
 @dataclass

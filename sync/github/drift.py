@@ -7,7 +7,8 @@ The file side is what the mapping sends (title ``US-001 · <name>``); a tracker 
 without its ``US-001 ·`` prefix into the story heading, the board fields into
 ``**Story Points:**``, ``**Priority:**`` and ``**Status:**``, the Sprint into the sprint plan,
 the issue's labels but the ones the mapping sets (``story``, ``priority: …``, ``role: …``)
-into ``**Labels:**``, its assignees' logins into ``**Assignee:**``.
+into ``**Labels:**``, its assignees' logins into ``**Assignee:**``, the ticks of the body's
+``### Acceptance criteria`` task list into the file's ``- [x]`` / ``- [ ]`` items.
 With no board configured, the mapping puts a story in its sprint's milestone: the milestone's
 title (``Sprint 2``, or ``Sprint 2: <name>`` read as ``Sprint 2``) is the story's sprint.
 Who changed a board value is its creator; who renamed, (de)milestoned, (un)labelled or
@@ -33,10 +34,20 @@ from sync.github.mapping import (
 )
 from sync.github.port import GitHubProjectsPort, GitHubRestPort
 from sync.issue_text import SEPARATOR, story_name
-from sync.twoway import LiveItem, adopt_value, sprint_number, story_edit, untidy_title
+from sync.twoway import (
+    LiveItem,
+    adopt_value,
+    criteria_ticks,
+    sprint_number,
+    story_edit,
+    untidy_title,
+)
 
-FIELDS = ("title", "points", "priority", "status", "sprint", "story", "labels", "assignee")
+FIELDS = (
+    "title", "points", "priority", "status", "sprint", "story", "labels", "assignee", "criteria"
+)  # fmt: skip
 STORY_SECTION = re.compile(r"^### User story\n> (?P<sentence>[^\n]*)$", re.MULTILINE)
+TASK_ITEM = re.compile(r"^[-*+]\s+\[(?P<box>[ xX])\]\s+(?P<text>.*)$")
 # two-way field -> the board field holding it
 BOARD_FIELDS = {
     "points": FIELD_POINTS,
@@ -71,6 +82,7 @@ class GitHubDrift:
             "sprint": written.get("sprint"),  # the board's Sprint, else the milestone
             "labels": team_labels(story.labels),
             "assignee": ", ".join(assignee_logins(story.assignee)) or None,
+            "criteria": criteria_ticks(story),
         }
         if self.project_id:
             values.update(
@@ -101,6 +113,9 @@ class GitHubDrift:
                 sentence = story_sentence(item.body)
                 if sentence is not None:  # a body without it says nothing about it
                     values["story"] = sentence
+                criteria = criteria_checks(item.body)
+                if criteria is not None:
+                    values["criteria"] = criteria
                 untidy = untidy_title(backlog_id, item.title)
                 authors = {
                     name: item.authors[board]
@@ -108,7 +123,7 @@ class GitHubDrift:
                     if board in item.authors
                 }
                 if item.editor:  # the sentence lives in the body: its last editor changed it
-                    authors["story"] = item.editor
+                    authors["story"] = authors["criteria"] = item.editor
                 found[backlog_id] = LiveItem(
                     backlog_id, f"#{item.number}", values, authors=authors, untidy=untidy
                 )
@@ -127,6 +142,9 @@ class GitHubDrift:
                     sentence = story_sentence(issue.body)
                     if sentence is not None:
                         values["story"] = sentence
+                    criteria = criteria_checks(issue.body)
+                    if criteria is not None:
+                        values["criteria"] = criteria
                     untidy = untidy_title(backlog_id, issue.title)
                     found[backlog_id] = LiveItem(
                         backlog_id, f"#{issue.number}", values, untidy=untidy
@@ -165,6 +183,20 @@ def milestone_sprint(title: str | None) -> str | None:
     named sprint) -> ``Sprint 2``; a milestone not named after a sprint, as titled."""
     number = sprint_number(title)
     return f"Sprint {number}" if number is not None else title
+
+
+def criteria_checks(body: str | None) -> tuple[tuple[str, bool], ...] | None:
+    """The task list of the body's ``### Acceptance criteria`` section as (text, ticked)
+    pairs (a teammate ticks ``- [x]`` on GitHub); None when it has no such section."""
+    found: list[tuple[str, bool]] | None = None
+    for line in (body or "").replace("\r\n", "\n").split("\n"):
+        if line.strip() == "### Acceptance criteria":
+            found = []
+        elif found is not None and line.startswith("#"):
+            break
+        elif found is not None and (item := TASK_ITEM.match(line)):
+            found.append((" ".join(item["text"].split()), item["box"] != " "))
+    return tuple(found) if found is not None else None
 
 
 def story_sentence(body: str | None) -> str | None:

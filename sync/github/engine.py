@@ -267,6 +267,7 @@ HELD_KEYS: Mapping[str, tuple[str, ...]] = {
     "story": ("body",),  # the sentence is one part of the body
     "labels": ("labels",),
     "assignee": ("assignees",),
+    "criteria": ("body",),  # the ticks are one part of the body
 }
 
 

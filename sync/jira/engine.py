@@ -191,6 +191,7 @@ CONTENT_KEYS: Mapping[str, tuple[str, ...]] = {
     "story": ("description",),  # the sentence is one part of the description
     "labels": ("labels",),
     "assignee": ("assignee",),
+    "criteria": ("description",),  # the ticks are one part of the description
 }
 
 
