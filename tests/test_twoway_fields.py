@@ -23,15 +23,27 @@ from sandbox.jira import JiraSandbox
 BILLING = Path(__file__).resolve().parent / "data" / "billing-backlog.md"
 
 
+GHERKIN_US002 = (
+    "```gherkin\nGiven an invoice exists\nWhen I click download\nThen the PDF works well\n```\n"
+)
+CHECKLIST_US002 = (
+    "- [ ] The PDF opens in any reader\n"
+    "- [x] The PDF shows the invoice number\n"
+    "- [ ] A large invoice renders in under 2 s\n"
+)
+
+
 def labelled(assignee: str) -> bytes:
-    """The billing backlog with two team labels and an assignee on US-001; US-002 has no
-    Labels nor Assignee line."""
+    """The billing backlog with two team labels and an assignee on US-001 (US-002 has no
+    Labels nor Assignee line), and US-002's acceptance criteria as a checklist."""
+    text = BILLING.read_text(encoding="utf-8")
+    assert text.count(GHERKIN_US002) == 1
     return (
-        BILLING.read_text(encoding="utf-8")
-        .replace(
+        text.replace(
             "**Priority:** High\n",
             f"**Priority:** High\n**Labels:** billing, ux\n**Assignee:** {assignee}\n",
         )
+        .replace(GHERKIN_US002, CHECKLIST_US002)
         .encode()
     )
 
@@ -53,6 +65,14 @@ class Tracker(Protocol):
     def set_labels(self, story: str, labels: list[str]) -> None: ...
 
     def assignee(self, story: str) -> str | None: ...
+
+    def ticked(self, story: str) -> list[str]:
+        """The acceptance criteria ticked in the issue's description or body."""
+        ...
+
+    def tick(self, story: str, text: str, ticked: bool) -> None:
+        """Tick (or untick) one acceptance criterion in the description or body."""
+        ...
 
     def assign(self, story: str, person: str) -> None:
         """Assign the issue to ``person`` (``alice`` or ``bob``), as the teammate."""
@@ -92,6 +112,17 @@ class JiraTracker:
         account = {"alice": "712020:alice", "bob": "712020:bob"}[person]
         self.client.issue(self.key(story)).update(fields={"assignee": {"accountId": account}})
 
+    def ticked(self, story: str) -> list[str]:
+        text = self.client.issue(self.key(story)).fields.description
+        return [line[len("* (/) ") :] for line in text.splitlines() if line.startswith("* (/) ")]
+
+    def tick(self, story: str, text: str, ticked: bool) -> None:
+        """What Bob does in Jira's editor: ``( )`` becomes ``(/)`` (or back)."""
+        issue = self.client.issue(self.key(story))
+        old, new = (f"* ( ) {text}\n", f"* (/) {text}\n")[:: 1 if ticked else -1]
+        assert issue.fields.description.count(old) == 1, issue.fields.description
+        issue.update(fields={"description": issue.fields.description.replace(old, new)})
+
     def clear_requests(self) -> None:
         self.sandbox.clear_requests()
 
@@ -128,6 +159,17 @@ class GitHubTracker:
 
     def assign(self, story: str, person: str) -> None:
         self._issue(story).edit(assignees=[person])
+
+    def ticked(self, story: str) -> list[str]:
+        body = self._issue(story).body
+        return [line[len("- [x] ") :] for line in body.splitlines() if line.startswith("- [x] ")]
+
+    def tick(self, story: str, text: str, ticked: bool) -> None:
+        """What carol does on GitHub: a click on the task list's box edits the body."""
+        issue = self._issue(story)
+        old, new = (f"- [ ] {text}\n", f"- [x] {text}\n")[:: 1 if ticked else -1]
+        assert issue.body.count(old) == 1, issue.body
+        issue.edit(body=issue.body.replace(old, new))
 
     def clear_requests(self) -> None:
         self.sandbox.clear_requests()
@@ -385,4 +427,100 @@ def test_an_assignee_changed_on_both_sides_is_a_conflict_until_a_policy_decides(
     team.config.write_text('[sync]\nconflicts = "file-wins"\n', encoding="utf-8")
     code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
     assert code == 0 and tracker.assignee("US-001") is None  # unassigned, as the file says
+    _nothing_left(team, capsys)
+
+
+# --- acceptance criteria ticks -------------------------------------------------------------
+
+OPENS, NUMBER, LARGE = (
+    "The PDF opens in any reader",
+    "The PDF shows the invoice number",
+    "A large invoice renders in under 2 s",
+)
+
+
+def test_a_criterion_ticked_on_the_tracker_is_pulled_changing_one_character(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tracker = team.tracker
+    us2 = tracker.key("US-002")
+    assert tracker.ticked("US-002") == [NUMBER]  # applied from the file
+    tracker.tick("US-002", OPENS, True)
+
+    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
+    assert code == 0
+    assert (
+        f"  < pull     US-002 {us2}: criteria [ ] {OPENS}; [x] {NUMBER}; [ ] {LARGE} -> "
+        f"[x] {OPENS}; [x] {NUMBER}; [ ] {LARGE} (tracker, by {tracker.who})"
+    ) in out
+    code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
+    assert code == 0 and tracker.ticked("US-002") == [OPENS, NUMBER]  # left alone
+
+    before = team.text()
+    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--diff")
+    assert [line for line in out if line[:1] in "+-" and line[:3] not in ("+++", "---")] == [
+        f"-- [ ] {OPENS}",
+        f"+- [x] {OPENS}",
+    ]
+    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    assert code == 0
+    after = team.text()
+    assert after == before.replace(f"- [ ] {OPENS}\n", f"- [x] {OPENS}\n")
+    assert sum(a != b for a, b in zip(before, after, strict=True)) == 1  # one character
+    _nothing_left(team, capsys)
+
+
+def test_a_criterion_ticked_in_the_file_is_pushed(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tracker = team.tracker
+    team.edit_file(f"- [ ] {LARGE}\n", f"- [x] {LARGE}\n")
+    team.edit_file(f"- [x] {NUMBER}\n", f"- [ ] {NUMBER}\n")
+    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
+    assert code == 0
+    assert any(
+        line.startswith(f"  ~ push     US-002 {tracker.key('US-002')}: criteria ")
+        and line.endswith("(file)")
+        for line in out
+    ), out
+    assert main(["apply", str(team.file), "--target", team.target]) == 0
+    assert tracker.ticked("US-002") == [LARGE]
+    capsys.readouterr()
+    _nothing_left(team, capsys)
+
+
+def test_criteria_ticked_on_both_sides_are_a_conflict_until_a_policy_decides(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tracker = team.tracker
+    us2 = tracker.key("US-002")
+    tracker.tick("US-002", OPENS, True)
+    team.edit_file(f"- [x] {NUMBER}\n", f"- [ ] {NUMBER}\n")
+    before = team.text()
+
+    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
+    assert code == 1
+    assert (
+        f"  ! conflict US-002 {us2}: criteria: conflict — file [ ] {OPENS}; [ ] {NUMBER}; "
+        f"[ ] {LARGE}, tracker [x] {OPENS}; [x] {NUMBER}; [ ] {LARGE} by {tracker.who} "
+        f"(was {NUMBER!r})"
+    ) in out
+    code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
+    assert code == 1 and tracker.ticked("US-002") == [OPENS, NUMBER]  # left alone
+    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    assert code == 1 and team.text() == before
+
+    team.config.write_text('[sync]\nconflicts = "tracker-wins"\n', encoding="utf-8")
+    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    assert code == 0
+    assert team.text() == before.replace(f"- [ ] {OPENS}\n", f"- [x] {OPENS}\n").replace(
+        f"- [ ] {NUMBER}\n", f"- [x] {NUMBER}\n"
+    )
+    _nothing_left(team, capsys)
+
+    tracker.tick("US-002", NUMBER, False)
+    team.edit_file(f"- [ ] {LARGE}\n", f"- [x] {LARGE}\n")
+    team.config.write_text('[sync]\nconflicts = "file-wins"\n', encoding="utf-8")
+    code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
+    assert code == 0 and tracker.ticked("US-002") == [OPENS, NUMBER, LARGE]
     _nothing_left(team, capsys)
