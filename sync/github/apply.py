@@ -15,6 +15,7 @@ from backlog.errors import RemoteError
 from sync.github.mapping import GitHubDesired, IssueSpec
 from sync.github.plan import (
     TARGET,
+    board_in_issue,
     issue_content,
     issue_link,
     issue_numbers,
@@ -139,6 +140,7 @@ class GitHubApplier:
         record.remote_url = issue.url
         record.content_hash = content_hash(content)
         record.extra.update(number=issue.number, node_id=issue.node_id, pushed=snapshot(content))
+        record.extra["board_in_issue"] = board_in_issue(spec)
         self.save(record)
 
     def _find_or_create(self, spec: IssueSpec, content: dict[str, Any]) -> GitHubIssue:

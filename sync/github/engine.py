@@ -29,6 +29,7 @@ from sync.github.mapping import (
 )
 from sync.github.plan import (
     TARGET,
+    board_in_issue,
     issue_content,
     issue_numbers,
     milestone_number,
@@ -218,6 +219,7 @@ class GitHubSync:
                 content = issue_content(spec, desired, numbers, ms, self.jira)
                 link.content_hash = content_hash(content)
                 link.extra["pushed"] = snapshot(content)
+                link.extra["board_in_issue"] = board_in_issue(spec)
                 updates.append(link)
             elif change.kind == "project-fields" and set(change.diff) <= allowed:
                 link.extra["fields_pushed"] = dict(spec.project_fields)
