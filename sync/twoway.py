@@ -119,6 +119,8 @@ def compare(
             values = (base.get((story.id, name)), mine.get(name), item.values[name])
             if name == "criteria":
                 values = common_ticks(*values)
+                if not values[1]:
+                    continue  # no item on both sides: nothing of it is two-way
             merge = FieldMerge(
                 source.target,
                 story.id,
