@@ -30,6 +30,7 @@ from tests.github_support import migrated_engine
 from tests.service_support import GITHUB_SECRET, JIRA_SECRET, LiveApp, wait_until
 
 BILLING = Path(__file__).resolve().parent / "data" / "billing-backlog.md"
+TABLES = Path(__file__).resolve().parent / "data" / "realworld" / "kdu-lost-found.md"
 # The billing backlog with its rule errors fixed: the push after the merge may apply it.
 CLEAN = [
     ("**Total Story Points:** 30 points", "**Total Story Points:** 13 points"),
@@ -105,14 +106,20 @@ def tracker_writes(requests: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 @contextmanager
 def open_team(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, with_jira: bool, board: bool = False
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    with_jira: bool,
+    board: bool = False,
+    text: str | None = None,
 ) -> Iterator[Team]:
-    """The clean billing backlog applied to the trackers and pushed to the repository's main;
-    the live service in GitOps mode (``backlog-path``, ``apply-on-push``) gets the webhooks.
-    ``board``: GitHub with its Projects v2 board (else issues and milestones only)."""
+    """The clean billing backlog (or ``text``) applied to the trackers and pushed to the
+    repository's main; the live service in GitOps mode (``backlog-path``, ``apply-on-push``)
+    gets the webhooks. ``board``: GitHub with its Projects v2 board (else issues and
+    milestones only)."""
     db = f"sqlite:///{tmp_path / 'bot.db'}"
     engine = migrated_engine(db)
-    text = clean_backlog()
+    text = clean_backlog() if text is None else text
     local = tmp_path / "backlog.md"
     local.write_text(text, encoding="utf-8")
     config = tmp_path / "backlog-bot.toml"
@@ -346,6 +353,34 @@ def test_a_story_created_in_jira_is_proposed_then_linked_when_merged(
             assert team.open_pulls() == []
         finally:
             client.close()  # type: ignore[no-untyped-call]
+
+
+def test_a_sub_issue_of_an_epic_in_a_table_backlog_is_proposed_as_a_row_then_adopted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_team(tmp_path, monkeypatch, with_jira=False, text=TABLES.read_text()) as team:
+        repo = team.repo()
+        issue = repo.create_issue("Report a stolen item", labels=["priority: high"])
+        repo.get_issue(team.number("EPIC-002")).add_sub_issue(issue.id)
+        team.settle()  # the sub_issues webhook reaches the service
+        [pull] = team.open_pulls()
+        row = f"| US-18 | Report a stolen item | High | #{issue.number} |\n"
+        after = "| US-08 | Update Post Status | Medium | #8 |\n"
+        assert team.file_on(BRANCH) == team.text.replace(after, after + row)
+        assert f"- github US-18 #{issue.number}: new story 'Report a stolen item' in EPIC-002" in (
+            pull.body
+        )
+        assert "US-18" not in team.github.issues_by_marker()  # proposed, not linked
+
+        assert pull.merge().merged
+        team.settle()
+        # linked by the push before its apply: that issue is US-18, no second one created
+        assert team.github.issues_by_marker()["US-18"] == [issue.number]
+        titles = [i.title for i in repo.get_issues(state="all")]
+        assert [t for t in titles if "Report a stolen item" in t] == [
+            "US-18 · Report a stolen item"
+        ]
+        assert team.open_pulls() == []
 
 
 def test_conflicts_are_listed_in_the_pull_request_and_nothing_is_written_for_them(

@@ -409,7 +409,9 @@ class RepoState:
                 self.sub_issues[current].remove(child["number"])
             self.sub_issues.setdefault(parent, []).append(child["number"])
             child["parent_url"] = f"{self.api}/issues/{parent}"
-            return self.issue_shape(parent)
+            shape = self.issue_shape(parent)
+        self._emit_sub_issue("sub_issue_added", parent, child["number"])
+        return shape
 
     def remove_sub_issue(self, parent: int, child_id: int) -> dict[str, Any]:
         with self.lock:
@@ -419,7 +421,21 @@ class RepoState:
                 raise SandboxError(404, "Not Found")
             kids.remove(child["number"])
             child.pop("parent_url", None)
-            return self.issue_shape(child["number"])
+            shape = self.issue_shape(child["number"])
+        self._emit_sub_issue("sub_issue_removed", parent, child["number"])
+        return shape
+
+    def _emit_sub_issue(self, action: str, parent: int, child: int) -> None:
+        """GitHub's ``sub_issues`` event, as the parent's repository receives it."""
+        with self.lock:
+            payload = {
+                "action": action,
+                "parent_issue_id": self.issue(parent)["id"],
+                "parent_issue": self.issue_shape(parent),
+                "sub_issue_id": self.issue(child)["id"],
+                "sub_issue": self.issue_shape(child),
+            }
+        self.emit("sub_issues", payload)
 
     def add_blocked_by(self, number: int, blocker_id: int) -> dict[str, Any]:
         with self.lock:
