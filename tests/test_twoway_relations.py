@@ -192,7 +192,7 @@ def test_jira_dependencies_changed_in_the_file_are_linked_and_unlinked_by_apply(
 
     code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
     assert code == 0
-    assert f"  ~ push     US-004 {us4}: dependencies US-001, US-002 -> US-002 (file)" in out
+    assert f"  ~ push     US-004 {us4}: dependencies 'US-001, US-002' -> US-002 (file)" in out
     assert f"  ~ push     US-005 {us5}: dependencies (none) -> US-004 (file)" in out
 
     jira.sandbox.clear_requests()
@@ -276,7 +276,7 @@ def test_jira_links_made_before_dependencies_were_two_way_are_their_own_base(
     code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
     assert code == 0
     assert f"  < pull     US-003 {us3}: dependencies (none) -> US-002 (tracker)" in out
-    assert f"  ~ push     US-004 {us4}: dependencies US-001, US-002 -> US-001 (file)" in out
+    assert f"  ~ push     US-004 {us4}: dependencies 'US-001, US-002' -> US-001 (file)" in out
     code, out = _run(capsys, "apply", str(backlog.file), "--target", "jira")
     assert code == 0
     assert jira.blockers("US-003") == {us2} and jira.blockers("US-004") == {jira.key("US-001")}
@@ -476,7 +476,7 @@ def test_github_dependencies_changed_on_github_are_pulled_in_the_files_style(
 
     code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
     assert code == 0
-    assert f"  < pull     US-004 #{n4}: dependencies US-001, US-002 -> US-002 (tracker)" in out
+    assert f"  < pull     US-004 #{n4}: dependencies 'US-001, US-002' -> US-002 (tracker)" in out
     assert f"  < pull     US-005 #{n5}: dependencies (none) -> US-004 (tracker)" in out
 
     code, out = _run(capsys, "apply", str(backlog.file), "--target", "github")
@@ -515,7 +515,10 @@ def test_github_dependencies_changed_in_the_file_are_pushed_and_conflicts_report
     backlog.edit("**Dependencies:** US-001; US-002", "**Dependencies:** US-001; US-003")
     code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
     assert code == 0
-    assert f"  ~ push     US-004 #{n4}: dependencies US-001, US-002 -> US-001, US-003 (file)" in out
+    assert (
+        f"  ~ push     US-004 #{n4}: dependencies 'US-001, US-002' -> 'US-001, US-003' (file)"
+        in out
+    )
     code, out = _run(capsys, "apply", str(backlog.file), "--target", "github")
     assert code == 0 and github.blockers("US-004") == {n1, n3}
 
@@ -525,7 +528,7 @@ def test_github_dependencies_changed_in_the_file_are_pushed_and_conflicts_report
     code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
     assert code == 1
     assert (
-        f"  ! conflict US-002 #{n2}: dependencies: conflict — file US-001, US-003, "
+        f"  ! conflict US-002 #{n2}: dependencies: conflict — file 'US-001, US-003', "
         "tracker (none) (was US-001)"
     ) in out
     code, out = _run(capsys, "apply", str(backlog.file), "--target", "github")

@@ -1,12 +1,15 @@
 """Jira's side of two-way sync: linked stories' summary, points, priority, status, sprint,
-dependencies and epic.
+story sentence, labels, assignee, acceptance criteria ticks, dependencies and epic.
 
 Read in batches: one ``key in (...)`` JQL page per 100 linked stories, with only the mapped
 fields. The file side is what the mapping sends (the summary is the story heading's name,
 the priority the ``[jira] priorities`` name); a tracker value goes back into the file as the
 story heading, ``**Story Points:**``, ``**Priority:**`` (the backlog's own word for the Jira
 priority) and ``**Status:**``; a sprint (the issue's open sprint, else the last one it was in)
-moves the story in the sprint plan. The dependencies are the issues linked to the story as
+moves the story in the sprint plan; the issue's labels but the bot's own go into
+``**Labels:**``, its assignee's display name into ``**Assignee:**``, the ticks of the
+acceptance criteria checklist (``* (/)`` / ``* ( )`` in the description) into the file's
+``- [x]`` / ``- [ ]`` items. The dependencies are the issues linked to the story as
 "is blocked by" (the mapping's "Blocks" links), named by backlog id through the links table
 (a key no linked item has is shown as the key); they go back into ``**Dependencies:**``.
 The epic is the issue's parent (or its Epic Link on older company-managed projects), by
@@ -23,20 +26,27 @@ from typing import Any
 from backlog.edit import FieldEdit
 from backlog.model import Story
 from sync.issue_text import SEPARATOR, UNASSIGNED_EPIC, story_name
-from sync.jira.mapping import JiraMappingConfig, jira_priority
+from sync.jira.mapping import JiraMappingConfig, jira_label, jira_priority, team_labels
 from sync.jira.port import JiraPort, JiraProjectConfig
 from sync.jira.wiki import wiki_text
 from sync.twoway import (
     LiveItem,
     adopt_dependencies,
     adopt_value,
+    criteria_ticks,
     dependency_ids,
     story_edit,
     untidy_title,
 )
 
-FIELDS = ("title", "points", "priority", "status", "sprint", "story", "dependencies", "epic")
+FIELDS = (
+    "title", "points", "priority", "status", "sprint", "story", "labels", "assignee", "criteria",
+    "dependencies", "epic",
+)  # fmt: skip
 STORY_LABEL = re.compile(r"^\s*\*?User story:\*?\s*", re.IGNORECASE)
+CRITERIA_HEADING = re.compile(r"^\s*h3\.\s*Acceptance criteria\s*$", re.IGNORECASE)
+# a checklist item as the mapping writes it: "* (/) done", "* ( ) open" ("(x)": not done)
+CHECK_ITEM = re.compile(r"^\s*\*\s+\((?P<box>/|x|X|\s?)\)\s+(?P<text>.*)$")
 PAGE = 100
 
 
@@ -72,6 +82,9 @@ class JiraDrift:
             "status": written.get("status"),
             "sprint": written.get("sprint"),
             "story": story.user_story.text if story.user_story else None,
+            "labels": tuple(dict.fromkeys(jira_label(label) for label in story.labels)),
+            "assignee": story.assignee,
+            "criteria": criteria_ticks(story),
             "dependencies": dependency_ids(story, self.linked, epic_stories=False),
             "epic": None if story.epic_id == UNASSIGNED_EPIC else story.epic_id,
         }
@@ -97,13 +110,15 @@ class JiraDrift:
                 backlog_id = by_key.get(issue.key)
                 if backlog_id is None:
                     continue
-                values = {
+                values: dict[str, Any] = {
                     # compared without the "US-001 · " prefix the mapping puts in front
                     "title": (issue.summary or "").removeprefix(backlog_id + SEPARATOR),
                     "points": issue.points,
                     "priority": issue.priority,
                     "status": issue.status,
                     "sprint": issue.plan_sprint,
+                    "labels": team_labels(issue.labels, self.mapping),
+                    "assignee": issue.assignee,  # the display name
                     "dependencies": tuple(
                         sorted(self.names.get(key, key) for key in issue.blocked_by)
                     ),
@@ -115,6 +130,9 @@ class JiraDrift:
                 sentence = story_sentence(issue.description)
                 if sentence is not None:  # a description without it says nothing about it
                     values["story"] = sentence
+                criteria = criteria_checks(issue.description)
+                if criteria is not None:
+                    values["criteria"] = criteria
                 untidy = untidy_title(backlog_id, issue.summary)
                 authors = _authors(issue.changed_by, project)
                 found[backlog_id] = LiveItem(
@@ -159,6 +177,22 @@ def story_sentence(description: Any) -> str | None:
     return None
 
 
+def criteria_checks(description: Any) -> tuple[tuple[str, bool], ...] | None:
+    """The acceptance criteria checklist the mapping put in a description (under
+    ``h3. Acceptance criteria``) as (text, ticked) pairs; None when it has no such section."""
+    found: list[tuple[str, bool]] | None = None
+    for block in _blocks(description):
+        for line in block.split("\n"):
+            if CRITERIA_HEADING.match(line):
+                found = []
+            elif found is not None and line.lstrip().startswith("h3."):
+                return tuple(found)
+            elif found is not None and (item := CHECK_ITEM.match(line)):
+                text = " ".join(wiki_text(item["text"]).split())
+                found.append((text, item["box"] == "/"))
+    return tuple(found) if found is not None else None
+
+
 def _blocks(description: Any) -> list[str]:
     """A description's paragraphs: wiki text split at blank lines and line breaks, or the
     text of a document's top-level nodes."""
@@ -188,6 +222,9 @@ def _authors(changed_by: Mapping[str, str], project: JiraProjectConfig) -> dict[
         "status": ("status",),
         "sprint": (project.sprint_field, "Sprint"),
         "story": ("description",),
+        "labels": ("labels",),
+        "assignee": ("assignee",),
+        "criteria": ("description",),
         "epic": (
             "parent",
             project.epic_link_field,
