@@ -9,14 +9,19 @@ delivery overtakes, a failed run's backoff)."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from backlog.errors import RemoteError
 from bot.config_schema import TABLES
-from bot.gitops.run import BRANCH, TITLE, GitOpsConfig
+from bot.gitops.debounce import Debouncer
+from bot.gitops.run import BRANCH, TITLE, GitOpsConfig, Outcome
+from bot.service.issue_locks import IssueLocks
 from bot.settings import load_settings
 from sync.state.due import DueRuns
 from tests.github_support import migrated_engine
@@ -137,25 +142,43 @@ def test_the_due_row_waits_for_quiet_but_not_past_the_max_wait(database_url: str
         step(30)
         row = due.due(KEY)
         assert row is not None
-        assert due.start(row) is not None
-        assert due.start(row) is None  # started once
-        assert not due.is_pending(KEY)
+        version = due.start(row, lease=120)
+        assert version is not None
+        assert due.start(row, lease=120) is None  # started once
+        assert due.due(KEY) is None  # (due again after the lease, should the run die)
         assert mark(received=28) is None  # received before the run began: the run reads it
-        step(31)  # received during the run: a new burst, due after its own quiet period
-        assert mark() == at(41)
-        due.finish(KEY)
-        step(41)
-        row = due.due(KEY)
-        assert row is not None and row.burst_started_at == at(31)
-        assert due.start(row) is not None
-        assert due.fail(KEY) == at(71)  # failed: due again after the backoff
-        assert due.fail(KEY) == at(101)  # (doubling)
+        assert due.finish(KEY, version) is True
+        assert not due.is_pending(KEY)
+
+        step(40)
+        assert mark() == at(50)
         step(50)
-        assert mark() == at(60)  # a new change brings it forward
-        step(60)
         row = due.due(KEY)
-        assert row is not None and due.start(row) is not None
-        due.finish(KEY)
+        assert row is not None
+        version = due.start(row, lease=120)
+        assert version is not None
+        step(51)  # received during the run: a new burst, due after its own quiet period
+        assert mark() == at(61)
+        assert due.finish(KEY, version) is False  # still due, for that one
+        step(61)
+        row = due.due(KEY)
+        assert row is not None and row.burst_started_at == at(51)
+        assert due.start(row, lease=120) is not None
+        assert due.fail(KEY) == at(91)  # failed: due again after the backoff
+        assert due.fail(KEY) == at(121)  # (doubling)
+        step(70)
+        assert mark() == at(80)  # a new change brings it forward
+        step(80)
+        row = due.due(KEY)
+        assert row is not None
+        version = due.start(row, lease=120)
+        assert version is not None
+
+        step(200)  # the replica running it died: due again once the lease ran out
+        row = due.due(KEY)
+        assert row is not None and row.due_at == at(200)
+        version = due.start(row, lease=120)
+        assert version is not None and due.finish(KEY, version) is True
         assert not due.is_pending(KEY)
     finally:
         engine.dispose()
@@ -183,3 +206,58 @@ def test_debounce_settings_are_validated(tmp_path: Path, monkeypatch: pytest.Mon
     config.write_text(head + "gitops-debounce-seconds = 30\ngitops-max-wait-seconds = 20\n")
     with pytest.raises(ConfigurationError, match="gitops-max-wait-seconds = 20 is shorter"):
         GitOpsConfig.from_settings(settings)
+
+
+class CountingRuns:
+    """A GitOps runner that counts its runs (slowly, so that runs could overlap) and fails
+    while ``failing``."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.failing = False
+
+    def run(self) -> Outcome:
+        self.runs += 1
+        time.sleep(0.2)
+        if self.failing:
+            raise RemoteError("GitHub: 502 Bad Gateway")
+        return Outcome("updated", 7)
+
+
+def test_replicas_polling_one_due_row_run_it_once_and_a_failure_is_due_again(
+    database_url: str,
+) -> None:
+    engine = migrated_engine(database_url)
+    runner = CountingRuns()
+    replicas = [
+        Debouncer(
+            runner,  # type: ignore[arg-type]
+            DueRuns(engine),
+            key=KEY,
+            hold=IssueLocks(engine, lease_seconds=30).hold,
+            quiet_seconds=0.3,
+            max_wait_seconds=5,
+            lease_seconds=30,
+        )
+        for _ in range(3)
+    ]
+    try:
+        for _ in range(5):
+            replicas[0].mark()
+        assert all(replica.run_due() is None for replica in replicas)  # not quiet yet
+        time.sleep(0.4)
+        with ThreadPoolExecutor(len(replicas) * 2) as pool:
+            outcomes = list(pool.map(lambda r: r.run_due(), replicas * 2))
+        assert [o.action for o in outcomes if o is not None] == ["updated"]
+        assert runner.runs == 1 and not DueRuns(engine).is_pending(KEY)
+
+        runner.failing = True
+        replicas[1].mark()
+        time.sleep(0.4)
+        assert replicas[2].run_due() is None and runner.runs == 2
+        row = DueRuns(engine).read(KEY)
+        assert row is not None and row.failures == 1 and row.due_at is not None
+        assert row.due_at > datetime.now(UTC) + timedelta(seconds=25)  # after the backoff
+        assert all(replica.run_due() is None for replica in replicas) and runner.runs == 2
+    finally:
+        engine.dispose()

@@ -9,7 +9,8 @@ a second); the replica that finds it due takes the repository's ``gitops:<reposi
 reads the row again under it, and runs GitOps once. The run reads every tracker afresh, so it
 carries every change of the burst. A delivery received while the run is under way is due
 again after its own quiet period (one received before the run began is in what the run
-read, and marks nothing); a failed run is due again after a backoff. Replicas that find the
+read, and marks nothing); a failed run is due again after a backoff, and one whose replica
+died while it ran is due again once the lock's lease has run out. Replicas that find the
 lock taken do nothing: the row says whether anything is left once it is free.
 """
 
@@ -45,6 +46,7 @@ class Debouncer:
         hold: Callable[[str], AbstractContextManager[None]],
         quiet_seconds: float,
         max_wait_seconds: float,
+        lease_seconds: float,
     ) -> None:
         self.gitops = gitops
         self.due = due
@@ -52,6 +54,7 @@ class Debouncer:
         self.hold = hold
         self.quiet_seconds = quiet_seconds
         self.max_wait_seconds = max_wait_seconds
+        self.lease_seconds = lease_seconds  # a run whose replica died is due again after it
         self.poll_seconds = min(LONGEST_POLL_SECONDS, max(0.05, quiet_seconds / 4))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -70,7 +73,7 @@ class Debouncer:
         try:
             with self.hold(self.key):
                 row = self.due.due(self.key)  # again, under the lock: run at most once
-                version = self.due.start(row) if row is not None else None
+                version = self.due.start(row, lease=self.lease_seconds) if row else None
                 if version is None:
                     return None
                 try:
@@ -79,7 +82,7 @@ class Debouncer:
                     when = self.due.fail(self.key)
                     log.exception("gitops run failed", extra={"retry_at": when.isoformat()})
                     return None
-                self.due.finish(self.key)
+                self.due.finish(self.key, version)
         except DeliveryDeferred:
             return None  # another replica runs it (or a delivery's run holds the lock)
         log.info("gitops run", extra={"event": "debounced", "outcome": outcome.line()})

@@ -78,6 +78,7 @@ def register_gitops(
             hold=hold,
             quiet_seconds=gitops.config.debounce_seconds,
             max_wait_seconds=gitops.config.max_wait_seconds,
+            lease_seconds=2 * float(settings.webhook_lease_seconds),  # the lock's (issue_guard)
         )
     handler = GitOpsHandler(
         gitops, repository=repository, hold=hold, bot_logins=bot_logins, debounce=debouncer

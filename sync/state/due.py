@@ -5,9 +5,11 @@ run, not twenty. Each delivery ``mark``\\ s the run as due ``quiet`` seconds aft
 received; a later delivery pushes the time on, but never past ``max_wait`` after the burst's
 first delivery, so a steady stream still produces runs. Whoever runs it
 (``bot.gitops.debounce``, under the run's lock) ``start``\\ s it, which records when the run
-began and clears the due time: a delivery received before that (by more than ``margin``, for
-clocks that differ between replicas) is one the run reads anyway and marks nothing, one
-received after it starts a new burst. A failed run is due again after a backoff.
+began: a delivery received before that (by more than ``margin``, for clocks that differ
+between replicas) is one the run reads anyway and marks nothing, one received after it
+starts a new burst. While it runs the row stays due a ``lease`` later, so a run whose
+replica died is run again; ``finish`` clears the due time unless a new burst began meanwhile.
+A failed run is due again after a backoff.
 
 Every write compares and sets the row's ``version`` (an ``UPDATE ... WHERE version = ?``, an
 ``INSERT ... ON CONFLICT DO NOTHING`` for the first mark), so replicas that share the
@@ -113,9 +115,9 @@ class DueRuns:
             if row.run_started_at and received < row.run_started_at - timedelta(seconds=margin):
                 return None
             due = received + timedelta(seconds=quiet)
-            if row.due_at is not None and not row.failures:
+            started = row.burst_started_at  # None: no burst waits (nothing due, or a run's lease)
+            if started is not None and row.due_at is not None and not row.failures:
                 due = max(due, row.due_at)  # a delivery received later pushed it further
-            started = row.burst_started_at if row.due_at is not None else None
             started = min(started or received, received)
             due = min(due, started + timedelta(seconds=max_wait))
             return {"due_at": due, "burst_started_at": started, "failures": 0}
@@ -130,10 +132,10 @@ class DueRuns:
             return None
         return row
 
-    def start(self, row: Due) -> int | None:
-        """The run of ``row`` begins: nothing is due until a change received from now on ->
-        the version, or None when a change was marked since ``row`` was read (its due time
-        moved: the run waits for it)."""
+    def start(self, row: Due, *, lease: float) -> int | None:
+        """The run of ``row`` begins (due again ``lease`` seconds from now should it never
+        finish) -> the version to ``finish`` with, or None when a change was marked since
+        ``row`` was read (its due time moved: the run waits for it)."""
         c = TABLE.c
         version = row.version + 1
         now = self.clock()
@@ -142,7 +144,7 @@ class DueRuns:
                 sa.update(TABLE)
                 .where(c.key == row.key, c.version == row.version)
                 .values(
-                    due_at=None,
+                    due_at=now + timedelta(seconds=lease),
                     burst_started_at=None,
                     run_started_at=now,
                     version=version,
@@ -151,11 +153,19 @@ class DueRuns:
             ).rowcount
         return version if started == 1 else None
 
-    def finish(self, key: str) -> None:
-        """The run succeeded: the next failure backs off from the start again."""
+    def finish(self, key: str, version: int) -> bool:
+        """The run succeeded: nothing is due any more, unless a change received since it
+        began was marked (then its burst stays due) -> whether nothing is due."""
         c = TABLE.c
         with self.engine.begin() as conn:
-            conn.execute(sa.update(TABLE).where(c.key == key).values(failures=0))
+            done = conn.execute(
+                sa.update(TABLE)
+                .where(c.key == key, c.version == version)
+                .values(due_at=None, failures=0, version=version + 1, updated_at=self.clock())
+            ).rowcount
+            if not done:  # the next failure backs off from the start again
+                conn.execute(sa.update(TABLE).where(c.key == key).values(failures=0))
+        return done == 1
 
     def fail(self, key: str) -> datetime:
         """The run failed: due again after a backoff (doubling per failure in a row; a new
@@ -165,7 +175,8 @@ class DueRuns:
             failures = (row.failures if row is not None else 0) + 1
             wait = min(BACKOFF_SECONDS * 2 ** (failures - 1), LONGEST_BACKOFF_SECONDS)
             due = now + timedelta(seconds=wait)
-            if row is not None and row.due_at is not None and row.due_at > due:
+            burst = row is not None and row.burst_started_at is not None  # (not the lease)
+            if burst and row is not None and row.due_at is not None and row.due_at > due:
                 due = row.due_at
             started = (row.burst_started_at if row is not None else None) or now
             return {"due_at": due, "burst_started_at": started, "failures": failures}
