@@ -63,22 +63,28 @@ def issue_content(
         jira_key=key,
         jira_url=url,
     )
-    return {
+    content: dict[str, Any] = {
         "title": spec.title,
         "body": body,
         "labels": sorted(spec.labels),
         "milestone": milestone_number,
     }
+    if spec.assignees:  # only when set: the content of issues without any stays as it was
+        content["assignees"] = list(spec.assignees)
+    return content
 
 
 def snapshot(content: Mapping[str, Any]) -> dict[str, Any]:
     """What a link remembers of pushed content: enough to show a readable diff."""
-    return {
+    pushed = {
         "title": content["title"],
         "labels": list(content["labels"]),
         "milestone": content["milestone"],
         "body": content_hash({"body": content["body"]}),
     }
+    if "assignees" in content:
+        pushed["assignees"] = list(content["assignees"])
+    return pushed
 
 
 def board_in_issue(spec: IssueSpec) -> dict[str, Any]:
@@ -225,6 +231,8 @@ def _issue_change(
     old = link.extra.get("pushed") or {}
     new = snapshot(content)
     diff = {name: (old.get(name), value) for name, value in new.items() if old.get(name) != value}
+    if old.get("assignees") and "assignees" not in new:  # the file took them away
+        diff["assignees"] = (old["assignees"], [])
     followed = board_followed(spec, link)
     note = "following the board: " + ", ".join(
         f"{name} {_shown(was)} -> {_shown(now)}" for name, (was, now) in followed.items()
