@@ -8,9 +8,14 @@ its field lines (same bullets, emphasis, colons: the id, title, points, priority
 the separator that follows it (``---``). The id follows the file's pattern (``US-030`` after
 ``US-029``, zero-padded as the others). Every other byte of the document is left as it was.
 
-A story that cannot be placed (an epic with no story written as a heading section to copy,
-e.g. stories as table rows) is returned in ``skipped`` with the reason; each addition is
-checked by reading the document again (the new story must read back with its id, in its epic).
+An epic whose stories are rows of a story table (``| US-01 | User Login | High | #1 |``) gets
+a new row right under its last one, written like it (``backlog.append_rows``): the same
+columns, pipes and padding, the next id of the file's pattern, the points, priority and status
+cells filled where the table has those columns.
+
+A story that cannot be placed (an epic with no story to copy) is returned in ``skipped`` with
+the reason; each addition is checked by reading the document again (the new story must read
+back with its id, in its epic, and not as a commitment of a sprint).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from backlog.append_rows import row_template
 from backlog.edit import BOLD_LABEL, HEADING, LABELS
 from backlog.model import Backlog, Story
 
@@ -48,8 +54,6 @@ class AppendResult:
 
 def append_stories(text: str, backlog: Backlog, stories: Iterable[NewStory]) -> AppendResult:
     """``text`` with every placeable new story appended to its epic (see the module doc)."""
-    from backlog.parse import parse_text
-
     result = AppendResult(text)
     by_epic: dict[str, list[NewStory]] = {}
     for story in stories:
@@ -61,19 +65,28 @@ def append_stories(text: str, backlog: Backlog, stories: Iterable[NewStory]) -> 
 
     # bottom-up: an insertion never moves the epics above it
     def position(epic_id: str) -> int:
-        template = _template(epics[epic_id], lines) if epic_id in epics else None
-        return template.end_line if template is not None else 0
+        epic = epics.get(epic_id)
+        if epic is None:
+            return 0
+        template = _template(epic, lines)
+        if template is not None:
+            return template.end_line
+        row = row_template(epic, lines)
+        return row.index + 1 if row is not None else 0
 
     order = sorted(by_epic, key=lambda epic_id: -position(epic_id))
     for epic_id in order:
         wanted = by_epic[epic_id]
         epic = epics.get(epic_id)
-        template = _template(epic, lines) if epic is not None else None
-        if epic is None or template is None:
+        if epic is None:
+            result.skipped += [(story, f"epic {epic_id} is not in the file") for story in wanted]
+            continue
+        template = _template(epic, lines)
+        row = row_template(epic, lines) if template is None else None
+        if template is None and row is None:
             why = (
-                f"epic {epic_id} is not in the file"
-                if epic is None
-                else f"epic {epic_id} has no story written as a heading section to copy"
+                f"epic {epic_id} has no story to copy (written as a heading section, or as a "
+                "row of a story table with an id column)"
             )
             result.skipped += [(story, why) for story in wanted]
             continue
@@ -81,6 +94,15 @@ def append_stories(text: str, backlog: Backlog, stories: Iterable[NewStory]) -> 
         planned: list[tuple[NewStory, str]] = []
         numbers = [s.number for s in epic.stories if s.number]
         for story in wanted:
+            if row is not None:  # a row of the epic's story table: the file's next id
+                new_id = ids.next(taken)
+                taken.add(new_id)
+                values = {"points": _points(story.points), "priority": story.priority,
+                          "status": story.status}  # fmt: skip
+                block.append(row.write(story.title, new_id, values, story.source))
+                planned.append((story, new_id))
+                continue
+            assert template is not None
             number = _next_number(numbers)
             if number:
                 numbers.append(number)
@@ -102,17 +124,34 @@ def append_stories(text: str, backlog: Backlog, stories: Iterable[NewStory]) -> 
             planned.append((story, new_id))
         if not planned:
             continue
-        at = template.end_line  # after the last line of the template story
-        candidate = lines[:at] + _separated(lines[:at], block) + lines[at:]
-        found = {s.id: s for s in parse_text("".join(candidate), backlog.source).iter_stories()}
-        bad = [s for s, i in planned if i not in found or found[i].epic_id != epic_id]
+        if row is not None:  # right under the template row, in its table
+            at = row.index + 1
+            candidate = lines[:at] + block + lines[at:]
+        else:
+            assert template is not None
+            at = template.end_line  # after the last line of the template story
+            candidate = lines[:at] + _separated(lines[:at], block) + lines[at:]
+        bad = _unread(candidate, backlog.source or "", epic_id, [new_id for _, new_id in planned])
         if bad:
-            result.skipped += [(s, "did not read back as a story of its epic") for s in bad]
+            result.skipped += [(s, "did not read back as a story of its epic "
+                               "outside the sprint plan")
+                               for s, i in planned if i in bad]  # fmt: skip
             continue
         lines = candidate
         result.added += planned
     result.text = "".join(lines)
     return result
+
+
+def _unread(lines: list[str], source: str, epic_id: str, new_ids: list[str]) -> set[str]:
+    """The new ids that do not read back as stories of ``epic_id`` outside every sprint (a
+    row that a sprint's table would commit is not written)."""
+    from backlog.parse import parse_text
+
+    parsed = parse_text("".join(lines), source)
+    found = {s.id: s for s in parsed.iter_stories()}
+    committed = {i for sprint in parsed.sprints for i in sprint.committed_story_ids}
+    return {i for i in new_ids if i not in found or found[i].epic_id != epic_id or i in committed}
 
 
 class _IdPattern:

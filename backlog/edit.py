@@ -4,8 +4,10 @@
 ``text``), and per story a field and its new value. Each edit rewrites the value part of the
 story's own field line in the file's own style (``**Story Points:** 13``,
 ``- **Priority**: High``, ``Points: 5``), keeping the label, the emphasis, the spacing, any
-text after the value (``13 (re-estimated)``) and the line ending. A ``status`` with no line
-yet is added right after the story's last field line, copying that line's style. Titles go
+text after the value (``13 (re-estimated)``) and the line ending. A ``status``, ``labels``
+(``security, ux``) or ``assignee`` with no line yet is added right after the story's last
+field line, copying that line's style. A ``criteria`` edit ticks or unticks acceptance
+criteria written as ``- [ ]`` checklist items, changing only the character in the box. Titles go
 where the title lives: the ``**Title:**`` line, else the story heading after its ``Story 1.2:``
 prefix. Every other byte of the document is left as it was.
 
@@ -20,6 +22,7 @@ does not write) is returned in ``skipped`` with the reason, never guessed.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,13 +30,20 @@ from typing import Any
 
 from backlog.model import Backlog, Story
 
-FIELDS = ("title", "heading", "points", "priority", "status", "sprint", "story")
+FIELDS = (
+    "title", "heading", "points", "priority", "status", "sprint", "story", "labels", "assignee",
+    "criteria",
+)  # fmt: skip
 LABELS = {
     "points": ("story points", "points", "estimate", "story point estimate", "sp"),
     "priority": ("priority",),
     "status": ("status", "state"),
     "title": ("title",),
+    "labels": ("labels", "label"),
+    "assignee": ("assignee", "assigned to"),
 }
+# fields a story may not have a line for yet: added after its last field line, so labelled
+ADDED = {"status": "Status", "labels": "Labels", "assignee": "Assignee"}
 # **Label:** value | **Label**: value | __Label:__ value, optionally as a list item
 BOLD_LABEL = re.compile(
     r"^(?P<lead>[ \t]*(?:[-*+][ \t]+)?)(?P<mark>\*\*|__)(?P<label>[^*_\n]+?)[ \t]*"
@@ -109,6 +119,8 @@ def _apply(lines: list[str], story: Story, edit: FieldEdit) -> str | None:
         return f"{story.id} is not a Markdown heading section (line {story.line})"
     if edit.field == "story":
         return _set_sentence(lines, story, edit.value)
+    if edit.field == "criteria":
+        return _set_ticks(lines, story, edit.value)
     found = _field_lines(lines, start + 1, min(end, len(lines)))
     if edit.field == "heading" or (edit.field == "title" and "title" not in found):
         return _set_heading(lines, start, edit.value)
@@ -118,12 +130,15 @@ def _apply(lines: list[str], story: Story, edit: FieldEdit) -> str | None:
         target = found[edit.field]
         lines[target.number] = _replace_value(lines[target.number], target, edit)
         return None
-    if edit.field != "status":
+    if edit.field not in ADDED:
         return f"{story.id} has no {edit.field} line to change (line {story.line})"
     if not found:
-        return f"{story.id} has no field lines to put a status next to (line {story.line})"
+        return (
+            f"{story.id} has no field lines to put a {edit.field} line next to (line {story.line})"
+        )
     last = max(found.values(), key=lambda f: f.number)
-    lines.insert(last.number + 1, _new_line(lines[last.number], last, "Status", edit.value))
+    line = _new_line(lines[last.number], last, ADDED[edit.field], edit.value)
+    lines.insert(last.number + 1, line)
     return None
 
 
@@ -192,6 +207,34 @@ def _set_sentence(lines: list[str], story: Story, value: str) -> str | None:
             f"(line {sentence.line}); change it by hand"
         )
     lines[sentence.line - 1] = line.replace(sentence.text, MARKDOWN_INLINE.sub(r"\\\1", value), 1)
+    return None
+
+
+CHECKBOX = re.compile(r"^(?P<lead>[ \t]*(?:[-*+]|\d+[.)])[ \t]+\[)(?P<box>[ xX✓✔])\]")
+
+
+def _set_ticks(lines: list[str], story: Story, value: str) -> str | None:
+    """Each acceptance criterion named in ``value`` (JSON: text -> ticked) ticked or not,
+    changing only the character in its box (``- [ ]`` -> ``- [x]``)."""
+    wanted = json.loads(value)
+    criteria = story.acceptance_criteria
+    changes: list[tuple[int, re.Match[str], bool]] = []
+    for item in criteria.checklist if criteria is not None else ():
+        ticked = wanted.get(" ".join(item.text.split()))
+        if ticked is None or ticked == item.checked:
+            continue
+        line = lines[item.line - 1] if 0 < item.line <= len(lines) else ""
+        match = CHECKBOX.match(line)
+        if match is None:  # nothing changed: the story's ticks are written all or none
+            return (
+                f"{story.id}: the criterion {item.text!r} has no [ ] box to tick "
+                f"(line {item.line}); write it as '- [ ] ...'"
+            )
+        changes.append((item.line - 1, match, ticked))
+    for number, match, ticked in changes:
+        line = lines[number]
+        box = "x" if ticked else " "
+        lines[number] = line[: match.start("box")] + box + line[match.end("box") :]
     return None
 
 

@@ -153,6 +153,17 @@ class Story(Node):
     points_raw: str | None = None
     points_line: int = Field(default=0, description="Line of the estimate, when written.")
     priority: str | None = None
+    # written only when the story has them, so a backlog without them reads out as before
+    labels: tuple[str, ...] = Field(
+        default=(),
+        exclude_if=lambda value: not value,
+        description="Team labels from a ``**Labels:**`` field, as written (comma-separated).",
+    )
+    assignee: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Who the story is assigned to (``**Assignee:**``), as written.",
+    )
     dependencies_raw: str | None = None
     dependencies: tuple[Dependency, ...] = ()
     user_story: UserStory | None = None

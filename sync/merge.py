@@ -11,7 +11,8 @@ database, ``sync.state.base``). Per field::
 With no base yet (a link made before two-way sync), a difference is taken to come from the
 tracker when the tracker holds it and the file does not change it: the file is what was pushed.
 The fields that became two-way later (the story sentence, the sprint) were always pushed from
-the file before: without a base, a difference in them is the file's, as it was then.
+the file before, and the labels and assignee were never pushed nor pulled: without a base, a
+difference in them is the file's.
 ``[sync] conflicts`` resolves ``both``: ``report`` (default: leave both sides alone, exit 1),
 ``file-wins`` (push the file's value) or ``tracker-wins`` (pull the tracker's value).
 """
@@ -27,14 +28,18 @@ from backlog.errors import ConfigurationError
 Origin = Literal["same", "file", "tracker", "both"]
 Action = Literal["none", "push", "pull", "conflict"]
 POLICIES = ("report", "file-wins", "tracker-wins")
-# two-way since the sentence and sprint write-back: links made before have no base for them
-FILE_WITHOUT_BASE = frozenset({"story", "sprint"})
+# two-way since the sentence and sprint write-back (labels, assignee, criteria ticks: since
+# they were read at all): links made before have no base for them
+FILE_WITHOUT_BASE = frozenset({"story", "sprint", "labels", "assignee", "criteria"})
 
 
 def normalise(field: str, value: Any) -> Any:
     """The comparable form of a field value (``13.0`` and ``"13"`` are the same points)."""
-    if value is None or value == "":
-        return None
+    if value is None or value == "" or (isinstance(value, list | tuple | set) and not value):
+        return None  # no labels are no value, like no points
+    if field == "criteria":  # the ticked items' texts: (text, ticked) pairs, or texts
+        ticked = {str(v) if isinstance(v, str) else str(v[0]) for v in value if _ticked(v)}
+        return tuple(sorted(ticked)) or None
     if field == "points":
         try:
             number = float(value)
@@ -44,7 +49,7 @@ def normalise(field: str, value: Any) -> Any:
     if field in ("labels", "dependencies"):
         return tuple(sorted({str(v) for v in value}))
     text = " ".join(str(value).split())
-    return text.casefold() if field in ("priority", "status") else text
+    return text.casefold() if field in ("priority", "status", "assignee") else text
 
 
 @dataclass(frozen=True)
@@ -117,9 +122,23 @@ def conflict_policy(table: Mapping[str, Any]) -> str:
     return str(value)
 
 
+def _ticked(item: Any) -> bool:
+    return isinstance(item, str) or bool(item[1])
+
+
+def ticks(value: Any) -> dict[str, bool]:
+    """A criteria value as text -> ticked (a base holds only the ticked texts)."""
+    return {(str(v) if isinstance(v, str) else str(v[0])): _ticked(v) for v in (value or ())}
+
+
 def _show(value: Any) -> str:
-    if value is None or value == "":
+    if value is None or value == "" or (isinstance(value, list | tuple) and not value):
         return "(none)"
+    if isinstance(value, list | tuple) and not isinstance(value[0], str):  # criteria ticks
+        return "; ".join(f"[{'x' if ticked else ' '}] {text}" for text, ticked in value)
+    if isinstance(value, list | tuple):  # labels: as the file writes them
+        text = ", ".join(str(v) for v in value)
+        return repr(text) if " " in text else text
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     text = str(value)

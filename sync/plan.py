@@ -45,6 +45,8 @@ class Change:
     ``diff`` maps a field name to ``(current, desired)`` for updates; ``fields`` is the full
     desired content for creates. ``line`` points at the backlog line the element comes from.
     ``orphan`` reports a remote object whose backlog element is gone (closed only with prune).
+    ``note`` says why an update is due when the backlog's own change does not show it (a
+    GitHub issue following a value changed on the board).
     """
 
     action: Action
@@ -56,6 +58,7 @@ class Change:
     fields: Mapping[str, Any] = field(default_factory=dict)
     diff: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     line: int | None = None
+    note: str = ""
 
     @property
     def is_write(self) -> bool:
@@ -72,6 +75,7 @@ class Change:
             "fields": dict(self.fields),
             "diff": {name: list(pair) for name, pair in self.diff.items()},
             "line": self.line,
+            "note": self.note,
         }
 
 

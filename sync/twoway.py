@@ -12,6 +12,7 @@ differ only in how a tracker's priority reads in the backlog (``priority_word``)
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,7 @@ from typing import Any, Protocol
 from backlog.edit import FieldEdit, read_fields
 from backlog.model import Backlog, Sprint, SprintCommitment, Story
 from sync.issue_text import SEPARATOR
-from sync.merge import FieldMerge
+from sync.merge import FieldMerge, ticks
 
 INITIAL_STATUSES = frozenset({"to do", "todo", "open", "backlog", "new"})
 
@@ -115,13 +116,16 @@ def compare(
             if name not in item.values or name not in mine:
                 continue  # a field one side does not hold is not two-way for this story
             has_base = (story.id, name) in base
+            values = (base.get((story.id, name)), mine.get(name), item.values[name])
+            if name == "criteria":
+                values = common_ticks(*values)
+                if not values[1]:
+                    continue  # no item on both sides: nothing of it is two-way
             merge = FieldMerge(
                 source.target,
                 story.id,
                 name,
-                base.get((story.id, name)),
-                mine.get(name),
-                item.values[name],
+                *values,
                 has_base=has_base,
                 changed_by=item.authors.get(name, item.changed_by),
             )
@@ -140,6 +144,26 @@ def compare(
             replace(m, changed_by=found.get((m.item, m.field), m.changed_by)) for m in drift.merges
         ]
     return drift
+
+
+def common_ticks(base: Any, file: Any, tracker: Any) -> tuple[Any, Any, Any]:
+    """The criteria checklists of the base, the file and the tracker, each cut down to the
+    items (by text) both the file and the tracker have: only an item's tick is compared, an
+    item written differently on one side is no difference."""
+    mine, theirs = ticks(file), ticks(tracker)
+    common = mine.keys() & theirs.keys()
+    return (
+        tuple(text for text, ticked in ticks(base).items() if ticked and text in common),
+        tuple((text, ticked) for text, ticked in mine.items() if text in common),
+        tuple((text, ticked) for text, ticked in theirs.items() if text in common),
+    )
+
+
+def criteria_ticks(story: Story) -> tuple[tuple[str, bool], ...]:
+    """The story's acceptance criteria checklist as (text, ticked) pairs."""
+    criteria = story.acceptance_criteria
+    items = criteria.checklist if criteria is not None else ()
+    return tuple((" ".join(item.text.split()), item.checked) for item in items)
 
 
 def written_fields(lines: list[str], story: Story, sprint_of: Mapping[str, int]) -> dict[str, str]:
@@ -232,9 +256,17 @@ def story_edit(
     """The Markdown edit that writes a tracker's ``value`` of field ``name`` into ``story``: the
     title without its ``US-001 · `` prefix into the heading, points as a whole number when
     they are one, the priority as the backlog's word for it, the status as it is, the story
-    sentence on its line, a sprint (or none) as the story's place in the sprint plan."""
+    sentence on its line, a sprint (or none) as the story's place in the sprint plan, labels
+    in the file's order (new ones after them), ``None`` for no labels or no assignee."""
     if name == "sprint":
         return sprint_edit(story, value)
+    if name == "labels":
+        written = ", ".join(merged_labels(story.labels, value))
+        return FieldEdit(story.id, "labels", written or "None")
+    if name == "criteria":  # the ticks of the items the tracker has, by text
+        return FieldEdit(story.id, "criteria", json.dumps(ticks(value), ensure_ascii=False))
+    if name == "assignee":
+        return FieldEdit(story.id, "assignee", str(value) if value else "None")
     if value is None:
         return None
     if name == "story":
@@ -257,8 +289,8 @@ def adopt_value(
     story: Story, name: str, value: Any, priority_word: Callable[[str], str] = str
 ) -> Story:
     """``story`` carrying the tracker's ``value`` of field ``name`` (title, points, priority,
-    story sentence; the status is not part of what ``apply`` sends), so that ``apply`` leaves
-    it alone."""
+    story sentence, labels, assignee; the status is not part of what ``apply`` sends), so that
+    ``apply`` leaves it alone."""
     if name == "title" and value:
         prefix = story.heading.split(":", 1)[0] + ": " if ":" in story.heading else ""
         title = str(value).removeprefix(story.id + SEPARATOR)
@@ -268,7 +300,31 @@ def adopt_value(
         return story.model_copy(update={"points": points, "points_raw": str(points)})
     if name == "priority" and value:
         return story.model_copy(update={"priority": priority_word(str(value))})
+    if name == "labels":
+        return story.model_copy(update={"labels": merged_labels(story.labels, value)})
+    if name == "criteria" and story.acceptance_criteria is not None:
+        wanted = ticks(value)
+        criteria = story.acceptance_criteria
+        items = tuple(
+            item.model_copy(
+                update={"checked": wanted.get(" ".join(item.text.split()), item.checked)}
+            )
+            for item in criteria.checklist
+        )
+        return story.model_copy(
+            update={"acceptance_criteria": criteria.model_copy(update={"checklist": items})}
+        )
+    if name == "assignee":
+        return story.model_copy(update={"assignee": str(value) if value else None})
     if name == "story" and value and story.user_story is not None:
         sentence = story.user_story.model_copy(update={"text": " ".join(str(value).split())})
         return story.model_copy(update={"user_story": sentence})
     return story  # a sprint is adopted by the sprint plan (``adopt_tracker_values``)
+
+
+def merged_labels(written: Iterable[str], tracker: Any) -> tuple[str, ...]:
+    """The tracker's labels in the order the file writes them, the ones it adds after them
+    (sorted): a pulled label list changes only what changed."""
+    wanted = [str(label) for label in tracker or ()]
+    kept = [label for label in written if label in wanted]
+    return (*kept, *sorted(set(wanted) - set(kept)))

@@ -30,6 +30,7 @@ from tests.github_support import migrated_engine
 from tests.service_support import GITHUB_SECRET, JIRA_SECRET, LiveApp, wait_until
 
 BILLING = Path(__file__).resolve().parent / "data" / "billing-backlog.md"
+TABLES = Path(__file__).resolve().parent / "data" / "realworld" / "kdu-lost-found.md"
 # The billing backlog with its rule errors fixed: the push after the merge may apply it.
 CLEAN = [
     ("**Total Story Points:** 30 points", "**Total Story Points:** 13 points"),
@@ -105,24 +106,33 @@ def tracker_writes(requests: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 @contextmanager
 def open_team(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, with_jira: bool
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    with_jira: bool,
+    board: bool = False,
+    text: str | None = None,
 ) -> Iterator[Team]:
-    """The clean billing backlog applied to the trackers and pushed to the repository's main;
-    the live service in GitOps mode (``backlog-path``, ``apply-on-push``) gets the webhooks."""
+    """The clean billing backlog (or ``text``) applied to the trackers and pushed to the
+    repository's main; the live service in GitOps mode (``backlog-path``, ``apply-on-push``)
+    gets the webhooks. ``board``: GitHub with its Projects v2 board (else issues and
+    milestones only)."""
     db = f"sqlite:///{tmp_path / 'bot.db'}"
     engine = migrated_engine(db)
-    text = clean_backlog()
+    text = clean_backlog() if text is None else text
     local = tmp_path / "backlog.md"
     local.write_text(text, encoding="utf-8")
     config = tmp_path / "backlog-bot.toml"
     config.write_text('[validation]\nbacklog-path = "backlog.md"\napply-on-push = true\n')
     with GitHubSandbox() as github, JiraSandbox() if with_jira else _nothing() as jira:
         env = {**github.env(), "DATABASE_URL": db, "BACKLOG_BOT_CONFIG": str(config)}
-        env.pop("GITHUB_PROJECT")  # issues only: the board's fields are another test's
+        if not board:
+            env.pop("GITHUB_PROJECT")  # issues only
         env.update(jira.env() if jira is not None else {})
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        monkeypatch.delenv("GITHUB_PROJECT", raising=False)
+        if not board:
+            monkeypatch.delenv("GITHUB_PROJECT", raising=False)
         assert main(["apply", str(local), "--target", "all" if jira else "github"]) == 0
         github.push_files({"backlog.md": text})  # no webhook configured yet: nothing delivered
         settings = load_settings(
@@ -345,6 +355,34 @@ def test_a_story_created_in_jira_is_proposed_then_linked_when_merged(
             client.close()  # type: ignore[no-untyped-call]
 
 
+def test_a_sub_issue_of_an_epic_in_a_table_backlog_is_proposed_as_a_row_then_adopted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_team(tmp_path, monkeypatch, with_jira=False, text=TABLES.read_text()) as team:
+        repo = team.repo()
+        issue = repo.create_issue("Report a stolen item", labels=["priority: high"])
+        repo.get_issue(team.number("EPIC-002")).add_sub_issue(issue.id)
+        team.settle()  # the sub_issues webhook reaches the service
+        [pull] = team.open_pulls()
+        row = f"| US-18 | Report a stolen item | High | #{issue.number} |\n"
+        after = "| US-08 | Update Post Status | Medium | #8 |\n"
+        assert team.file_on(BRANCH) == team.text.replace(after, after + row)
+        assert f"- github US-18 #{issue.number}: new story 'Report a stolen item' in EPIC-002" in (
+            pull.body
+        )
+        assert "US-18" not in team.github.issues_by_marker()  # proposed, not linked
+
+        assert pull.merge().merged
+        team.settle()
+        # linked by the push before its apply: that issue is US-18, no second one created
+        assert team.github.issues_by_marker()["US-18"] == [issue.number]
+        titles = [i.title for i in repo.get_issues(state="all")]
+        assert [t for t in titles if "Report a stolen item" in t] == [
+            "US-18 · Report a stolen item"
+        ]
+        assert team.open_pulls() == []
+
+
 def test_conflicts_are_listed_in_the_pull_request_and_nothing_is_written_for_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -385,6 +423,10 @@ def test_conflicts_are_listed_in_the_pull_request_and_nothing_is_written_for_the
 def test_a_jira_priority_reaches_github_once_through_the_merged_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Both trackers: a priority changed in Jira is proposed, and merging the pull request
+    writes it to GitHub once (the file changed: that is the legitimate write) and nothing to
+    Jira. GitHub's webhook for that write proposes nothing (no commit, no pull request), and
+    an apply after it writes nothing to either tracker."""
     with open_team(tmp_path, monkeypatch, with_jira=True) as team:
         jira = team.jira
         assert jira is not None
@@ -398,6 +440,7 @@ def test_a_jira_priority_reaches_github_once_through_the_merged_file(
                 "**Priority:** High\n", "**Priority:** Low\n", 1
             )
             github_start, jira_start = len(team.github.requests()), len(jira.requests)
+            deliveries = len(team.github.webhooks.deliveries)
             assert pull.merge().merged
             team.settle()
             # Jira, where the change was made, gets nothing back; GitHub's issue (its body and
@@ -416,9 +459,127 @@ def test_a_jira_priority_reaches_github_once_through_the_merged_file(
             issue = team.repo().get_issue(number)
             assert "**Priority:** Low" in issue.body
             assert "priority: low" in [label.name for label in issue.labels]
+            # GitHub told the service about that write; the run it started found the file and
+            # both trackers agreeing: no commit, no pull request
+            edited = team.github.webhooks.deliveries[deliveries:]
+            assert ("issues", "edited", 202) in [(d.event, d.action, d.status) for d in edited]
+            bot_git = [
+                (r["method"], r["path"])
+                for r in team.github.requests()[github_start:]
+                if r["method"] in TRACKER_WRITES
+                and ("/git/" in r["path"] or r["path"].endswith("/pulls"))
+            ]
+            assert bot_git == []
             assert team.open_pulls() == []
+
+            # the next apply of the merged file writes nothing anywhere
+            merged = tmp_path / "merged.md"
+            merged.write_text(team.file_on("main"), encoding="utf-8")
+            github_start, jira_start = len(team.github.requests()), len(jira.requests)
+            assert main(["apply", str(merged), "--target", "all"]) == 0
+            assert tracker_writes(team.github.requests()[github_start:]) == []
+            assert [
+                (r.method, r.path)
+                for r in jira.requests[jira_start:]
+                if r.method in TRACKER_WRITES and "/search" not in r.path
+            ] == []
         finally:
             client.close()  # type: ignore[no-untyped-call]
+
+
+def test_with_a_board_a_jira_priority_reaches_the_issue_and_the_board_once_and_stops_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With GitHub's board, the merged priority is written to its two places on GitHub once
+    each (the issue's label and body line, the board item's Priority), nothing to Jira; the
+    webhooks of those writes propose nothing, and the next apply writes nothing."""
+    with open_team(tmp_path, monkeypatch, with_jira=True, board=True) as team:
+        jira = team.jira
+        assert jira is not None
+        client = JIRA(jira.url, basic_auth=(jira.email, jira.token), max_retries=0)
+        try:
+            [us1] = jira.issues_by_label("backlog-id-US-001")
+            client.issue(us1).update(fields={"priority": {"name": "Medium"}})
+            team.settle()
+            [pull] = team.open_pulls()
+            assert team.file_on(BRANCH) == team.text.replace(
+                "**Priority:** High\n", "**Priority:** Medium\n", 1
+            )
+            github_start, jira_start = len(team.github.requests()), len(jira.requests)
+            deliveries = len(team.github.webhooks.deliveries)
+            assert pull.merge().merged
+            team.settle()
+            number = team.number("US-001")
+            assert tracker_writes(team.github.requests()[github_start:]) == [
+                ("PATCH", f"/repos/acme/bss/issues/{number}"),
+                ("POST", "/graphql"),  # the board item's Priority
+            ]
+            assert [
+                (r.method, r.path)
+                for r in jira.requests[jira_start:]
+                if r.method in TRACKER_WRITES and "/search" not in r.path
+            ] == []
+            events = {(d.event, d.action) for d in team.github.webhooks.deliveries[deliveries:]}
+            assert {("issues", "edited"), ("projects_v2_item", "edited")} <= events
+            assert [
+                r["path"]
+                for r in team.github.requests()[github_start:]
+                if r["method"] in TRACKER_WRITES
+                and ("/git/" in r["path"] or r["path"].endswith("/pulls"))
+            ] == []
+            assert team.open_pulls() == []
+
+            merged = tmp_path / "merged.md"
+            merged.write_text(team.file_on("main"), encoding="utf-8")
+            github_start, jira_start = len(team.github.requests()), len(jira.requests)
+            assert main(["apply", str(merged), "--target", "all"]) == 0
+            assert tracker_writes(team.github.requests()[github_start:]) == []
+            assert [
+                (r.method, r.path)
+                for r in jira.requests[jira_start:]
+                if r.method in TRACKER_WRITES and "/search" not in r.path
+            ] == []
+        finally:
+            client.close()  # type: ignore[no-untyped-call]
+
+
+def test_a_board_priority_merged_into_the_file_brings_the_issue_in_line_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dave sets US-001's Priority on the board. Merging the proposal writes nothing to the
+    board (it holds the value) and updates the issue once, whose label and body line follow
+    the board; the webhook of that write proposes nothing, the next apply writes nothing."""
+    from tests.test_twoway_github import _set_board_option
+
+    with open_team(tmp_path, monkeypatch, with_jira=False, board=True) as team:
+        number = team.number("US-001")
+        dave = Github(base_url=team.github.url, auth=Auth.Token(team.github.user_token("dave")))
+        _set_board_option(dave, number, "Priority", "Medium")
+        dave.close()
+        team.settle()
+        [pull] = team.open_pulls()
+        assert team.file_on(BRANCH) == team.text.replace(
+            "**Priority:** High\n", "**Priority:** Medium\n", 1
+        )
+        assert f"- github US-001 #{number}: priority High -> Medium (tracker, by dave)" in (
+            pull.body
+        )
+        start = len(team.github.requests())
+        assert pull.merge().merged
+        team.settle()
+        after = team.github.requests()[start:]
+        assert tracker_writes(after) == [("PATCH", f"/repos/acme/bss/issues/{number}")]
+        assert [r for r in after if "/git/" in r["path"] and r["method"] != "GET"] == []
+        assert team.open_pulls() == []
+        issue = team.repo().get_issue(number)
+        assert "priority: medium" in [label.name for label in issue.labels]
+        assert "**Priority:** Medium" in issue.body
+
+        merged = tmp_path / "merged.md"
+        merged.write_text(team.file_on("main"), encoding="utf-8")
+        start = len(team.github.requests())
+        assert main(["apply", str(merged), "--target", "github"]) == 0
+        assert tracker_writes(team.github.requests()[start:]) == []
 
 
 def test_a_tracker_that_cannot_be_read_leaves_the_pull_request_as_it_is(

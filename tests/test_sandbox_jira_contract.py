@@ -195,3 +195,29 @@ def test_changelog_answers_match_the_v3_description() -> None:
             path = entry.path
             matched = template if path.endswith("/changelog") else "/rest/api/3/search/jql"
             _check(api, PLATFORM_SERVER, entry, path, spec["paths"][matched]["get"])
+
+
+@pytest.mark.parametrize("deployment", ["cloud", "datacenter"])
+def test_user_search_matches_the_v3_description(sqlite_url: str, deployment: str) -> None:
+    """How apply finds the account of a story's ``**Assignee:**``: ``GET /user/search`` by
+    display name, answered as Atlassian describes it (Cloud); on Data Center the user is
+    referred to by name."""
+    from sandbox.jira import JiraSandbox
+
+    spec = _spec("swagger-v3.v3.json")
+    template = "/rest/api/3/user/search"
+    api = OpenAPI.from_dict(_pruned(spec, {template}), config=Config(spec_validator_cls=None))
+    with JiraSandbox(deployment=deployment) as site:
+        adapter = make_sync(site, sqlite_url).port
+        site.clear_requests()
+        found = adapter.find_user("Bob Backend")
+        assert adapter.find_user("Nobody Here") is None
+        searches = [r for r in site.requests if r.path.endswith("/user/search")]
+        assert len(searches) == 2
+        if site.deployment == "datacenter":
+            assert found == {"name": "bob"}
+            return
+        assert found == {"accountId": "712020:bob"}
+        for entry in searches:
+            path = re.sub(r"^/rest/api/2/", "/rest/api/3/", entry.path)
+            _check(api, PLATFORM_SERVER, entry, path, spec["paths"][template]["get"])

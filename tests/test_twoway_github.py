@@ -316,7 +316,12 @@ def test_without_a_board_a_milestone_changed_on_github_is_the_sprint_pulled_into
         assert _writes(sandbox) == []
         capsys.readouterr()
         assert main(["plan", str(file), "--target", "github"]) == 0
-        assert "changed since the last apply or pull" not in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert "changed since the last apply or pull" not in out
+        assert "no changes: the target is in step with the backlog" in out
+        sandbox.clear_requests()
+        assert main(["apply", str(file), "--target", "github"]) == 0
+        assert _writes(sandbox) == []
         dave.close()
 
 
@@ -351,3 +356,65 @@ def test_without_a_board_a_milestone_and_a_sprint_plan_both_changed_are_a_confli
         assert main(["pull", str(file), "--target", "github", "--write"]) == 1
         assert file.read_text(encoding="utf-8") == dropped
         client.close()
+
+
+def test_board_values_pulled_into_the_file_are_followed_by_the_issue_once_as_planned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Dave changes US-001's points and priority and US-002's sprint on the board. The board
+    is GitHub's truth for them, but each issue shows them as well (the body's field lines, the
+    ``priority: …`` label, the milestone). After pull --write, the board needs nothing; each
+    issue is brought in line by one update that plan lists beforehand, with the board values
+    it follows, and the apply after it writes nothing."""
+    from tests.test_twoway_jira import _moved_us002
+
+    file = tmp_path / "backlog.md"
+    with applied(file, REFERENCE, monkeypatch) as sandbox:
+        us1, us2 = sandbox.issues_by_marker()["US-001"][0], sandbox.issues_by_marker()["US-002"][0]
+        dave = Github(base_url=sandbox.url, auth=Auth.Token(sandbox.user_token("dave")))
+        _set_board_points(dave, us1, 3)
+        _set_board_option(dave, us1, "Priority", "Medium")
+        _set_board_option(dave, us2, "Sprint", "Sprint 2")
+        assert main(["pull", str(file), "--target", "github", "--write"]) == 0
+        reference = REFERENCE.read_text(encoding="utf-8")
+        fields = "**Story Points:** 21\n**Priority:** High\n"
+        assert reference.index(fields) < reference.index("**Story ID:** US-002")  # US-001's
+        assert file.read_text(encoding="utf-8") == _moved_us002(reference).replace(
+            fields, "**Story Points:** 3\n**Priority:** Medium\n", 1
+        )
+        capsys.readouterr()
+
+        assert main(["plan", str(file), "--target", "github"]) == 0
+        planned = capsys.readouterr().out.splitlines()
+        assert [line for line in planned if not line.startswith("http calls")] == [
+            f"github: plan for {file}",
+            f"  ~ update story   US-001 #{us1}: Observability Stack Deployment — labels changed, "
+            "body changed; following the board: Story Points 21 -> 3, Priority High -> Medium "
+            "(line 40)",
+            f"  ~ update story   US-002 #{us2}: Performance Testing Infrastructure — milestone "
+            "1 -> 2; following the board: Sprint 'Sprint 1' -> 'Sprint 2' (line 88)",
+            "summary: 2 update, 49 unchanged",
+        ]
+
+        sandbox.clear_requests()
+        assert main(["apply", str(file), "--target", "github"]) == 0
+        assert _writes(sandbox) == [
+            ("PATCH", f"/repos/acme/bss/issues/{us1}"),
+            ("PATCH", f"/repos/acme/bss/issues/{us2}"),
+        ]  # one per issue, and nothing on the board
+        repo = dave.get_repo("acme/bss")
+        issue = repo.get_issue(us1)
+        assert "**Story Points:** 3  \n**Priority:** Medium\n" in issue.body
+        assert "priority: medium" in [label.name for label in issue.labels]
+        assert "priority: high" not in [label.name for label in issue.labels]
+        assert _milestone_of(dave, us2) == "Sprint 2: Foundation Completion"
+
+        sandbox.clear_requests()
+        assert main(["apply", str(file), "--target", "github"]) == 0
+        assert _writes(sandbox) == []
+        capsys.readouterr()
+        assert main(["plan", str(file), "--target", "github"]) == 0
+        out = capsys.readouterr().out
+        assert "no changes: the target is in step with the backlog" in out
+        assert "changed since the last apply or pull" not in out
+        dave.close()

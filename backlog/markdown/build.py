@@ -13,7 +13,7 @@ import re
 from backlog.errors import DuplicateIdError
 from backlog.markdown.assemble import place
 from backlog.markdown.epic import EpicDraft, epic_points
-from backlog.markdown.fields import parse_int
+from backlog.markdown.fields import is_none_word, parse_int, parse_labels
 from backlog.markdown.finish import resolve_all
 from backlog.markdown.state import ReadState
 from backlog.markdown.story import StoryDraft
@@ -252,6 +252,8 @@ def _story(draft: StoryDraft, dependencies: tuple[Dependency, ...], sizes: dict[
         points_raw=points_raw,
         points_line=draft.field_lines.get("points", 0),
         priority=draft.fields.get("priority"),
+        labels=parse_labels(draft.fields.get("labels")),
+        assignee=_assignee(draft.fields.get("assignee")),
         dependencies_raw=draft.fields.get("dependencies"),
         dependencies=dependencies,
         user_story=draft.user_story,
@@ -262,6 +264,12 @@ def _story(draft: StoryDraft, dependencies: tuple[Dependency, ...], sizes: dict[
         line=draft.line,
         end_line=draft.end_line,
     )
+
+
+def _assignee(raw: str | None) -> str | None:
+    """``**Assignee:** Bob`` -> ``Bob``; ``None``, ``-`` or nothing -> no assignee."""
+    text = " ".join((raw or "").split()).strip("*_` ")
+    return None if is_none_word(text) else text
 
 
 def _points(raw: str | None) -> int | None:

@@ -206,6 +206,20 @@ def split_top_level(text: str) -> list[str]:
 _NONE_WORDS = frozenset({"none", "-", "–", "—", "n/a", "na", "nil", "no dependencies", "n.a."})
 
 
+def is_none_word(text: str) -> bool:
+    """``None``, ``-``, ``n/a`` or nothing: the field says there is none."""
+    return not text.strip() or text.strip().casefold().rstrip(".") in _NONE_WORDS
+
+
+def parse_labels(text: str | None) -> tuple[str, ...]:
+    """``security, tech-debt`` -> the labels as written (backticks and emphasis around each
+    dropped, duplicates once); ``None`` or nothing -> none."""
+    if text is None or is_none_word(text):
+        return ()
+    labels = (" ".join(part.strip("*_`[] ").split()) for part in text.split(","))
+    return tuple(dict.fromkeys(label for label in labels if label and not is_none_word(label)))
+
+
 def parse_dependencies(text: str) -> list[Dependency]:
     """Dependencies of a story field or matrix cell; phrases are resolved later."""
     text = text.strip()

@@ -97,6 +97,10 @@ STORY_LABELS = {
     "target sprint": "sprint",
     "planned sprint": "sprint",
     "status": "status",
+    "labels": "labels",
+    "label": "labels",
+    "assignee": "assignee",
+    "assigned to": "assignee",
 }
 
 

@@ -298,6 +298,8 @@ def render_plan(plan: Plan, source: str) -> str:
             detail += " — " + ", ".join(
                 _diff_text(name, pair) for name, pair in change.diff.items()
             )
+        if change.note:
+            detail += f"; {change.note}"
         lines.append(
             f"  {SYMBOLS.get(change.action, '?')} {change.action:<6} {thing(change.kind):<7} "
             f"{change.backlog_id}{key}: {detail}{where}"

@@ -14,8 +14,9 @@ from sync.state.inbox import IGNORED
 
 log = logging.getLogger(__name__)
 
-# GitHub events that may carry a tracker-side change of a linked story
-GITHUB_EVENTS = ("issues", "projects_v2_item")
+# GitHub events that may carry a tracker-side change of a linked story (``sub_issues``: a
+# story made a sub-issue of a linked epic's issue, a new story for the file)
+GITHUB_EVENTS = ("issues", "sub_issues", "projects_v2_item")
 JIRA_EVENTS = ("jira:issue_updated", "jira:issue_created")
 
 

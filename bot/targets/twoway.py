@@ -96,8 +96,16 @@ def record_applied(runner: TwoWayRunner, backlog: Backlog, text: str, drift: Dri
 
 
 # fields that are one part of a longer text (the description or body): that text counts as
-# what the tracker holds only when such a part was pulled into the file
-PART_FIELDS = frozenset({"story"})
+# what the tracker holds only when such a part was pulled into the file, and no other part
+# of it differs
+PART_FIELDS = frozenset({"story", "criteria"})
+
+
+def _parts_differ(drift: Drift, pulled: Iterable[FieldMerge] = ()) -> set[str]:
+    """Items one of whose text parts differs between the file and the tracker (other than
+    by what was pulled): their description or body is not what the tracker holds."""
+    done = list(pulled)
+    return {m.item for m in drift.merges if m.field in PART_FIELDS and m not in done}
 
 
 @dataclass
@@ -134,10 +142,11 @@ def record_pulled(runner: TwoWayRunner, result: PullResult, written_file: Backlo
     ]
     result.recorded = BaseStore(runner.state_engine(), runner.name).record(values, "pull")
     held: dict[str, set[str]] = {}
+    differ = _parts_differ(result.drift, pulled)
     for merge in [*pulled, *result.drift.agreed]:
         if (merge.item, merge.field) in result.drift.untidy:
             continue
-        if merge.field in PART_FIELDS and merge not in pulled:
+        if merge.field in PART_FIELDS and (merge not in pulled or merge.item in differ):
             continue  # agreeing on one part says nothing of the rest of the text
         held.setdefault(merge.item, set()).add(merge.field)
     runner.record_held(written_file, held)
@@ -154,7 +163,10 @@ def record_agreed(runner: TwoWayRunner, backlog: Backlog, drift: Drift) -> int:
     values = [(m.item, m.field, normalise(m.field, m.tracker)) for m in agreed]
     recorded = BaseStore(runner.state_engine(), runner.name).record(values, "pull")
     held: dict[str, set[str]] = {}
+    differ = _parts_differ(drift)
     for merge in agreed:
+        if merge.field in PART_FIELDS and merge.item in differ:
+            continue  # another part of the same text differs: apply still writes the text
         if (merge.item, merge.field) not in drift.untidy:
             held.setdefault(merge.item, set()).add(merge.field)
     if held:

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from bot.wiring.slack import PosterFactory
 
 # The GitHub webhook events the app subscribes to (configure the same list on the webhook).
+# GitOps mode also listens to ``sub_issues`` (bot.gitops.handler.GITHUB_EVENTS), which the
+# pinned official examples do not cover yet.
 SUBSCRIBED_GITHUB_EVENTS = (
     "issues",
     "issue_comment",

@@ -194,6 +194,9 @@ class ProjectObjects:
             "assignees": lambda info, first=None, after=None, **_: connection(
                 [self.user_object(login) for login in record["assignees"]], first, after
             ),
+            "labels": lambda info, first=None, after=None, **_: connection(
+                [self.label_object(name) for name in record["labels"]], first, after
+            ),
             "projectItems": lambda info, first=None, after=None, **_: connection(
                 [self.item_object(i) for i, r in self.items.items() if r["content"] == number],
                 first,
@@ -216,6 +219,16 @@ class ProjectObjects:
             and (includeClosedPrs or record["state"] == "open")
             and number in {int(n) for n in CLOSING_KEYWORD.findall(record.get("body") or "")}
         ]
+
+    def label_object(self, name: str) -> dict[str, Any]:
+        label = self.repo.labels.get(name) or {}
+        return {
+            "__typename": "Label",
+            "id": label.get("node_id"),
+            "name": name,
+            "color": label.get("color"),
+            "description": label.get("description"),
+        }
 
     def user_object(self, login: str) -> dict[str, Any]:
         return {

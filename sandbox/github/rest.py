@@ -126,7 +126,7 @@ class RestApi:
             return 200, [
                 shapes.issue_event(
                     self.repo.api,
-                    event,
+                    self._users(event),
                     self.repo.user_shape(event["actor"]),
                     self.repo.issue_shape(event["number"]),
                 )
@@ -139,10 +139,23 @@ class RestApi:
         with self.repo.lock:
             self.repo.issue(number)  # 404 for an unknown issue
             return 200, [
-                shapes.issue_event(self.repo.api, event, self.repo.user_shape(event["actor"]), None)
+                shapes.issue_event(
+                    self.repo.api, self._users(event), self.repo.user_shape(event["actor"]), None
+                )
                 for event in self.repo.issue_events
                 if event["number"] == number
             ]
+
+    def _users(self, event: dict[str, Any]) -> dict[str, Any]:
+        """An (un)assigned event with its assignee and assigner as users, as GitHub shows
+        them."""
+        if "assignee" not in event:
+            return event
+        return {
+            **event,
+            "assignee": self.repo.user_shape(event["assignee"]),
+            "assigner": self.repo.user_shape(event["actor"]),
+        }
 
     def create_issue(self, params: dict[str, Any], query: dict[str, Any], body: Any) -> Result:
         return 201, self.repo.create_issue(_object(body))

@@ -410,7 +410,7 @@ def issue_event(
         "created_at": record["created_at"],
         "performed_via_github_app": None,
     }
-    for key in ("rename", "milestone"):
+    for key in ("rename", "milestone", "label", "assignee", "assigner"):
         if key in record:
             shape[key] = record[key]
     if issue is not None:

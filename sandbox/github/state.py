@@ -185,6 +185,32 @@ class RepoState:
                 name = new_name
             return self.label_shape(name)
 
+    def _relabel(self, number: int, record: dict[str, Any], names: list[str]) -> None:
+        """The issue's labels set to ``names``, with a ``labeled`` / ``unlabeled`` issue event
+        per label added or taken away, as GitHub records them."""
+        for name in names:
+            if name not in record["labels"]:
+                self.record_event(number, "labeled", label=self._event_label(name))
+        for name in record["labels"]:
+            if name not in names:
+                self.record_event(number, "unlabeled", label=self._event_label(name))
+        record["labels"] = names
+
+    def _reassign(self, number: int, record: dict[str, Any], logins: list[str]) -> None:
+        """The issue's assignees set to ``logins``, with an ``assigned`` / ``unassigned``
+        issue event per assignee added or taken away, as GitHub records them."""
+        for login in logins:
+            self.ensure_user(login)
+            if login not in record["assignees"]:
+                self.record_event(number, "assigned", assignee=login)
+        for login in record["assignees"]:
+            if login not in logins:
+                self.record_event(number, "unassigned", assignee=login)
+        record["assignees"] = logins
+
+    def _event_label(self, name: str) -> dict[str, Any]:
+        return {"name": name, "color": (self.labels.get(name) or {}).get("color", "ededed")}
+
     def ensure_labels(self, names: list[str]) -> list[str]:
         """Issue create/edit with unknown label names creates them, as GitHub does."""
         for name in names:
@@ -291,9 +317,9 @@ class RepoState:
                     record[key] = fields[key]
             if "labels" in fields:
                 names = [n if isinstance(n, str) else n["name"] for n in fields["labels"] or []]
-                record["labels"] = self.ensure_labels(names)
+                self._relabel(number, record, self.ensure_labels(names))
             if "assignees" in fields:
-                record["assignees"] = list(dict.fromkeys(fields["assignees"] or []))
+                self._reassign(number, record, list(dict.fromkeys(fields["assignees"] or [])))
             state = fields.get("state")
             if state in ("open", "closed") and state != record["state"]:
                 record["state"] = state
@@ -348,9 +374,7 @@ class RepoState:
         with self.lock:
             record = self.issue(number)
             current = [login for login in record["assignees"] if login not in remove]
-            for login in add:
-                self.ensure_user(login)
-            record["assignees"] = list(dict.fromkeys(current + add))
+            self._reassign(number, record, list(dict.fromkeys(current + add)))
             record["updated_at"] = shapes.now_iso()
             shape = self.issue_shape(number)
         action = "assigned" if add else "unassigned"
@@ -365,7 +389,8 @@ class RepoState:
         with self.lock:
             record = self.issue(number)
             names = self.ensure_labels(names)
-            record["labels"] = names if replace else list(dict.fromkeys(record["labels"] + names))
+            new = names if replace else list(dict.fromkeys(record["labels"] + names))
+            self._relabel(number, record, new)
             record["updated_at"] = shapes.now_iso()
             return [self.label_shape(name) for name in record["labels"]]
 
@@ -384,7 +409,9 @@ class RepoState:
                 self.sub_issues[current].remove(child["number"])
             self.sub_issues.setdefault(parent, []).append(child["number"])
             child["parent_url"] = f"{self.api}/issues/{parent}"
-            return self.issue_shape(parent)
+            shape = self.issue_shape(parent)
+        self._emit_sub_issue("sub_issue_added", parent, child["number"])
+        return shape
 
     def remove_sub_issue(self, parent: int, child_id: int) -> dict[str, Any]:
         with self.lock:
@@ -394,7 +421,21 @@ class RepoState:
                 raise SandboxError(404, "Not Found")
             kids.remove(child["number"])
             child.pop("parent_url", None)
-            return self.issue_shape(child["number"])
+            shape = self.issue_shape(child["number"])
+        self._emit_sub_issue("sub_issue_removed", parent, child["number"])
+        return shape
+
+    def _emit_sub_issue(self, action: str, parent: int, child: int) -> None:
+        """GitHub's ``sub_issues`` event, as the parent's repository receives it."""
+        with self.lock:
+            payload = {
+                "action": action,
+                "parent_issue_id": self.issue(parent)["id"],
+                "parent_issue": self.issue_shape(parent),
+                "sub_issue_id": self.issue(child)["id"],
+                "sub_issue": self.issue_shape(child),
+            }
+        self.emit("sub_issues", payload)
 
     def add_blocked_by(self, number: int, blocker_id: int) -> dict[str, Any]:
         with self.lock:

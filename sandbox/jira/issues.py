@@ -194,7 +194,13 @@ class IssueService:
         return None
 
     def _set_assignee(self, issue: Issue, ref: Any) -> None:
+        """``{"accountId": ...}`` (Cloud) or ``{"name": ...}`` (Data Center: the user's
+        name, the local part of the e-mail address here); anything else unassigns."""
         account = ref.get("accountId") if isinstance(ref, dict) else None
+        name = ref.get("name") if isinstance(ref, dict) else None
+        if name and not account:
+            users = self.state.users.values()
+            account = next((u.account_id for u in users if u.email.split("@")[0] == name), None)
         issue.assignee = account if account in self.state.users else None
 
     def _validate(

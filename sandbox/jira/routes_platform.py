@@ -31,6 +31,7 @@ class PlatformApi:
         return [
             Route(f"{api}/serverInfo", self.server_info),
             Route(f"{api}/myself", self.myself),
+            Route(f"{api}/user/search", self.user_search),
             Route(f"{api}/field", self.fields),
             Route(f"{api}/priority", self.priorities),
             Route(f"{api}/project", self.projects),
@@ -61,16 +62,40 @@ class PlatformApi:
         )
 
     async def myself(self, request: Request) -> Response:
-        acting = self.issues.acting()
-        user = user_json(base_url(request), acting, api_version(request))
-        if self.state.deployment == "datacenter":  # users have a key and a name, no accountId
-            name = acting.email.split("@", 1)[0]
-            number = 10000 + sorted(self.state.users).index(acting.account_id)
-            user.pop("accountId")
-            user.pop("accountType", None)
-            user |= {"key": f"JIRAUSER{number}", "name": name}
-            user["self"] = f"{base_url(request)}/rest/api/2/user?username={name}"
-        return JSONResponse(user)
+        return JSONResponse(self._shown(request, self.issues.acting()))
+
+    async def user_search(self, request: Request) -> Response:
+        """``GET /user/search``, as Atlassian describes it: Cloud matches ``query`` against
+        the prefix of each word of a display name and of the e-mail address (or
+        ``accountId`` exactly); Data Center matches ``username`` against names, display
+        names and e-mail addresses, and its users have a key and a name, no accountId."""
+        params = request.query_params
+        query = (params.get("query") or params.get("username") or "").casefold()
+        account = params.get("accountId")
+        if not query and not account and not params.get("property"):
+            return error_response(400, ["The query parameter 'query' is required."])
+        start = int(params.get("startAt") or 0)
+        size = int(params.get("maxResults") or 50)
+        with self.state.lock:
+            users = [
+                user
+                for user in self.state.users.values()
+                if (account and user.account_id == account) or (query and _matches(user, query))
+            ]
+            found = [self._shown(request, user) for user in users[start : start + size]]
+        return JSONResponse(found)
+
+    def _shown(self, request: Request, user: Any) -> dict[str, Any]:
+        """A user as this deployment shows it (Data Center: key and name, no accountId)."""
+        shown = user_json(base_url(request), user, api_version(request))
+        if self.state.deployment == "datacenter":
+            name = user.email.split("@", 1)[0]
+            number = 10000 + sorted(self.state.users).index(user.account_id)
+            shown.pop("accountId")
+            shown.pop("accountType", None)
+            shown |= {"key": f"JIRAUSER{number}", "name": name}
+            shown["self"] = f"{base_url(request)}/rest/api/2/user?username={name}"
+        return shown
 
     async def fields(self, request: Request) -> Response:
         return JSONResponse([field_json(field_id) for field_id in self.state.field_ids()])
@@ -162,3 +187,11 @@ class PlatformApi:
         if not project.permitted:
             return error_response(403, [f"You do not have permission to view project '{key}'."])
         return project
+
+
+def _matches(user: Any, query: str) -> bool:
+    """Whether ``query`` (case-folded) starts the display name, one of its words, or the
+    e-mail address."""
+    name = user.display_name.casefold()
+    words = [name, *name.split(), user.email.casefold()]
+    return any(word.startswith(query) for word in words)

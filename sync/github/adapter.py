@@ -59,7 +59,15 @@ from sync.github.refusals import credential_refused
 T = TypeVar("T")
 SERVICE = "github"
 # issue events that change a two-way field: the event -> the field
-EVENT_FIELDS = {"renamed": "title", "milestoned": "milestone", "demilestoned": "milestone"}
+EVENT_FIELDS = {
+    "renamed": "title",
+    "milestoned": "milestone",
+    "demilestoned": "milestone",
+    "labeled": "labels",
+    "unlabeled": "labels",
+    "assigned": "assignee",
+    "unassigned": "assignee",
+}
 
 
 # --- the transport boundary -----------------------------------------------------------------
@@ -334,9 +342,10 @@ class GitHubRestAdapter:
             page += 1
 
     def issue_event_actors(self, numbers: Collection[int]) -> dict[int, dict[str, str]]:
-        """Who last renamed (``title``) or (de)milestoned (``milestone``) each issue of
-        ``numbers``: one page of the repository's issue events, the newest 100. Older
-        changes are not looked for (who changed it is then not known)."""
+        """Who last renamed (``title``), (de)milestoned (``milestone``), (un)labelled
+        (``labels``) or (un)assigned (``assignee``) each issue of ``numbers``: one page of
+        the repository's issue events, the newest 100. Older changes are not looked for (who
+        changed it is then not known)."""
         wanted = set(numbers)
         params = {"per_page": 100}
         events = self._json("GET", "/issues/events", None, idempotent=True, params=params)
@@ -358,12 +367,21 @@ class GitHubRestAdapter:
         return found
 
     def create_issue(
-        self, backlog_id: str, *, title: str, body: str, labels: list[str], milestone: int | None
+        self,
+        backlog_id: str,
+        *,
+        title: str,
+        body: str,
+        labels: list[str],
+        milestone: int | None,
+        assignees: list[str] | None = None,
     ) -> GitHubIssue:
         """Create once: after an unknown outcome, look for the marker before trying again."""
         fields: dict[str, Any] = {"title": title, "body": body, "labels": labels}
         if milestone is not None:
             fields["milestone"] = milestone
+        if assignees:
+            fields["assignees"] = assignees
 
         def write() -> GitHubIssue:
             return _remote(self._json("POST", "/issues", fields, idempotent=False))

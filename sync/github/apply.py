@@ -15,6 +15,7 @@ from backlog.errors import RemoteError
 from sync.github.mapping import GitHubDesired, IssueSpec
 from sync.github.plan import (
     TARGET,
+    board_in_issue,
     issue_content,
     issue_link,
     issue_numbers,
@@ -129,13 +130,17 @@ class GitHubApplier:
         if link is None:
             issue = self._find_or_create(spec, content)
         else:
-            issue = self.port.update_issue(link.number or 0, dict(content))
+            fields = dict(content)
+            if "assignees" not in fields and (link.extra.get("pushed") or {}).get("assignees"):
+                fields["assignees"] = []  # the file took the assignees it had pushed away
+            issue = self.port.update_issue(link.number or 0, fields)
         record = link or LinkRecord(spec.kind, spec.backlog_id, str(issue.id))
         record.remote_id = str(issue.id)
         record.remote_key = f"#{issue.number}"
         record.remote_url = issue.url
         record.content_hash = content_hash(content)
         record.extra.update(number=issue.number, node_id=issue.node_id, pushed=snapshot(content))
+        record.extra["board_in_issue"] = board_in_issue(spec)
         self.save(record)
 
     def _find_or_create(self, spec: IssueSpec, content: dict[str, Any]) -> GitHubIssue:
@@ -151,12 +156,14 @@ class GitHubApplier:
                 body=content["body"],
                 labels=list(content["labels"]),
                 milestone=content["milestone"],
+                assignees=list(content.get("assignees") or []),
             )
         same = (
             found.title == content["title"]
             and found.body == content["body"]
             and sorted(found.labels) == content["labels"]
             and found.milestone == content["milestone"]
+            and sorted(found.assignees) == sorted(content.get("assignees") or found.assignees)
         )
         return found if same else self.port.update_issue(found.number, dict(content))
 

@@ -5,11 +5,14 @@ Read in batches: the Projects v2 board's items, 100 per page, each with its issu
 field values; stories not on a board are read from the repository's issue list (100 per page).
 The file side is what the mapping sends (title ``US-001 · <name>``); a tracker title goes back
 without its ``US-001 ·`` prefix into the story heading, the board fields into
-``**Story Points:**``, ``**Priority:**`` and ``**Status:**``, the Sprint into the sprint plan.
+``**Story Points:**``, ``**Priority:**`` and ``**Status:**``, the Sprint into the sprint plan,
+the issue's labels but the ones the mapping sets (``story``, ``priority: …``, ``role: …``)
+into ``**Labels:**``, its assignees' logins into ``**Assignee:**``, the ticks of the body's
+``### Acceptance criteria`` task list into the file's ``- [x]`` / ``- [ ]`` items.
 With no board configured, the mapping puts a story in its sprint's milestone: the milestone's
 title (``Sprint 2``, or ``Sprint 2: <name>`` read as ``Sprint 2``) is the story's sprint.
-Who changed a board value is its creator; who renamed or (de)milestoned an issue, the
-repository's issue events.
+Who changed a board value is its creator; who renamed, (de)milestoned, (un)labelled or
+(un)assigned an issue, the repository's issue events.
 """
 
 from __future__ import annotations
@@ -25,14 +28,26 @@ from sync.github.mapping import (
     FIELD_PRIORITY,
     FIELD_SPRINT,
     FIELD_STATUS,
+    assignee_logins,
     priority_name,
+    team_labels,
 )
 from sync.github.port import GitHubProjectsPort, GitHubRestPort
 from sync.issue_text import SEPARATOR, story_name
-from sync.twoway import LiveItem, adopt_value, sprint_number, story_edit, untidy_title
+from sync.twoway import (
+    LiveItem,
+    adopt_value,
+    criteria_ticks,
+    sprint_number,
+    story_edit,
+    untidy_title,
+)
 
-FIELDS = ("title", "points", "priority", "status", "sprint", "story")
+FIELDS = (
+    "title", "points", "priority", "status", "sprint", "story", "labels", "assignee", "criteria"
+)  # fmt: skip
 STORY_SECTION = re.compile(r"^### User story\n> (?P<sentence>[^\n]*)$", re.MULTILINE)
+TASK_ITEM = re.compile(r"^[-*+]\s+\[(?P<box>[ xX])\]\s+(?P<text>.*)$")
 # two-way field -> the board field holding it
 BOARD_FIELDS = {
     "points": FIELD_POINTS,
@@ -65,6 +80,9 @@ class GitHubDrift:
             "title": story_name(story),
             "story": story.user_story.text if story.user_story else None,
             "sprint": written.get("sprint"),  # the board's Sprint, else the milestone
+            "labels": team_labels(story.labels),
+            "assignee": ", ".join(assignee_logins(story.assignee)) or None,
+            "criteria": criteria_ticks(story),
         }
         if self.project_id:
             values.update(
@@ -89,10 +107,15 @@ class GitHubDrift:
                     "priority": item.values.get(FIELD_PRIORITY),
                     "status": item.values.get(FIELD_STATUS),
                     "sprint": item.values.get(FIELD_SPRINT),
+                    "labels": team_labels(item.labels),
+                    "assignee": ", ".join(assignee_logins(",".join(item.assignees))) or None,
                 }
                 sentence = story_sentence(item.body)
                 if sentence is not None:  # a body without it says nothing about it
                     values["story"] = sentence
+                criteria = criteria_checks(item.body)
+                if criteria is not None:
+                    values["criteria"] = criteria
                 untidy = untidy_title(backlog_id, item.title)
                 authors = {
                     name: item.authors[board]
@@ -100,7 +123,7 @@ class GitHubDrift:
                     if board in item.authors
                 }
                 if item.editor:  # the sentence lives in the body: its last editor changed it
-                    authors["story"] = item.editor
+                    authors["story"] = authors["criteria"] = item.editor
                 found[backlog_id] = LiveItem(
                     backlog_id, f"#{item.number}", values, authors=authors, untidy=untidy
                 )
@@ -109,12 +132,19 @@ class GitHubDrift:
             for issue in self.rest.iter_issues():
                 backlog_id = missing.get(issue.number)
                 if backlog_id is not None:
-                    values = {"title": issue.title.removeprefix(backlog_id + SEPARATOR)}
+                    values = {
+                        "title": issue.title.removeprefix(backlog_id + SEPARATOR),
+                        "labels": team_labels(issue.labels),
+                        "assignee": ", ".join(assignee_logins(",".join(issue.assignees))) or None,
+                    }
                     if not self.project_id:  # no board: the milestone is the sprint
                         values["sprint"] = milestone_sprint(issue.milestone_title)
                     sentence = story_sentence(issue.body)
                     if sentence is not None:
                         values["story"] = sentence
+                    criteria = criteria_checks(issue.body)
+                    if criteria is not None:
+                        values["criteria"] = criteria
                     untidy = untidy_title(backlog_id, issue.title)
                     found[backlog_id] = LiveItem(
                         backlog_id, f"#{issue.number}", values, untidy=untidy
@@ -122,9 +152,14 @@ class GitHubDrift:
         return found
 
     def who_changed(self, wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        """Who renamed or (de)milestoned the issues: one page of the repository's issue
-        events, read only when such a change needs a name."""
-        kinds = {"title": "title", "sprint": "milestone"}
+        """Who renamed, (de)milestoned, (un)labelled or (un)assigned the issues: one page of the
+        repository's issue events, read only when such a change needs a name."""
+        kinds = {
+            "title": "title",
+            "sprint": "milestone",
+            "labels": "labels",
+            "assignee": "assignee",
+        }
         asked = [(item, name) for item, name in wanted if name in kinds and item in self.links]
         if not asked:
             return {}
@@ -148,6 +183,20 @@ def milestone_sprint(title: str | None) -> str | None:
     named sprint) -> ``Sprint 2``; a milestone not named after a sprint, as titled."""
     number = sprint_number(title)
     return f"Sprint {number}" if number is not None else title
+
+
+def criteria_checks(body: str | None) -> tuple[tuple[str, bool], ...] | None:
+    """The task list of the body's ``### Acceptance criteria`` section as (text, ticked)
+    pairs (a teammate ticks ``- [x]`` on GitHub); None when it has no such section."""
+    found: list[tuple[str, bool]] | None = None
+    for line in (body or "").replace("\r\n", "\n").split("\n"):
+        if line.strip() == "### Acceptance criteria":
+            found = []
+        elif found is not None and line.startswith("#"):
+            break
+        elif found is not None and (item := TASK_ITEM.match(line)):
+            found.append((" ".join(item["text"].split()), item["box"] != " "))
+    return tuple(found) if found is not None else None
 
 
 def story_sentence(body: str | None) -> str | None:

@@ -25,9 +25,11 @@ from sync.github.mapping import (
     GitHubDesired,
     GitHubOptions,
     desired_state,
+    is_bot_label,
 )
 from sync.github.plan import (
     TARGET,
+    board_in_issue,
     issue_content,
     issue_numbers,
     milestone_number,
@@ -210,11 +212,14 @@ class GitHubSync:
             if link is None:
                 continue
             allowed = {key for name in fields for key in held_keys(name, board)}
+            if "labels" in change.diff and not _team_labels_only(change.diff["labels"]):
+                allowed.discard("labels")  # the bot's own labels moved: apply writes them
             if change.kind in ISSUE_KINDS and set(change.diff) <= allowed:
                 ms = milestone_number(self.links, spec.milestone)
                 content = issue_content(spec, desired, numbers, ms, self.jira)
                 link.content_hash = content_hash(content)
                 link.extra["pushed"] = snapshot(content)
+                link.extra["board_in_issue"] = board_in_issue(spec)
                 updates.append(link)
             elif change.kind == "project-fields" and set(change.diff) <= allowed:
                 link.extra["fields_pushed"] = dict(spec.project_fields)
@@ -265,7 +270,17 @@ HELD_KEYS: Mapping[str, tuple[str, ...]] = {
     "priority": (FIELD_PRIORITY,),
     "sprint": (FIELD_SPRINT,),  # with a board; without one the milestone is the sprint
     "story": ("body",),  # the sentence is one part of the body
+    "labels": ("labels",),
+    "assignee": ("assignees",),
+    "criteria": ("body",),  # the ticks are one part of the body
 }
+
+
+def _team_labels_only(change: tuple[Any, Any]) -> bool:
+    """Whether only team labels differ between two label lists (the two-way ``labels``
+    field holds those alone; ``priority: …`` and the like follow other fields)."""
+    old, new = ({label for label in labels or () if is_bot_label(label)} for labels in change)
+    return old == new
 
 
 def held_keys(name: str, board: bool) -> tuple[str, ...]:

@@ -72,7 +72,7 @@ Q_ITEMS = (
     "query projectItems($id: ID!, $after: String) { node(id: $id) { ... on ProjectV2 {"
     " items(first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { id"
     " content { ... on Issue { id number title body editor { login } state closedAt"
-    " assignees(first: 10) { nodes { login } } } }"
+    " assignees(first: 10) { nodes { login } } labels(first: 50) { nodes { name } } } }"
     " fieldValues(first: 20) { nodes { " + VALUE_NODES + " } } } } } } }"
 )
 
@@ -126,6 +126,7 @@ class ProjectItem:
     authors: dict[str, str] = field(default_factory=dict)  # field name -> who set the value
     body: str | None = None
     editor: str | None = None  # who last edited the issue's body
+    labels: tuple[str, ...] = ()
 
 
 def graphql_url(api_url: str) -> str:
@@ -444,6 +445,10 @@ class GitHubProjectsClient:
                     body=content.get("body"),
                     editor=(content.get("editor") or {}).get("login"),
                     authors=authors,
+                    labels=tuple(
+                        str(label["name"])
+                        for label in (content.get("labels") or {}).get("nodes") or []
+                    ),
                 )
             info = page.get("pageInfo") or {}
             if not info.get("hasNextPage"):

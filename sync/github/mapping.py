@@ -7,8 +7,10 @@ Mapping (configurable in the ``[github]`` table of ``backlog-bot.toml``):
 - story -> issue with the user story, acceptance criteria as a Gherkin block with the Then
   outcomes as a checklist, tasks and subtasks
   as a task list (or as sub-issues: ``tasks_as = "sub-issues"``, ``subtasks_as = ...``),
-  labels for priority and roles, the milestone of its sprint, and its dependencies as issue
-  dependencies ("blocked by"; ``dependencies_as = "section"`` writes a "Blocked by #n" list);
+  labels for priority and roles and the story's own ``**Labels:**`` (the team's: created by
+  GitHub on first use, their colours left to the team), the milestone of its sprint, and its
+  dependencies as issue dependencies ("blocked by"; ``dependencies_as = "section"`` writes a
+  "Blocked by #n" list); the ``**Assignee:**`` logins (comma-separated) as its assignees;
 - sprint -> milestone with a due date (``sprint_start`` + ``sprint_length_days``);
 - every epic and story -> a Projects v2 item with Story Points, Priority, Sprint, Epic; epics
   carry no points of their own (the board adds up their stories; the declared total is in
@@ -22,7 +24,7 @@ finds an issue created just before a crash.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -143,6 +145,7 @@ class IssueSpec:
     dependency_notes: tuple[str, ...] = ()
     project_fields: Mapping[str, Any] = field(default_factory=dict)
     line: int = 0
+    assignees: tuple[str, ...] = ()  # logins, from the story's ``**Assignee:**``
 
     def body(
         self,
@@ -194,6 +197,23 @@ def priority_name(raw: str | None) -> str | None:
     if not raw or not raw.strip():
         return None
     return raw.strip().split()[0].title()
+
+
+def is_bot_label(name: str) -> bool:
+    """A label the mapping sets itself (``story``, ``priority: high``, ``role: qa``)."""
+    return name in LABEL_COLORS or name.startswith(("priority: ", "role: "))
+
+
+def team_labels(labels: Iterable[str]) -> tuple[str, ...]:
+    """An issue's labels without the ones the mapping sets: the team's."""
+    return tuple(label for label in labels if not is_bot_label(label))
+
+
+def assignee_logins(assignee: str | None) -> tuple[str, ...]:
+    """``**Assignee:** carol, @dave`` -> the logins ``("carol", "dave")``, sorted (GitHub
+    keeps no order among assignees)."""
+    logins = (part.strip().lstrip("@") for part in (assignee or "").split(","))
+    return tuple(sorted({login for login in logins if login}, key=str.casefold))
 
 
 def role_label(role: str) -> str:
@@ -293,6 +313,7 @@ def desired_state(backlog: Backlog, options: GitHubOptions | None = None) -> Git
         name: LabelSpec(name, color, f"backlog-bot: {name}") for name, color in LABEL_COLORS.items()
     }
     priorities: set[str] = set()
+    team_names: set[str] = set()  # the team's own labels: GitHub makes them on first use
     issues: list[IssueSpec] = []
     for epic in backlog.epics:
         placeholder = is_placeholder_epic(epic)
@@ -316,6 +337,9 @@ def desired_state(backlog: Backlog, options: GitHubOptions | None = None) -> Git
                 story_labels.append(f"priority: {prio.lower()}")
             roles = sorted({role_label(r) for task in story.tasks for r in task.roles} - {""})
             story_labels.extend(roles)
+            team = [label for label in story.labels if label not in story_labels]
+            story_labels.extend(team)
+            team_names.update(team)
             blocked, notes = _dependencies(story, known)
             sprint = sprint_of.get(story.id)
             issues.append(
@@ -333,12 +357,13 @@ def desired_state(backlog: Backlog, options: GitHubOptions | None = None) -> Git
                         story.points, prio, sprint, None if placeholder else epic, options
                     ),
                     line=story.line,
+                    assignees=assignee_logins(story.assignee),
                 )
             )
             issues.extend(_children(story, sprint, options))
     for spec in issues:
         for name in spec.labels:
-            if name not in labels:
+            if name not in labels and name not in team_names:
                 labels[name] = LabelSpec(name, _label_color(name), f"backlog-bot: {name}")
     milestones = tuple(
         MilestoneSpec(

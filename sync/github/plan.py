@@ -4,6 +4,12 @@
 What was pushed is known from the links: each issue link keeps the hash and a snapshot of
 the content last written, its parent, its blockers, its project item and the field values
 set on it. A change in one story changes only that story's steps.
+
+An issue shows the story's points and priority (body lines, the ``priority: …`` label) and its
+sprint (the milestone), which the board holds as well. When a teammate changes one on the
+board and ``pull --write`` brings it into the file, the board needs nothing but the issue
+still shows the old value: its update is planned once, noted as following the board (the
+link keeps the board values its pushed content shows, ``board_in_issue``).
 """
 
 from __future__ import annotations
@@ -11,11 +17,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sync.github.mapping import GitHubDesired, IssueSpec
+from sync.github.mapping import (
+    FIELD_POINTS,
+    FIELD_PRIORITY,
+    FIELD_SPRINT,
+    GitHubDesired,
+    IssueSpec,
+)
 from sync.link_record import LinkRecord
 from sync.plan import ISSUE_KINDS, Action, Change, Plan, content_hash
 
 TARGET = "github"
+# the board fields an issue's content shows too: body lines, the priority label, the milestone
+SHOWN_IN_ISSUE = (FIELD_POINTS, FIELD_PRIORITY, FIELD_SPRINT)
 
 
 Links = Mapping[tuple[str, str], LinkRecord]
@@ -49,21 +63,49 @@ def issue_content(
         jira_key=key,
         jira_url=url,
     )
-    return {
+    content: dict[str, Any] = {
         "title": spec.title,
         "body": body,
         "labels": sorted(spec.labels),
         "milestone": milestone_number,
     }
+    if spec.assignees:  # only when set: the content of issues without any stays as it was
+        content["assignees"] = list(spec.assignees)
+    return content
 
 
 def snapshot(content: Mapping[str, Any]) -> dict[str, Any]:
     """What a link remembers of pushed content: enough to show a readable diff."""
-    return {
+    pushed = {
         "title": content["title"],
         "labels": list(content["labels"]),
         "milestone": content["milestone"],
         "body": content_hash({"body": content["body"]}),
+    }
+    if "assignees" in content:
+        pushed["assignees"] = list(content["assignees"])
+    return pushed
+
+
+def board_in_issue(spec: IssueSpec) -> dict[str, Any]:
+    """The board values the issue's content shows (what a link keeps beside ``snapshot``)."""
+    return {
+        name: spec.project_fields[name] for name in SHOWN_IN_ISSUE if name in spec.project_fields
+    }
+
+
+def board_followed(spec: IssueSpec, link: LinkRecord) -> dict[str, tuple[Any, Any]]:
+    """The board values (``Priority``: (old, new)) the issue's last pushed content shows
+    differently while the board already holds the new one: changed on the board (and pulled),
+    the issue follows."""
+    shown = link.extra.get("board_in_issue")
+    held = link.extra.get("fields_pushed") or {}
+    if not isinstance(shown, dict):
+        return {}  # pushed before the link kept it: nothing to say
+    return {
+        name: (shown[name], value)
+        for name, value in board_in_issue(spec).items()
+        if name in shown and shown[name] != value and name in held and held[name] == value
     }
 
 
@@ -189,9 +231,31 @@ def _issue_change(
     old = link.extra.get("pushed") or {}
     new = snapshot(content)
     diff = {name: (old.get(name), value) for name, value in new.items() if old.get(name) != value}
-    return Change(
-        "update", TARGET, spec.kind, spec.backlog_id, summary, link.remote_key, {}, diff, spec.line
+    if old.get("assignees") and "assignees" not in new:  # the file took them away
+        diff["assignees"] = (old["assignees"], [])
+    followed = board_followed(spec, link)
+    note = "following the board: " + ", ".join(
+        f"{name} {_shown(was)} -> {_shown(now)}" for name, (was, now) in followed.items()
     )
+    return Change(
+        "update",
+        TARGET,
+        spec.kind,
+        spec.backlog_id,
+        summary,
+        link.remote_key,
+        {},
+        diff,
+        spec.line,
+        note if followed else "",
+    )
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    text = str(value)
+    return repr(text) if " " in text else text
 
 
 def project_value_changes(spec: IssueSpec, link: LinkRecord | None) -> dict[str, tuple[Any, Any]]:

@@ -20,7 +20,7 @@ retries only what is safe. Library and transport exceptions are translated here:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -313,6 +313,30 @@ class JiraAdapter:
             body["properties"] = [{"key": k, "value": v} for k, v in write.properties.items()]
         with self._errors(f"updating {key} ({write.backlog_id})", project=self.project_key):
             self._jira._session.put(self._jira._get_url(f"issue/{key}"), data=json.dumps(body))
+
+    def find_user(self, name: str) -> Mapping[str, str] | None:
+        """``GET /user/search``: Cloud matches ``query`` against display names and e-mail
+        addresses by prefix, Data Center ``username`` against names; the user whose display
+        name (or e-mail address, or name) is ``name`` exactly, else the only one found."""
+        datacenter = self.detect() == "datacenter"
+        params: dict[str, Any] = {"username" if datacenter else "query": name, "maxResults": 50}
+        url = self._jira._get_url("user/search")
+        with self._errors(f"looking up the Jira user {name!r}"):
+            users = self._jira._session.get(url, params=params).json()
+        wanted = name.casefold()
+        exact = [
+            user
+            for user in users
+            if wanted
+            in {str(user.get(k) or "").casefold() for k in ("displayName", "emailAddress", "name")}
+        ]
+        found = exact or (users if len(users) == 1 else [])
+        if len(found) != 1:
+            return None
+        user = found[0]
+        if user.get("accountId"):
+            return {"accountId": str(user["accountId"])}
+        return {"name": str(user["name"])} if user.get("name") else None
 
     def create_link(self, link_type: str, blocker_key: str, blocked_key: str) -> None:
         # Posted directly: the library's create_issue_link re-reads all link types per call.

@@ -8,7 +8,7 @@ are created again. Every other failure is isolated to its item and reported.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from backlog.errors import RemoteError
 from sync.jira.fields import issue_write
@@ -56,6 +56,7 @@ class JiraApplier:
         self.keys: dict[str, str] = dict(planned.keys)
         self.failed: set[str] = set()
         self.sprint_ids: dict[str, int] = dict(planned.sprint_ids)
+        self._users: dict[str, Mapping[str, str] | None] = {}  # assignee name -> reference
 
     def run(self) -> None:
         changes = self.planned.plan.changes
@@ -105,18 +106,42 @@ class JiraApplier:
                 item.backlog_id, item.line, "not created: Jira kept failing; the next run retries"
             )
 
+    def _assignee(self, item: DesiredIssue) -> Mapping[str, str] | None:
+        """The Jira user reference of ``item``'s assignee (one search per name and run);
+        raises ``RemoteError`` naming the item, its line and what to write when no user has
+        that name."""
+        if not item.assignee:
+            return None
+        if item.assignee not in self._users:
+            self._users[item.assignee] = self.port.find_user(item.assignee)
+        found = self._users[item.assignee]
+        if found is None:
+            raise RemoteError(
+                f"assignee {item.assignee!r} (line {item.line}) is no Jira user of that "
+                "display name or e-mail address; write the name Jira shows, or remove the "
+                "**Assignee:** line",
+                service="jira",
+            )
+        return found
+
     def _create_batch(self, batch: Sequence[DesiredIssue]) -> list[DesiredIssue]:
         """Create one batch; returns the items to try again (after an ambiguous failure)."""
-        writes = [
-            issue_write(
-                item,
-                self.project,
-                self.source,
-                self.keys.get(item.parent_id or ""),
-                creating=True,
+        writes = []
+        for item in list(batch):
+            try:
+                assignee = self._assignee(item)
+            except RemoteError as exc:
+                self._fail(item.backlog_id, item.line, f"not created: {exc}")
+                batch = [other for other in batch if other is not item]
+                continue
+            parent_key = self.keys.get(item.parent_id or "")
+            writes.append(
+                issue_write(
+                    item, self.project, self.source, parent_key, creating=True, assignee=assignee
+                )
             )
-            for item in batch
-        ]
+        if not writes:
+            return []
         try:
             results = self.port.create_issues(writes)
         except AmbiguousWriteError:
@@ -182,8 +207,16 @@ class JiraApplier:
         if item is None or key is None:
             return
         parent_key = self.keys.get(item.parent_id or "")
-        write = issue_write(item, self.project, self.source, parent_key, creating=False)
         try:
+            write = issue_write(
+                item,
+                self.project,
+                self.source,
+                parent_key,
+                creating=False,
+                assignee=self._assignee(item),
+                unassign="assignee" in change.diff and not item.assignee,
+            )
             self.port.update_issue(key, write)
         except RemoteError as exc:
             self._fail(item.backlog_id, item.line, f"{key} not updated: {exc}")

@@ -1,11 +1,16 @@
-"""Jira's side of two-way sync: linked stories' summary, points, priority, status and sprint.
+"""Jira's side of two-way sync: linked stories' summary, points, priority, status, sprint,
+story sentence, labels, assignee and acceptance criteria ticks.
 
 Read in batches: one ``key in (...)`` JQL page per 100 linked stories, with only the mapped
 fields. The file side is what the mapping sends (the summary is the story heading's name,
 the priority the ``[jira] priorities`` name); a tracker value goes back into the file as the
 story heading, ``**Story Points:**``, ``**Priority:**`` (the backlog's own word for the Jira
 priority) and ``**Status:**``; a sprint (the issue's open sprint, else the last one it was in)
-moves the story in the sprint plan. Who changed each field comes from the search's changelog.
+moves the story in the sprint plan; the issue's labels but the bot's own go into
+``**Labels:**``, its assignee's display name into ``**Assignee:**``, the ticks of the
+acceptance criteria checklist (``* (/)`` / ``* ( )`` in the description) into the file's
+``- [x]`` / ``- [ ]`` items. Who changed each field
+comes from the search's changelog.
 """
 
 from __future__ import annotations
@@ -17,13 +22,18 @@ from typing import Any
 from backlog.edit import FieldEdit
 from backlog.model import Story
 from sync.issue_text import SEPARATOR, story_name
-from sync.jira.mapping import JiraMappingConfig, jira_priority
+from sync.jira.mapping import JiraMappingConfig, jira_label, jira_priority, team_labels
 from sync.jira.port import JiraPort, JiraProjectConfig
 from sync.jira.wiki import wiki_text
-from sync.twoway import LiveItem, adopt_value, story_edit, untidy_title
+from sync.twoway import LiveItem, adopt_value, criteria_ticks, story_edit, untidy_title
 
-FIELDS = ("title", "points", "priority", "status", "sprint", "story")
+FIELDS = (
+    "title", "points", "priority", "status", "sprint", "story", "labels", "assignee", "criteria"
+)  # fmt: skip
 STORY_LABEL = re.compile(r"^\s*\*?User story:\*?\s*", re.IGNORECASE)
+CRITERIA_HEADING = re.compile(r"^\s*h3\.\s*Acceptance criteria\s*$", re.IGNORECASE)
+# a checklist item as the mapping writes it: "* (/) done", "* ( ) open" ("(x)": not done)
+CHECK_ITEM = re.compile(r"^\s*\*\s+\((?P<box>/|x|X|\s?)\)\s+(?P<text>.*)$")
 PAGE = 100
 
 
@@ -51,6 +61,9 @@ class JiraDrift:
             "status": written.get("status"),
             "sprint": written.get("sprint"),
             "story": story.user_story.text if story.user_story else None,
+            "labels": tuple(dict.fromkeys(jira_label(label) for label in story.labels)),
+            "assignee": story.assignee,
+            "criteria": criteria_ticks(story),
         }
         priority = jira_priority(story.priority, self.mapping.priorities)
         if priority is not None:
@@ -74,17 +87,22 @@ class JiraDrift:
                 backlog_id = by_key.get(issue.key)
                 if backlog_id is None:
                     continue
-                values = {
+                values: dict[str, Any] = {
                     # compared without the "US-001 · " prefix the mapping puts in front
                     "title": (issue.summary or "").removeprefix(backlog_id + SEPARATOR),
                     "points": issue.points,
                     "priority": issue.priority,
                     "status": issue.status,
                     "sprint": issue.plan_sprint,
+                    "labels": team_labels(issue.labels, self.mapping),
+                    "assignee": issue.assignee,  # the display name
                 }
                 sentence = story_sentence(issue.description)
                 if sentence is not None:  # a description without it says nothing about it
                     values["story"] = sentence
+                criteria = criteria_checks(issue.description)
+                if criteria is not None:
+                    values["criteria"] = criteria
                 untidy = untidy_title(backlog_id, issue.summary)
                 authors = _authors(issue.changed_by, project)
                 found[backlog_id] = LiveItem(
@@ -122,6 +140,22 @@ def story_sentence(description: Any) -> str | None:
     return None
 
 
+def criteria_checks(description: Any) -> tuple[tuple[str, bool], ...] | None:
+    """The acceptance criteria checklist the mapping put in a description (under
+    ``h3. Acceptance criteria``) as (text, ticked) pairs; None when it has no such section."""
+    found: list[tuple[str, bool]] | None = None
+    for block in _blocks(description):
+        for line in block.split("\n"):
+            if CRITERIA_HEADING.match(line):
+                found = []
+            elif found is not None and line.lstrip().startswith("h3."):
+                return tuple(found)
+            elif found is not None and (item := CHECK_ITEM.match(line)):
+                text = " ".join(wiki_text(item["text"]).split())
+                found.append((text, item["box"] == "/"))
+    return tuple(found) if found is not None else None
+
+
 def _blocks(description: Any) -> list[str]:
     """A description's paragraphs: wiki text split at blank lines and line breaks, or the
     text of a document's top-level nodes."""
@@ -151,6 +185,9 @@ def _authors(changed_by: Mapping[str, str], project: JiraProjectConfig) -> dict[
         "status": ("status",),
         "sprint": (project.sprint_field, "Sprint"),
         "story": ("description",),
+        "labels": ("labels",),
+        "assignee": ("assignee",),
+        "criteria": ("description",),
     }
     found = {}
     for name, candidates in keys.items():

@@ -9,10 +9,11 @@ which field, what Jira said); the run goes on and the next run completes the job
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
+from typing import Any
 
 from backlog.model import Backlog
 from sync.jira.apply import JiraApplier
-from sync.jira.mapping import DesiredState, JiraMappingConfig, desired_state
+from sync.jira.mapping import DesiredState, JiraMappingConfig, desired_state, team_labels
 from sync.jira.plan import TARGET, JiraPlan, plan_jira
 from sync.jira.port import MANAGED_LABEL, JiraIssue, JiraPort, JiraProjectConfig
 from sync.link_record import LinkRecord
@@ -149,6 +150,8 @@ class JiraSync:
                 continue  # adopted after a crash: what was pushed is not known
             new = item.content()
             allowed = {key for name in fields for key in CONTENT_KEYS.get(name, ())}
+            if self._own_labels(previous.get("labels")) != self._own_labels(new["labels"]):
+                allowed.discard("labels")  # the bot's own labels moved: apply writes them
             if {key for key, value in new.items() if previous.get(key) != value} <= allowed:
                 rec.content_hash = item.hash
                 rec.extra = {**rec.extra, "content": new}
@@ -156,6 +159,11 @@ class JiraSync:
         updates += self._held_sprints(desired, links, held)
         self.store.record(updates)
         return len(updates)
+
+    def _own_labels(self, labels: Any) -> set[str]:
+        """The labels the bot sets itself (the two-way ``labels`` field holds the rest)."""
+        labels = list(labels or ())
+        return set(labels) - set(team_labels(labels, self.mapping))
 
     def _held_sprints(
         self,
@@ -189,6 +197,9 @@ CONTENT_KEYS: Mapping[str, tuple[str, ...]] = {
     "points": ("points",),
     "priority": ("priority",),
     "story": ("description",),  # the sentence is one part of the description
+    "labels": ("labels",),
+    "assignee": ("assignee",),
+    "criteria": ("description",),  # the ticks are one part of the description
 }
 
 

@@ -7,6 +7,7 @@ fields, priorities, time tracking) makes of one ``DesiredIssue``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sync.jira.mapping import DesiredIssue, jira_duration
@@ -20,8 +21,12 @@ def issue_write(
     parent_key: str | None,
     *,
     creating: bool,
+    assignee: Mapping[str, str] | None = None,
+    unassign: bool = False,
 ) -> IssueWrite:
-    """The Jira fields for creating or updating ``item`` in ``project``."""
+    """The Jira fields for creating or updating ``item`` in ``project``; ``assignee``: the
+    user reference (``{"accountId": ...}``) of the item's assignee, ``unassign``: the file
+    took the assignee away."""
     description = item.description
     reference = f"Source: {source}:{item.line} — managed by backlog-bot; edit the backlog file."
     description = f"{description}\n\n----\n{reference}" if description else reference
@@ -46,6 +51,10 @@ def issue_write(
         fields["timetracking"] = {
             "originalEstimate": jira_duration(item.estimate_hours).replace(" ", "")
         }
+    if assignee is not None:
+        fields["assignee"] = dict(assignee)
+    elif unassign:
+        fields["assignee"] = None
     if parent_key:
         if item.kind == "story" and project.epic_mode == "epic-link":
             fields[project.epic_link_field or ""] = parent_key

@@ -15,6 +15,8 @@ Defaults and choices:
   epics carry no story points of their own (their declared total is in the description);
   stories outside any epic get no placeholder epic and no parent;
 - acceptance criteria: the Gherkin in a code block, the Then outcomes as a checklist;
+- the story's ``**Assignee:**`` -> the issue's assignee, the Jira user of that display name
+  (or e-mail address), found when apply sends it;
 - sprints -> Agile sprints named ``Sprint N`` (Jira allows 30 characters; no word is cut)
   with the sprint's title leading the goal, and dates from
   ``sprint_start`` (ISO date; ``[calendar] sprint1_start`` when unset) and
@@ -30,7 +32,7 @@ the description cites, so moving text in the file does not rewrite every issue.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -45,7 +47,7 @@ from sync.issue_text import (
     story_name,
     then_checklist,
 )
-from sync.jira.port import MANAGED_LABEL, id_label
+from sync.jira.port import ID_LABEL_PREFIX, MANAGED_LABEL, id_label
 from sync.jira.wiki import code_block, wiki_escape
 from sync.plan import content_hash
 
@@ -146,9 +148,10 @@ class DesiredIssue:
     labels: tuple[str, ...] = ()
     points: int | None = None
     estimate_hours: float | None = None
+    assignee: str | None = None  # as the file names them (a display name); resolved on apply
 
     def content(self) -> dict[str, Any]:
-        return {
+        content = {
             "kind": self.kind,
             "summary": self.summary,
             "description": self.description,
@@ -158,6 +161,9 @@ class DesiredIssue:
             "points": self.points,
             "estimate_hours": self.estimate_hours,
         }
+        if self.assignee:  # only when set: the content of issues without one stays as it was
+            content["assignee"] = self.assignee
+        return content
 
     @property
     def hash(self) -> str:
@@ -314,7 +320,24 @@ def _story(story: Story, config: JiraMappingConfig) -> DesiredIssue:
         line=story.line,
         parent_id=None if story.epic_id == UNASSIGNED_EPIC else story.epic_id,
         priority=priority,
+        labels=tuple(dict.fromkeys(jira_label(label) for label in story.labels)),
         points=story.points,
+        assignee=story.assignee,
+    )
+
+
+def jira_label(label: str) -> str:
+    """A team label as Jira can hold it: Jira labels have no spaces (``tech debt`` ->
+    ``tech-debt``)."""
+    return "-".join(label.split())
+
+
+def team_labels(labels: Iterable[str], config: JiraMappingConfig) -> tuple[str, ...]:
+    """An issue's labels without the ones the bot sets itself (``backlog-bot``, the
+    ``backlog-id-…`` label, ``[jira] labels``): the team's."""
+    own = {MANAGED_LABEL, *config.extra_labels}
+    return tuple(
+        label for label in labels if label not in own and not label.startswith(ID_LABEL_PREFIX)
     )
 
 

@@ -313,8 +313,11 @@ def _change(action: Any, item: DesiredIssue, **kwargs: Any) -> Change:
 def _diff(previous: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
     if not previous:
         return {"content": ("(not recorded)", "changed")}
-    return {
+    diff = {
         name: (previous.get(name), value)
         for name, value in current.items()
         if previous.get(name) != value
     }
+    # a key the content holds only when set (the assignee): taken away is a change too
+    diff.update({name: (previous[name], None) for name in previous.keys() - current.keys()})
+    return diff
