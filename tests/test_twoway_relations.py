@@ -138,15 +138,19 @@ def test_jira_dependencies_linked_and_unlinked_in_jira_are_pulled_in_the_files_s
 
     code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
     assert code == 0
-    assert f"  < pull     US-002 {us2}: dependencies US-001 -> (none) (tracker)" in out
-    assert f"  < pull     US-003 {us3}: dependencies (none) -> US-002 (tracker)" in out
+    assert (
+        f"  < pull     US-002 {us2}: dependencies US-001 -> (none) (tracker, by Bob Backend)" in out
+    )
+    assert (
+        f"  < pull     US-003 {us3}: dependencies (none) -> US-002 (tracker, by Bob Backend)" in out
+    )
     assert not any(" unlink " in line or "+ create" in line for line in out), out
 
     code, out = _run(capsys, "apply", str(backlog.file), "--target", "jira")
     assert code == 0
     assert (
         "left alone (changed on the tracker): US-003 dependencies (none) -> US-002 "
-        in "\n".join(out)
+        "(tracker, by Bob Backend)" in out
     )
     assert jira.blockers("US-003") == {us2} and jira.blockers("US-002") == set()
 
@@ -229,7 +233,7 @@ def test_jira_dependencies_changed_on_both_sides_are_a_conflict_until_a_policy_d
     assert code == 1
     assert (
         f"  ! conflict US-003 {us3}: dependencies: conflict — file US-002, tracker US-001 "
-        "(was (none))"
+        "by Bob Backend (was (none))"
     ) in out
     code, out = _run(capsys, "apply", str(backlog.file), "--target", "jira")
     assert code == 1 and jira.blockers("US-003") == {us1}  # left alone
@@ -275,7 +279,9 @@ def test_jira_links_made_before_dependencies_were_two_way_are_their_own_base(
     backlog.edit("**Dependencies:** US-001; US-002", "**Dependencies:** US-001")
     code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
     assert code == 0
-    assert f"  < pull     US-003 {us3}: dependencies (none) -> US-002 (tracker)" in out
+    assert (
+        f"  < pull     US-003 {us3}: dependencies (none) -> US-002 (tracker, by Bob Backend)" in out
+    )
     assert f"  ~ push     US-004 {us4}: dependencies 'US-001, US-002' -> US-001 (file)" in out
     code, out = _run(capsys, "apply", str(backlog.file), "--target", "jira")
     assert code == 0
@@ -296,7 +302,10 @@ def test_a_jira_blocker_no_backlog_item_has_is_reported_not_dropped(
 
     code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
     assert code == 0
-    assert f"  < pull     US-001 {us1}: dependencies (none) -> {other} (tracker)" in out
+    assert (
+        f"  < pull     US-001 {us1}: dependencies (none) -> {other} (tracker, by Bob Backend)"
+        in out
+    )
     code, out = _run(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
     assert code == 0 and backlog.text() == before
     assert (

@@ -136,6 +136,22 @@ class IssueService:
         rendered = issue_json(base, self.state, issue, "2")
         self.webhooks.emit("jira:issue_updated", rendered, self._user(base), changes)
 
+    def record_link(self, issue: Issue, other: str, phrase: str, base: str, *, added: bool) -> None:
+        """A link made or removed: Jira's changelog item on each of the two issues
+        (``Link``, ``This issue is blocked by BSS-1``), by the acting user."""
+        text = f"This issue {phrase} {other}"
+        item = {"field": "Link", "fieldtype": "jira"}
+        item |= {"to": other, "toString": text} if added else {"from": other, "fromString": text}
+        issue.updated = now_iso()
+        issue.histories.append(
+            {
+                "id": str(len(issue.histories) + 10000 * issue.id),
+                "author": self._user(base),
+                "created": issue.updated.replace("+0000", "+00:00"),
+                "items": [item],
+            }
+        )
+
     def _history_item(self, item: dict[str, Any]) -> dict[str, Any]:
         """A changelog item as Jira shows it: with the field's id (``fieldId``), the Sprint
         field by sprint name, not id."""

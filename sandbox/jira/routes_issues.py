@@ -257,10 +257,8 @@ class IssueApi:
                 404, ["Issue does not exist or you do not have permission to see it."]
             )
         with self.state.lock:
-            before_in, before_out = self.issues.snapshot(inward), self.issues.snapshot(outward)
             link = self.state.add_link(row[0], inward.key, outward.key)
-            self.issues.touch(inward, {**before_in, "links": None}, base_url(request))
-            self.issues.touch(outward, {**before_out, "links": None}, base_url(request))
+            self._record_link(link, base_url(request), added=True)
         location = f"{base_url(request)}/rest/api/2/issueLink/{link.id}"
         return Response(status_code=201, headers={"Location": location})
 
@@ -272,8 +270,19 @@ class IssueApi:
         if request.method == "DELETE":
             with self.state.lock:
                 self.state.links.pop(link_id, None)
+                self._record_link(link, base_url(request), added=False)
             return Response(status_code=204)
         return JSONResponse(link_json(base_url(request), self.state, link, link.inward_key))
+
+    def _record_link(self, link: Any, base: str, *, added: bool) -> None:
+        """The changelog of both issues of ``link`` (``This issue blocks BSS-2`` on the
+        inward one, ``This issue is blocked by BSS-1`` on the outward one)."""
+        row = next(r for r in LINK_TYPES if r[0] == link.type_id)
+        inward, outward = self.state.issue(link.inward_key), self.state.issue(link.outward_key)
+        if inward is not None:
+            self.issues.record_link(inward, link.outward_key, row[3], base, added=added)
+        if outward is not None:
+            self.issues.record_link(outward, link.inward_key, row[2], base, added=added)
 
     # --- search -------------------------------------------------------------------------
 

@@ -225,6 +225,7 @@ def _authors(changed_by: Mapping[str, str], project: JiraProjectConfig) -> dict[
         "labels": ("labels",),
         "assignee": ("assignee",),
         "criteria": ("description",),
+        "dependencies": ("Link",),  # a link made or removed, on each of its issues
         "epic": (
             "parent",
             project.epic_link_field,
