@@ -564,3 +564,25 @@ def test_gitops_proposes_labels_assignee_and_ticks_and_merging_writes_nothing(
         assert tracker_writes(team.github.requests()[start:]) == []
         assert team.open_pulls() == []
         carol.close()
+
+
+def test_a_tick_left_alone_does_not_hold_back_the_files_sentence_in_the_same_text(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The teammate ticks a criterion of US-002 while the file rewrites US-002's sentence:
+    both live in the one description or body. Apply pushes the sentence and keeps the
+    tick; after a pull nothing is left to do."""
+    tracker = team.tracker
+    tracker.tick("US-002", OPENS, True)
+    old = "As a customer, I want to download an invoice as PDF."
+    new = "As a customer, I want to download any invoice as PDF."
+    team.edit_file(f"> {old}\n", f"> {new}\n")
+    assert main(["apply", str(team.file), "--target", team.target]) == 0
+    assert tracker.ticked("US-002") == [OPENS, NUMBER]
+    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
+    assert code == 0
+    assert not [line for line in out if " story " in line], out  # the sentence was pushed
+    assert main(["pull", str(team.file), "--target", team.target, "--write"]) == 0
+    assert f"> {new}\n" in team.text() and f"- [x] {OPENS}\n" in team.text()
+    capsys.readouterr()
+    _nothing_left(team, capsys)

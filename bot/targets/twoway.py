@@ -71,7 +71,11 @@ def hold_left_alone(runner: TwoWayRunner, guarded: Backlog, drift: Drift) -> int
     milestone moved on GitHub, a renamed issue). Content the field does not decide alone (a
     priority label following a board change) is still written by apply."""
     held: dict[str, set[str]] = {}
-    for merge in drift.left_alone():
+    left = drift.left_alone()
+    differ = _parts_differ(drift, left)  # a part of the same text apply is to push
+    for merge in left:
+        if merge.field in PART_FIELDS and merge.item in differ:
+            continue  # the text holds the file's change too: apply writes it
         if (merge.item, merge.field) not in drift.untidy:
             held.setdefault(merge.item, set()).add(merge.field)
     return runner.record_held(guarded, held) if held else 0
