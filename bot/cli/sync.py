@@ -66,7 +66,7 @@ def plan(
     def run(_name: str, runner: SyncTarget) -> tuple[SyncReport, Drift]:
         drift = measure(runner, backlog, text, conflicts)
         guarded = guard(runner, backlog, drift)
-        hold_left_alone(runner, guarded, drift)
+        hold_left_alone(runner, guarded, drift, backlog)
         return runner.plan(guarded, str(file), prune=prune), drift
 
     results = _each(target, "planned", run)
@@ -121,7 +121,7 @@ def apply(
     def run(name: str, runner: SyncTarget) -> tuple[SyncReport, Drift]:
         drift = measure(runner, backlog, text, conflicts)
         guarded = guard(runner, backlog, drift)
-        hold_left_alone(runner, guarded, drift)
+        hold_left_alone(runner, guarded, drift, backlog)
         with TargetProgress(name, mode) as progress:
             progress.phase("planning")
             report = runner.apply(guarded, str(file), prune=prune, progress=progress)
