@@ -275,6 +275,17 @@ SYNC = Table(
         "branch": Key(
             TEXT, "the branch of that pull request (rebuilt by the bot)", "backlog-bot/sync"
         ),
+        "gitops_debounce_seconds": Key(
+            NUMBER,
+            "GitOps: a burst of tracker webhooks makes one run once no delivery came for this "
+            "long (0: a run per delivery)",
+            10.0,
+        ),
+        "gitops_max_wait_seconds": Key(
+            NUMBER,
+            "GitOps: the longest a run waits for a burst to end (a steady stream still gets runs)",
+            60.0,
+        ),
     },
     dashes=True,
 )

@@ -5,6 +5,7 @@ Add a module here when it defines a table; ``migrations/env.py`` and the migrati
 
 from __future__ import annotations
 
+import sync.state.due
 import sync.state.inbox
 import sync.state.slack
 import sync.state.tables  # noqa: F401

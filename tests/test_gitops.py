@@ -9,7 +9,7 @@ writes nothing to either tracker (the sandboxes' request logs say so)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,7 @@ class Team:
     app: Any
     gh: Github
     text: str  # the backlog as first pushed to main
+    urls: tuple[str, ...] = ()  # each replica's base URL (the first is ``app``'s)
 
     def settle(self) -> None:
         """Every webhook sent and processed, and what processing sent in turn."""
@@ -112,18 +113,25 @@ def open_team(
     with_jira: bool,
     board: bool = False,
     text: str | None = None,
+    sync: str = "gitops-debounce-seconds = 0\n",
+    database: str | None = None,
+    replicas: int = 1,
 ) -> Iterator[Team]:
     """The clean billing backlog (or ``text``) applied to the trackers and pushed to the
-    repository's main; the live service in GitOps mode (``backlog-path``, ``apply-on-push``)
-    gets the webhooks. ``board``: GitHub with its Projects v2 board (else issues and
-    milestones only)."""
-    db = f"sqlite:///{tmp_path / 'bot.db'}"
+    repository's main; the live service in GitOps mode (``backlog-path``, ``apply-on-push``;
+    ``sync``: the ``[sync]`` table, a run per delivery unless it says otherwise) gets the
+    webhooks. ``board``: GitHub with its Projects v2 board (else issues and milestones only).
+    ``replicas`` apps share ``database`` (SQLite in ``tmp_path`` by default); the webhooks go
+    to the first."""
+    db = database or f"sqlite:///{tmp_path / 'bot.db'}"
     engine = migrated_engine(db)
     text = clean_backlog() if text is None else text
     local = tmp_path / "backlog.md"
     local.write_text(text, encoding="utf-8")
     config = tmp_path / "backlog-bot.toml"
-    config.write_text('[validation]\nbacklog-path = "backlog.md"\napply-on-push = true\n')
+    config.write_text(
+        f'[validation]\nbacklog-path = "backlog.md"\napply-on-push = true\n[sync]\n{sync}'
+    )
     with GitHubSandbox() as github, JiraSandbox() if with_jira else _nothing() as jira:
         env = {**github.env(), "DATABASE_URL": db, "BACKLOG_BOT_CONFIG": str(config)}
         if not board:
@@ -141,14 +149,18 @@ def open_team(
             backlog_file=str(local),
             webhook_poll_seconds=0.2,
         )
-        app = create_app(build_service(settings, engine=engine, scheduler=False))
-        with LiveApp(app) as live:
-            github.webhooks.configure(live.url + "/webhooks/github", GITHUB_SECRET)
+        apps = [
+            create_app(build_service(settings, engine=engine, scheduler=False))
+            for _ in range(replicas)
+        ]
+        with ExitStack() as stack:
+            lives = [stack.enter_context(LiveApp(app)) for app in apps]
+            github.webhooks.configure(lives[0].url + "/webhooks/github", GITHUB_SECRET)
             if jira is not None:
-                jira.webhooks.configure(live.url + "/webhooks/jira", JIRA_SECRET)
+                jira.webhooks.configure(lives[0].url + "/webhooks/jira", JIRA_SECRET)
             gh = Github(base_url=github.url, auth=Auth.Token(github.token))
             try:
-                yield Team(github, jira, app, gh, text)
+                yield Team(github, jira, apps[0], gh, text, tuple(live.url for live in lives))
             finally:
                 gh.close()
     engine.dispose()

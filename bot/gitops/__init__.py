@@ -27,7 +27,9 @@ tracker-side change and leaves it alone), only once both sides agree (the merged
 the tracker). Merging the pull request sends the ``push`` webhook; its apply finds every field
 equal and writes nothing. A run whose proposal is empty (the tracker was changed back) closes
 a pull request left open. Runs take the ``gitops:<repository>`` lock, so two deliveries never
-open two pull requests. A tracker that cannot be read fails the run (the delivery is retried,
+open two pull requests; a burst of deliveries makes one run once it is quiet
+(``bot.gitops.debounce``, ``[sync] gitops-debounce-seconds``). A tracker that cannot be read
+fails the run (the delivery is retried, or the debounced run is due again after a backoff;
 the scheduled pull logs it) and the pull request stays as it is; so does a backlog on the
 default branch that does not parse.
 """

@@ -27,6 +27,8 @@ MARKER = "<!-- backlog-bot:gitops -->"
 # line, what tells the bot's commits on its branch from the ones people push to it (a commit
 # amended, rebased or cherry-picked by hand names its committer instead).
 IDENTITY = CommitIdentity("backlog-bot", "backlog-bot@users.noreply.invalid")
+DEBOUNCE_SECONDS = 10.0  # [sync] gitops-debounce-seconds
+MAX_WAIT_SECONDS = 60.0  # [sync] gitops-max-wait-seconds
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class GitOpsConfig:
 
     path: str
     branch: str = BRANCH
+    debounce_seconds: float = DEBOUNCE_SECONDS  # a burst of deliveries -> one run
+    max_wait_seconds: float = MAX_WAIT_SECONDS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GitOpsConfig | None:
@@ -48,12 +52,27 @@ class GitOpsConfig:
         if not isinstance(enabled, bool):
             raise ConfigurationError("[sync] pull-request must be true or false")
         branch = str(sync.get("branch") or BRANCH)
+        debounce = _seconds(sync, "gitops-debounce-seconds", DEBOUNCE_SECONDS)
+        longest = _seconds(sync, "gitops-max-wait-seconds", max(MAX_WAIT_SECONDS, debounce))
+        if longest < debounce:
+            raise ConfigurationError(
+                f"[sync] gitops-max-wait-seconds = {longest:g} is shorter than "
+                f"gitops-debounce-seconds = {debounce:g}: make it at least as long"
+            )
         validation = load_config_table("validation")
         path = str(validation.get("backlog-path") or validation.get("backlog_path") or "")
         github = has_github_credentials(settings) and bool(settings.github_repository)
         if not (enabled and path and github):
             return None
-        return cls(path=path.removeprefix("./").lstrip("/"), branch=branch)
+        return cls(path.removeprefix("./").lstrip("/"), branch, debounce, longest)
+
+
+def _seconds(table: Mapping[str, object], key: str, default: float) -> float:
+    """A ``[sync]`` duration in seconds (either spelling), zero or more."""
+    value = table.get(key, table.get(key.replace("-", "_"), default))
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigurationError(f"[sync] {key} = {value!r}: use a number of seconds, 0 or more")
+    return float(value)
 
 
 @dataclass

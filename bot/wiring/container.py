@@ -69,7 +69,8 @@ def build_service(
     registry = HandlerRegistry()
     validation = ValidationConfig.from_table(load_config_table("validation"))
     add_validation(registry, settings, engine, validation, metrics)
-    gitops = register_gitops(registry, settings, engine, bot_logins=validation.bot_logins)
+    registered = register_gitops(registry, settings, engine, bot_logins=validation.bot_logins)
+    gitops = registered.gitops if registered is not None else None
     ctx = SlackContext(settings, engine)
     slack = add_slack(registry, settings, ctx, sync_actions(settings, engine))
     on_startup: tuple[Hook, ...] = ()
@@ -77,6 +78,9 @@ def build_service(
     if scheduler:
         jobs = _scheduler(settings, ctx, slack.poster, metrics, gitops)
         on_startup, on_shutdown = (jobs.start,), (jobs.stop,)
+    if registered is not None and registered.debouncer is not None:
+        debouncer = registered.debouncer  # a burst of deliveries -> one run, once it is quiet
+        on_startup, on_shutdown = (*on_startup, debouncer.start), (debouncer.stop, *on_shutdown)
     on_startup, on_shutdown = slack.on_startup + on_startup, on_shutdown + slack.on_shutdown
     return service_parts(
         settings,
