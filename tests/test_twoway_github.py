@@ -393,7 +393,8 @@ def test_board_values_pulled_into_the_file_are_followed_by_the_issue_once_as_pla
             "body changed; following the board: Story Points 21 -> 3, Priority High -> Medium "
             "(line 40)",
             f"  ~ update story   US-002 #{us2}: Performance Testing Infrastructure — milestone "
-            "1 -> 2; following the board: Sprint 'Sprint 1' -> 'Sprint 2' (line 88)",
+            "'Sprint 1: Foundation Setup' -> 'Sprint 2: Foundation Completion'; following the "
+            "board: Sprint 'Sprint 1' -> 'Sprint 2' (line 88)",
             "summary: 2 update, 49 unchanged",
         ]
 
