@@ -17,6 +17,9 @@ import re
 from backlog.model import AcceptanceCriteria, Epic, Story
 
 SEPARATOR = " · "
+# the labels the service's Definition of Ready / Done checks put on a failing issue
+# (``bot.validation``): the bot's own on both trackers, never a team label
+CHECK_LABELS = {"dor": "dor:failed", "dod": "dod:failed"}
 # the reader's placeholder epic for stories outside any epic (backlog.markdown.reader)
 UNASSIGNED_EPIC = "NO-EPIC"
 _LABEL = re.compile(r"^\s*(?:story|epic)\s+[\w.-]+\s*[:\-–]\s*", re.IGNORECASE)

@@ -67,6 +67,8 @@ class FieldMerge:
 
     @property
     def origin(self) -> Origin:
+        if self.field == "criteria":
+            return self._ticks_origin()
         file, tracker = normalise(self.field, self.file), normalise(self.field, self.tracker)
         if file == tracker:
             return "same"
@@ -76,6 +78,28 @@ class FieldMerge:
         if tracker == base:
             return "file"
         if file == base:
+            return "tracker"
+        return "both"
+
+    def differing_ticks(self) -> list[str]:
+        """Acceptance criteria: the items (by text) both sides have, ticked on one only."""
+        mine, theirs = ticks(self.file), ticks(self.tracker)
+        return [text for text in mine if text in theirs and mine[text] != theirs[text]]
+
+    def _ticks_origin(self) -> Origin:
+        """Where the differing ticks come from, item by item: all from the tracker, all from
+        the file, or some from each (a conflict). An item ticked alike on both sides is no
+        difference, whatever the base says."""
+        differ = self.differing_ticks()
+        if not differ:
+            return "same"
+        if not self.has_base:
+            return "file"
+        base = {text for text, ticked in ticks(self.base).items() if ticked}
+        mine, theirs = ticks(self.file), ticks(self.tracker)
+        if all(theirs[text] == (text in base) for text in differ):
+            return "file"
+        if all(mine[text] == (text in base) for text in differ):
             return "tracker"
         return "both"
 
@@ -98,18 +122,27 @@ class FieldMerge:
         return f"{self.item} {self.describe()}"
 
     def describe(self) -> str:
-        """``points 13 -> 3 (tracker)``; a conflict shows both sides."""
+        """``points 13 -> 3 (tracker)``; a conflict shows both sides (of acceptance criteria,
+        the items whose ticks differ)."""
         origin = self.origin
+        file, tracker, base = self.file, self.tracker, self.base
+        if self.field == "criteria":
+            differ = self.differing_ticks()
+            mine, theirs = ticks(self.file), ticks(self.tracker)
+            was = {text for text, ticked in ticks(self.base).items() if ticked}
+            file = tuple((text, mine[text]) for text in differ)
+            tracker = tuple((text, theirs[text]) for text in differ)
+            base = tuple((text, text in was) for text in differ)
         if origin == "both":
             who = f" by {self.changed_by}" if self.changed_by else ""
             return (
-                f"{self.field}: conflict — file {_show(self.file)}, tracker {_show(self.tracker)}"
-                f"{who} (was {_show(self.base)})"
+                f"{self.field}: conflict — file {_show(file)}, tracker {_show(tracker)}"
+                f"{who} (was {_show(base)})"
             )
         if origin == "file":
-            return f"{self.field} {_show(self.tracker)} -> {_show(self.file)} (file)"
+            return f"{self.field} {_show(tracker)} -> {_show(file)} (file)"
         who = f", by {self.changed_by}" if self.changed_by else ""
-        return f"{self.field} {_show(self.file)} -> {_show(self.tracker)} (tracker{who})"
+        return f"{self.field} {_show(file)} -> {_show(tracker)} (tracker{who})"
 
 
 def conflict_policy(table: Mapping[str, Any]) -> str:

@@ -116,16 +116,15 @@ def compare(
             if name not in item.values or name not in mine:
                 continue  # a field one side does not hold is not two-way for this story
             has_base = (story.id, name) in base
-            values = (base.get((story.id, name)), mine.get(name), item.values[name])
-            if name == "criteria":
-                values = common_ticks(*values)
-                if not values[1]:
-                    continue  # no item on both sides: nothing of it is two-way
+            if name == "criteria" and not ticks(mine[name]).keys() & ticks(item.values[name]):
+                continue  # no item on both sides: nothing of it is two-way
             merge = FieldMerge(
                 source.target,
                 story.id,
                 name,
-                *values,
+                base.get((story.id, name)),
+                mine.get(name),
+                item.values[name],
                 has_base=has_base,
                 changed_by=item.authors.get(name, item.changed_by),
             )
@@ -144,19 +143,6 @@ def compare(
             replace(m, changed_by=found.get((m.item, m.field), m.changed_by)) for m in drift.merges
         ]
     return drift
-
-
-def common_ticks(base: Any, file: Any, tracker: Any) -> tuple[Any, Any, Any]:
-    """The criteria checklists of the base, the file and the tracker, each cut down to the
-    items (by text) both the file and the tracker have: only an item's tick is compared, an
-    item written differently on one side is no difference."""
-    mine, theirs = ticks(file), ticks(tracker)
-    common = mine.keys() & theirs.keys()
-    return (
-        tuple(text for text, ticked in ticks(base).items() if ticked and text in common),
-        tuple((text, ticked) for text, ticked in mine.items() if text in common),
-        tuple((text, ticked) for text, ticked in theirs.items() if text in common),
-    )
 
 
 def criteria_ticks(story: Story) -> tuple[tuple[str, bool], ...]:

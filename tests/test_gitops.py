@@ -310,6 +310,47 @@ def test_the_scheduled_pull_proposes_changes_no_webhook_brought(
         assert [r for r in team.github.requests()[start:] if r["method"] != "GET"] == []
 
 
+def test_the_scheduled_pull_waits_for_a_gitops_run_under_way_on_another_replica(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.digests.context import SlackContext
+    from bot.gitops.handler import gitops_key
+    from bot.service.issue_locks import IssueLocks
+    from bot.service.metrics import Metrics
+    from bot.wiring.container import _scheduler
+
+    with open_team(tmp_path, monkeypatch, with_jira=False) as team:
+        team.github.webhooks.configure(None)  # only the schedule sees the rename
+        team.repo().get_issue(team.number("US-002")).edit(title="US-002 · Invoice PDF download")
+        service = team.app.state.service
+        settings = service.settings
+        gitops = build_gitops(settings, service.engine)
+        assert gitops is not None
+        jobs = _scheduler(
+            settings, SlackContext(settings, service.engine), None, Metrics(service.engine), gitops
+        ).jobs
+        assert jobs.pull is not None
+        # another replica's webhook-driven run holds the repository's lock
+        locks = IssueLocks(service.engine)
+        key = gitops_key(str(settings.github_repository))
+        token = locks.acquire(key)
+        assert token is not None
+        start = len(team.github.requests())
+        lines = jobs.pull(jobs.ctx, ("github",))
+        assert lines[-1] == (
+            f"gitops: another run for {settings.github_repository} is under way; "
+            "the next fire proposes what it did not read"
+        )
+        assert [r for r in team.github.requests()[start:] if r["method"] != "GET"] == []
+        assert team.open_pulls() == []
+        locks.release(key, token)
+        lines = jobs.pull(jobs.ctx, ("github",))
+        [pull] = team.open_pulls()
+        assert lines[-1].startswith(f"gitops: pull request #{pull.number} opened")
+        # the lock is released after the run: the next fire takes it again
+        assert locks.acquire(key) is not None
+
+
 def test_gitops_is_off_without_backlog_path_or_when_switched_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -123,3 +123,28 @@ def test_sandbox_command_starts_a_data_center_site(tmp_path: Path) -> None:
         process.wait(timeout=30)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def test_an_assignee_is_sent_by_name_and_read_back_as_the_display_name(
+    datacenter: JiraSandbox, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Data Center users have a name, no accountId: apply finds ``**Assignee:** Bob Backend``
+    with ``GET /rest/api/2/user/search?username=`` and assigns by name; plan then finds the
+    display name Jira shows equal to the file's."""
+    file = tmp_path / "backlog.md"
+    text = BACKLOG.read_text(encoding="utf-8")
+    file.write_text(
+        text.replace("**Priority:** High\n", "**Priority:** High\n**Assignee:** Bob Backend\n"),
+        encoding="utf-8",
+    )
+    code, _out, err = run(capsys, "apply", str(file), "--target", "jira")
+    assert code == 0, err
+    searches = [r for r in datacenter.requests if r.path == "/rest/api/2/user/search"]
+    assert [r.query for r in searches] == ["username=Bob+Backend&maxResults=50"]
+    with datacenter.state.lock:
+        [issue] = [
+            i for i in datacenter.state.issues.values() if "backlog-id-US-001" in i.fields["labels"]
+        ]
+        assert issue.assignee == "712020:bob"
+    code, out, _ = run(capsys, "plan", str(file), "--target", "jira")
+    assert code == 0 and "changed since the last apply or pull" not in out

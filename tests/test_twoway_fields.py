@@ -442,19 +442,23 @@ OPENS, NUMBER, LARGE = (
 def test_a_criterion_ticked_on_the_tracker_is_pulled_changing_one_character(
     team: Team, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The teammate ticks two items, one of which the file ticks too: that one is no
+    difference, the other is the tracker's."""
     tracker = team.tracker
     us2 = tracker.key("US-002")
     assert tracker.ticked("US-002") == [NUMBER]  # applied from the file
     tracker.tick("US-002", OPENS, True)
+    tracker.tick("US-002", LARGE, True)
+    team.edit_file(f"- [ ] {LARGE}\n", f"- [x] {LARGE}\n")
 
     code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
     assert code == 0
     assert (
-        f"  < pull     US-002 {us2}: criteria [ ] {OPENS}; [x] {NUMBER}; [ ] {LARGE} -> "
-        f"[x] {OPENS}; [x] {NUMBER}; [ ] {LARGE} (tracker, by {tracker.who})"
+        f"  < pull     US-002 {us2}: criteria [ ] {OPENS} -> [x] {OPENS} "
+        f"(tracker, by {tracker.who})"
     ) in out
     code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
-    assert code == 0 and tracker.ticked("US-002") == [OPENS, NUMBER]  # left alone
+    assert code == 0 and tracker.ticked("US-002") == [OPENS, NUMBER, LARGE]  # left alone
 
     before = team.text()
     code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--diff")
@@ -501,9 +505,8 @@ def test_criteria_ticked_on_both_sides_are_a_conflict_until_a_policy_decides(
     code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
     assert code == 1
     assert (
-        f"  ! conflict US-002 {us2}: criteria: conflict — file [ ] {OPENS}; [ ] {NUMBER}; "
-        f"[ ] {LARGE}, tracker [x] {OPENS}; [x] {NUMBER}; [ ] {LARGE} by {tracker.who} "
-        f"(was {NUMBER!r})"
+        f"  ! conflict US-002 {us2}: criteria: conflict — file [ ] {OPENS}; [ ] {NUMBER}, "
+        f"tracker [x] {OPENS}; [x] {NUMBER} by {tracker.who} (was [ ] {OPENS}; [x] {NUMBER})"
     ) in out
     code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
     assert code == 1 and tracker.ticked("US-002") == [OPENS, NUMBER]  # left alone
@@ -524,3 +527,40 @@ def test_criteria_ticked_on_both_sides_are_a_conflict_until_a_policy_decides(
     code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
     assert code == 0 and tracker.ticked("US-002") == [OPENS, NUMBER, LARGE]
     _nothing_left(team, capsys)
+
+
+# --- GitOps: the three fields through a merged pull request ------------------------------
+
+
+def test_gitops_proposes_labels_assignee_and_ticks_and_merging_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Carol labels US-001, assigns it to herself and ticks a criterion of US-002 on GitHub;
+    their webhooks reach the service, whose pull request writes the three into the file (a
+    Labels and an Assignee line added, one box ticked); merging it writes nothing back."""
+    from tests.test_gitops import BRANCH, clean_backlog, open_team, tracker_writes
+
+    text = clean_backlog()
+    assert text.count(GHERKIN_US002) == 1
+    text = text.replace(GHERKIN_US002, CHECKLIST_US002)
+    with open_team(tmp_path, monkeypatch, with_jira=False, text=text) as team:
+        carol = Github(base_url=team.github.url, auth=Auth.Token(team.github.user_token("carol")))
+        repo = carol.get_repo("acme/bss")
+        us1, us2 = repo.get_issue(team.number("US-001")), repo.get_issue(team.number("US-002"))
+        us1.add_to_labels("urgent")
+        us1.add_to_assignees("carol")
+        assert us2.body.count(f"- [ ] {OPENS}\n") == 1
+        us2.edit(body=us2.body.replace(f"- [ ] {OPENS}\n", f"- [x] {OPENS}\n"))
+        team.settle()
+
+        [pull] = team.open_pulls()
+        proposed = text.replace(
+            "**Priority:** High\n", "**Priority:** High\n**Labels:** urgent\n**Assignee:** carol\n"
+        ).replace(f"- [ ] {OPENS}\n", f"- [x] {OPENS}\n")
+        assert team.file_on(BRANCH) == proposed
+        start = len(team.github.requests())
+        assert pull.merge().merged
+        team.settle()
+        assert tracker_writes(team.github.requests()[start:]) == []
+        assert team.open_pulls() == []
+        carol.close()

@@ -42,6 +42,7 @@ from backlog.errors import ConfigurationError
 from backlog.model import Backlog
 from rules.base import Finding, Severity, matches_prefix
 from rules.live import LiveIssue
+from sync.issue_text import CHECK_LABELS
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     from rules.config import RulesConfig
 
 log = logging.getLogger(__name__)
-LABELS = {"dor": "dor:failed", "dod": "dod:failed"}
+LABELS = CHECK_LABELS
 
 
 @dataclass(frozen=True)

@@ -176,18 +176,29 @@ def _scheduler(
     def scheduled_pull(ctx: SlackContext, targets: Sequence[str]) -> list[str]:
         lines = reconcile(settings, configured_targets(settings, ctx.engine), metrics)
         if gitops is not None:
-            lines.append(run_gitops(gitops))
+            lines.append(run_gitops(gitops, settings, ctx.engine))
         return lines
 
     return SchedulerHooks(Jobs(ctx, poster, pull=scheduled_pull))
 
 
-def run_gitops(gitops: GitOps) -> str:
-    """One GitOps run for the scheduled pull (errors are a line, not a raise: the next fire
-    tries again)."""
+def run_gitops(gitops: GitOps, settings: Settings, engine: Engine) -> str:
+    """One GitOps run for the scheduled pull, under the repository's ``gitops:`` lock that
+    webhook-driven runs take too (two runs at once would both commit to the branch). Errors
+    and a lock held by another replica are a line, not a raise: the next fire tries again."""
     from backlog.errors import BacklogBotError
+    from bot.gitops.handler import gitops_key
+    from bot.service.deferral import DeliveryDeferred
+    from bot.service.issue_locks import issue_guard
 
+    repository = str(settings.github_repository)
     try:
-        return gitops.run().line()
+        with issue_guard(engine, settings)(gitops_key(repository)):
+            return gitops.run().line()
+    except DeliveryDeferred:
+        return (
+            f"gitops: another run for {repository} is under way; "
+            "the next fire proposes what it did not read"
+        )
     except BacklogBotError as exc:
         return f"gitops: {exc}"

@@ -185,28 +185,42 @@ class RepoState:
                 name = new_name
             return self.label_shape(name)
 
-    def _relabel(self, number: int, record: dict[str, Any], names: list[str]) -> None:
+    def _relabel(
+        self, number: int, record: dict[str, Any], names: list[str]
+    ) -> list[dict[str, Any]]:
         """The issue's labels set to ``names``, with a ``labeled`` / ``unlabeled`` issue event
-        per label added or taken away, as GitHub records them."""
+        per label added or taken away, as GitHub records them; returns the ``issues``
+        webhooks' parts to send once the lock is released."""
+        hooks = []
         for name in names:
             if name not in record["labels"]:
                 self.record_event(number, "labeled", label=self._event_label(name))
+                hooks.append({"action": "labeled", "label": self.label_shape(name)})
         for name in record["labels"]:
             if name not in names:
                 self.record_event(number, "unlabeled", label=self._event_label(name))
+                hooks.append({"action": "unlabeled", "label": self.label_shape(name)})
         record["labels"] = names
+        return hooks
 
-    def _reassign(self, number: int, record: dict[str, Any], logins: list[str]) -> None:
+    def _reassign(
+        self, number: int, record: dict[str, Any], logins: list[str]
+    ) -> list[dict[str, Any]]:
         """The issue's assignees set to ``logins``, with an ``assigned`` / ``unassigned``
-        issue event per assignee added or taken away, as GitHub records them."""
+        issue event per assignee added or taken away, as GitHub records them; returns the
+        ``issues`` webhooks' parts to send once the lock is released."""
+        hooks = []
         for login in logins:
             self.ensure_user(login)
             if login not in record["assignees"]:
                 self.record_event(number, "assigned", assignee=login)
+                hooks.append({"action": "assigned", "assignee": self.user_shape(login)})
         for login in record["assignees"]:
             if login not in logins:
                 self.record_event(number, "unassigned", assignee=login)
+                hooks.append({"action": "unassigned", "assignee": self.user_shape(login)})
         record["assignees"] = logins
+        return hooks
 
     def _event_label(self, name: str) -> dict[str, Any]:
         return {"name": name, "color": (self.labels.get(name) or {}).get("color", "ededed")}
@@ -298,6 +312,7 @@ class RepoState:
             record = self.issue(number)
             before = {key: record.get(key) for key in ("title", "body", "state")}
             milestone_before = record.get("milestone")
+            hooks: list[dict[str, Any]] = []
             milestone = fields.get("milestone")
             if milestone is not None and milestone not in self.milestones:
                 raise SandboxError(422, "Validation Failed")
@@ -317,9 +332,10 @@ class RepoState:
                     record[key] = fields[key]
             if "labels" in fields:
                 names = [n if isinstance(n, str) else n["name"] for n in fields["labels"] or []]
-                self._relabel(number, record, self.ensure_labels(names))
+                hooks += self._relabel(number, record, self.ensure_labels(names))
             if "assignees" in fields:
-                self._reassign(number, record, list(dict.fromkeys(fields["assignees"] or [])))
+                logins = list(dict.fromkeys(fields["assignees"] or []))
+                hooks += self._reassign(number, record, logins)
             state = fields.get("state")
             if state in ("open", "closed") and state != record["state"]:
                 record["state"] = state
@@ -339,6 +355,8 @@ class RepoState:
                 payload["changes"] = changes
             self.emit("issues", payload)
         self._emit_milestone_change(milestone_before, shape)
+        for hook in hooks:  # labeled, assigned ...: one delivery each, as GitHub sends them
+            self.emit("issues", {**hook, "issue": shape})
         return shape
 
     def _emit_milestone_change(self, before: int | None, shape: dict[str, Any]) -> None:
@@ -390,9 +408,13 @@ class RepoState:
             record = self.issue(number)
             names = self.ensure_labels(names)
             new = names if replace else list(dict.fromkeys(record["labels"] + names))
-            self._relabel(number, record, new)
+            hooks = self._relabel(number, record, new)
             record["updated_at"] = shapes.now_iso()
-            return [self.label_shape(name) for name in record["labels"]]
+            labels = [self.label_shape(name) for name in record["labels"]]
+            shape = self.issue_shape(number)
+        for hook in hooks:
+            self.emit("issues", {**hook, "issue": shape})
+        return labels
 
     # --- sub-issues and dependencies ------------------------------------------------------------
 

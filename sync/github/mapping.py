@@ -32,6 +32,7 @@ from typing import Any, Literal
 from backlog.errors import ConfigurationError
 from backlog.model import Backlog, Epic, Story
 from sync.issue_text import (
+    CHECK_LABELS,
     epic_name,
     is_placeholder_epic,
     issue_title,
@@ -200,8 +201,13 @@ def priority_name(raw: str | None) -> str | None:
 
 
 def is_bot_label(name: str) -> bool:
-    """A label the mapping sets itself (``story``, ``priority: high``, ``role: qa``)."""
-    return name in LABEL_COLORS or name.startswith(("priority: ", "role: "))
+    """A label the bot sets itself (``story``, ``priority: high``, ``role: qa``, and
+    ``dor:failed`` / ``dod:failed`` from the service's checks)."""
+    return (
+        name in LABEL_COLORS
+        or name.startswith(("priority: ", "role: "))
+        or name in CHECK_LABELS.values()
+    )
 
 
 def team_labels(labels: Iterable[str]) -> tuple[str, ...]:

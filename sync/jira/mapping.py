@@ -40,6 +40,7 @@ from typing import Any, Literal
 from backlog.errors import ConfigurationError
 from backlog.model import Backlog, Epic, Story, Task
 from sync.issue_text import (
+    CHECK_LABELS,
     UNASSIGNED_EPIC,
     epic_name,
     is_placeholder_epic,
@@ -334,8 +335,8 @@ def jira_label(label: str) -> str:
 
 def team_labels(labels: Iterable[str], config: JiraMappingConfig) -> tuple[str, ...]:
     """An issue's labels without the ones the bot sets itself (``backlog-bot``, the
-    ``backlog-id-…`` label, ``[jira] labels``): the team's."""
-    own = {MANAGED_LABEL, *config.extra_labels}
+    ``backlog-id-…`` label, ``[jira] labels``, the checks' ``dor:failed``): the team's."""
+    own = {MANAGED_LABEL, *config.extra_labels, *CHECK_LABELS.values()}
     return tuple(
         label for label in labels if label not in own and not label.startswith(ID_LABEL_PREFIX)
     )
