@@ -282,10 +282,10 @@ def _fields(body: list[str], story: NewStory, new_id: str, ending: str) -> list[
             value: str | None = "None"
         elif key == "id":
             value = new_id
+        elif key == "epic":
+            value = match["value"]  # the same epic
         elif key is not None:
             value = values.get(key)
-        elif label == "epic":
-            value = match["value"]  # the same epic
         else:
             continue  # sprint, owner, the user story ... are not guessed
         last = match

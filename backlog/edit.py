@@ -9,7 +9,11 @@ text after the value (``13 (re-estimated)``) and the line ending. A ``status``, 
 field line, copying that line's style. A ``criteria`` edit ticks or unticks acceptance
 criteria written as ``- [ ]`` checklist items, changing only the character in the box. Titles go
 where the title lives: the ``**Title:**`` line, else the story heading after its ``Story 1.2:``
-prefix. Every other byte of the document is left as it was.
+prefix. A ``dependencies`` edit (value: the ids, comma-separated) rewrites the
+``**Dependencies:**`` line: the parts naming only ids still wanted (or no item of the file)
+kept as written, the other ids added after them with the line's own separator, the file's
+word for none (``None``, ``—``) when nothing is left. Every other byte of the document is
+left as it was.
 
 A ``sprint`` edit (value: a sprint number, or empty for none) moves the story's commitment
 in the sprint plan: its list item with the lines under it, or its table row, goes to the end
@@ -32,7 +36,7 @@ from backlog.model import Backlog, Story
 
 FIELDS = (
     "title", "heading", "points", "priority", "status", "sprint", "story", "labels", "assignee",
-    "criteria",
+    "criteria", "dependencies", "epic",
 )  # fmt: skip
 LABELS = {
     "points": ("story points", "points", "estimate", "story point estimate", "sp"),
@@ -41,9 +45,13 @@ LABELS = {
     "title": ("title",),
     "labels": ("labels", "label"),
     "assignee": ("assignee", "assigned to"),
+    "dependencies": ("dependencies", "depends on", "dependency"),
+    "epic": ("epic", "parent epic"),
 }
 # fields a story may not have a line for yet: added after its last field line, so labelled
 ADDED = {"status": "Status", "labels": "Labels", "assignee": "Assignee"}
+# how a file says "no dependencies", as the parser reads it (``backlog.markdown.fields``)
+NONE_WORDS = frozenset({"none", "-", "–", "—", "n/a", "na", "nil", "no dependencies", "n.a."})
 # **Label:** value | **Label**: value | __Label:__ value, optionally as a list item
 BOLD_LABEL = re.compile(
     r"^(?P<lead>[ \t]*(?:[-*+][ \t]+)?)(?P<mark>\*\*|__)(?P<label>[^*_\n]+?)[ \t]*"
@@ -55,6 +63,7 @@ PLAIN_LABEL = re.compile(
 )
 HEADING = re.compile(r"^(?P<hashes>#{1,6}[ \t]+)(?P<text>.*?)(?P<trail>[ \t]*#*[ \t]*)$")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
+EPIC_ID = re.compile(r"\bEPIC-\d+\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -88,22 +97,28 @@ def apply_edits(text: str, backlog: Backlog, edits: Iterable[FieldEdit]) -> Edit
     result = EditResult(text)
     placed: list[tuple[Story, FieldEdit]] = []
     moves: list[FieldEdit] = []
+    epic_moves: list[FieldEdit] = []
+    context = _Context(backlog)
     for edit in edits:
         story = stories.get(edit.story_id)
         if story is None:
             result.skipped.append((edit, f"story {edit.story_id} is not in the file"))
         elif edit.field == "sprint":
             moves.append(edit)  # after the field lines: a status line added moves the plan
+        elif edit.field == "epic" and not _has_epic_line(lines, story):
+            epic_moves.append(edit)  # the epic is the section it sits in: the story moves
         else:
             placed.append((story, edit))
     # bottom-up: a line added to one story never moves the lines of the stories above it
     for story, edit in sorted(placed, key=lambda pair: -pair[0].line):
-        why = _apply(lines, story, edit)
+        why = _apply(lines, story, edit, context)
         if why:
             result.skipped.append((edit, why))
         else:
             result.applied.append(edit)
     result.text = "".join(lines)
+    if epic_moves:
+        _move_stories(result, backlog, epic_moves, context)
     if moves:
         from backlog.parse import parse_text  # the plan's lines as they are now
 
@@ -112,7 +127,65 @@ def apply_edits(text: str, backlog: Backlog, edits: Iterable[FieldEdit]) -> Edit
     return result
 
 
-def _apply(lines: list[str], story: Story, edit: FieldEdit) -> str | None:
+def _has_epic_line(lines: list[str], story: Story) -> bool:
+    end = min(story.end_line or story.line, len(lines))
+    return "epic" in _field_lines(lines, story.line, end)
+
+
+def _move_stories(
+    result: EditResult, backlog: Backlog, edits: list[FieldEdit], context: _Context
+) -> None:
+    """Each story of ``edits`` moved to the end of its new epic's stories."""
+    from backlog.parse import parse_text
+    from backlog.story_move import EpicMove, move_stories
+
+    wanted = []
+    for edit in edits:
+        if edit.value not in context.epics:
+            result.skipped.append((edit, _no_epic(edit)))
+        else:
+            wanted.append(edit)
+    now = parse_text(result.text, backlog.source) if result.applied else backlog
+    moves = [EpicMove(edit.story_id, edit.value) for edit in wanted]
+    result.text, refused = move_stories(result.text, now, moves)
+    for edit in wanted:
+        if edit.story_id in refused:
+            result.skipped.append((edit, refused[edit.story_id]))
+        else:
+            result.applied.append(edit)
+
+
+def _no_epic(edit: FieldEdit) -> str:
+    if not edit.value:
+        return f"{edit.story_id} is in no epic on the tracker; move it by hand"
+    return (
+        f"{edit.story_id} is under {edit.value} on the tracker, which no epic of the file is; "
+        "move it by hand"
+    )
+
+
+@dataclass
+class _Context:
+    """What an edit needs to know of the whole document: its ids, its word for "none"."""
+
+    backlog: Backlog
+    ids: set[str] = field(default_factory=set)
+    epics: dict[str, str] = field(default_factory=dict)  # id -> name
+    none_word: str = "None"
+
+    def __post_init__(self) -> None:
+        self.epics = {e.id: e.name for e in self.backlog.epics}
+        self.ids = {s.id for s in self.backlog.iter_stories()} | set(self.epics)
+        words: dict[str, int] = {}
+        for story in self.backlog.iter_stories():
+            raw = (story.dependencies_raw or "").strip()
+            if raw.casefold().rstrip(".") in NONE_WORDS:
+                words[raw] = words.get(raw, 0) + 1
+        if words:  # the file's most used word ("None", "—" ...)
+            self.none_word = max(words, key=lambda word: words[word])
+
+
+def _apply(lines: list[str], story: Story, edit: FieldEdit, context: _Context) -> str | None:
     start = story.line - 1
     end = (story.end_line or story.line) + 1  # room for a status line added above
     if not 0 <= start < len(lines) or not HEADING.match(_body(lines[start])):
@@ -126,6 +199,17 @@ def _apply(lines: list[str], story: Story, edit: FieldEdit) -> str | None:
         return _set_heading(lines, start, edit.value)
     if edit.field not in LABELS:
         return f"cannot write the field {edit.field!r}"
+    if edit.field == "dependencies" and edit.field in found:
+        target = found[edit.field]
+        new = _dependencies_value(story, target.match["value"], edit.value, context)
+        if new is None or new.startswith("!"):
+            return new[1:] if new else None
+        edit = FieldEdit(edit.story_id, edit.field, new)
+    if edit.field == "epic" and edit.field in found:
+        if edit.value not in context.epics:
+            return _no_epic(edit)
+        old = found["epic"].match["value"]
+        edit = FieldEdit(edit.story_id, "epic", _epic_value(old, edit.value, story, context))
     if edit.field in found:
         target = found[edit.field]
         lines[target.number] = _replace_value(lines[target.number], target, edit)
@@ -136,7 +220,9 @@ def _apply(lines: list[str], story: Story, edit: FieldEdit) -> str | None:
         return (
             f"{story.id} has no field lines to put a {edit.field} line next to (line {story.line})"
         )
-    last = max(found.values(), key=lambda f: f.number)
+    # next to the estimate and priority lines (as before dependencies became writable)
+    near = [f for name, f in found.items() if name not in ("dependencies", "epic")]
+    last = max(near or found.values(), key=lambda f: f.number)
     line = _new_line(lines[last.number], last, ADDED[edit.field], edit.value)
     lines.insert(last.number + 1, line)
     return None
@@ -181,6 +267,54 @@ def _replace_value(line: str, target: _FieldLine, edit: FieldEdit) -> str:
         new = edit.value
     body = _body(line)
     return body[: match.start("value")] + new + body[match.end("value") :] + _ending(line)
+
+
+def _dependencies_value(story: Story, old: str, value: str, context: _Context) -> str | None:
+    """The dependencies line's new value for the ids ``value`` (comma-separated): the parts
+    written before that name only ids still wanted (or no backlog item) kept as written
+    (``US-001 (Prometheus deployed)``), the new ids added after them with the file's own
+    separator, the file's word for none when nothing is left. ``!reason`` when the line
+    cannot be rewritten."""
+    wanted = [part.strip() for part in value.split(",") if part.strip()]
+    unknown = [target for target in wanted if target not in context.ids]
+    if unknown:
+        return (
+            f"!{story.id} is blocked on the tracker by {', '.join(unknown)}, which no item of "
+            "the file is; write that dependency by hand"
+        )
+    raw = (story.dependencies_raw or "").strip()
+    if " ".join(old.split()) != " ".join(raw.split()):
+        return (
+            f"!{story.id}: the dependencies are not written on their one line; change them by hand"
+        )
+    kept: list[str] = []
+    covered: set[str] = set()
+    for dep in story.dependencies:
+        if dep.kind == "none":
+            continue
+        targets = ((dep.target,) if dep.target else ()) + dep.resolved
+        if dep.kind == "epic" and not set(dep.resolved) & set(wanted):
+            targets = (dep.target,) if dep.target else ()  # the epic's own issue (Jira)
+        if all(t in wanted or t not in context.ids for t in targets):
+            kept.append(dep.raw.strip())
+            covered.update(targets)
+    parts = kept + [target for target in wanted if target not in covered]
+    if not parts:
+        return old if raw.casefold().rstrip(".") in NONE_WORDS else context.none_word
+    return ("; " if ";" in raw and "," not in raw else ", ").join(parts)
+
+
+def _epic_value(old: str, epic_id: str, story: Story, context: _Context) -> str:
+    """The ``**Epic:**`` line's value naming ``epic_id`` the way it named the old epic: its id
+    replaced (``EPIC-02 (Payments)``, the name too), else just the new id."""
+    match = EPIC_ID.search(old)
+    if match is None:
+        return epic_id
+    new = old[: match.start()] + epic_id + old[match.end() :]
+    before, after = context.epics.get(story.epic_id or "", ""), context.epics.get(epic_id, "")
+    if before and after and before in new:
+        new = new.replace(before, after, 1)
+    return new
 
 
 def _new_line(neighbour: str, like: _FieldLine, label: str, value: str) -> str:

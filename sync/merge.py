@@ -13,6 +13,10 @@ tracker when the tracker holds it and the file does not change it: the file is w
 The fields that became two-way later (the story sentence, the sprint) were always pushed from
 the file before, and the labels and assignee were never pushed nor pulled: without a base, a
 difference in them is the file's.
+Where the links table remembers what apply pushed (the dependencies it linked, the epic it
+made the parent), that is the base of a field with none recorded
+(``sync.twoway.LiveItem.pushed``): an upgrade shows no drift, a change on either side since
+is told apart, and nothing of the tracker's is reverted.
 ``[sync] conflicts`` resolves ``both``: ``report`` (default: leave both sides alone, exit 1),
 ``file-wins`` (push the file's value) or ``tracker-wins`` (pull the tracker's value).
 """

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from backlog.edit import FieldEdit, read_fields
-from backlog.model import Backlog, Sprint, SprintCommitment, Story
+from backlog.model import Backlog, Dependency, Sprint, SprintCommitment, Story
 from sync.issue_text import SEPARATOR
 from sync.merge import FieldMerge, ticks
 
@@ -38,6 +38,9 @@ class LiveItem:
     # fields whose tracker value means the file's but is not written the way the mapping
     # writes it (a summary without its "US-001 · " prefix): apply still rewrites them
     untidy: frozenset[str] = frozenset()
+    # what apply last pushed of a field, as the link records remember it (the dependencies
+    # it linked): the merge base of a field that has none recorded yet (``sync.merge``)
+    pushed: Mapping[str, Any] = field(default_factory=dict)
 
 
 class DriftSource(Protocol):
@@ -116,13 +119,16 @@ def compare(
             if name not in item.values or name not in mine:
                 continue  # a field one side does not hold is not two-way for this story
             has_base = (story.id, name) in base
+            known = base.get((story.id, name))
+            if not has_base and name in item.pushed:
+                has_base, known = True, item.pushed[name]  # see LiveItem.pushed
             if name == "criteria" and not ticks(mine[name]).keys() & ticks(item.values[name]):
                 continue  # no item on both sides: nothing of it is two-way
             merge = FieldMerge(
                 source.target,
                 story.id,
                 name,
-                base.get((story.id, name)),
+                known,
                 mine.get(name),
                 item.values[name],
                 has_base=has_base,
@@ -181,14 +187,24 @@ def adopt_tracker_values(
         chosen.setdefault(merge.item, []).append(merge)
     if not chosen:
         return backlog
-    epics = []
+    # a story whose epic changed on the tracker joins that epic (one the file has)
+    known = {epic.id for epic in backlog.epics}
+    regroup = {
+        m.item: str(m.tracker)
+        for ms in chosen.values()
+        for m in ms
+        if m.field == "epic" and m.tracker in known
+    }
+    grouped: dict[str, list[Story]] = {epic.id: [] for epic in backlog.epics}
     for epic in backlog.epics:
-        stories = []
         for story in epic.stories:
             for merge in chosen.get(story.id, []):
                 story = source.adopt(story, merge.field, merge.tracker)
-            stories.append(story)
-        epics.append(epic.model_copy(update={"stories": tuple(stories)}))
+            home = regroup.get(story.id, epic.id)
+            if home != epic.id:
+                story = story.model_copy(update={"epic_id": home})
+            grouped[home].append(story)
+    epics = [epic.model_copy(update={"stories": tuple(grouped[epic.id])}) for epic in backlog.epics]
     moved = {
         m.item: sprint_number(m.tracker)
         for ms in chosen.values()
@@ -246,6 +262,10 @@ def story_edit(
     in the file's order (new ones after them), ``None`` for no labels or no assignee."""
     if name == "sprint":
         return sprint_edit(story, value)
+    if name == "dependencies":  # the ids, in the file's own style (``backlog.edit``)
+        return FieldEdit(story.id, "dependencies", ", ".join(sorted(value or ())))
+    if name == "epic":  # its ``**Epic:**`` line, else the story moves to that epic's section
+        return FieldEdit(story.id, "epic", str(value or ""))
     if name == "labels":
         written = ", ".join(merged_labels(story.labels, value))
         return FieldEdit(story.id, "labels", written or "None")
@@ -306,6 +326,61 @@ def adopt_value(
         sentence = story.user_story.model_copy(update={"text": " ".join(str(value).split())})
         return story.model_copy(update={"user_story": sentence})
     return story  # a sprint is adopted by the sprint plan (``adopt_tracker_values``)
+
+
+def dependency_targets(dep: Dependency, *, epic_stories: bool) -> tuple[str, ...]:
+    """The backlog ids one dependency links as blockers: a story's or an epic's id, the ids a
+    phrase resolves to; ``epic_stories``: an epic's stories too (GitHub links each of them,
+    Jira the epic's issue alone)."""
+    if dep.kind == "epic" and not epic_stories:
+        return (dep.target,) if dep.target else ()
+    return ((dep.target,) if dep.target else ()) + dep.resolved
+
+
+def dependency_ids(story: Story, linked: Collection[str], *, epic_stories: bool) -> tuple[str, ...]:
+    """The backlog ids the tracker links ``story`` as blocked by (``dependency_targets``),
+    those the tracker has an issue for."""
+    found = {
+        target
+        for dep in story.dependencies
+        for target in dependency_targets(dep, epic_stories=epic_stories)
+        if target != story.id and target in linked
+    }
+    return tuple(sorted(found))
+
+
+def adopt_dependencies(
+    story: Story, value: Any, linked: Collection[str], *, epic_stories: bool
+) -> Story:
+    """``story`` whose dependencies link exactly the tracker's ids ``value`` (the mapping then
+    adds and removes no link). The written text (``dependencies_raw``), phrases (their note)
+    and dependencies the tracker cannot hold (no issue yet) are kept, so that the issue's
+    text stays what was pushed; an id only the tracker names becomes a story dependency."""
+    wanted = set(value or ())
+
+    def stays(target: str) -> bool:
+        return target in wanted or target not in linked
+
+    kept: list[Dependency] = []
+    covered: set[str] = set()
+    for dep in story.dependencies:
+        targets = dependency_targets(dep, epic_stories=epic_stories)
+        if all(stays(t) for t in targets):
+            kept.append(dep)
+        elif dep.kind == "phrase" or any(stays(t) for t in targets):
+            target = dep.target if dep.target and stays(dep.target) else None
+            resolved = tuple(t for t in dep.resolved if stays(t))
+            dep = dep.model_copy(update={"target": target, "resolved": resolved})
+            kept.append(dep)
+        else:
+            continue  # every issue it linked was unlinked on the tracker
+        covered.update(dependency_targets(dep, epic_stories=epic_stories))
+    kept += [
+        Dependency(raw=target, kind="story", target=target)
+        for target in sorted(wanted - covered)
+        if target in linked  # a tracker key no backlog item has: nothing to link
+    ]
+    return story.model_copy(update={"dependencies": tuple(kept)})
 
 
 def merged_labels(written: Iterable[str], tracker: Any) -> tuple[str, ...]:

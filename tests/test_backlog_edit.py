@@ -227,3 +227,42 @@ def _in_plan(line: str) -> bool:
     return (
         not line.strip() or line[:1] in " \t|" or line.lstrip()[:1].isdigit() or line[:1] in "-*+"
     )
+
+
+def test_a_story_moves_to_the_end_of_another_epics_stories_with_its_separator() -> None:
+    """US-003 (mid-epic 1 in the reference) goes after US-029, the last story of epic 4,
+    with the "---" rule the stories are separated by; nothing else changes."""
+    result = apply_edits(
+        REFERENCE_TEXT, REFERENCE_BACKLOG, [FieldEdit("US-003", "epic", "EPIC-004")]
+    )
+    assert result.skipped == [] and len(result.applied) == 1
+    start = REFERENCE_TEXT.index("### Story 1.3: Database Connection Pooling\n")
+    core = REFERENCE_TEXT[start : REFERENCE_TEXT.index("\n---\n\n### Story 1.4:")]
+    expected = REFERENCE_TEXT.replace(core + "\n---\n\n", "", 1)
+    last = "- Subtask 4.8.4: Set up documentation site (1 hr)\n"
+    assert expected.count(last) == 1
+    assert result.text == expected.replace(last, last + "\n---\n\n" + core)
+    moved = parse_text(result.text, "reference.md")
+    assert [s.id for s in moved.epics[3].stories][-2:] == ["US-029", "US-003"]
+
+
+def test_dependencies_are_written_in_the_files_style() -> None:
+    """New ids follow the parts still wanted as written; none is the file's own word; a
+    blocker no item of the file is, is not written."""
+    edits = [
+        FieldEdit("US-002", "dependencies", "US-001, US-009"),
+        FieldEdit("US-007", "dependencies", ""),
+        FieldEdit("US-003", "dependencies", "BSS-99"),
+    ]
+    result = apply_edits(REFERENCE_TEXT, REFERENCE_BACKLOG, edits)
+    assert [(e.story_id, why) for e, why in result.skipped] == [
+        (
+            "US-003",
+            "US-003 is blocked on the tracker by BSS-99, which no item of the file is; write "
+            "that dependency by hand",
+        )
+    ]
+    assert result.text == REFERENCE_TEXT.replace(
+        "**Dependencies:** US-001 (observability stack needed for metrics)\n",
+        "**Dependencies:** US-001 (observability stack needed for metrics), US-009\n",
+    ).replace("**Dependencies:** US-001 (Prometheus deployed)\n", "**Dependencies:** None\n")

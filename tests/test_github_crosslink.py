@@ -45,13 +45,21 @@ def test_target_all_cross_links_jira_and_github(
         github.clear_requests()
         assert main(["apply", REFERENCE, "--target", "all", "--format", "json"]) == 0
         again = json.loads(capsys.readouterr().out)
-        # no writes; reads: the token check (a refused one is never "no changes") and the
-        # board page that shows changes made on GitHub
-        assert again[1]["http_calls"] == {"github GET": 1, "github graphql:query:projectItems": 1}
-        assert [(r["method"], r["path"]) for r in github.requests()] == [
+        # no writes; reads: the token check (a refused one is never "no changes"), the
+        # board page that shows changes made on GitHub, the issue list (which issues have
+        # blockers) and the blockers of each of the 15 stories with dependencies
+        assert again[1]["http_calls"] == {
+            "github GET": 17,
+            "github graphql:query:projectItems": 1,
+        }
+        requests = [(r["method"], r["path"]) for r in github.requests()]
+        assert requests[:3] == [
             ("GET", "/repos/acme/bss"),
             ("POST", "/graphql"),
+            ("GET", "/repos/acme/bss/issues"),
         ]
+        assert len(requests) == 18
+        assert all(path.endswith("/dependencies/blocked_by") for _get, path in requests[3:])
 
 
 def test_the_targets_of_one_command_share_one_database_engine(

@@ -3,7 +3,9 @@
 Reads the trackers (batched) and writes the changes made there since the last apply or pull
 into the backlog file, in the file's own style, touching only the lines that change: titles,
 story points, priorities, statuses (a ``**Status:**`` line is added next to the story's
-other fields when it has none), the user story sentence, sprint commitments (moved in the
+other fields when it has none), the user story sentence, dependencies (the
+``**Dependencies:**`` line in the file's own style), epics (the ``**Epic:**`` field, else
+the story's block moved to the end of the new epic's stories), sprint commitments (moved in the
 sprint plan) and stories created in the tracker under a linked epic (appended to that epic
 in the file's style with a new id, and linked on ``--write``). Fields changed in the file
 are left for ``apply``; fields changed on both sides are conflicts, reported with both

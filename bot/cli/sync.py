@@ -296,7 +296,8 @@ def render_plan(plan: Plan, source: str) -> str:
         detail = change.summary.removeprefix(f"{change.backlog_id} · ")
         if change.action == "update" and change.diff:
             detail += " — " + ", ".join(
-                _diff_text(name, pair) for name, pair in change.diff.items()
+                _diff_text(name, pair, change.titles.get(name))
+                for name, pair in change.diff.items()
             )
         if change.note:
             detail += f"; {change.note}"
@@ -347,11 +348,19 @@ def _merge_dict(merge: FieldMerge, policy: str) -> dict[str, Any]:
     }
 
 
-def _diff_text(name: str, pair: Any) -> str:
+def _diff_text(name: str, pair: Any, titles: tuple[str | None, str | None] | None) -> str:
+    if titles is not None:  # numbers (a GitHub milestone's) read by their titles, however long
+        return f"{name} {_title(titles[0])} -> {_title(titles[1])}"
     old, new = pair
     if name == "description" or len(str(old)) + len(str(new)) > 60:
         return f"{name} changed"
     return f"{name} {old} -> {new}"
+
+
+def _title(title: str | None) -> str:
+    if title is None:
+        return "(none)"
+    return repr(title) if " " in title else title
 
 
 def _calls(calls: dict[str, int]) -> str:

@@ -110,12 +110,37 @@ class GitHubTarget:
             for row in linked_stories(self.store.engine, self.name)
             if row.extra.get("number")
         }
-        project = self.store.load().get(("project", "project")) if self.projects else None
+        records = self.store.load()
+        project = records.get(("project", "project")) if self.projects else None
+        names = {
+            int(rec.remote_id): backlog_id
+            for (kind, backlog_id), rec in records.items()
+            if kind in ("epic", "story") and rec.remote_id.isdigit()
+        }
+        numbers = {
+            int(rec.extra["number"]): backlog_id
+            for (kind, backlog_id), rec in records.items()
+            if kind in ("epic", "story") and rec.extra.get("number")
+        }
+        # what apply linked as blocking each story, and the epic it made it a sub-issue of:
+        # the base of a field with none yet
+        pushed = {
+            backlog_id: {
+                "dependencies": tuple(sorted(rec.extra.get("blocked_by") or ())),
+                "epic": rec.extra.get("parent"),
+            }
+            for (kind, backlog_id), rec in records.items()
+            if kind == "story"
+        }
         return GitHubDrift(
             self.rest,
             links,
             projects=self.projects,
             project_id=project.remote_id if project is not None else None,
+            names=names,
+            numbers=numbers,
+            pushed=pushed,
+            dependencies=self.mapping.dependencies_as == "api",
         )
 
     def plan(self, backlog: Backlog, source: str, *, prune: bool) -> SyncReport:

@@ -52,7 +52,10 @@ class JiraTarget:
             if row.remote_key
         }
         if self._drift is None or self._drift.keys != keys:
-            self._drift = JiraDrift(self.engine.port, self.engine.mapping, keys)
+            names, pushed = _pushed(self.engine.store.load())
+            self._drift = JiraDrift(
+                self.engine.port, self.engine.mapping, keys, names=names, pushed=pushed
+            )
         return self._drift
 
     def plan(self, backlog: Backlog, source: str, *, prune: bool) -> SyncReport:
@@ -158,6 +161,35 @@ def build_jira(
     mapping = JiraMappingConfig.from_table(table, calendar=load_config_table("calendar"))
     engine = JiraSync(adapter, store, mapping)
     return JiraTarget(engine, calls, settings.database_url)
+
+
+def _pushed(
+    links: Mapping[tuple[str, str], Any],
+) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """From the links table: Jira key -> backlog id of every linked epic and story, and per
+    story what apply pushed of its dependencies (the "Blocks" links it made or adopted,
+    ``"US-001>US-002"``) and its epic (the parent of the content it sent): the merge base of
+    a field that has none yet."""
+    names = {
+        str(rec.remote_key): backlog_id
+        for (kind, backlog_id), rec in links.items()
+        if kind in ("epic", "story") and rec.remote_key
+    }
+    blockers: dict[str, set[str]] = {
+        backlog_id: set() for (kind, backlog_id) in links if kind == "story"
+    }
+    for kind, pair in links:
+        blocker, _, blocked = pair.partition(">")
+        if kind == "link" and blocked in blockers:
+            blockers[blocked].add(blocker)
+    pushed: dict[str, dict[str, Any]] = {
+        story: {"dependencies": tuple(sorted(ids))} for story, ids in blockers.items()
+    }
+    for (kind, backlog_id), rec in links.items():
+        content = rec.extra.get("content")
+        if kind == "story" and isinstance(content, dict):  # the parent it last sent
+            pushed[backlog_id]["epic"] = content.get("parent")
+    return names, pushed
 
 
 def _number(table: dict[str, Any], key: str, default: Any, kind: type) -> Any:

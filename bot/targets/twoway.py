@@ -113,6 +113,11 @@ def record_applied(runner: TwoWayRunner, backlog: Backlog, text: str, drift: Dri
 # what the tracker holds only when such a part was pulled into the file, and no other part
 # of it differs
 PART_FIELDS = frozenset({"story", "criteria"})
+# fields the text quotes as the file writes them (the Jira description's and the
+# GitHub body's dependency lines): that text counts as what the tracker holds only after the
+# field was pulled (``record_held`` knows it as ``<field> text``); agreeing on the field, or
+# leaving the tracker's change alone, says nothing of the text
+QUOTED_FIELDS = frozenset({"dependencies"})
 
 
 def _parts_differ(drift: Drift, pulled: Iterable[FieldMerge] = ()) -> set[str]:
@@ -163,6 +168,8 @@ def record_pulled(runner: TwoWayRunner, result: PullResult, written_file: Backlo
         if merge.field in PART_FIELDS and (merge not in pulled or merge.item in differ):
             continue  # agreeing on one part says nothing of the rest of the text
         held.setdefault(merge.item, set()).add(merge.field)
+        if merge.field in QUOTED_FIELDS and merge in pulled and merge.item not in differ:
+            held[merge.item].add(f"{merge.field} text")
     runner.record_held(written_file, held)
     return result.recorded
 

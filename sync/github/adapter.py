@@ -447,6 +447,16 @@ class GitHubRestAdapter:
         data = self._json("GET", f"/issues/{number}/dependencies/blocked_by", idempotent=True)
         return {int(issue["id"]) for issue in data}
 
+    def blocked_by_list(self, number: int) -> list[GitHubIssue]:
+        """The issues blocking ``number`` (the two-way read of a story's dependencies)."""
+        data = self._json(
+            "GET",
+            f"/issues/{number}/dependencies/blocked_by",
+            idempotent=True,
+            params={"per_page": 100},
+        )
+        return [_remote(issue) for issue in data]
+
     def add_blocked_by(self, number: int, blocker_id: int) -> None:
         path = f"{self._repo.url}/issues/{number}/dependencies/blocked_by"
         self._verified_write(
@@ -631,4 +641,12 @@ def _remote(data: dict[str, Any], etag: str | None = None) -> GitHubIssue:
         etag=etag,
         closed_at=data.get("closed_at"),
         milestone_title=str(milestone["title"]) if milestone else None,
+        parent_number=_number_of(data.get("parent_issue_url")),
+        blocked_by_count=(data.get("issue_dependencies_summary") or {}).get("total_blocked_by"),
     )
+
+
+def _number_of(url: Any) -> int | None:
+    """``https://api.github.com/repos/o/r/issues/12`` -> 12."""
+    tail = str(url or "").rstrip("/").rsplit("/", 1)[-1]
+    return int(tail) if tail.isdigit() else None

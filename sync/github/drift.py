@@ -11,6 +11,12 @@ into ``**Labels:**``, its assignees' logins into ``**Assignee:**``, the ticks of
 ``### Acceptance criteria`` task list into the file's ``- [x]`` / ``- [ ]`` items.
 With no board configured, the mapping puts a story in its sprint's milestone: the milestone's
 title (``Sprint 2``, or ``Sprint 2: <name>`` read as ``Sprint 2``) is the story's sprint.
+The dependencies are the issue's "blocked by" issues (issue dependencies), named by backlog
+id through the links table (an issue no linked item has is shown as ``#n``): read from the
+repository's issue list, whose dependency summary says which issues have blockers, and one
+``GET /issues/{n}/dependencies/blocked_by`` for each of those. The epic is the issue's parent
+(sub-issues), read from the same list: back into ``**Epic:**``, or the story moves to that
+epic's section.
 Who changed a board value is its creator; who renamed, (de)milestoned, (un)labelled or
 (un)assigned an issue, the repository's issue events.
 """
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 from typing import Any
 
 from backlog.edit import FieldEdit
@@ -32,19 +39,22 @@ from sync.github.mapping import (
     priority_name,
     team_labels,
 )
-from sync.github.port import GitHubProjectsPort, GitHubRestPort
-from sync.issue_text import SEPARATOR, story_name
+from sync.github.port import GitHubIssue, GitHubProjectsPort, GitHubRestPort
+from sync.issue_text import SEPARATOR, UNASSIGNED_EPIC, story_name
 from sync.twoway import (
     LiveItem,
+    adopt_dependencies,
     adopt_value,
     criteria_ticks,
+    dependency_ids,
     sprint_number,
     story_edit,
     untidy_title,
 )
 
 FIELDS = (
-    "title", "points", "priority", "status", "sprint", "story", "labels", "assignee", "criteria"
+    "title", "points", "priority", "status", "sprint", "story", "labels", "assignee", "criteria",
+    "dependencies", "epic",
 )  # fmt: skip
 STORY_SECTION = re.compile(r"^### User story\n> (?P<sentence>[^\n]*)$", re.MULTILINE)
 TASK_ITEM = re.compile(r"^[-*+]\s+\[(?P<box>[ xX])\]\s+(?P<text>.*)$")
@@ -68,12 +78,26 @@ class GitHubDrift:
         *,
         projects: GitHubProjectsPort | None = None,
         project_id: str | None = None,
+        names: Mapping[int, str] | None = None,
+        numbers: Mapping[int, str] | None = None,
+        pushed: Mapping[str, Mapping[str, Any]] | None = None,
+        dependencies: bool = True,
     ) -> None:
-        """``links``: backlog id -> (issue number, issue node id) of the linked stories."""
+        """``links``: backlog id -> (issue number, issue node id) of the linked stories;
+        ``names``: issue id -> backlog id of every linked issue (epics and stories);
+        ``numbers``: the same by issue number (a parent is named by its number);
+        ``pushed``: backlog id -> field -> what apply last pushed (``LiveItem.pushed``);
+        ``dependencies``: whether they are issue dependencies (``dependencies_as = "api"``;
+        written as a section of the body they are not two-way)."""
         self.rest = rest
         self.links = dict(links)
         self.projects = projects
         self.project_id = project_id
+        self.names = dict(names or {})
+        self.numbers = dict(numbers or {})
+        self.pushed = dict(pushed or {})
+        self.dependencies = dependencies
+        self.linked = frozenset(self.names.values()) | frozenset(self.links)
 
     def file_values(self, story: Story, written: Mapping[str, str]) -> dict[str, Any]:
         values: dict[str, Any] = {
@@ -84,6 +108,9 @@ class GitHubDrift:
             "assignee": ", ".join(assignee_logins(story.assignee)) or None,
             "criteria": criteria_ticks(story),
         }
+        if self.dependencies:
+            values["dependencies"] = dependency_ids(story, self.linked, epic_stories=True)
+        values["epic"] = None if story.epic_id in (None, UNASSIGNED_EPIC) else story.epic_id
         if self.project_id:
             values.update(
                 points=story.points,
@@ -127,29 +154,54 @@ class GitHubDrift:
                 found[backlog_id] = LiveItem(
                     backlog_id, f"#{item.number}", values, authors=authors, untidy=untidy
                 )
-        missing = {n: b for b, (n, _node) in self.links.items() if b not in found}
-        if missing:
-            for issue in self.rest.iter_issues():
-                backlog_id = missing.get(issue.number)
-                if backlog_id is not None:
-                    values = {
-                        "title": issue.title.removeprefix(backlog_id + SEPARATOR),
-                        "labels": team_labels(issue.labels),
-                        "assignee": ", ".join(assignee_logins(",".join(issue.assignees))) or None,
-                    }
-                    if not self.project_id:  # no board: the milestone is the sprint
-                        values["sprint"] = milestone_sprint(issue.milestone_title)
-                    sentence = story_sentence(issue.body)
-                    if sentence is not None:
-                        values["story"] = sentence
-                    criteria = criteria_checks(issue.body)
-                    if criteria is not None:
-                        values["criteria"] = criteria
-                    untidy = untidy_title(backlog_id, issue.title)
-                    found[backlog_id] = LiveItem(
-                        backlog_id, f"#{issue.number}", values, untidy=untidy
-                    )
+        missing = {b for b in self.links if b not in found}
+        if not self.links:
+            return found
+        by_number = {n: b for b, (n, _node) in self.links.items()}
+        for issue in self.rest.iter_issues():
+            backlog_id = by_number.get(issue.number)
+            if backlog_id is None:
+                continue
+            if backlog_id in missing:
+                values = {
+                    "title": issue.title.removeprefix(backlog_id + SEPARATOR),
+                    "labels": team_labels(issue.labels),
+                    "assignee": ", ".join(assignee_logins(",".join(issue.assignees))) or None,
+                }
+                if not self.project_id:  # no board: the milestone is the sprint
+                    values["sprint"] = milestone_sprint(issue.milestone_title)
+                sentence = story_sentence(issue.body)
+                if sentence is not None:
+                    values["story"] = sentence
+                criteria = criteria_checks(issue.body)
+                if criteria is not None:
+                    values["criteria"] = criteria
+                untidy = untidy_title(backlog_id, issue.title)
+                found[backlog_id] = LiveItem(backlog_id, f"#{issue.number}", values, untidy=untidy)
+            item = found.get(backlog_id)
+            if item is None:
+                continue
+            parent = issue.parent_number
+            relations: dict[str, Any] = {
+                # the parent issue of the sub-issue relation, by backlog id
+                "epic": self.numbers.get(parent, f"#{parent}") if parent else None,
+            }
+            if self.dependencies:
+                relations["dependencies"] = self._blockers(issue)
+            found[backlog_id] = replace(
+                item,
+                values={**item.values, **relations},
+                pushed=self.pushed.get(backlog_id, {}),
+            )
         return found
+
+    def _blockers(self, issue: GitHubIssue) -> tuple[str, ...]:
+        """The backlog ids (``#n`` for an issue no link knows) of the issues blocking
+        ``issue``; read only when its dependency summary says it has any."""
+        if issue.blocked_by_count == 0:
+            return ()
+        found = self.rest.blocked_by_list(issue.number)
+        return tuple(sorted(self.names.get(b.id, f"#{b.number}") for b in found))
 
     def who_changed(self, wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """Who renamed, (de)milestoned, (un)labelled or (un)assigned the issues: one page of the
@@ -175,6 +227,8 @@ class GitHubDrift:
         return story_edit(story, name, value)
 
     def adopt(self, story: Story, name: str, value: Any) -> Story:
+        if name == "dependencies":
+            return adopt_dependencies(story, value, self.linked, epic_stories=True)
         return adopt_value(story, name, value)
 
 

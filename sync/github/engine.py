@@ -18,6 +18,7 @@ from backlog.model import Backlog
 from sync.github.apply import GitHubApplier, Links
 from sync.github.board import ProjectBoard
 from sync.github.mapping import (
+    FIELD_EPIC,
     FIELD_POINTS,
     FIELD_PRIORITY,
     FIELD_SPRINT,
@@ -206,6 +207,20 @@ class GitHubSync:
         for change in plan.changes:
             fields = held.get(change.backlog_id)
             spec = desired.issue(change.backlog_id)
+            if change.kind == "dependency" and fields and "dependencies" in fields:
+                link = self.links.get(("story", change.backlog_id))
+                if link is not None:  # GitHub holds the blockers the file now names
+                    have = set(link.extra.get("blocked_by") or ())
+                    new = (have | set(change.fields["add"])) - set(change.fields["remove"])
+                    link.extra["blocked_by"] = sorted(new)
+                    updates.append(link)
+                continue
+            if change.kind == "sub-issue" and fields and "epic" in fields:
+                link = self.links.get(("story", change.backlog_id))
+                if link is not None:  # GitHub has it under the epic the file now names
+                    link.extra["parent"] = change.fields["parent"]
+                    updates.append(link)
+                continue
             if change.action != "update" or not fields or spec is None:
                 continue
             link = self.links.get((spec.kind, spec.backlog_id))
@@ -282,6 +297,11 @@ HELD_KEYS: Mapping[str, tuple[str, ...]] = {
     "labels": ("labels",),
     "assignee": ("assignees",),
     "criteria": ("body",),  # the ticks are one part of the body
+    # the body lists the dependencies no issue stands for (held once they were pulled); the
+    # blockers are recorded apart (``blocked_by``)
+    "dependencies text": ("body",),
+    # the board's Epic text follows the parent with the item's next change of board fields
+    "epic": (FIELD_EPIC,),
 }
 
 

@@ -353,7 +353,7 @@ class JiraApplier:
                 self.port.close_issue(change.remote_key)
                 self.report.count_change("close", change.kind)
             elif change.action == "delete" and change.kind == "link":
-                remote_id = self._link_id(change.remote_key or "")
+                remote_id = change.fields.get("link_id") or self._link_id(change.remote_key or "")
                 if remote_id:
                     self.port.delete_link(remote_id)
                 self.report.count("unlink dependency")

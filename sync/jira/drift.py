@@ -1,5 +1,5 @@
 """Jira's side of two-way sync: linked stories' summary, points, priority, status, sprint,
-story sentence, labels, assignee and acceptance criteria ticks.
+story sentence, labels, assignee, acceptance criteria ticks, dependencies and epic.
 
 Read in batches: one ``key in (...)`` JQL page per 100 linked stories, with only the mapped
 fields. The file side is what the mapping sends (the summary is the story heading's name,
@@ -9,8 +9,12 @@ priority) and ``**Status:**``; a sprint (the issue's open sprint, else the last 
 moves the story in the sprint plan; the issue's labels but the bot's own go into
 ``**Labels:**``, its assignee's display name into ``**Assignee:**``, the ticks of the
 acceptance criteria checklist (``* (/)`` / ``* ( )`` in the description) into the file's
-``- [x]`` / ``- [ ]`` items. Who changed each field
-comes from the search's changelog.
+``- [x]`` / ``- [ ]`` items. The dependencies are the issues linked to the story as
+"is blocked by" (the mapping's "Blocks" links), named by backlog id through the links table
+(a key no linked item has is shown as the key); they go back into ``**Dependencies:**``.
+The epic is the issue's parent (or its Epic Link on older company-managed projects), by
+backlog id: back into ``**Epic:**``, or the story moves to that epic's section.
+Who changed each field comes from the search's changelog.
 """
 
 from __future__ import annotations
@@ -21,14 +25,23 @@ from typing import Any
 
 from backlog.edit import FieldEdit
 from backlog.model import Story
-from sync.issue_text import SEPARATOR, story_name
+from sync.issue_text import SEPARATOR, UNASSIGNED_EPIC, story_name
 from sync.jira.mapping import JiraMappingConfig, jira_label, jira_priority, team_labels
 from sync.jira.port import JiraPort, JiraProjectConfig
 from sync.jira.wiki import wiki_text
-from sync.twoway import LiveItem, adopt_value, criteria_ticks, story_edit, untidy_title
+from sync.twoway import (
+    LiveItem,
+    adopt_dependencies,
+    adopt_value,
+    criteria_ticks,
+    dependency_ids,
+    story_edit,
+    untidy_title,
+)
 
 FIELDS = (
-    "title", "points", "priority", "status", "sprint", "story", "labels", "assignee", "criteria"
+    "title", "points", "priority", "status", "sprint", "story", "labels", "assignee", "criteria",
+    "dependencies", "epic",
 )  # fmt: skip
 STORY_LABEL = re.compile(r"^\s*\*?User story:\*?\s*", re.IGNORECASE)
 CRITERIA_HEADING = re.compile(r"^\s*h3\.\s*Acceptance criteria\s*$", re.IGNORECASE)
@@ -47,12 +60,20 @@ class JiraDrift:
         mapping: JiraMappingConfig,
         keys: Mapping[str, str],
         project: JiraProjectConfig | None = None,
+        *,
+        names: Mapping[str, str] | None = None,
+        pushed: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        """``keys``: backlog id -> Jira key of the linked stories."""
+        """``keys``: backlog id -> Jira key of the linked stories; ``names``: Jira key ->
+        backlog id of every linked issue (stories and epics, what a link can point at);
+        ``pushed``: backlog id -> field -> what apply last pushed (``LiveItem.pushed``)."""
         self.port = port
         self.mapping = mapping
         self.keys = dict(keys)
         self.project = project
+        self.names = dict(names) if names is not None else {k: b for b, k in keys.items()}
+        self.pushed = dict(pushed or {})
+        self.linked = frozenset(self.names.values())
 
     def file_values(self, story: Story, written: Mapping[str, str]) -> dict[str, Any]:
         values: dict[str, Any] = {
@@ -64,6 +85,8 @@ class JiraDrift:
             "labels": tuple(dict.fromkeys(jira_label(label) for label in story.labels)),
             "assignee": story.assignee,
             "criteria": criteria_ticks(story),
+            "dependencies": dependency_ids(story, self.linked, epic_stories=False),
+            "epic": None if story.epic_id == UNASSIGNED_EPIC else story.epic_id,
         }
         priority = jira_priority(story.priority, self.mapping.priorities)
         if priority is not None:
@@ -96,6 +119,13 @@ class JiraDrift:
                     "sprint": issue.plan_sprint,
                     "labels": team_labels(issue.labels, self.mapping),
                     "assignee": issue.assignee,  # the display name
+                    "dependencies": tuple(
+                        sorted(self.names.get(key, key) for key in issue.blocked_by)
+                    ),
+                    # the parent (or Epic Link) the mapping sets, by backlog id
+                    "epic": self.names.get(issue.parent_key, issue.parent_key)
+                    if issue.parent_key
+                    else None,
                 }
                 sentence = story_sentence(issue.description)
                 if sentence is not None:  # a description without it says nothing about it
@@ -106,7 +136,12 @@ class JiraDrift:
                 untidy = untidy_title(backlog_id, issue.summary)
                 authors = _authors(issue.changed_by, project)
                 found[backlog_id] = LiveItem(
-                    backlog_id, issue.key, values, authors=authors, untidy=untidy
+                    backlog_id,
+                    issue.key,
+                    values,
+                    authors=authors,
+                    untidy=untidy,
+                    pushed=self.pushed.get(backlog_id, {}),
                 )
         return found
 
@@ -114,6 +149,8 @@ class JiraDrift:
         return story_edit(story, name, value, self._backlog_priority)
 
     def adopt(self, story: Story, name: str, value: Any) -> Story:
+        if name == "dependencies":
+            return adopt_dependencies(story, value, self.linked, epic_stories=False)
         return adopt_value(story, name, value, self._backlog_priority)
 
     def who_changed(self, wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -188,6 +225,13 @@ def _authors(changed_by: Mapping[str, str], project: JiraProjectConfig) -> dict[
         "labels": ("labels",),
         "assignee": ("assignee",),
         "criteria": ("description",),
+        "epic": (
+            "parent",
+            project.epic_link_field,
+            "Epic Link",
+            "Parent",
+            "IssueParentAssociation",
+        ),
     }
     found = {}
     for name, candidates in keys.items():

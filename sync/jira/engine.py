@@ -211,6 +211,10 @@ CONTENT_KEYS: Mapping[str, tuple[str, ...]] = {
     "labels": ("labels",),
     "assignee": ("assignee",),
     "criteria": ("description",),  # the ticks are one part of the description
+    # the description quotes the dependencies as written (held once they were pulled); the
+    # links themselves are read live
+    "dependencies text": ("description",),
+    "epic": ("parent",),
 }
 
 

@@ -162,13 +162,34 @@ def _plan_links(
         changes.append(
             Change("link", TARGET, "link", link.backlog_id, summary, fields=fields, line=link.line)
         )
+    issues = {item.backlog_id for item in desired.issues}
     for (kind, backlog_id), rec in sorted(links.items()):
-        if kind == "link" and backlog_id not in wanted:
-            action: Action = "delete" if prune else "orphan"
-            summary = backlog_id.replace(">", " blocks ") + " (no longer in the backlog)"
-            changes.append(
-                Change(action, TARGET, "link", backlog_id, summary, remote_key=rec.remote_id)
-            )
+        if kind != "link" or backlog_id in wanted:
+            continue
+        blocker_id, _, blocked_id = backlog_id.partition(">")
+        if blocker_id in issues and blocked_id in issues:
+            # both stories are still there: the dependency was taken out of the file (a
+            # change made on Jira reaches the desired state as Jira has it, ``sync.twoway``)
+            blocker, blocked_key = index.get(blocker_id), keys.get(blocked_id)
+            link_id = blocker.blocks.get(blocked_key or "") if blocker is not None else None
+            if link_id is not None:  # else gone from Jira already: nothing to remove
+                changes.append(
+                    Change(
+                        "delete",
+                        TARGET,
+                        "link",
+                        backlog_id,
+                        f"{blocker_id} no longer blocks {blocked_id}",
+                        remote_key=rec.remote_id,
+                        fields={"link_id": link_id},
+                    )
+                )
+            continue
+        action: Action = "delete" if prune else "orphan"
+        summary = backlog_id.replace(">", " blocks ") + " (no longer in the backlog)"
+        changes.append(
+            Change(action, TARGET, "link", backlog_id, summary, remote_key=rec.remote_id)
+        )
     return changes
 
 

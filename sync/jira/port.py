@@ -62,7 +62,8 @@ class JiraProjectConfig:
 
 @dataclass(frozen=True)
 class JiraIssue:
-    """An issue as the batched search returns it (``blocks``: blocked key -> link id)."""
+    """An issue as the batched search returns it (``blocks``: blocked key -> link id;
+    ``blocked_by``: blocker key -> link id)."""
 
     id: str
     key: str
@@ -81,6 +82,7 @@ class JiraIssue:
     # was in (a completed sprint keeps its stories)
     plan_sprint: str | None = None
     blocks: Mapping[str, str] = field(default_factory=dict)
+    blocked_by: Mapping[str, str] = field(default_factory=dict)
     updated: str | None = None
     done_at: str | None = None  # the changelog's last move into the current (done) status
     sprint_since: str | None = None  # the changelog's last change of the Sprint field

@@ -78,11 +78,14 @@ def remote_issue(raw: dict[str, Any], config: JiraProjectConfig) -> JiraIssue:
     sprints = fields.get(config.sprint_field) if config.sprint_field else None
     sprint = next((s for s in sprints or [] if s.get("state") != "closed"), None)
     blocks: dict[str, str] = {}
+    blocked_by: dict[str, str] = {}
     for link in fields.get("issuelinks") or []:
-        if (link.get("type") or {}).get(
-            "name"
-        ) == config.blocks_link_type and "outwardIssue" in link:
+        if (link.get("type") or {}).get("name") != config.blocks_link_type:
+            continue
+        if "outwardIssue" in link:  # this issue blocks the other one
             blocks[link["outwardIssue"]["key"]] = str(link["id"])
+        elif "inwardIssue" in link:  # the other one blocks this issue
+            blocked_by[link["inwardIssue"]["key"]] = str(link["id"])
     points = fields.get(config.points_field) if config.points_field else None
     return JiraIssue(
         id=str(raw["id"]),
@@ -100,6 +103,7 @@ def remote_issue(raw: dict[str, Any], config: JiraProjectConfig) -> JiraIssue:
         sprint_name=sprint.get("name") if sprint else None,
         plan_sprint=(sprint or (sprints or [{}])[-1]).get("name"),
         blocks=blocks,
+        blocked_by=blocked_by,
         updated=fields.get("updated"),
         done_at=_moved_to_status(raw, status.get("name"))
         if (status.get("statusCategory") or {}).get("key") == "done"
