@@ -46,7 +46,9 @@ class Change:
     desired content for creates. ``line`` points at the backlog line the element comes from.
     ``orphan`` reports a remote object whose backlog element is gone (closed only with prune).
     ``note`` says why an update is due when the backlog's own change does not show it (a
-    GitHub issue following a value changed on the board).
+    GitHub issue following a value changed on the board). ``titles`` names what a diff's
+    numbers stand for, field by field (a GitHub milestone's number -> its title): the diff
+    keeps the numbers apply writes, people read the titles.
     """
 
     action: Action
@@ -59,6 +61,7 @@ class Change:
     diff: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     line: int | None = None
     note: str = ""
+    titles: Mapping[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
     @property
     def is_write(self) -> bool:
@@ -74,6 +77,7 @@ class Change:
             "remote_key": self.remote_key,
             "fields": dict(self.fields),
             "diff": {name: list(pair) for name, pair in self.diff.items()},
+            "titles": {name: list(pair) for name, pair in self.titles.items()},
             "line": self.line,
             "note": self.note,
         }

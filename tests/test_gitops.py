@@ -635,6 +635,136 @@ def test_a_board_priority_merged_into_the_file_brings_the_issue_in_line_once(
         assert tracker_writes(team.github.requests()[start:]) == []
 
 
+def jira_writes(jira: JiraSandbox, start: int) -> list[tuple[str, str]]:
+    """What Jira was asked to change since request ``start`` (searches are POSTs too)."""
+    return [
+        (r.method, r.path)
+        for r in jira.requests[start:]
+        if r.method in TRACKER_WRITES and "/search" not in r.path
+    ]
+
+
+def test_a_github_rename_reaches_jira_once_through_the_merged_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both trackers: Dave renames US-001 on GitHub. Merging the proposal writes the new
+    summary to Jira once (one PUT of the issue) and nothing to GitHub, which holds it; Jira's
+    webhook for that write proposes nothing, and an apply after it writes nothing anywhere."""
+    with open_team(tmp_path, monkeypatch, with_jira=True) as team:
+        jira = team.jira
+        assert jira is not None
+        number = team.number("US-001")
+        [us1] = jira.issues_by_label("backlog-id-US-001")
+        dave = Github(base_url=team.github.url, auth=Auth.Token(team.github.user_token("dave")))
+        dave.get_repo("acme/bss").get_issue(number).edit(title="US-001 · Invoice list with filters")
+        dave.close()
+        team.settle()
+        [pull] = team.open_pulls()
+        assert team.file_on(BRANCH) == team.text.replace(
+            "### Story 1.1: Invoice list\n", "### Story 1.1: Invoice list with filters\n"
+        )
+        assert (
+            f"- github US-001 #{number}: title 'Invoice list' -> 'Invoice list with filters' "
+            "(tracker, by dave)" in pull.body
+        )
+        github_start, jira_start = len(team.github.requests()), len(jira.requests)
+        deliveries = len(jira.webhooks.deliveries)
+        assert pull.merge().merged
+        team.settle()
+        # GitHub, where the change was made, gets nothing back; Jira's summary is written once
+        assert tracker_writes(team.github.requests()[github_start:]) == []
+        assert jira_writes(jira, jira_start) == [("PUT", f"/rest/api/2/issue/{us1}")]
+        client = JIRA(jira.url, basic_auth=(jira.email, jira.token), max_retries=0)
+        try:
+            assert client.issue(us1).fields.summary == "US-001 · Invoice list with filters"
+        finally:
+            client.close()  # type: ignore[no-untyped-call]
+        # Jira told the service about that write; the run it started found the file and both
+        # trackers agreeing: no commit, no pull request
+        updated = jira.webhooks.deliveries[deliveries:]
+        assert [(d.event, d.status) for d in updated] == [("jira:issue_updated", 202)]
+        assert [
+            (r["method"], r["path"])
+            for r in team.github.requests()[github_start:]
+            if r["method"] in TRACKER_WRITES
+            and ("/git/" in r["path"] or r["path"].endswith("/pulls"))
+        ] == []
+        assert team.open_pulls() == []
+        assert team.file_on("main") == team.text.replace(
+            "### Story 1.1: Invoice list\n", "### Story 1.1: Invoice list with filters\n"
+        )
+
+        merged = tmp_path / "merged.md"
+        merged.write_text(team.file_on("main"), encoding="utf-8")
+        github_start, jira_start = len(team.github.requests()), len(jira.requests)
+        assert main(["apply", str(merged), "--target", "all"]) == 0
+        assert tracker_writes(team.github.requests()[github_start:]) == []
+        assert jira_writes(jira, jira_start) == []
+
+
+def test_with_a_board_a_github_priority_reaches_jira_and_the_issue_once_and_stops_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both trackers and GitHub's board: Dave sets US-001's Priority on the board. Merging the
+    proposal writes the priority to Jira once and brings the issue in line with the board
+    once (its label and body line), nothing to the board; the webhooks of those writes
+    propose nothing, and the next apply writes nothing anywhere."""
+    from tests.test_twoway_github import _set_board_option
+
+    with open_team(tmp_path, monkeypatch, with_jira=True, board=True) as team:
+        jira = team.jira
+        assert jira is not None
+        number = team.number("US-001")
+        [us1] = jira.issues_by_label("backlog-id-US-001")
+        dave = Github(base_url=team.github.url, auth=Auth.Token(team.github.user_token("dave")))
+        _set_board_option(dave, number, "Priority", "Medium")
+        dave.close()
+        team.settle()
+        [pull] = team.open_pulls()
+        assert team.file_on(BRANCH) == team.text.replace(
+            "**Priority:** High\n", "**Priority:** Medium\n", 1
+        )
+        assert f"- github US-001 #{number}: priority High -> Medium (tracker, by dave)" in (
+            pull.body
+        )
+        github_start, jira_start = len(team.github.requests()), len(jira.requests)
+        github_deliveries = len(team.github.webhooks.deliveries)
+        jira_deliveries = len(jira.webhooks.deliveries)
+        assert pull.merge().merged
+        team.settle()
+        assert tracker_writes(team.github.requests()[github_start:]) == [
+            ("PATCH", f"/repos/acme/bss/issues/{number}"),  # following the board
+        ]
+        assert jira_writes(jira, jira_start) == [("PUT", f"/rest/api/2/issue/{us1}")]
+        client = JIRA(jira.url, basic_auth=(jira.email, jira.token), max_retries=0)
+        try:
+            assert client.issue(us1).fields.priority.name == "Medium"
+        finally:
+            client.close()  # type: ignore[no-untyped-call]
+        issue = team.repo().get_issue(number)
+        assert "priority: medium" in [label.name for label in issue.labels]
+        assert "**Priority:** Medium" in issue.body
+        events = {(d.event, d.action) for d in team.github.webhooks.deliveries[github_deliveries:]}
+        assert ("issues", "edited") in events
+        assert [d.event for d in jira.webhooks.deliveries[jira_deliveries:]] == [
+            "jira:issue_updated"
+        ]
+        assert [
+            r["path"]
+            for r in team.github.requests()[github_start:]
+            if r["method"] in TRACKER_WRITES
+            and ("/git/" in r["path"] or r["path"].endswith("/pulls"))
+        ] == []
+        assert team.open_pulls() == []
+
+        merged = tmp_path / "merged.md"
+        merged.write_text(team.file_on("main"), encoding="utf-8")
+        github_start, jira_start = len(team.github.requests()), len(jira.requests)
+        assert main(["apply", str(merged), "--target", "all"]) == 0
+        assert tracker_writes(team.github.requests()[github_start:]) == []
+        assert jira_writes(jira, jira_start) == []
+
+
 def test_a_tracker_that_cannot_be_read_leaves_the_pull_request_as_it_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -74,6 +74,10 @@ class Tracker(Protocol):
         """Tick (or untick) one acceptance criterion in the description or body."""
         ...
 
+    def text(self, story: str) -> str:
+        """The issue's description or body."""
+        ...
+
     def assign(self, story: str, person: str) -> None:
         """Assign the issue to ``person`` (``alice`` or ``bob``), as the teammate."""
         ...
@@ -111,6 +115,9 @@ class JiraTracker:
     def assign(self, story: str, person: str) -> None:
         account = {"alice": "712020:alice", "bob": "712020:bob"}[person]
         self.client.issue(self.key(story)).update(fields={"assignee": {"accountId": account}})
+
+    def text(self, story: str) -> str:
+        return str(self.client.issue(self.key(story)).fields.description)
 
     def ticked(self, story: str) -> list[str]:
         text = self.client.issue(self.key(story)).fields.description
@@ -159,6 +166,9 @@ class GitHubTracker:
 
     def assign(self, story: str, person: str) -> None:
         self._issue(story).edit(assignees=[person])
+
+    def text(self, story: str) -> str:
+        return str(self._issue(story).body)
 
     def ticked(self, story: str) -> list[str]:
         body = self._issue(story).body
@@ -564,3 +574,41 @@ def test_gitops_proposes_labels_assignee_and_ticks_and_merging_writes_nothing(
         assert tracker_writes(team.github.requests()[start:]) == []
         assert team.open_pulls() == []
         carol.close()
+
+
+def test_a_tick_left_alone_does_not_hold_back_the_files_sentence_in_the_same_text(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The teammate ticks a criterion of US-002 while the file rewrites US-002's sentence:
+    both live in the one description or body. Apply pushes the sentence and keeps the
+    tick; after a pull nothing is left to do."""
+    tracker = team.tracker
+    tracker.tick("US-002", OPENS, True)
+    old = "As a customer, I want to download an invoice as PDF."
+    new = "As a customer, I want to download any invoice as PDF."
+    team.edit_file(f"> {old}\n", f"> {new}\n")
+    assert main(["apply", str(team.file), "--target", team.target]) == 0
+    assert tracker.ticked("US-002") == [OPENS, NUMBER]
+    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
+    assert code == 0
+    assert not [line for line in out if " story " in line], out  # the sentence was pushed
+    assert main(["pull", str(team.file), "--target", team.target, "--write"]) == 0
+    assert f"> {new}\n" in team.text() and f"- [x] {OPENS}\n" in team.text()
+    capsys.readouterr()
+    _nothing_left(team, capsys)
+
+
+def test_a_tick_left_alone_does_not_hold_back_a_task_renamed_in_the_file(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The tasks are one more part of the same description or body, never two-way: a
+    teammate's tick is kept and the file's renamed task is written."""
+    tracker = team.tracker
+    tracker.tick("US-002", OPENS, True)
+    team.edit_file("1. **Render PDF** (10 hrs)", "1. **Render the PDF** (10 hrs)")
+    assert main(["apply", str(team.file), "--target", team.target]) == 0
+    assert tracker.ticked("US-002") == [OPENS, NUMBER]
+    assert "Render the PDF" in tracker.text("US-002")
+    assert main(["pull", str(team.file), "--target", team.target, "--write"]) == 0
+    capsys.readouterr()
+    _nothing_left(team, capsys)

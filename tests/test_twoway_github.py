@@ -5,6 +5,7 @@ file byte for byte as it was."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -392,7 +393,8 @@ def test_board_values_pulled_into_the_file_are_followed_by_the_issue_once_as_pla
             "body changed; following the board: Story Points 21 -> 3, Priority High -> Medium "
             "(line 40)",
             f"  ~ update story   US-002 #{us2}: Performance Testing Infrastructure — milestone "
-            "1 -> 2; following the board: Sprint 'Sprint 1' -> 'Sprint 2' (line 88)",
+            "'Sprint 1: Foundation Setup' -> 'Sprint 2: Foundation Completion'; following the "
+            "board: Sprint 'Sprint 1' -> 'Sprint 2' (line 88)",
             "summary: 2 update, 49 unchanged",
         ]
 
@@ -418,3 +420,36 @@ def test_board_values_pulled_into_the_file_are_followed_by_the_issue_once_as_pla
         assert "no changes: the target is in step with the backlog" in out
         assert "changed since the last apply or pull" not in out
         dave.close()
+
+
+def test_without_a_board_a_story_moved_to_another_sprint_in_the_file_plans_its_milestone_by_title(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The file moves US-002 from Sprint 1 to Sprint 2: plan names the milestones the issue
+    leaves and joins by title; ``--format json`` keeps the numbers apply writes in ``diff``
+    and gives the titles beside them in ``titles``."""
+    from tests.test_twoway_jira import _moved_us002
+
+    monkeypatch.delenv("GITHUB_PROJECT", raising=False)
+    file = tmp_path / "backlog.md"
+    with applied(file, REFERENCE, monkeypatch, board=False) as sandbox:
+        number = sandbox.issues_by_marker()["US-002"][0]
+        client = Github(base_url=sandbox.url, auth=Auth.Token(sandbox.token))
+        sprint1 = _milestone(client, "Sprint 1: Foundation Setup").number
+        sprint2 = _milestone(client, "Sprint 2: Foundation Completion").number
+        client.close()
+        file.write_text(_moved_us002(REFERENCE.read_text(encoding="utf-8")), encoding="utf-8")
+        capsys.readouterr()
+
+        assert main(["plan", str(file), "--target", "github"]) == 0
+        assert (
+            f"  ~ update story   US-002 #{number}: Performance Testing Infrastructure — "
+            "milestone 'Sprint 1: Foundation Setup' -> 'Sprint 2: Foundation Completion' "
+            "(line 88)"
+        ) in capsys.readouterr().out.splitlines()
+        assert main(["plan", str(file), "--target", "github", "--format", "json"]) == 0
+        [change] = json.loads(capsys.readouterr().out)["changes"]
+        assert change["diff"] == {"milestone": [sprint1, sprint2]}
+        assert change["titles"] == {
+            "milestone": ["Sprint 1: Foundation Setup", "Sprint 2: Foundation Completion"]
+        }

@@ -66,7 +66,7 @@ def plan(
     def run(_name: str, runner: SyncTarget) -> tuple[SyncReport, Drift]:
         drift = measure(runner, backlog, text, conflicts)
         guarded = guard(runner, backlog, drift)
-        hold_left_alone(runner, guarded, drift)
+        hold_left_alone(runner, guarded, drift, backlog)
         return runner.plan(guarded, str(file), prune=prune), drift
 
     results = _each(target, "planned", run)
@@ -121,7 +121,7 @@ def apply(
     def run(name: str, runner: SyncTarget) -> tuple[SyncReport, Drift]:
         drift = measure(runner, backlog, text, conflicts)
         guarded = guard(runner, backlog, drift)
-        hold_left_alone(runner, guarded, drift)
+        hold_left_alone(runner, guarded, drift, backlog)
         with TargetProgress(name, mode) as progress:
             progress.phase("planning")
             report = runner.apply(guarded, str(file), prune=prune, progress=progress)
@@ -296,7 +296,8 @@ def render_plan(plan: Plan, source: str) -> str:
         detail = change.summary.removeprefix(f"{change.backlog_id} · ")
         if change.action == "update" and change.diff:
             detail += " — " + ", ".join(
-                _diff_text(name, pair) for name, pair in change.diff.items()
+                _diff_text(name, pair, change.titles.get(name))
+                for name, pair in change.diff.items()
             )
         if change.note:
             detail += f"; {change.note}"
@@ -347,11 +348,19 @@ def _merge_dict(merge: FieldMerge, policy: str) -> dict[str, Any]:
     }
 
 
-def _diff_text(name: str, pair: Any) -> str:
+def _diff_text(name: str, pair: Any, titles: tuple[str | None, str | None] | None) -> str:
+    if titles is not None:  # numbers (a GitHub milestone's) read by their titles, however long
+        return f"{name} {_title(titles[0])} -> {_title(titles[1])}"
     old, new = pair
     if name == "description" or len(str(old)) + len(str(new)) > 60:
         return f"{name} changed"
     return f"{name} {old} -> {new}"
+
+
+def _title(title: str | None) -> str:
+    if title is None:
+        return "(none)"
+    return repr(title) if " " in title else title
 
 
 def _calls(calls: dict[str, int]) -> str:

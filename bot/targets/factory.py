@@ -56,6 +56,10 @@ class SyncTarget(Protocol):
         """After a pull into the file: record as pushed the content the tracker holds."""
         ...
 
+    def pushed_as_is(self, backlog: Backlog) -> set[str]:
+        """The backlog ids whose content ``backlog`` wants is what was last pushed."""
+        ...
+
     def plan(self, backlog: Backlog, source: str, *, prune: bool) -> SyncReport: ...
 
     def apply(

@@ -194,6 +194,13 @@ class GitHubTarget:
         db.upgrade(self.settings.database_url)
         return self.build_engine().record_held(backlog, held)
 
+    def pushed_as_is(self, backlog: Backlog) -> set[str]:
+        """The issues whose wanted content is what was last pushed (no request)."""
+        from sync.state import db
+
+        db.upgrade(self.settings.database_url)
+        return self.build_engine().pushed_as_is(backlog)
+
     def close(self) -> None:
         """Close the HTTP connections."""
         self.rest.close()

@@ -85,6 +85,10 @@ class JiraTarget:
         """After a pull into the file: what Jira holds is recorded as pushed."""
         return self.engine.record_held(backlog, held)
 
+    def pushed_as_is(self, backlog: Backlog) -> set[str]:
+        """The issues whose wanted content is what was last pushed (no request)."""
+        return self.engine.pushed_as_is(backlog)
+
     def close(self) -> None:
         """Close the HTTP session (``pull FILE`` reads through the adapter directly)."""
         close = getattr(self.engine.port, "close", None)

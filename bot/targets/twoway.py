@@ -41,6 +41,8 @@ class TwoWayRunner(Protocol):
 
     def record_held(self, backlog: Backlog, held: Mapping[str, Set[str]]) -> int: ...
 
+    def pushed_as_is(self, backlog: Backlog) -> set[str]: ...
+
 
 def policy() -> str:
     from bot.settings import load_config_table
@@ -64,14 +66,26 @@ def guard(runner: TwoWayRunner, backlog: Backlog, drift: Drift) -> Backlog:
     return adopt_tracker_values(runner.drift_source(), backlog, drift.left_alone())
 
 
-def hold_left_alone(runner: TwoWayRunner, guarded: Backlog, drift: Drift) -> int:
+def hold_left_alone(
+    runner: TwoWayRunner, guarded: Backlog, drift: Drift, backlog: Backlog | None = None
+) -> int:
     """Before apply (and plan): ``guarded`` (``guard``'s backlog) carries the tracker's value
     of each field left alone; what the tracker holds of them is recorded as pushed (in the
     state database only), so that apply sends no write repeating the tracker's own value (a
     milestone moved on GitHub, a renamed issue). Content the field does not decide alone (a
-    priority label following a board change) is still written by apply."""
+    priority label following a board change) is still written by apply. ``backlog`` (the
+    file as read): a part of a description or body (the story sentence, the criteria ticks)
+    is held only for issues whose content the file itself has not changed since the last
+    push, so that the file's own edits of that text (a task renamed) are still written."""
     held: dict[str, set[str]] = {}
-    for merge in drift.left_alone():
+    left = drift.left_alone()
+    differ = _parts_differ(drift, left)  # a part of the same text apply is to push
+    if backlog is not None and any(m.field in PART_FIELDS for m in left):
+        as_is = runner.pushed_as_is(backlog)
+        differ |= {m.item for m in left if m.field in PART_FIELDS and m.item not in as_is}
+    for merge in left:
+        if merge.field in PART_FIELDS and merge.item in differ:
+            continue  # the text holds the file's change too: apply writes it
         if (merge.item, merge.field) not in drift.untidy:
             held.setdefault(merge.item, set()).add(merge.field)
     return runner.record_held(guarded, held) if held else 0

@@ -129,7 +129,7 @@ class BacklogCheck:
                 drift = measure(runner, backlog, text, conflicts)
                 record_agreed(runner, backlog, drift)  # a merged GitOps proposal: now agreed
                 guarded = guard(runner, backlog, drift)
-                hold_left_alone(runner, guarded, drift)
+                hold_left_alone(runner, guarded, drift, backlog)
                 if apply:
                     done = runner.apply(guarded, self.path, prune=False, progress=None)
                     if not done.failures:

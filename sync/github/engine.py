@@ -242,6 +242,15 @@ class GitHubSync:
         self.store.record(updates)
         return len({(link.kind, link.backlog_id) for link in updates})
 
+    def pushed_as_is(self, backlog: Backlog) -> set[str]:
+        """The issues whose content ``backlog`` wants is what was last pushed (no request)."""
+        plan = self._plan(desired_state(backlog, self.mapping), prune=False)
+        return {
+            change.backlog_id
+            for change in plan.changes
+            if change.kind in ISSUE_KINDS and change.action == "unchanged"
+        }
+
     # --- pull ----------------------------------------------------------------------------
 
     def pull(self) -> SyncReport:

@@ -114,6 +114,17 @@ def milestone_number(links: Links, sprint_id: str | None) -> int | None:
     return link.number if link else None
 
 
+def milestone_title(links: Links, number: int | None) -> str | None:
+    """The title milestone ``number`` was last pushed with (None for no milestone)."""
+    if number is None:
+        return None
+    for (kind, _sprint), link in links.items():
+        if kind == "milestone" and link.number == number:
+            title = (link.extra.get("content") or {}).get("title")
+            return str(title) if title is not None else None
+    return None
+
+
 def project_enabled(desired: GitHubDesired, project_title: str | None) -> bool:
     return bool(project_title) and bool(desired.fields)
 
@@ -233,6 +244,14 @@ def _issue_change(
     diff = {name: (old.get(name), value) for name, value in new.items() if old.get(name) != value}
     if old.get("assignees") and "assignees" not in new:  # the file took them away
         diff["assignees"] = (old["assignees"], [])
+    # the milestone's number is what apply writes; its title (the one the issue left, the one
+    # the backlog wants, created by this plan if need be) is what people recognise
+    titles: dict[str, tuple[str | None, str | None]] = {}
+    if "milestone" in diff:
+        titles["milestone"] = (
+            milestone_title(links, diff["milestone"][0]),
+            next((ms.title for ms in desired.milestones if ms.backlog_id == spec.milestone), None),
+        )
     followed = board_followed(spec, link)
     note = "following the board: " + ", ".join(
         f"{name} {_shown(was)} -> {_shown(now)}" for name, (was, now) in followed.items()
@@ -248,6 +267,7 @@ def _issue_change(
         diff,
         spec.line,
         note if followed else "",
+        titles,
     )
 
 

@@ -160,6 +160,17 @@ class JiraSync:
         self.store.record(updates)
         return len(updates)
 
+    def pushed_as_is(self, backlog: Backlog) -> set[str]:
+        """The issues whose content ``backlog`` wants is what was last pushed (no request)."""
+        desired = desired_state(backlog, _source(backlog, None), self.mapping)
+        links = self.store.load()
+        return {
+            item.backlog_id
+            for item in desired.issues
+            if (rec := links.get((item.kind, item.backlog_id))) is not None
+            and rec.content_hash == item.hash
+        }
+
     def _own_labels(self, labels: Any) -> set[str]:
         """The labels the bot sets itself (the two-way ``labels`` field holds the rest)."""
         labels = list(labels or ())
