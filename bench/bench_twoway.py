@@ -6,8 +6,8 @@ Run: ``.venv/bin/python bench/bench_twoway.py``
 1. Reads: the reference backlog is applied to the Jira and GitHub sandboxes (Projects v2 board
    on), then ``plan --target jira`` and ``plan --target github`` run through the CLI; the
    drift reads are counted by the sandboxes (Jira: ``/search/jql`` requests; GitHub: board
-   ``projectItems`` pages and issue listings). Target: at most 1 read per 50 linked stories
-   (rounded up) plus the board pages.
+   ``projectItems`` pages, issue listings and the per-issue dependency reads). Target: at most
+   1 read per 50 linked stories (rounded up) plus the board pages.
 2. Pull: a synthetic backlog of 600 stories (``bench/synthetic.py``); the tracker holds new
    points, priority and status for 500 of them. ``compare`` + ``pull_into`` (the per-field
    merge and the byte-exact rewrite, no network) are timed, best of 3. Target: under 2 s.
@@ -130,14 +130,22 @@ def bench_reads() -> dict[str, tuple[int, int]]:
             1 for r in gh.requests() if r["path"] == "/graphql" and "projectItems" in str(r["body"])
         )
         listings = sum(1 for r in gh.requests() if r["path"].endswith("/issues"))
-        found["github"] = (board_pages + listings, len(gh.issues_by_marker()))
+        # one GET per issue that has blockers (its listing's dependency summary says which):
+        # GitHub's published GraphQL schema has no field for an issue's dependencies
+        per_issue = sum(
+            1
+            for r in gh.requests()
+            if r["method"] == "GET"
+            and ("/dependencies/" in r["path"] or "/sub_issues" in r["path"])
+        )
+        found["github"] = (board_pages + listings + per_issue, len(gh.issues_by_marker()))
         print(
             f"plan reads: jira {searches} search page(s) (the plan's and the drift's) for "
             f"{linked} linked issues ({stories} stories), plus {metadata} project metadata GETs"
         )
         print(
             f"plan reads: github {board_pages} board page(s) + {listings} issue listing(s) "
-            f"for {stories} linked stories"
+            f"+ {per_issue} per-issue dependency read(s) for {stories} linked stories"
         )
     return found
 
