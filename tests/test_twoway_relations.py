@@ -619,3 +619,55 @@ def _writes(sandbox: GitHubSandbox) -> list[dict[str, object]]:
         if r["method"] != "GET"
         and not (r["path"] == "/graphql" and "mutation" not in str(r["body"]))
     ]
+
+
+def test_github_dependencies_are_read_again_only_where_they_may_have_changed(
+    backlog: Backlog, github: GitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GitHub's published GraphQL schema has no field for an issue's dependencies: each issue
+    with blockers costs a REST read. The blockers read are kept with the link, so a plan reads
+    again only the issues whose blocked-by count or updated_at moved, or one of whose blockers
+    now blocks a different number of issues: nothing when nothing changed, the story Dave
+    blocked, and a blocker Dave swapped for another (the count stays) is still seen."""
+
+    def dependency_reads() -> list[str]:
+        return [
+            r["path"]
+            for r in github.sandbox.requests()
+            if r["method"] == "GET" and "/dependencies/" in r["path"]
+        ]
+
+    def path(item: str) -> str:
+        return f"/repos/acme/bss/issues/{github.number(item)}/dependencies/blocked_by"
+
+    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    assert code == 0
+    github.sandbox.clear_requests()
+    code, quiet = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    assert code == 0 and [line for line in quiet if not line.startswith("http calls")] == [
+        line for line in out if not line.startswith("http calls")
+    ]
+    assert dependency_reads() == []
+
+    github.block("US-004", "US-005")
+    github.sandbox.clear_requests()
+    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    assert code == 0
+    assert dependency_reads() == [path("US-005")]
+    n5 = github.number("US-005")
+    assert f"  < pull     US-005 #{n5}: dependencies (none) -> US-004 (tracker)" in out
+
+    # US-004 was blocked by US-001 and US-002: Dave swaps US-001 for US-003. US-001 now blocks
+    # one issue fewer, so the issues last seen blocked by it (US-002, US-004) are read again.
+    github.unblock("US-001", "US-004")
+    github.block("US-003", "US-004")
+    github.sandbox.clear_requests()
+    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    assert code == 0
+    assert sorted(dependency_reads()) == sorted([path("US-002"), path("US-004")])
+    n4 = github.number("US-004")
+    assert any(
+        line.startswith(f"  < pull     US-004 #{n4}: dependencies 'US-001, US-002' -> ")
+        and "US-002, US-003" in line
+        for line in out
+    ), out

@@ -141,6 +141,13 @@ class GitHubTarget:
             numbers=numbers,
             pushed=pushed,
             dependencies=self.mapping.dependencies_as == "api",
+            # the dependencies last read, so the next read asks only for what may have moved
+            seen={
+                backlog_id: rec.extra["dependencies_seen"]
+                for (kind, backlog_id), rec in records.items()
+                if kind in ("epic", "story") and rec.extra.get("dependencies_seen")
+            },
+            remember=lambda seen: self.store.keep_extra("dependencies_seen", seen),
         )
 
     def plan(self, backlog: Backlog, source: str, *, prune: bool) -> SyncReport:

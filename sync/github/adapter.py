@@ -643,6 +643,8 @@ def _remote(data: dict[str, Any], etag: str | None = None) -> GitHubIssue:
         milestone_title=str(milestone["title"]) if milestone else None,
         parent_number=_number_of(data.get("parent_issue_url")),
         blocked_by_count=(data.get("issue_dependencies_summary") or {}).get("total_blocked_by"),
+        blocking_count=(data.get("issue_dependencies_summary") or {}).get("total_blocking"),
+        updated_at=data.get("updated_at"),
     )
 
 

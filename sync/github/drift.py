@@ -14,9 +14,13 @@ title (``Sprint 2``, or ``Sprint 2: <name>`` read as ``Sprint 2``) is the story'
 The dependencies are the issue's "blocked by" issues (issue dependencies), named by backlog
 id through the links table (an issue no linked item has is shown as ``#n``): read from the
 repository's issue list, whose dependency summary says which issues have blockers, and one
-``GET /issues/{n}/dependencies/blocked_by`` for each of those. The epic is the issue's parent
-(sub-issues), read from the same list: back into ``**Epic:**``, or the story moves to that
-epic's section.
+``GET /issues/{n}/dependencies/blocked_by`` for each of those that may have changed since the
+last read (GitHub's published GraphQL schema has no field for an issue's dependencies, so they
+cannot be read in batches): the blockers last read are kept with the issue's link, and are
+read again when the issue's ``updated_at`` or its blocked-by count moved, or when the
+blocking counts of the list disagree with what is known (a blocker swapped for another keeps
+the story's count, but not the two blockers'). The epic is the issue's parent (sub-issues),
+read from the same list: back into ``**Epic:**``, or the story moves to that epic's section.
 Who changed a board value is its creator; who renamed, (de)milestoned, (un)labelled or
 (un)assigned an issue, the repository's issue events.
 """
@@ -24,7 +28,7 @@ Who changed a board value is its creator; who renamed, (de)milestoned, (un)label
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -52,6 +56,7 @@ from sync.twoway import (
     untidy_title,
 )
 
+Blockers = dict[int, list[tuple[int, int]]]  # issue number -> (id, number) of its blockers
 FIELDS = (
     "title", "points", "priority", "status", "sprint", "story", "labels", "assignee", "criteria",
     "dependencies", "epic",
@@ -82,13 +87,17 @@ class GitHubDrift:
         numbers: Mapping[int, str] | None = None,
         pushed: Mapping[str, Mapping[str, Any]] | None = None,
         dependencies: bool = True,
+        seen: Mapping[str, Mapping[str, Any]] | None = None,
+        remember: Callable[[dict[str, dict[str, Any]]], None] | None = None,
     ) -> None:
         """``links``: backlog id -> (issue number, issue node id) of the linked stories;
         ``names``: issue id -> backlog id of every linked issue (epics and stories);
         ``numbers``: the same by issue number (a parent is named by its number);
         ``pushed``: backlog id -> field -> what apply last pushed (``LiveItem.pushed``);
         ``dependencies``: whether they are issue dependencies (``dependencies_as = "api"``;
-        written as a section of the body they are not two-way)."""
+        written as a section of the body they are not two-way);
+        ``seen``: backlog id -> the dependency read last kept for its issue
+        (:meth:`observation`), and ``remember`` keeps this read's."""
         self.rest = rest
         self.links = dict(links)
         self.projects = projects
@@ -97,6 +106,8 @@ class GitHubDrift:
         self.numbers = dict(numbers or {})
         self.pushed = dict(pushed or {})
         self.dependencies = dependencies
+        self.seen = dict(seen or {})
+        self.remember = remember
         self.linked = frozenset(self.names.values()) | frozenset(self.links)
 
     def file_values(self, story: Story, written: Mapping[str, str]) -> dict[str, Any]:
@@ -158,9 +169,19 @@ class GitHubDrift:
         if not self.links:
             return found
         by_number = {n: b for b, (n, _node) in self.links.items()}
-        for issue in self.rest.iter_issues():
+        listed = [
+            issue
+            for issue in self.rest.iter_issues()
+            if issue.number in by_number or issue.number in self.numbers
+        ]
+        blockers_of = self._blockers(listed, by_number) if self.dependencies else {}
+        observed: dict[str, dict[str, Any]] = {}
+        for issue in listed:
             backlog_id = by_number.get(issue.number)
             if backlog_id is None:
+                linked = self.numbers.get(issue.number)  # an epic: its blocking count only
+                if linked is not None and self.dependencies:
+                    observed[linked] = observation(issue, None)
                 continue
             if backlog_id in missing:
                 values = {
@@ -187,21 +208,68 @@ class GitHubDrift:
                 "epic": self.numbers.get(parent, f"#{parent}") if parent else None,
             }
             if self.dependencies:
-                relations["dependencies"] = self._blockers(issue)
+                blockers = blockers_of.get(issue.number, [])
+                observed[backlog_id] = observation(issue, blockers)
+                relations["dependencies"] = tuple(
+                    sorted(self.names.get(ident, f"#{number}") for ident, number in blockers)
+                )
             found[backlog_id] = replace(
                 item,
                 values={**item.values, **relations},
                 pushed=self.pushed.get(backlog_id, {}),
             )
+        if self.remember is not None and observed:
+            self.remember(observed)
         return found
 
-    def _blockers(self, issue: GitHubIssue) -> tuple[str, ...]:
-        """The backlog ids (``#n`` for an issue no link knows) of the issues blocking
-        ``issue``; read only when its dependency summary says it has any."""
-        if issue.blocked_by_count == 0:
-            return ()
-        found = self.rest.blocked_by_list(issue.number)
-        return tuple(sorted(self.names.get(b.id, f"#{b.number}") for b in found))
+    def _blockers(self, listed: list[GitHubIssue], stories: Collection[int]) -> Blockers:
+        """(id, number) of the issues blocking each story issue. A story's blockers last read
+        are kept while its blocked-by count and ``updated_at`` are unchanged; the rest are
+        read. Then every issue must block as many of them as GitHub counts: where one does
+        not, a blocker was swapped for another under an unchanged count, and the stories last
+        seen blocked by it are read too (until the counts agree or all are read)."""
+        kept: Blockers = {}
+        found: Blockers = {}
+        for issue in listed:
+            if issue.number not in stories:
+                continue
+            if issue.blocked_by_count == 0:
+                found[issue.number] = []
+                continue
+            seen = self.seen.get(self.numbers.get(issue.number, "")) or {}
+            last = seen.get("blockers")
+            if (
+                last is not None
+                and seen.get("blocked_by") == issue.blocked_by_count
+                and seen.get("updated_at") == issue.updated_at
+                and issue.updated_at is not None
+                # a blocker no link knows could be swapped unseen: its count is not watched
+                and all(int(number) in self.numbers for _ident, number in last)
+            ):
+                kept[issue.number] = [(int(ident), int(number)) for ident, number in last]
+            else:
+                found[issue.number] = self._read_blockers(issue.number)
+        counts = {issue.number: issue.blocking_count or 0 for issue in listed}
+        while kept:
+            blocking: dict[int, int] = {}
+            for blockers in (*kept.values(), *found.values()):
+                for _ident, number in blockers:
+                    blocking[number] = blocking.get(number, 0) + 1
+            moved = {n for n, count in counts.items() if blocking.get(n, 0) != count}
+            suspects = [
+                story
+                for story, blockers in kept.items()
+                if any(number in moved for _ident, number in blockers)
+            ]
+            if not suspects:
+                break
+            for story in suspects:
+                del kept[story]
+                found[story] = self._read_blockers(story)
+        return {**kept, **found}
+
+    def _read_blockers(self, number: int) -> list[tuple[int, int]]:
+        return [(b.id, b.number) for b in self.rest.blocked_by_list(number)]
 
     def who_changed(self, wanted: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """Who renamed, (de)milestoned, (un)labelled or (un)assigned the issues: one page of the
@@ -259,3 +327,14 @@ def story_sentence(body: str | None) -> str | None:
     if match is None:
         return None
     return " ".join(match["sentence"].split()) or None
+
+
+def observation(issue: GitHubIssue, blockers: list[tuple[int, int]] | None) -> dict[str, Any]:
+    """What a dependency read saw of an issue, kept with its link (JSON): its ``updated_at``,
+    its blocked-by and blocking counts and, for a story, its blockers as (id, number)."""
+    return {
+        "updated_at": issue.updated_at,
+        "blocked_by": issue.blocked_by_count or 0,
+        "blocking": issue.blocking_count or 0,
+        "blockers": None if blockers is None else [list(pair) for pair in blockers],
+    }

@@ -37,6 +37,8 @@ class GitHubIssue:
     milestone_title: str | None = None  # without a board, the story's sprint lives here
     parent_number: int | None = None  # the issue it is a sub-issue of
     blocked_by_count: int | None = None  # how many issues block it (None: not said)
+    blocking_count: int | None = None  # how many issues it blocks (None: not said)
+    updated_at: str | None = None  # ISO 8601, as GitHub says it
 
     @property
     def backlog_id(self) -> str | None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from sync.link_record import LinkRecord
 from sync.state.tables import SyncLink, SyncRun, utcnow
@@ -79,6 +80,25 @@ class LinkStore:
                 row.remote_node_id = str(node) if node else None
                 row.updated_at = utcnow()
                 session.add(row)
+            session.commit()
+
+    def keep_extra(self, key: str, values: Mapping[str, Any]) -> None:
+        """Set ``extra[key]`` of the links of these backlog ids (any kind), in one transaction:
+        what a read saw, kept for the next one (GitHub: the dependencies last read)."""
+        if not values:
+            return
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(SyncLink).where(
+                    SyncLink.target == self.target, col(SyncLink.backlog_id).in_(list(values))
+                )
+            ).all()
+            for row in rows:
+                extra = dict(row.extra or {})
+                if extra.get(key) != values[row.backlog_id]:
+                    extra[key] = values[row.backlog_id]
+                    row.extra = extra  # a new dict: the JSON column sees the change
+                    session.add(row)
             session.commit()
 
     def forget(self, keys: Iterable[tuple[str, str]]) -> None:
