@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -111,6 +112,46 @@ def test_console_entry_point_in_a_process(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert bad.stderr == f"error: {missing}: no such file\n"
     assert bad.stdout == ""
+
+
+def test_one_shot_commands_end_fast_with_their_whole_output_and_exit_code(
+    tmp_path: Path,
+) -> None:
+    """parse, validate and fix end without tearing the interpreter down: what they print
+    (megabytes through a pipe), write and exit with is the same as a normal exit."""
+    from bench.synthetic import make_backlog_markdown
+
+    big = tmp_path / "big.md"
+    big.write_text(make_backlog_markdown(300), encoding="utf-8")
+    # output to a pipe is block-buffered (as for any user) unless PYTHONUNBUFFERED says not
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    parsed = subprocess.run(
+        [str(CONSOLE_SCRIPT), "parse", str(big), "--format", "json"],
+        capture_output=True,
+        cwd=ROOT,
+        env=buffered,
+        check=False,
+    )
+    assert parsed.returncode == 0, parsed.stderr
+    assert len(parsed.stdout) > 1_000_000
+    assert len(json.loads(parsed.stdout)["epics"]) == 43
+    checked = subprocess.run(
+        [str(CONSOLE_SCRIPT), "validate", str(REFERENCE), "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=buffered,
+        check=False,
+    )
+    assert checked.returncode == 1  # findings of severity error
+    assert json.loads(checked.stdout)
+    copy = tmp_path / "reference.md"
+    copy.write_bytes(REFERENCE.read_bytes())
+    fixed = subprocess.run(
+        [str(CONSOLE_SCRIPT), "fix", str(copy)], capture_output=True, cwd=ROOT, check=False
+    )
+    assert fixed.returncode == 0, fixed.stderr
+    assert copy.read_bytes() != REFERENCE.read_bytes()  # the certain fixes were written
 
 
 def test_unknown_format_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

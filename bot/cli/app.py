@@ -120,13 +120,37 @@ def _register(argv: list[str] | None = None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; turns known errors into one-line messages and exit 2."""
-    from backlog.errors import BacklogBotError
-
-    if argv is None and command_name(sys.argv[1:]) in ONE_SHOT_COMMANDS:
+    one_shot = argv is None and command_name(sys.argv[1:]) in ONE_SHOT_COMMANDS
+    if one_shot:
         # A one-shot command allocates many objects (imports, the parse, the report) and
         # ends soon: the cyclic garbage collector would only rescan them, a quarter of the
         # run. Reference counting still frees everything that is not a cycle.
         gc.disable()
+    code = _run(argv)
+    if one_shot:
+        _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> None:
+    """End a one-shot command without tearing the interpreter down (as mypy does): its
+    output is written and nothing is left to close, so freeing every object of the parsed
+    backlog one by one, and the final garbage collection over all of them, is wasted time."""
+    import logging
+    import os
+
+    logging.shutdown()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        return  # e.g. a closed pipe: the interpreter's own exit reports it
+    os._exit(code)
+
+
+def _run(argv: list[str] | None) -> int:
+    from backlog.errors import BacklogBotError
+
     _register(argv)
     try:
         result = app(args=argv, standalone_mode=False)
