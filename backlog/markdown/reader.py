@@ -33,6 +33,7 @@ from backlog.markdown.harvest import (
     unread_columns,
     yaml_story,
 )
+from backlog.markdown.retain import keep
 from backlog.markdown.sprint import is_sprint_heading, read_overview, read_sprint
 from backlog.markdown.state import ReadState
 from backlog.markdown.story import StoryDraft, flatten, is_story_heading, read_story
@@ -342,4 +343,5 @@ def _parse(text: str, source: str | None, lines: list[str] | None) -> Backlog:
     reader.read_document(top)
     backlog = build_backlog(reader)
     check_complete(reader.epics, reader.lines, top, text, source)
+    keep(top, reader)  # a one-shot command drops them with the process (backlog.markdown.retain)
     return backlog

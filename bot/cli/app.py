@@ -124,8 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     if one_shot:
         # A one-shot command allocates many objects (imports, the parse, the report) and
         # ends soon: the cyclic garbage collector would only rescan them, a quarter of the
-        # run. Reference counting still frees everything that is not a cycle.
+        # run. Reference counting still frees everything that is not a cycle, but for the
+        # parser's intermediate objects, which end with the process (``_exit_now``).
+        from backlog.markdown.retain import keep_until_exit
+
         gc.disable()
+        keep_until_exit()
     code = _run(argv)
     if one_shot:
         _exit_now(code)
