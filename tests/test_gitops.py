@@ -105,6 +105,36 @@ def tracker_writes(requests: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return writes
 
 
+def jira_writes(jira: JiraSandbox, start: int) -> list[tuple[str, str]]:
+    """What Jira was asked to change since request ``start`` (searches are POSTs too)."""
+    return [
+        (r.method, r.path)
+        for r in jira.requests[start:]
+        if r.method in TRACKER_WRITES and "/search" not in r.path
+    ]
+
+
+def bot_commits(requests: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The bot's own writes to the repository among ``requests``: commits, refs, pull requests."""
+    return [
+        (r["method"], r["path"])
+        for r in requests
+        if r["method"] in TRACKER_WRITES and ("/git/" in r["path"] or r["path"].endswith("/pulls"))
+    ]
+
+
+def assert_the_merged_file_applies_with_no_writes(
+    team: Team, jira: JiraSandbox, tmp_path: Path
+) -> None:
+    """``apply --target all`` of the default branch's file writes nothing to either tracker."""
+    merged = tmp_path / "merged.md"
+    merged.write_text(team.file_on("main"), encoding="utf-8")
+    github_start, jira_start = len(team.github.requests()), len(jira.requests)
+    assert main(["apply", str(merged), "--target", "all"]) == 0
+    assert tracker_writes(team.github.requests()[github_start:]) == []
+    assert jira_writes(jira, jira_start) == []
+
+
 @contextmanager
 def open_team(
     tmp_path: Path,
@@ -498,11 +528,7 @@ def test_a_jira_priority_reaches_github_once_through_the_merged_file(
             team.settle()
             # Jira, where the change was made, gets nothing back; GitHub's issue (its body and
             # priority label, the label created first) is updated once
-            assert [
-                (r.method, r.path)
-                for r in jira.requests[jira_start:]
-                if r.method in TRACKER_WRITES and "/search" not in r.path
-            ] == []
+            assert jira_writes(jira, jira_start) == []
             number = team.number("US-001")
             writes = tracker_writes(team.github.requests()[github_start:])
             assert writes == [
@@ -516,26 +542,11 @@ def test_a_jira_priority_reaches_github_once_through_the_merged_file(
             # both trackers agreeing: no commit, no pull request
             edited = team.github.webhooks.deliveries[deliveries:]
             assert ("issues", "edited", 202) in [(d.event, d.action, d.status) for d in edited]
-            bot_git = [
-                (r["method"], r["path"])
-                for r in team.github.requests()[github_start:]
-                if r["method"] in TRACKER_WRITES
-                and ("/git/" in r["path"] or r["path"].endswith("/pulls"))
-            ]
-            assert bot_git == []
+            assert bot_commits(team.github.requests()[github_start:]) == []
             assert team.open_pulls() == []
 
             # the next apply of the merged file writes nothing anywhere
-            merged = tmp_path / "merged.md"
-            merged.write_text(team.file_on("main"), encoding="utf-8")
-            github_start, jira_start = len(team.github.requests()), len(jira.requests)
-            assert main(["apply", str(merged), "--target", "all"]) == 0
-            assert tracker_writes(team.github.requests()[github_start:]) == []
-            assert [
-                (r.method, r.path)
-                for r in jira.requests[jira_start:]
-                if r.method in TRACKER_WRITES and "/search" not in r.path
-            ] == []
+            assert_the_merged_file_applies_with_no_writes(team, jira, tmp_path)
         finally:
             client.close()  # type: ignore[no-untyped-call]
 
@@ -567,31 +578,13 @@ def test_with_a_board_a_jira_priority_reaches_the_issue_and_the_board_once_and_s
                 ("PATCH", f"/repos/acme/bss/issues/{number}"),
                 ("POST", "/graphql"),  # the board item's Priority
             ]
-            assert [
-                (r.method, r.path)
-                for r in jira.requests[jira_start:]
-                if r.method in TRACKER_WRITES and "/search" not in r.path
-            ] == []
+            assert jira_writes(jira, jira_start) == []
             events = {(d.event, d.action) for d in team.github.webhooks.deliveries[deliveries:]}
             assert {("issues", "edited"), ("projects_v2_item", "edited")} <= events
-            assert [
-                r["path"]
-                for r in team.github.requests()[github_start:]
-                if r["method"] in TRACKER_WRITES
-                and ("/git/" in r["path"] or r["path"].endswith("/pulls"))
-            ] == []
+            assert bot_commits(team.github.requests()[github_start:]) == []
             assert team.open_pulls() == []
 
-            merged = tmp_path / "merged.md"
-            merged.write_text(team.file_on("main"), encoding="utf-8")
-            github_start, jira_start = len(team.github.requests()), len(jira.requests)
-            assert main(["apply", str(merged), "--target", "all"]) == 0
-            assert tracker_writes(team.github.requests()[github_start:]) == []
-            assert [
-                (r.method, r.path)
-                for r in jira.requests[jira_start:]
-                if r.method in TRACKER_WRITES and "/search" not in r.path
-            ] == []
+            assert_the_merged_file_applies_with_no_writes(team, jira, tmp_path)
         finally:
             client.close()  # type: ignore[no-untyped-call]
 
@@ -633,15 +626,6 @@ def test_a_board_priority_merged_into_the_file_brings_the_issue_in_line_once(
         start = len(team.github.requests())
         assert main(["apply", str(merged), "--target", "github"]) == 0
         assert tracker_writes(team.github.requests()[start:]) == []
-
-
-def jira_writes(jira: JiraSandbox, start: int) -> list[tuple[str, str]]:
-    """What Jira was asked to change since request ``start`` (searches are POSTs too)."""
-    return [
-        (r.method, r.path)
-        for r in jira.requests[start:]
-        if r.method in TRACKER_WRITES and "/search" not in r.path
-    ]
 
 
 def test_a_github_rename_reaches_jira_once_through_the_merged_file(
@@ -694,12 +678,7 @@ def test_a_github_rename_reaches_jira_once_through_the_merged_file(
             "### Story 1.1: Invoice list\n", "### Story 1.1: Invoice list with filters\n"
         )
 
-        merged = tmp_path / "merged.md"
-        merged.write_text(team.file_on("main"), encoding="utf-8")
-        github_start, jira_start = len(team.github.requests()), len(jira.requests)
-        assert main(["apply", str(merged), "--target", "all"]) == 0
-        assert tracker_writes(team.github.requests()[github_start:]) == []
-        assert jira_writes(jira, jira_start) == []
+        assert_the_merged_file_applies_with_no_writes(team, jira, tmp_path)
 
 
 def test_with_a_board_a_github_priority_reaches_jira_and_the_issue_once_and_stops_there(
@@ -749,20 +728,10 @@ def test_with_a_board_a_github_priority_reaches_jira_and_the_issue_once_and_stop
         assert [d.event for d in jira.webhooks.deliveries[jira_deliveries:]] == [
             "jira:issue_updated"
         ]
-        assert [
-            r["path"]
-            for r in team.github.requests()[github_start:]
-            if r["method"] in TRACKER_WRITES
-            and ("/git/" in r["path"] or r["path"].endswith("/pulls"))
-        ] == []
+        assert bot_commits(team.github.requests()[github_start:]) == []
         assert team.open_pulls() == []
 
-        merged = tmp_path / "merged.md"
-        merged.write_text(team.file_on("main"), encoding="utf-8")
-        github_start, jira_start = len(team.github.requests()), len(jira.requests)
-        assert main(["apply", str(merged), "--target", "all"]) == 0
-        assert tracker_writes(team.github.requests()[github_start:]) == []
-        assert jira_writes(jira, jira_start) == []
+        assert_the_merged_file_applies_with_no_writes(team, jira, tmp_path)
 
 
 def test_a_tracker_that_cannot_be_read_leaves_the_pull_request_as_it_is(
