@@ -123,16 +123,7 @@ class IssueService:
         changes = changelog_items(before, self._display(issue))
         if not changes:
             return
-        issue.updated = now_iso()
-        issue.histories.append(
-            {
-                "id": str(len(issue.histories) + 10000 * issue.id),
-                "author": self._user(base),
-                # RFC 3339, as the description's date-time (like serverInfo's serverTime)
-                "created": issue.updated.replace("+0000", "+00:00"),
-                "items": [self._history_item(item) for item in changes],
-            }
-        )
+        self._record_history(issue, base, [self._history_item(item) for item in changes])
         rendered = issue_json(base, self.state, issue, "2")
         self.webhooks.emit("jira:issue_updated", rendered, self._user(base), changes)
 
@@ -142,13 +133,18 @@ class IssueService:
         text = f"This issue {phrase} {other}"
         item = {"field": "Link", "fieldtype": "jira"}
         item |= {"to": other, "toString": text} if added else {"from": other, "fromString": text}
+        self._record_history(issue, base, [item])
+
+    def _record_history(self, issue: Issue, base: str, items: list[dict[str, Any]]) -> None:
+        """Mark ``issue`` updated now, with a changelog entry of ``items`` by the acting user."""
         issue.updated = now_iso()
         issue.histories.append(
             {
                 "id": str(len(issue.histories) + 10000 * issue.id),
                 "author": self._user(base),
+                # RFC 3339, as the description's date-time (like serverInfo's serverTime)
                 "created": issue.updated.replace("+0000", "+00:00"),
-                "items": [item],
+                "items": items,
             }
         )
 

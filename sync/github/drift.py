@@ -138,22 +138,15 @@ class GitHubDrift:
                 backlog_id = by_node.get(node)
                 if backlog_id is None or item.title is None:
                     continue
-                values = {
-                    # compared without the "US-001 · " prefix the mapping puts in front
-                    "title": item.title.removeprefix(backlog_id + SEPARATOR),
+                values = issue_values(
+                    backlog_id, item.title, item.labels, item.assignees, item.body
+                )
+                values |= {
                     "points": item.values.get(FIELD_POINTS),
                     "priority": item.values.get(FIELD_PRIORITY),
                     "status": item.values.get(FIELD_STATUS),
                     "sprint": item.values.get(FIELD_SPRINT),
-                    "labels": team_labels(item.labels),
-                    "assignee": ", ".join(assignee_logins(",".join(item.assignees))) or None,
                 }
-                sentence = story_sentence(item.body)
-                if sentence is not None:  # a body without it says nothing about it
-                    values["story"] = sentence
-                criteria = criteria_checks(item.body)
-                if criteria is not None:
-                    values["criteria"] = criteria
                 untidy = untidy_title(backlog_id, item.title)
                 authors = {
                     name: item.authors[board]
@@ -184,19 +177,11 @@ class GitHubDrift:
                     observed[linked] = observation(issue, None)
                 continue
             if backlog_id in missing:
-                values = {
-                    "title": issue.title.removeprefix(backlog_id + SEPARATOR),
-                    "labels": team_labels(issue.labels),
-                    "assignee": ", ".join(assignee_logins(",".join(issue.assignees))) or None,
-                }
+                values = issue_values(
+                    backlog_id, issue.title, issue.labels, issue.assignees, issue.body
+                )
                 if not self.project_id:  # no board: the milestone is the sprint
                     values["sprint"] = milestone_sprint(issue.milestone_title)
-                sentence = story_sentence(issue.body)
-                if sentence is not None:
-                    values["story"] = sentence
-                criteria = criteria_checks(issue.body)
-                if criteria is not None:
-                    values["criteria"] = criteria
                 untidy = untidy_title(backlog_id, issue.title)
                 found[backlog_id] = LiveItem(backlog_id, f"#{issue.number}", values, untidy=untidy)
             item = found.get(backlog_id)
@@ -327,6 +312,26 @@ def story_sentence(body: str | None) -> str | None:
     if match is None:
         return None
     return " ".join(match["sentence"].split()) or None
+
+
+def issue_values(
+    backlog_id: str, title: str, labels: Collection[str], assignees: Collection[str], body: str
+) -> dict[str, Any]:
+    """The two-way values an issue holds itself, read alike from a board item and from the
+    issue list: title (without the ``US-001 · `` prefix the mapping puts in front), the team's
+    labels, assignees and, when the body has them, the story sentence and criteria ticks."""
+    values: dict[str, Any] = {
+        "title": title.removeprefix(backlog_id + SEPARATOR),
+        "labels": team_labels(labels),
+        "assignee": ", ".join(assignee_logins(",".join(assignees))) or None,
+    }
+    sentence = story_sentence(body)
+    if sentence is not None:  # a body without it says nothing about it
+        values["story"] = sentence
+    criteria = criteria_checks(body)
+    if criteria is not None:
+        values["criteria"] = criteria
+    return values
 
 
 def observation(issue: GitHubIssue, blockers: list[tuple[int, int]] | None) -> dict[str, Any]:
