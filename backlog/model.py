@@ -10,30 +10,43 @@ Conventions:
   (``points_raw`` beside ``points``), so rules can report what was written.
 - Collections are tuples so that models are hashable and cannot be mutated by accident.
 
-The canonical JSON form is ``Backlog.model_dump(mode="json")``; its JSON Schema is generated
-from these classes (see ``docs/backlog.schema.json``).
+The classes are msgspec Structs: declaring them costs next to nothing at import and
+building one is a plain allocation, which matters to a one-shot command that reads a large
+backlog (the parser builds about twenty of them per story). Constructors do not convert or
+check values (type checking does that for our code); data from outside goes through
+``backlog.serialize.from_data``, which validates. The canonical JSON form is
+``backlog.serialize.to_data``; its JSON Schema is generated from these classes (see
+``docs/backlog.schema.json``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
+from msgspec import Meta
 
 SCHEMA_VERSION = 1
 
 
-class Node(BaseModel):
-    """Base of every model element: frozen, strict about unknown keys."""
+class Node(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Base of every model element: frozen, strict about unknown keys.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Subclasses repeat ``frozen=True`` (type checkers want it said) and say ``kw_only=True``
+    (msgspec does not inherit it): fields are given by name, so a required field may follow
+    optional ones.
+    """
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with the given fields changed (the model is immutable)."""
+        return msgspec.structs.replace(self, **changes)
 
 
 # --- building blocks ------------------------------------------------------------------------
 
 
-class ChecklistItem(Node):
+class ChecklistItem(Node, frozen=True, kw_only=True):
     """One ``- [ ] text`` (or plain bullet) item of a checklist."""
 
     text: str
@@ -41,7 +54,7 @@ class ChecklistItem(Node):
     line: int = 0
 
 
-class Definition(Node):
+class Definition(Node, frozen=True, kw_only=True):
     """A Definition of Ready or Definition of Done checklist, as the document states it."""
 
     title: str = ""
@@ -53,7 +66,7 @@ class Definition(Node):
 DependencyKind = Literal["story", "epic", "phrase", "none"]
 
 
-class Dependency(Node):
+class Dependency(Node, frozen=True, kw_only=True):
     """One dependency of a story, resolved where possible, with the raw text kept.
 
     ``kind``: ``story`` (``target`` is a story id such as ``US-001``), ``epic`` (``target`` is an
@@ -69,7 +82,7 @@ class Dependency(Node):
     resolved: tuple[str, ...] = ()
 
 
-class UserStory(Node):
+class UserStory(Node, frozen=True, kw_only=True):
     """The "As a <role>, I want <want> so that <benefit>" sentence, split into its parts."""
 
     text: str
@@ -82,7 +95,7 @@ class UserStory(Node):
 GherkinKeyword = Literal["Feature", "Scenario", "Background", "Given", "When", "Then", "And", "But"]
 
 
-class GherkinStep(Node):
+class GherkinStep(Node, frozen=True, kw_only=True):
     """A Given/When/Then step and the bullet items listed under it."""
 
     keyword: GherkinKeyword
@@ -91,7 +104,7 @@ class GherkinStep(Node):
     line: int = 0
 
 
-class AcceptanceCriteria(Node):
+class AcceptanceCriteria(Node, frozen=True, kw_only=True):
     """A story's acceptance criteria: Gherkin steps when written that way, checklist otherwise."""
 
     steps: tuple[GherkinStep, ...] = ()
@@ -119,7 +132,7 @@ class AcceptanceCriteria(Node):
         return {"Given", "When", "Then"} <= keywords
 
 
-class Task(Node):
+class Task(Node, frozen=True, kw_only=True):
     """A story task: ``1. **Title** (8 hrs) - DevOps`` with detail bullets."""
 
     number: int | None = None
@@ -131,7 +144,7 @@ class Task(Node):
     line: int = 0
 
 
-class Subtask(Node):
+class Subtask(Node, frozen=True, kw_only=True):
     """A story subtask: ``Subtask 1.1.1: Title (2 hrs)``."""
 
     number: str | None = None
@@ -141,7 +154,7 @@ class Subtask(Node):
     line: int = 0
 
 
-class Story(Node):
+class Story(Node, frozen=True, kw_only=True):
     """A user story with its estimate, dependencies, criteria, tasks and subtasks."""
 
     id: str
@@ -151,28 +164,27 @@ class Story(Node):
     epic_id: str | None = None
     points: int | None = None
     points_raw: str | None = None
-    points_line: int = Field(default=0, description="Line of the estimate, when written.")
+    points_line: Annotated[int, Meta(description="Line of the estimate, when written.")] = 0
     priority: str | None = None
-    # written only when the story has them, so a backlog without them reads out as before
-    labels: tuple[str, ...] = Field(
-        default=(),
-        exclude_if=lambda value: not value,
-        description="Team labels from a ``**Labels:**`` field, as written (comma-separated).",
-    )
-    assignee: str | None = Field(
-        default=None,
-        exclude_if=lambda value: value is None,
-        description="Who the story is assigned to (``**Assignee:**``), as written.",
-    )
+    # Written out only when the story has them (backlog.serialize.OMITTED_WHEN_EMPTY), so
+    # a backlog without them reads out as before.
+    labels: Annotated[
+        tuple[str, ...],
+        Meta(description="Team labels from a ``**Labels:**`` field, as written (comma-separated)."),
+    ] = ()
+    assignee: Annotated[
+        str | None,
+        Meta(description="Who the story is assigned to (``**Assignee:**``), as written."),
+    ] = None
     dependencies_raw: str | None = None
     dependencies: tuple[Dependency, ...] = ()
     user_story: UserStory | None = None
     acceptance_criteria: AcceptanceCriteria | None = None
     tasks: tuple[Task, ...] = ()
     subtasks: tuple[Subtask, ...] = ()
-    suppressions: tuple[str, ...] = Field(
-        default=(), description="Rule ids or id prefixes silenced by an inline comment."
-    )
+    suppressions: Annotated[
+        tuple[str, ...], Meta(description="Rule ids or id prefixes silenced by an inline comment.")
+    ] = ()
     line: int = 0
     end_line: int = 0
 
@@ -195,7 +207,7 @@ class Story(Node):
         return tuple(dict.fromkeys(ids))
 
 
-class Epic(Node):
+class Epic(Node, frozen=True, kw_only=True):
     """An epic and its stories."""
 
     id: str
@@ -219,7 +231,7 @@ class Epic(Node):
 # --- team and planning ----------------------------------------------------------------------
 
 
-class TeamRole(Node):
+class TeamRole(Node, frozen=True, kw_only=True):
     """One row of the team capacity table."""
 
     name: str
@@ -234,7 +246,7 @@ class TeamRole(Node):
         return role_key(self.name)
 
 
-class Team(Node):
+class Team(Node, frozen=True, kw_only=True):
     roles: tuple[TeamRole, ...] = ()
     stated_weekly_hours: float | None = None
     stated_sprint_hours: float | None = None
@@ -250,7 +262,7 @@ class Team(Node):
         return None
 
 
-class SprintTaskLine(Node):
+class SprintTaskLine(Node, frozen=True, kw_only=True):
     """A task line listed under a committed story in the sprint plan."""
 
     title: str
@@ -259,7 +271,7 @@ class SprintTaskLine(Node):
     line: int = 0
 
 
-class SprintCommitment(Node):
+class SprintCommitment(Node, frozen=True, kw_only=True):
     """A committed story in a sprint, as the sprint plan lists it."""
 
     story_id: str
@@ -272,7 +284,7 @@ class SprintCommitment(Node):
     line: int = 0
 
 
-class BufferItem(Node):
+class BufferItem(Node, frozen=True, kw_only=True):
     """A non-story item in a sprint that takes points ("Buffer for Story Spillover (70 pts)")."""
 
     title: str
@@ -280,7 +292,7 @@ class BufferItem(Node):
     line: int = 0
 
 
-class CapacityCheckLine(Node):
+class CapacityCheckLine(Node, frozen=True, kw_only=True):
     """One line of a sprint's "Sprint Capacity Check": ``DevOps: 30 + 4 = **34 hrs**``."""
 
     role: str
@@ -290,19 +302,19 @@ class CapacityCheckLine(Node):
     line: int = 0
 
 
-class Sprint(Node):
+class Sprint(Node, frozen=True, kw_only=True):
     number: int
     name: str = ""
     weeks: str | None = None
     goal: str | None = None
     capacity_points: int | None = None
     velocity_actual: int | None = None
-    overview_points: int | None = Field(
-        default=None, description="Story points given for the sprint in the overview table."
-    )
-    overview_line: int = Field(
-        default=0, description="Line of the sprint's row in the overview table (0: no row)."
-    )
+    overview_points: Annotated[
+        int | None, Meta(description="Story points given for the sprint in the overview table.")
+    ] = None
+    overview_line: Annotated[
+        int, Meta(description="Line of the sprint's row in the overview table (0: no row).")
+    ] = 0
     committed: tuple[SprintCommitment, ...] = ()
     buffer_items: tuple[BufferItem, ...] = ()
     capacity_check: tuple[CapacityCheckLine, ...] = ()
@@ -319,11 +331,11 @@ class Sprint(Node):
         return tuple(dict.fromkeys(item.story_id for item in self.committed))
 
 
-class EstimationBand(Node):
+class EstimationBand(Node, frozen=True, kw_only=True):
     """A row of the estimation poker guide: points -> hour range and complexity."""
 
     points: int
-    size: str | None = Field(default=None, description="T-shirt size of the row (S, M, L ...).")
+    size: Annotated[str | None, Meta(description="T-shirt size of the row (S, M, L ...).")] = None
     hours_min: float | None = None
     hours_max: float | None = None
     complexity: str | None = None
@@ -331,7 +343,7 @@ class EstimationBand(Node):
     line: int = 0
 
 
-class VelocityRecord(Node):
+class VelocityRecord(Node, frozen=True, kw_only=True):
     sprint: str
     planned: int | None = None
     completed: int | None = None
@@ -340,7 +352,7 @@ class VelocityRecord(Node):
     line: int = 0
 
 
-class DependencyRow(Node):
+class DependencyRow(Node, frozen=True, kw_only=True):
     """A row of the dependency matrix."""
 
     story_id: str
@@ -352,7 +364,7 @@ class DependencyRow(Node):
     line: int = 0
 
 
-class Risk(Node):
+class Risk(Node, frozen=True, kw_only=True):
     number: int | None = None
     title: str
     probability: str | None = None
@@ -361,7 +373,7 @@ class Risk(Node):
     line: int = 0
 
 
-class Section(Node):
+class Section(Node, frozen=True, kw_only=True):
     """A section the parser does not interpret, kept verbatim so nothing is lost."""
 
     heading: str
@@ -371,7 +383,7 @@ class Section(Node):
     end_line: int = 0
 
 
-class UnreadBlock(Node):
+class UnreadBlock(Node, frozen=True, kw_only=True):
     """Lines of the document the reader did not understand (reported, never dropped silently).
 
     ``what`` names the block (``table``, ``paragraph``, ``list``, ``section``...) and
@@ -382,13 +394,13 @@ class UnreadBlock(Node):
     end_line: int
     what: str
     context: str = ""
-    lines: int = Field(default=0, description="Non-blank lines in the range.")
+    lines: Annotated[int, Meta(description="Non-blank lines in the range.")] = 0
 
 
 ReaderNoteKind = Literal["generated-id", "unread-column"]
 
 
-class ReaderNote(Node):
+class ReaderNote(Node, frozen=True, kw_only=True):
     """Something the reader had to guess or could not read about one item (a warning).
 
     ``generated-id``: ``item`` is the story whose id was made up; ``unread-column``: ``item``
@@ -404,16 +416,16 @@ class ReaderNote(Node):
 # --- the whole backlog ----------------------------------------------------------------------
 
 
-class Backlog(Node):
+class Backlog(Node, frozen=True, kw_only=True):
     schema_version: int = SCHEMA_VERSION
     title: str = ""
     source: str | None = None
-    metadata: dict[str, str] = Field(
-        default_factory=dict, description="Bold label/value pairs at the top of the document."
-    )
+    metadata: Annotated[
+        dict[str, str], Meta(description="Bold label/value pairs at the top of the document.")
+    ] = msgspec.field(default_factory=dict)
     declared_total_points: int | None = None
     declared_total_points_line: int = 0
-    team: Team = Field(default_factory=Team)
+    team: Team = msgspec.field(default_factory=Team)
     epics: tuple[Epic, ...] = ()
     sprints: tuple[Sprint, ...] = ()
     sprint_overview_total_points: int | None = None

@@ -89,20 +89,13 @@ def scratch_postgres(admin_url: str) -> Iterator[str]:
 def run(flavour: str, url: str) -> int:
     upgrade(url)
     backlog = load_backlog(REFERENCE)
-    changed = backlog.model_copy(
-        update={
-            "epics": tuple(
-                epic.model_copy(
-                    update={
-                        "stories": tuple(
-                            s.model_copy(update={"points": 5}) if s.id == "US-010" else s
-                            for s in epic.stories
-                        )
-                    }
-                )
-                for epic in backlog.epics
+    changed = backlog.replace(
+        epics=tuple(
+            epic.replace(
+                stories=tuple(s.replace(points=5) if s.id == "US-010" else s for s in epic.stories)
             )
-        }
+            for epic in backlog.epics
+        )
     )
     db = make_engine(url)
     print(

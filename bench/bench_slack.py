@@ -36,6 +36,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from backlog import serialize  # noqa: E402
 from bench.synthetic import make_backlog_markdown  # noqa: E402
 from bot.digests.context import SlackConfig, SlackContext  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
@@ -217,17 +218,17 @@ def digest_500(kind: str, sprint_size: int = 500) -> bool:
     text = make_backlog_markdown(sprint_size + 100, seed=3)
     backlog = parse_text(text, source="synthetic.md")
     ids = [s.id for s in backlog.stories]
-    first = backlog.sprints[0].model_copy(
-        update={"committed": tuple(SprintCommitment(story_id=i) for i in ids[:sprint_size])}
+    first = backlog.sprints[0].replace(
+        committed=tuple(SprintCommitment(story_id=i) for i in ids[:sprint_size])
     )
-    second = backlog.sprints[1].model_copy(
-        update={"committed": tuple(SprintCommitment(story_id=i) for i in ids[sprint_size:])}
+    second = backlog.sprints[1].replace(
+        committed=tuple(SprintCommitment(story_id=i) for i in ids[sprint_size:])
     )
-    backlog = backlog.model_copy(update={"sprints": (first, second)})
+    backlog = backlog.replace(sprints=(first, second))
     sprint_of = {i: 1 for i in ids[:sprint_size]} | {i: 2 for i in ids[sprint_size:]}
     with database(kind) as url, tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "synthetic.json"
-        path.write_text(backlog.model_dump_json(), encoding="utf-8")
+        path.write_text(serialize.dump_json(backlog), encoding="utf-8")
         db.upgrade(url)
         store(url, links_for(ids, sprint_of))
         engine = db.make_engine(url)

@@ -202,9 +202,9 @@ def adopt_tracker_values(
                 story = source.adopt(story, merge.field, merge.tracker)
             home = regroup.get(story.id, epic.id)
             if home != epic.id:
-                story = story.model_copy(update={"epic_id": home})
+                story = story.replace(epic_id=home)
             grouped[home].append(story)
-    epics = [epic.model_copy(update={"stories": tuple(grouped[epic.id])}) for epic in backlog.epics]
+    epics = [epic.replace(stories=tuple(grouped[epic.id])) for epic in backlog.epics]
     moved = {
         m.item: sprint_number(m.tracker)
         for ms in chosen.values()
@@ -212,7 +212,7 @@ def adopt_tracker_values(
         if m.field == "sprint"
     }
     sprints = tuple(_recommit(sprint, moved) for sprint in backlog.sprints)
-    return backlog.model_copy(update={"epics": tuple(epics), "sprints": sprints})
+    return backlog.replace(epics=tuple(epics), sprints=sprints)
 
 
 SPRINT_NAME = re.compile(r"^\s*sprint\s+(\d+)\b", re.IGNORECASE)
@@ -244,7 +244,7 @@ def _recommit(sprint: Sprint, moved: Mapping[str, int | None]) -> Sprint:
         for story_id, number in moved.items()
         if number == sprint.number
     ]
-    return sprint.model_copy(update={"committed": tuple(kept)})
+    return sprint.replace(committed=tuple(kept))
 
 
 def untidy_title(backlog_id: str, title: str | None) -> frozenset[str]:
@@ -300,31 +300,27 @@ def adopt_value(
     if name == "title" and value:
         prefix = story.heading.split(":", 1)[0] + ": " if ":" in story.heading else ""
         title = str(value).removeprefix(story.id + SEPARATOR)
-        return story.model_copy(update={"heading": f"{prefix}{title}"})
+        return story.replace(heading=f"{prefix}{title}")
     if name == "points":
         points = int(float(value)) if value is not None else None
-        return story.model_copy(update={"points": points, "points_raw": str(points)})
+        return story.replace(points=points, points_raw=str(points))
     if name == "priority" and value:
-        return story.model_copy(update={"priority": priority_word(str(value))})
+        return story.replace(priority=priority_word(str(value)))
     if name == "labels":
-        return story.model_copy(update={"labels": merged_labels(story.labels, value)})
+        return story.replace(labels=merged_labels(story.labels, value))
     if name == "criteria" and story.acceptance_criteria is not None:
         wanted = ticks(value)
         criteria = story.acceptance_criteria
         items = tuple(
-            item.model_copy(
-                update={"checked": wanted.get(" ".join(item.text.split()), item.checked)}
-            )
+            item.replace(checked=wanted.get(" ".join(item.text.split()), item.checked))
             for item in criteria.checklist
         )
-        return story.model_copy(
-            update={"acceptance_criteria": criteria.model_copy(update={"checklist": items})}
-        )
+        return story.replace(acceptance_criteria=criteria.replace(checklist=items))
     if name == "assignee":
-        return story.model_copy(update={"assignee": str(value) if value else None})
+        return story.replace(assignee=str(value) if value else None)
     if name == "story" and value and story.user_story is not None:
-        sentence = story.user_story.model_copy(update={"text": " ".join(str(value).split())})
-        return story.model_copy(update={"user_story": sentence})
+        sentence = story.user_story.replace(text=" ".join(str(value).split()))
+        return story.replace(user_story=sentence)
     return story  # a sprint is adopted by the sprint plan (``adopt_tracker_values``)
 
 
@@ -370,7 +366,7 @@ def adopt_dependencies(
         elif dep.kind == "phrase" or any(stays(t) for t in targets):
             target = dep.target if dep.target and stays(dep.target) else None
             resolved = tuple(t for t in dep.resolved if stays(t))
-            dep = dep.model_copy(update={"target": target, "resolved": resolved})
+            dep = dep.replace(target=target, resolved=resolved)
             kept.append(dep)
         else:
             continue  # every issue it linked was unlinked on the tracker
@@ -380,7 +376,7 @@ def adopt_dependencies(
         for target in sorted(wanted - covered)
         if target in linked  # a tracker key no backlog item has: nothing to link
     ]
-    return story.model_copy(update={"dependencies": tuple(kept)})
+    return story.replace(dependencies=tuple(kept))
 
 
 def merged_labels(written: Iterable[str], tracker: Any) -> tuple[str, ...]:

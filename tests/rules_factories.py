@@ -1,7 +1,7 @@
 """Hand-built backlog models for the rules tests (no parser involved).
 
 ``clean_backlog()`` is a small backlog that every stable rule accepts; tests derive a flagged
-variant from it by changing one thing with ``model_copy(update=...)`` helpers below.
+variant from it by changing one thing with ``replace(...)`` helpers below.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def story(story_id: str, line: int, **changes: Any) -> Story:
         line=line,
         end_line=line + 20,
     )
-    return base.model_copy(update=changes)
+    return base.replace(**changes)
 
 
 def depends_on(*ids: str) -> dict[str, Any]:
@@ -173,4 +173,4 @@ def clean_backlog(*stories: Story, **changes: Any) -> Backlog:
         if any(s.id == "US-002" for s in stories)
         else (),
     )
-    return base.model_copy(update=changes)
+    return base.replace(**changes)

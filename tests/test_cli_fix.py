@@ -228,9 +228,7 @@ def test_add_ids_puts_an_id_column_in_front_of_a_story_table(
     renamed = {"US-LOG-IN": "US-001", "US-BAN-USERS": "US-002", "US-EXPORT-DATA": "US-003"}
     assert [renamed[s.id] for s in before.stories] == [s.id for s in after.stories]
     # Everything but the id reads the same; the sprint commits the same stories.
-    assert [s.model_dump(exclude={"id"}) for s in after.stories] == [
-        s.model_dump(exclude={"id"}) for s in before.stories
-    ]
+    assert [s.replace(id="") for s in after.stories] == [s.replace(id="") for s in before.stories]
     assert [list(s.committed_story_ids) for s in after.sprints] == [
         [renamed[story_id] for story_id in s.committed_story_ids] for s in before.sprints
     ]

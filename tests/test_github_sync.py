@@ -274,7 +274,7 @@ def test_bad_github_config_names_the_key():
 def test_a_new_sprint_adds_its_milestone_and_iteration(sandbox, sqlite_url):
     options = GitHubOptions.from_table({"sprint_start": "2026-01-05"})
     backlog = load_backlog(REFERENCE)
-    without_sprint8 = backlog.model_copy(update={"sprints": backlog.sprints[:-1]})
+    without_sprint8 = backlog.replace(sprints=backlog.sprints[:-1])
     engine = migrated_engine(sqlite_url)
     with github_target(sandbox, engine, options=options) as target:
         first = target.sync.apply(without_sprint8)
@@ -319,11 +319,7 @@ def test_a_story_removed_is_an_orphan_and_closed_with_prune(sandbox, sqlite_url)
     with github_target(sandbox, engine) as target:
         target.sync.apply(backlog)
     epic = backlog.epics[3]
-    shorter = backlog.model_copy(
-        update={
-            "epics": (*backlog.epics[:3], epic.model_copy(update={"stories": epic.stories[:-1]}))
-        }
-    )
+    shorter = backlog.replace(epics=(*backlog.epics[:3], epic.replace(stories=epic.stories[:-1])))
     with github_target(sandbox, engine) as target:
         plan = target.sync.plan(shorter).plan
         assert [(c.action, c.backlog_id) for c in plan.writes] == []

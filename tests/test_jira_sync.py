@@ -28,11 +28,10 @@ def _replace_story(backlog: Backlog, story_id: str, **changes: object) -> Backlo
     epics = []
     for epic in backlog.epics:
         stories = tuple(
-            story.model_copy(update=changes) if story.id == story_id else story
-            for story in epic.stories
+            story.replace(**changes) if story.id == story_id else story for story in epic.stories
         )
-        epics.append(epic.model_copy(update={"stories": stories}))
-    return backlog.model_copy(update={"epics": tuple(epics)})
+        epics.append(epic.replace(stories=stories))
+    return backlog.replace(epics=tuple(epics))
 
 
 def test_full_apply_then_noop_reapply(database_url: str) -> None:
@@ -139,8 +138,8 @@ def test_removed_story_is_an_orphan_closed_only_with_prune(sqlite_url: str) -> N
         engine = make_sync(site, sqlite_url)
         keys = engine.apply(backlog, SOURCE).keys
         epics = list(backlog.epics)
-        epics[3] = epics[3].model_copy(update={"stories": epics[3].stories[:-1]})  # drop US-029
-        smaller = backlog.model_copy(update={"epics": tuple(epics), "sprints": backlog.sprints[:7]})
+        epics[3] = epics[3].replace(stories=epics[3].stories[:-1])  # drop US-029
+        smaller = backlog.replace(epics=tuple(epics), sprints=backlog.sprints[:7])
         site.clear_requests()
         report = engine.apply(smaller, SOURCE)
         orphans = {c.backlog_id for c in report.plan.changes if c.action == "orphan"}

@@ -14,7 +14,7 @@ from tests.slack_support import TEAM_BACKLOG
 
 def with_velocities(backlog: Backlog, *values: int) -> Backlog:
     history = tuple(VelocityRecord(sprint=f"Sprint {n}", velocity=v) for n, v in enumerate(values))
-    return backlog.model_copy(update={"velocity_history": history})
+    return backlog.replace(velocity_history=history)
 
 
 def test_over_recent_velocity_is_a_warning_when_capacity_holds() -> None:
@@ -37,8 +37,8 @@ def test_moved_in_stories_are_named_newest_first() -> None:
     backlog = load_backlog(TEAM_BACKLOG)
     sprint_1 = backlog.sprints[0]
     extra = backlog.sprints[1].committed
-    moved = sprint_1.model_copy(update={"committed": sprint_1.committed + extra})
-    backlog = backlog.model_copy(update={"sprints": (moved, backlog.sprints[1])})
+    moved = sprint_1.replace(committed=sprint_1.committed + extra)
+    backlog = backlog.replace(sprints=(moved, backlog.sprints[1]))
     live = {
         "US-004": LiveIssue(
             "US-004", sprint="Sprint 1", sprint_since=datetime(2026, 11, 17, tzinfo=UTC)

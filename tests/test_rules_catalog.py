@@ -77,8 +77,8 @@ def with_story(**changes: object) -> Backlog:
 
 def with_sprint(number: int, **changes: object) -> Backlog:
     base = clean_backlog()
-    sprints = tuple(s.model_copy(update=changes) if s.number == number else s for s in base.sprints)
-    return base.model_copy(update={"sprints": sprints})
+    sprints = tuple(s.replace(**changes) if s.number == number else s for s in base.sprints)
+    return base.replace(sprints=sprints)
 
 
 def five_stories() -> Backlog:
@@ -89,17 +89,15 @@ def five_stories() -> Backlog:
 
 def both_in_sprint_one() -> Backlog:
     base = clean_backlog()
-    sprint = base.sprints[0].model_copy(
-        update={
-            "capacity_points": 20,
-            "overview_points": 16,
-            "committed": (
-                SprintCommitment(story_id="US-001", points=8, line=520),
-                SprintCommitment(story_id="US-002", points=8, line=521),
-            ),
-        }
+    sprint = base.sprints[0].replace(
+        capacity_points=20,
+        overview_points=16,
+        committed=(
+            SprintCommitment(story_id="US-001", points=8, line=520),
+            SprintCommitment(story_id="US-002", points=8, line=521),
+        ),
     )
-    return base.model_copy(update={"sprints": (sprint,)})
+    return base.replace(sprints=(sprint,))
 
 
 @dataclass(frozen=True)
@@ -148,8 +146,8 @@ CASES = [
     Case(
         "dor.unchecked",
         lambda: clean_backlog(
-            definition_of_ready=DOR.model_copy(
-                update={"items": (*DOR.items, ChecklistItem(text="Architecture board", line=957))}
+            definition_of_ready=DOR.replace(
+                items=(*DOR.items, ChecklistItem(text="Architecture board", line=957))
             )
         ),
         '"Architecture board" is not checked automatically',
@@ -248,9 +246,7 @@ CASES = [
     ),
     Case(
         "consistency.epic-points",
-        lambda: clean_backlog().model_copy(
-            update={"epics": (clean_backlog().epics[0].model_copy(update={"points": 20}),)}
-        ),
+        lambda: clean_backlog().replace(epics=(clean_backlog().epics[0].replace(points=20),)),
         "EPIC-001 declares 20 points but its 2 stories add up to 16 (+4 points unaccounted for)",
         "EPIC-001",
     ),
@@ -358,7 +354,7 @@ CASES = [
     ),
     Case(
         "plan.unscheduled",
-        lambda: clean_backlog().model_copy(update={"sprints": clean_backlog().sprints[:1]}),
+        lambda: clean_backlog().replace(sprints=clean_backlog().sprints[:1]),
         "US-002 (8 points) is in no sprint of the plan (1 sprints)",
         "US-002",
     ),
@@ -551,7 +547,7 @@ def test_dor_rules_follow_the_document_definition() -> None:
     only_priority = Definition(items=(ChecklistItem(text="Story prioritized", line=3),))
     backlog = clean_backlog(
         story("US-001", 100, points=None), definition_of_ready=only_priority
-    ).model_copy(update={"dependency_matrix": ()})
+    ).replace(dependency_matrix=())
     findings = run_rules(backlog, RulesConfig(select=("dor",)))
     assert findings == []
 

@@ -86,16 +86,14 @@ stories = st.builds(
 def test_no_rule_crashes_and_findings_are_well_formed(
     chosen: list, committed: list[str], capacity: int | None
 ) -> None:
-    backlog = clean_backlog(*chosen).model_copy(
-        update={
-            "sprints": (
-                Sprint(
-                    number=1,
-                    capacity_points=capacity,
-                    committed=tuple(SprintCommitment(story_id=c) for c in committed),
-                ),
-            )
-        }
+    backlog = clean_backlog(*chosen).replace(
+        sprints=(
+            Sprint(
+                number=1,
+                capacity_points=capacity,
+                committed=tuple(SprintCommitment(story_id=c) for c in committed),
+            ),
+        )
     )
     findings = run_rules(backlog, RulesConfig(preview=True))
     assert [f for f in findings if f.rule == CRASH_RULE] == []

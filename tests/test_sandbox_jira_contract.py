@@ -55,12 +55,12 @@ def traffic(tmp_path_factory: pytest.TempPathFactory) -> list[LoggedRequest]:
         backlog = reference_backlog()
         engine.apply(backlog, SOURCE)
         engine.pull()
-        smaller = backlog.model_copy(update={"sprints": backlog.sprints})
+        smaller = backlog.replace(sprints=backlog.sprints)
         epics = list(smaller.epics)
         stories = list(epics[0].stories[1:])  # drop US-001 (prune closes it)
-        stories[0] = stories[0].model_copy(update={"points": 5})  # and update US-002
-        epics[0] = epics[0].model_copy(update={"stories": tuple(stories)})
-        engine.apply(smaller.model_copy(update={"epics": tuple(epics)}), SOURCE, prune=True)
+        stories[0] = stories[0].replace(points=5)  # and update US-002
+        epics[0] = epics[0].replace(stories=tuple(stories))
+        engine.apply(smaller.replace(epics=tuple(epics)), SOURCE, prune=True)
         engine.store.engine.dispose()
         return site.requests
 

@@ -137,5 +137,5 @@ def _commit(commits: dict[int, list[tuple[str, str, int]]], sprints: dict[int, S
                 have.add(story_id)
                 added.append(SprintCommitment(story_id=story_id, title=title, line=line))
         if added:
-            sprint = sprint.model_copy(update={"committed": (*sprint.committed, *added)})
+            sprint = sprint.replace(committed=(*sprint.committed, *added))
         sprints[number] = sprint

@@ -103,18 +103,16 @@ def build_backlog(reader: ReadState) -> Backlog:
         )
     story_epic = {s.id: e.id for e in reader.epics for s in e.stories}
     matrix = tuple(
-        row.model_copy(
-            update={
-                "depends_on": resolve_all(
-                    list(row.depends_on),
-                    row.story_id,
-                    order,
-                    position,
-                    epic_stories,
-                    story_epic.get(row.story_id),
-                    reader.epics,
-                )
-            }
+        row.replace(
+            depends_on=resolve_all(
+                list(row.depends_on),
+                row.story_id,
+                order,
+                position,
+                epic_stories,
+                story_epic.get(row.story_id),
+                reader.epics,
+            )
         )
         for row in reader.matrix
     )
@@ -186,8 +184,8 @@ def _sprints(reader: ReadState) -> tuple[Sprint, ...]:
     sprints = dict(reader.sprints)
     for number, (points, stub) in reader.overview.items():
         if number in sprints:
-            sprints[number] = sprints[number].model_copy(
-                update={"overview_points": points, "overview_line": stub.overview_line}
+            sprints[number] = sprints[number].replace(
+                overview_points=points, overview_line=stub.overview_line
             )
         else:
             sprints[number] = stub

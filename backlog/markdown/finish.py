@@ -43,7 +43,7 @@ def resolve_all(
                 resolved = tuple(story.id for story in order[:here])
             else:
                 resolved = tuple(m.group(1) for m in STORY_ID.finditer(dep.raw))
-        result.append(dep.model_copy(update={"resolved": resolved}) if resolved else dep)
+        result.append(dep.replace(resolved=resolved) if resolved else dep)
     return tuple(result)
 
 

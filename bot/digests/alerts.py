@@ -43,8 +43,8 @@ def with_live_sprints(backlog: Backlog, live: Mapping[str, LiveIssue]) -> Backlo
             for story_id, number in sorted(moved.items())
             if number == sprint.number and story_id not in planned
         )
-        sprints.append(sprint.model_copy(update={"committed": kept + added}))
-    return backlog.model_copy(update={"sprints": tuple(sprints)})
+        sprints.append(sprint.replace(committed=kept + added))
+    return backlog.replace(sprints=tuple(sprints))
 
 
 def _title(backlog: Backlog, story_id: str) -> str:

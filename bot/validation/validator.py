@@ -322,13 +322,11 @@ def _with_live_points(backlog: Backlog, story_id: str, points: float | None) -> 
     epics = []
     for epic in backlog.epics:
         stories = tuple(
-            s.model_copy(update={"points": int(points), "points_raw": str(int(points))})
-            if s.id == story_id
-            else s
+            s.replace(points=int(points), points_raw=str(int(points))) if s.id == story_id else s
             for s in epic.stories
         )
-        epics.append(epic.model_copy(update={"stories": stories}))
-    return backlog.model_copy(update={"epics": tuple(epics)})
+        epics.append(epic.replace(stories=stories))
+    return backlog.replace(epics=tuple(epics))
 
 
 class LinkIndex:
