@@ -166,7 +166,7 @@ class Story(Node, frozen=True, kw_only=True):
     points_raw: str | None = None
     points_line: Annotated[int, Meta(description="Line of the estimate, when written.")] = 0
     priority: str | None = None
-    # Written out only when the story has them (backlog.serialize.OMITTED_WHEN_EMPTY), so
+    # Written out only when the story has them (backlog.serialize.OMITTED_WHEN_UNSET), so
     # a backlog without them reads out as before.
     labels: Annotated[
         tuple[str, ...],

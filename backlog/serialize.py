@@ -1,7 +1,7 @@
 """The canonical JSON and YAML forms of a backlog, and its JSON Schema.
 
 Canonical data is every field of the model in field order (tuples as lists), but for the
-story fields written only when set (``OMITTED_WHEN_EMPTY``). Canonical JSON is that data with
+story fields written only when set (``OMITTED_WHEN_UNSET``). Canonical JSON is that data with
 two-space indentation, non-ASCII kept as is and a final newline; YAML is the same data.
 Loading validates against the model, so a file written by hand gets a message naming the
 field (and line, where the format tells us) that is wrong.
@@ -20,9 +20,12 @@ from backlog.model import SCHEMA_VERSION, Backlog
 SCHEMA_ID = "urn:backlog-bot:schema:backlog:1"
 
 
-# Story fields added after the first release: a backlog that does not use them reads out
-# as it did before they existed.
-OMITTED_WHEN_EMPTY = ("labels", "assignee")
+# Story fields added after the first release, written only when set, so that a backlog
+# which does not use them reads out as before they existed; each with how msgspec's compact
+# JSON writes it unset. Only stories have these fields, never first, so each follows a comma;
+# inside a JSON string a quote is escaped, so those bytes can only be the fields themselves.
+OMITTED_WHEN_UNSET = {"labels": b"[]", "assignee": b"null"}
+_UNSET = tuple(b',"%s":%s' % (name.encode(), empty) for name, empty in OMITTED_WHEN_UNSET.items())
 
 
 def to_data(backlog: Backlog) -> dict[str, Any]:
@@ -38,13 +41,10 @@ def dump_json(backlog: Backlog) -> str:
 
 
 def _encode(backlog: Backlog) -> bytes:
-    data = msgspec.to_builtins(backlog)  # nested dicts, with tuples where the model has them
-    for epic in data["epics"]:
-        for story in epic["stories"]:
-            for name in OMITTED_WHEN_EMPTY:
-                if story[name] is None or story[name] == ():
-                    del story[name]
-    return msgspec.json.encode(data)
+    encoded = msgspec.json.encode(backlog)
+    for unset in _UNSET:
+        encoded = encoded.replace(unset, b"")
+    return encoded
 
 
 def dump_yaml(backlog: Backlog) -> str:

@@ -88,6 +88,8 @@ story = st.builds(
     points=maybe_int,
     points_raw=maybe_text,
     priority=maybe_text,
+    labels=tuples(text),
+    assignee=maybe_text,
     dependencies_raw=maybe_text,
     dependencies=tuples(dependency),
     user_story=st.none()
@@ -220,6 +222,24 @@ def test_json_model_json_is_exact(backlog: Backlog) -> None:
     loaded = serialize.load_json(first)
     assert loaded == backlog
     assert serialize.dump_json(loaded) == first
+
+
+def test_unset_story_fields_are_left_out_and_look_alike_text_is_kept() -> None:
+    """Labels and assignee are written only when set, whatever the other fields hold."""
+    look_alike = ',"labels":[],"assignee":null'
+    unset = Story(id="US-1", title=look_alike, heading=look_alike)
+    set_ = Story(id="US-2", title=look_alike, labels=("a",), assignee="")
+    backlog = Backlog(
+        metadata={"labels": look_alike},
+        epics=(Epic(id="EPIC-1", stories=(unset, set_)),),
+    )
+    data = serialize.to_data(backlog)
+    first, second = data["epics"][0]["stories"]
+    assert "labels" not in first and "assignee" not in first
+    assert first["title"] == first["heading"] == look_alike
+    assert (second["labels"], second["assignee"]) == (["a"], "")
+    assert data["metadata"] == {"labels": look_alike}
+    assert serialize.load_json(serialize.dump_json(backlog)) == backlog
 
 
 @ROUND_TRIP
