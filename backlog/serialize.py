@@ -35,9 +35,14 @@ def to_data(backlog: Backlog) -> dict[str, Any]:
 
 
 def dump_json(backlog: Backlog) -> str:
+    return dump_json_bytes(backlog).decode("utf-8")
+
+
+def dump_json_bytes(backlog: Backlog) -> bytes:
+    """The canonical JSON, UTF-8 encoded (what a command writes, with no round trip to str)."""
     # msgspec's encoder and formatter (C) write the same text as json.dumps(indent=2,
     # ensure_ascii=False) of to_data(backlog), about ten times faster.
-    return msgspec.json.format(_encode(backlog), indent=2).decode("utf-8") + "\n"
+    return msgspec.json.format(_encode(backlog), indent=2) + b"\n"
 
 
 def _encode(backlog: Backlog) -> bytes:

@@ -7,6 +7,7 @@ so that the whole process starts fast.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -52,19 +53,30 @@ def parse(
     if output_format is ParseFormat.text:
         from bot.digests.backlog_summary import render_summary
 
-        text = render_summary(backlog)
+        data = render_summary(backlog).encode("utf-8")
     else:
         from backlog import serialize
 
-        text = (
-            serialize.dump_json(backlog)
+        data = (
+            serialize.dump_json_bytes(backlog)
             if output_format is ParseFormat.json
-            else serialize.dump_yaml(backlog)
+            else serialize.dump_yaml(backlog).encode("utf-8")
         )
     if output is None:
-        typer.echo(text, nl=False)
+        _write_stdout(data)
     else:
-        output.write_text(text, encoding="utf-8")
+        output.write_bytes(data)
+
+
+def _write_stdout(data: bytes) -> None:
+    """Write encoded output as it is: a large JSON document is not decoded to be re-encoded."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a text-only stream (output captured in a StringIO)
+        sys.stdout.write(data.decode("utf-8"))
+        return
+    sys.stdout.flush()
+    buffer.write(data)
+    buffer.flush()
 
 
 @app.command("fix")
