@@ -135,6 +135,39 @@ def assert_the_merged_file_applies_with_no_writes(
     assert jira_writes(jira, jira_start) == []
 
 
+@dataclass
+class Merged:
+    """How many requests and deliveries there were when the pull request was merged."""
+
+    github_start: int
+    jira_start: int
+    deliveries: int
+
+
+def merge_a_jira_priority(team: Team, priority: str) -> tuple[JiraSandbox, Merged]:
+    """US-001's priority is changed in Jira; the bot proposes it in a pull request, which the
+    team merges (the service settled before and after)."""
+    jira = team.jira
+    assert jira is not None
+    client = JIRA(jira.url, basic_auth=(jira.email, jira.token), max_retries=0)
+    try:
+        [us1] = jira.issues_by_label("backlog-id-US-001")
+        client.issue(us1).update(fields={"priority": {"name": priority}})
+    finally:
+        client.close()  # type: ignore[no-untyped-call]
+    team.settle()
+    [pull] = team.open_pulls()
+    assert team.file_on(BRANCH) == team.text.replace(
+        "**Priority:** High\n", f"**Priority:** {priority}\n", 1
+    )
+    merged = Merged(
+        len(team.github.requests()), len(jira.requests), len(team.github.webhooks.deliveries)
+    )
+    assert pull.merge().merged
+    team.settle()
+    return jira, merged
+
+
 @contextmanager
 def open_team(
     tmp_path: Path,
@@ -511,44 +544,28 @@ def test_a_jira_priority_reaches_github_once_through_the_merged_file(
     Jira. GitHub's webhook for that write proposes nothing (no commit, no pull request), and
     an apply after it writes nothing to either tracker."""
     with open_team(tmp_path, monkeypatch, with_jira=True) as team:
-        jira = team.jira
-        assert jira is not None
-        client = JIRA(jira.url, basic_auth=(jira.email, jira.token), max_retries=0)
-        try:
-            [us1] = jira.issues_by_label("backlog-id-US-001")
-            client.issue(us1).update(fields={"priority": {"name": "Low"}})
-            team.settle()
-            [pull] = team.open_pulls()
-            assert team.file_on(BRANCH) == team.text.replace(
-                "**Priority:** High\n", "**Priority:** Low\n", 1
-            )
-            github_start, jira_start = len(team.github.requests()), len(jira.requests)
-            deliveries = len(team.github.webhooks.deliveries)
-            assert pull.merge().merged
-            team.settle()
-            # Jira, where the change was made, gets nothing back; GitHub's issue (its body and
-            # priority label, the label created first) is updated once
-            assert jira_writes(jira, jira_start) == []
-            number = team.number("US-001")
-            writes = tracker_writes(team.github.requests()[github_start:])
-            assert writes == [
-                ("POST", "/repos/acme/bss/labels"),
-                ("PATCH", f"/repos/acme/bss/issues/{number}"),
-            ]
-            issue = team.repo().get_issue(number)
-            assert "**Priority:** Low" in issue.body
-            assert "priority: low" in [label.name for label in issue.labels]
-            # GitHub told the service about that write; the run it started found the file and
-            # both trackers agreeing: no commit, no pull request
-            edited = team.github.webhooks.deliveries[deliveries:]
-            assert ("issues", "edited", 202) in [(d.event, d.action, d.status) for d in edited]
-            assert bot_commits(team.github.requests()[github_start:]) == []
-            assert team.open_pulls() == []
+        jira, merged = merge_a_jira_priority(team, "Low")
+        # Jira, where the change was made, gets nothing back; GitHub's issue (its body and
+        # priority label, the label created first) is updated once
+        assert jira_writes(jira, merged.jira_start) == []
+        number = team.number("US-001")
+        writes = tracker_writes(team.github.requests()[merged.github_start :])
+        assert writes == [
+            ("POST", "/repos/acme/bss/labels"),
+            ("PATCH", f"/repos/acme/bss/issues/{number}"),
+        ]
+        issue = team.repo().get_issue(number)
+        assert "**Priority:** Low" in issue.body
+        assert "priority: low" in [label.name for label in issue.labels]
+        # GitHub told the service about that write; the run it started found the file and
+        # both trackers agreeing: no commit, no pull request
+        edited = team.github.webhooks.deliveries[merged.deliveries :]
+        assert ("issues", "edited", 202) in [(d.event, d.action, d.status) for d in edited]
+        assert bot_commits(team.github.requests()[merged.github_start :]) == []
+        assert team.open_pulls() == []
 
-            # the next apply of the merged file writes nothing anywhere
-            assert_the_merged_file_applies_with_no_writes(team, jira, tmp_path)
-        finally:
-            client.close()  # type: ignore[no-untyped-call]
+        # the next apply of the merged file writes nothing anywhere
+        assert_the_merged_file_applies_with_no_writes(team, jira, tmp_path)
 
 
 def test_with_a_board_a_jira_priority_reaches_the_issue_and_the_board_once_and_stops_there(
@@ -558,35 +575,19 @@ def test_with_a_board_a_jira_priority_reaches_the_issue_and_the_board_once_and_s
     each (the issue's label and body line, the board item's Priority), nothing to Jira; the
     webhooks of those writes propose nothing, and the next apply writes nothing."""
     with open_team(tmp_path, monkeypatch, with_jira=True, board=True) as team:
-        jira = team.jira
-        assert jira is not None
-        client = JIRA(jira.url, basic_auth=(jira.email, jira.token), max_retries=0)
-        try:
-            [us1] = jira.issues_by_label("backlog-id-US-001")
-            client.issue(us1).update(fields={"priority": {"name": "Medium"}})
-            team.settle()
-            [pull] = team.open_pulls()
-            assert team.file_on(BRANCH) == team.text.replace(
-                "**Priority:** High\n", "**Priority:** Medium\n", 1
-            )
-            github_start, jira_start = len(team.github.requests()), len(jira.requests)
-            deliveries = len(team.github.webhooks.deliveries)
-            assert pull.merge().merged
-            team.settle()
-            number = team.number("US-001")
-            assert tracker_writes(team.github.requests()[github_start:]) == [
-                ("PATCH", f"/repos/acme/bss/issues/{number}"),
-                ("POST", "/graphql"),  # the board item's Priority
-            ]
-            assert jira_writes(jira, jira_start) == []
-            events = {(d.event, d.action) for d in team.github.webhooks.deliveries[deliveries:]}
-            assert {("issues", "edited"), ("projects_v2_item", "edited")} <= events
-            assert bot_commits(team.github.requests()[github_start:]) == []
-            assert team.open_pulls() == []
+        jira, merged = merge_a_jira_priority(team, "Medium")
+        number = team.number("US-001")
+        assert tracker_writes(team.github.requests()[merged.github_start :]) == [
+            ("PATCH", f"/repos/acme/bss/issues/{number}"),
+            ("POST", "/graphql"),  # the board item's Priority
+        ]
+        assert jira_writes(jira, merged.jira_start) == []
+        events = {(d.event, d.action) for d in team.github.webhooks.deliveries[merged.deliveries :]}
+        assert {("issues", "edited"), ("projects_v2_item", "edited")} <= events
+        assert bot_commits(team.github.requests()[merged.github_start :]) == []
+        assert team.open_pulls() == []
 
-            assert_the_merged_file_applies_with_no_writes(team, jira, tmp_path)
-        finally:
-            client.close()  # type: ignore[no-untyped-call]
+        assert_the_merged_file_applies_with_no_writes(team, jira, tmp_path)
 
 
 def test_a_board_priority_merged_into_the_file_brings_the_issue_in_line_once(

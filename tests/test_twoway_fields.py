@@ -19,6 +19,7 @@ from jira import JIRA
 from bot.cli.app import main
 from sandbox.github import GitHubSandbox
 from sandbox.jira import JiraSandbox
+from tests.twoway_support import BacklogFile, assert_nothing_left, run_cli
 
 BILLING = Path(__file__).resolve().parent / "data" / "billing-backlog.md"
 
@@ -194,22 +195,12 @@ class GitHubTracker:
 
 
 @dataclass
-class Team:
+class Team(BacklogFile):
     tracker: Tracker
-    file: Path
-    config: Path
 
     @property
     def target(self) -> str:
         return self.tracker.target
-
-    def text(self) -> str:
-        return self.file.read_bytes().decode("utf-8")
-
-    def edit_file(self, old: str, new: str) -> None:
-        text = self.text()
-        assert text.count(old) == 1, old
-        self.file.write_bytes(text.replace(old, new).encode("utf-8"))
 
 
 @pytest.fixture(params=["jira", "github"])
@@ -235,7 +226,7 @@ def team(
             bob = ("bob@example.com", jira.user_token("bob@example.com"))
             client = JIRA(jira.url, basic_auth=bob, max_retries=0)
             capsys.readouterr()
-            yield Team(JiraTracker(jira, client), file, config)
+            yield Team(file, config, JiraTracker(jira, client))
             client.close()  # type: ignore[no-untyped-call]
     else:
         with GitHubSandbox() as github:
@@ -244,23 +235,8 @@ def team(
             assert main(["apply", str(file), "--target", "github"]) == 0
             carol = Github(base_url=github.url, auth=Auth.Token(github.user_token("carol")))
             capsys.readouterr()
-            yield Team(GitHubTracker(github, carol), file, config)
+            yield Team(file, config, GitHubTracker(github, carol))
             carol.close()
-
-
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
-    code = main(list(args))
-    return code, capsys.readouterr().out.splitlines()
-
-
-def _nothing_left(team: Team, capsys: pytest.CaptureFixture[str]) -> None:
-    """No drift, and an apply that writes nothing at all."""
-    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
-    assert code == 0 and "changed since the last apply or pull" not in "\n".join(out), out
-    team.tracker.clear_requests()
-    assert main(["apply", str(team.file), "--target", team.target]) == 0
-    assert team.tracker.writes() == []
-    capsys.readouterr()
 
 
 # --- labels -------------------------------------------------------------------------------
@@ -275,7 +251,7 @@ def test_labels_changed_on_the_tracker_are_left_alone_and_the_files_are_pushed(
     team.edit_file("**Priority:** Medium\n", "**Priority:** Medium\n**Labels:** pdf\n")
     us1, us2 = tracker.key("US-001"), tracker.key("US-002")
 
-    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
+    code, out = run_cli(capsys, "plan", str(team.file), "--target", team.target)
     assert code == 0
     assert (
         f"  < pull     US-001 {us1}: labels 'billing, ux' -> 'billing, ux, urgent' "
@@ -283,7 +259,7 @@ def test_labels_changed_on_the_tracker_are_left_alone_and_the_files_are_pushed(
     ) in out
     assert f"  ~ push     US-002 {us2}: labels (none) -> pdf (file)" in out
 
-    code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
+    code, out = run_cli(capsys, "apply", str(team.file), "--target", team.target)
     assert code == 0
     assert (
         "left alone (changed on the tracker): US-001 labels 'billing, ux' -> "
@@ -293,12 +269,12 @@ def test_labels_changed_on_the_tracker_are_left_alone_and_the_files_are_pushed(
     assert tracker.labels("US-002") == ["pdf"]  # the file's pushed
 
     before = team.text()
-    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    code, out = run_cli(capsys, "pull", str(team.file), "--target", team.target, "--write")
     assert code == 0
     assert team.text() == before.replace(
         "**Labels:** billing, ux\n", "**Labels:** billing, ux, urgent\n"
     )
-    _nothing_left(team, capsys)
+    assert_nothing_left(capsys, team.file, team.tracker)
 
 
 def test_labels_pulled_keep_the_files_order_and_a_labels_line_is_added(
@@ -310,19 +286,19 @@ def test_labels_pulled_keep_the_files_order_and_a_labels_line_is_added(
     team.tracker.set_labels("US-002", ["pdf"])
     before = team.text()
 
-    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--diff")
+    code, out = run_cli(capsys, "pull", str(team.file), "--target", team.target, "--diff")
     assert code == 0 and team.text() == before
     assert [line for line in out if line[:1] in "+-" and line[:3] not in ("+++", "---")] == [
         "-**Labels:** billing, ux",
         "+**Labels:** ux, accessibility",
         "+**Labels:** pdf",
     ]
-    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    code, out = run_cli(capsys, "pull", str(team.file), "--target", team.target, "--write")
     assert code == 0
     assert team.text() == before.replace(
         "**Labels:** billing, ux\n", "**Labels:** ux, accessibility\n"
     ).replace("**Priority:** Medium\n", "**Priority:** Medium\n**Labels:** pdf\n")
-    _nothing_left(team, capsys)
+    assert_nothing_left(capsys, team.file, team.tracker)
     assert team.tracker.labels("US-001") == ["ux", "accessibility"]
 
 
@@ -339,27 +315,27 @@ def test_labels_changed_on_both_sides_are_a_conflict_until_a_policy_decides(
         "labels: conflict — file billing, tracker 'billing, ux, urgent' by "
         f"{tracker.who} (was 'billing, ux')"
     )
-    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
+    code, out = run_cli(capsys, "plan", str(team.file), "--target", team.target)
     assert code == 1 and f"  ! conflict US-001 {us1}: {conflict}" in out
-    code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
+    code, out = run_cli(capsys, "apply", str(team.file), "--target", team.target)
     assert code == 1 and f"left alone (changed on the tracker): US-001 {conflict}" in out
     assert tracker.labels("US-001") == ["billing", "ux", "urgent"]
-    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    code, out = run_cli(capsys, "pull", str(team.file), "--target", team.target, "--write")
     assert code == 1 and team.text() == before
 
     team.config.write_text('[sync]\nconflicts = "tracker-wins"\n', encoding="utf-8")
-    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    code, out = run_cli(capsys, "pull", str(team.file), "--target", team.target, "--write")
     assert code == 0
     merged = "**Labels:** billing, urgent, ux\n"  # the file's order, the new ones after it
     assert team.text() == before.replace("**Labels:** billing\n", merged)
-    _nothing_left(team, capsys)
+    assert_nothing_left(capsys, team.file, team.tracker)
 
     tracker.set_labels("US-001", ["billing"])
     team.edit_file("**Labels:** billing, urgent, ux\n", "**Labels:** billing, urgent\n")
     team.config.write_text('[sync]\nconflicts = "file-wins"\n', encoding="utf-8")
-    code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
+    code, out = run_cli(capsys, "apply", str(team.file), "--target", team.target)
     assert code == 0 and tracker.labels("US-001") == ["billing", "urgent"]
-    _nothing_left(team, capsys)
+    assert_nothing_left(capsys, team.file, team.tracker)
 
 
 # --- assignee -----------------------------------------------------------------------------
@@ -376,14 +352,14 @@ def test_an_assignee_changed_on_the_tracker_is_pulled_and_the_files_pushed(
     team.edit_file(f"**Assignee:** {tracker.alice}\n", f"**Assignee:** {tracker.bob}\n")
     us1, us2 = tracker.key("US-001"), tracker.key("US-002")
 
-    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
+    code, out = run_cli(capsys, "plan", str(team.file), "--target", team.target)
     assert code == 0
     # as plan shows them: a name with a space quoted
     bob, alice = (repr(name) if " " in name else name for name in (tracker.bob, tracker.alice))
     assert f"  < pull     US-002 {us2}: assignee (none) -> {bob} (tracker, by {tracker.who})" in out
     assert f"  ~ push     US-001 {us1}: assignee {alice} -> {bob} (file)" in out
 
-    code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
+    code, out = run_cli(capsys, "apply", str(team.file), "--target", team.target)
     assert code == 0
     assert (
         f"left alone (changed on the tracker): US-002 assignee (none) -> {bob} "
@@ -393,12 +369,12 @@ def test_an_assignee_changed_on_the_tracker_is_pulled_and_the_files_pushed(
     assert tracker.assignee("US-002") == tracker.bob  # the teammate's kept
 
     before = team.text()
-    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    code, out = run_cli(capsys, "pull", str(team.file), "--target", team.target, "--write")
     assert code == 0
     assert team.text() == before.replace(
         "**Priority:** Medium\n", f"**Priority:** Medium\n**Assignee:** {tracker.bob}\n"
     )
-    _nothing_left(team, capsys)
+    assert_nothing_left(capsys, team.file, team.tracker)
 
 
 def test_an_assignee_changed_on_both_sides_is_a_conflict_until_a_policy_decides(
@@ -412,32 +388,32 @@ def test_an_assignee_changed_on_both_sides_is_a_conflict_until_a_policy_decides(
     team.edit_file(line, "")
     before = team.text()
 
-    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
+    code, out = run_cli(capsys, "plan", str(team.file), "--target", team.target)
     assert code == 1
     assert any(
         text.startswith(f"  ! conflict US-001 {us1}: assignee: conflict — file (none), tracker ")
         and f"by {tracker.who} (was " in text
         for text in out
     ), out
-    code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
+    code, out = run_cli(capsys, "apply", str(team.file), "--target", team.target)
     assert code == 1 and tracker.assignee("US-001") == tracker.bob
-    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    code, out = run_cli(capsys, "pull", str(team.file), "--target", team.target, "--write")
     assert code == 1 and team.text() == before
 
     team.config.write_text('[sync]\nconflicts = "tracker-wins"\n', encoding="utf-8")
-    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    code, out = run_cli(capsys, "pull", str(team.file), "--target", team.target, "--write")
     assert code == 0  # the line comes back, where it was: after the last field line
     assert team.text() == before.replace(
         "**Labels:** billing, ux\n", f"**Labels:** billing, ux\n**Assignee:** {tracker.bob}\n"
     )
-    _nothing_left(team, capsys)
+    assert_nothing_left(capsys, team.file, team.tracker)
 
     tracker.assign("US-001", "alice")
     team.edit_file(f"**Assignee:** {tracker.bob}\n", "**Assignee:** None\n")
     team.config.write_text('[sync]\nconflicts = "file-wins"\n', encoding="utf-8")
-    code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
+    code, out = run_cli(capsys, "apply", str(team.file), "--target", team.target)
     assert code == 0 and tracker.assignee("US-001") is None  # unassigned, as the file says
-    _nothing_left(team, capsys)
+    assert_nothing_left(capsys, team.file, team.tracker)
 
 
 # --- acceptance criteria ticks -------------------------------------------------------------
@@ -461,27 +437,27 @@ def test_a_criterion_ticked_on_the_tracker_is_pulled_changing_one_character(
     tracker.tick("US-002", LARGE, True)
     team.edit_file(f"- [ ] {LARGE}\n", f"- [x] {LARGE}\n")
 
-    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
+    code, out = run_cli(capsys, "plan", str(team.file), "--target", team.target)
     assert code == 0
     assert (
         f"  < pull     US-002 {us2}: criteria [ ] {OPENS} -> [x] {OPENS} "
         f"(tracker, by {tracker.who})"
     ) in out
-    code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
+    code, out = run_cli(capsys, "apply", str(team.file), "--target", team.target)
     assert code == 0 and tracker.ticked("US-002") == [OPENS, NUMBER, LARGE]  # left alone
 
     before = team.text()
-    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--diff")
+    code, out = run_cli(capsys, "pull", str(team.file), "--target", team.target, "--diff")
     assert [line for line in out if line[:1] in "+-" and line[:3] not in ("+++", "---")] == [
         f"-- [ ] {OPENS}",
         f"+- [x] {OPENS}",
     ]
-    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    code, out = run_cli(capsys, "pull", str(team.file), "--target", team.target, "--write")
     assert code == 0
     after = team.text()
     assert after == before.replace(f"- [ ] {OPENS}\n", f"- [x] {OPENS}\n")
     assert sum(a != b for a, b in zip(before, after, strict=True)) == 1  # one character
-    _nothing_left(team, capsys)
+    assert_nothing_left(capsys, team.file, team.tracker)
 
 
 def test_a_criterion_ticked_in_the_file_is_pushed(
@@ -490,7 +466,7 @@ def test_a_criterion_ticked_in_the_file_is_pushed(
     tracker = team.tracker
     team.edit_file(f"- [ ] {LARGE}\n", f"- [x] {LARGE}\n")
     team.edit_file(f"- [x] {NUMBER}\n", f"- [ ] {NUMBER}\n")
-    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
+    code, out = run_cli(capsys, "plan", str(team.file), "--target", team.target)
     assert code == 0
     assert any(
         line.startswith(f"  ~ push     US-002 {tracker.key('US-002')}: criteria ")
@@ -500,7 +476,7 @@ def test_a_criterion_ticked_in_the_file_is_pushed(
     assert main(["apply", str(team.file), "--target", team.target]) == 0
     assert tracker.ticked("US-002") == [LARGE]
     capsys.readouterr()
-    _nothing_left(team, capsys)
+    assert_nothing_left(capsys, team.file, team.tracker)
 
 
 def test_criteria_ticked_on_both_sides_are_a_conflict_until_a_policy_decides(
@@ -512,31 +488,31 @@ def test_criteria_ticked_on_both_sides_are_a_conflict_until_a_policy_decides(
     team.edit_file(f"- [x] {NUMBER}\n", f"- [ ] {NUMBER}\n")
     before = team.text()
 
-    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
+    code, out = run_cli(capsys, "plan", str(team.file), "--target", team.target)
     assert code == 1
     assert (
         f"  ! conflict US-002 {us2}: criteria: conflict — file [ ] {OPENS}; [ ] {NUMBER}, "
         f"tracker [x] {OPENS}; [x] {NUMBER} by {tracker.who} (was [ ] {OPENS}; [x] {NUMBER})"
     ) in out
-    code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
+    code, out = run_cli(capsys, "apply", str(team.file), "--target", team.target)
     assert code == 1 and tracker.ticked("US-002") == [OPENS, NUMBER]  # left alone
-    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    code, out = run_cli(capsys, "pull", str(team.file), "--target", team.target, "--write")
     assert code == 1 and team.text() == before
 
     team.config.write_text('[sync]\nconflicts = "tracker-wins"\n', encoding="utf-8")
-    code, out = _run(capsys, "pull", str(team.file), "--target", team.target, "--write")
+    code, out = run_cli(capsys, "pull", str(team.file), "--target", team.target, "--write")
     assert code == 0
     assert team.text() == before.replace(f"- [ ] {OPENS}\n", f"- [x] {OPENS}\n").replace(
         f"- [ ] {NUMBER}\n", f"- [x] {NUMBER}\n"
     )
-    _nothing_left(team, capsys)
+    assert_nothing_left(capsys, team.file, team.tracker)
 
     tracker.tick("US-002", NUMBER, False)
     team.edit_file(f"- [ ] {LARGE}\n", f"- [x] {LARGE}\n")
     team.config.write_text('[sync]\nconflicts = "file-wins"\n', encoding="utf-8")
-    code, out = _run(capsys, "apply", str(team.file), "--target", team.target)
+    code, out = run_cli(capsys, "apply", str(team.file), "--target", team.target)
     assert code == 0 and tracker.ticked("US-002") == [OPENS, NUMBER, LARGE]
-    _nothing_left(team, capsys)
+    assert_nothing_left(capsys, team.file, team.tracker)
 
 
 # --- GitOps: the three fields through a merged pull request ------------------------------
@@ -589,13 +565,13 @@ def test_a_tick_left_alone_does_not_hold_back_the_files_sentence_in_the_same_tex
     team.edit_file(f"> {old}\n", f"> {new}\n")
     assert main(["apply", str(team.file), "--target", team.target]) == 0
     assert tracker.ticked("US-002") == [OPENS, NUMBER]
-    code, out = _run(capsys, "plan", str(team.file), "--target", team.target)
+    code, out = run_cli(capsys, "plan", str(team.file), "--target", team.target)
     assert code == 0
     assert not [line for line in out if " story " in line], out  # the sentence was pushed
     assert main(["pull", str(team.file), "--target", team.target, "--write"]) == 0
     assert f"> {new}\n" in team.text() and f"- [x] {OPENS}\n" in team.text()
     capsys.readouterr()
-    _nothing_left(team, capsys)
+    assert_nothing_left(capsys, team.file, team.tracker)
 
 
 def test_a_tick_left_alone_does_not_hold_back_a_task_renamed_in_the_file(
@@ -611,4 +587,4 @@ def test_a_tick_left_alone_does_not_hold_back_a_task_renamed_in_the_file(
     assert "Render the PDF" in tracker.text("US-002")
     assert main(["pull", str(team.file), "--target", team.target, "--write"]) == 0
     capsys.readouterr()
-    _nothing_left(team, capsys)
+    assert_nothing_left(capsys, team.file, team.tracker)

@@ -16,16 +16,15 @@ from jira import JIRA
 from bot.cli.app import main
 from sandbox.jira import JiraSandbox
 from sync.jira.wiki import wiki_escape
+from tests.twoway_support import BacklogFile, run_cli
 
 BILLING = Path(__file__).resolve().parent / "data" / "billing-backlog.md"
 
 
 @dataclass
-class Team:
+class Team(BacklogFile):
     sandbox: JiraSandbox
     client: JIRA
-    file: Path
-    config: Path
     points: str  # the Story Points field id
 
     def key(self, story: str) -> str:
@@ -42,16 +41,6 @@ class Team:
             getattr(issue.fields, self.points),
             issue.fields.priority.name,
         )
-
-    def text(self) -> str:
-        with open(self.file, encoding="utf-8", newline="") as handle:
-            return handle.read()
-
-    def edit_file(self, old: str, new: str) -> None:
-        text = self.text()
-        assert text.count(old) == 1, old
-        with open(self.file, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text.replace(old, new))
 
 
 @pytest.fixture
@@ -76,13 +65,8 @@ def team(
         bob = ("bob@example.com", sandbox.user_token("bob@example.com"))
         client = JIRA(sandbox.url, basic_auth=bob, max_retries=0)
         points = next(f["id"] for f in client.fields() if f["name"] == "Story point estimate")
-        yield Team(sandbox, client, file, config, points)
+        yield Team(file, config, sandbox, client, points)
         client.close()  # type: ignore[no-untyped-call]
-
-
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
-    code = main(list(args))
-    return code, capsys.readouterr().out.splitlines()
 
 
 def test_plan_shows_where_each_change_came_from_and_apply_leaves_jira_edits_alone(
@@ -92,7 +76,7 @@ def test_plan_shows_where_each_change_came_from_and_apply_leaves_jira_edits_alon
     team.edit_in_jira("US-001", summary="Invoice list with filters", **{team.points: 3})
     team.edit_file("**Priority:** Medium", "**Priority:** Low")  # US-002, in the file
 
-    code, out = _run(capsys, "plan", str(team.file), "--target", "jira")
+    code, out = run_cli(capsys, "plan", str(team.file), "--target", "jira")
     assert code == 0
     us2 = team.key("US-002")
     assert out[-5:] == [
@@ -105,7 +89,7 @@ def test_plan_shows_where_each_change_came_from_and_apply_leaves_jira_edits_alon
         "http calls: 12 (jira GET 12)",  # the drift read is one search for both stories
     ]
 
-    code, out = _run(capsys, "apply", str(team.file), "--target", "jira")
+    code, out = run_cli(capsys, "apply", str(team.file), "--target", "jira")
     assert code == 0
     assert (
         "left alone (changed on the tracker): US-001 points 8 -> 3 (tracker, by Bob Backend)" in out
@@ -122,7 +106,7 @@ def test_pull_writes_jira_edits_into_the_file_byte_exactly(
     team.edit_in_jira("US-001", summary="Invoice list with filters", **{team.points: 3})
     team.edit_in_jira("US-002", priority={"name": "Highest"})
 
-    code, out = _run(capsys, "pull", str(team.file), "--target", "jira", "--diff")
+    code, out = run_cli(capsys, "pull", str(team.file), "--target", "jira", "--diff")
     assert code == 0 and team.text() == before  # --diff alone writes nothing
     assert out[:2] == [f"--- a/{team.file}", f"+++ b/{team.file}"]
     assert [line for line in out if line[:1] in "+-" and line[:3] not in ("+++", "---")] == [
@@ -134,7 +118,7 @@ def test_pull_writes_jira_edits_into_the_file_byte_exactly(
         "+**Priority:** Critical",  # Jira's Highest in the backlog's own word
     ]
 
-    code, out = _run(capsys, "pull", str(team.file), "--target", "jira", "--write")
+    code, out = run_cli(capsys, "pull", str(team.file), "--target", "jira", "--write")
     assert code == 0 and out[-1] == f"wrote {team.file}"
     expected = (
         before.replace(
@@ -146,7 +130,7 @@ def test_pull_writes_jira_edits_into_the_file_byte_exactly(
     assert team.text() == expected
 
     # pulled: nothing is left to pull, and apply does not write the values back differently
-    code, out = _run(capsys, "pull", str(team.file), "--target", "jira")
+    code, out = run_cli(capsys, "pull", str(team.file), "--target", "jira")
     assert code == 0 and out == [
         "jira: 0 field(s) from the tracker, 0 from the file (apply pushes them), 0 conflict(s) "
         "(policy: report)"
@@ -179,25 +163,25 @@ def test_conflicts_are_reported_left_alone_then_resolved_by_each_policy(
     team.edit_file("**Story Points:** 8", "**Story Points:** 13")
     before = team.text()
 
-    code, out = _run(capsys, "plan", str(team.file), "--target", "jira")
+    code, out = run_cli(capsys, "plan", str(team.file), "--target", "jira")
     assert code == 1
     assert (
         f"  ! conflict US-001 {us1}: points: conflict — file 13, tracker 5 by Bob Backend (was 8)"
         in out
     )
 
-    code, out = _run(capsys, "apply", str(team.file), "--target", "jira")
+    code, out = run_cli(capsys, "apply", str(team.file), "--target", "jira")
     assert code == 1 and team.jira_fields("US-001")[1] == 5  # left alone
     assert (
         "left alone (changed on the tracker): US-001 points: conflict — file 13, tracker 5 "
         "by Bob Backend (was 8)" in out
     )
 
-    code, out = _run(capsys, "pull", str(team.file), "--target", "jira", "--write")
+    code, out = run_cli(capsys, "pull", str(team.file), "--target", "jira", "--write")
     assert code == 1 and team.text() == before  # nothing written for the field
 
     team.config.write_text('[sync]\nconflicts = "tracker-wins"\n', encoding="utf-8")
-    code, out = _run(capsys, "pull", str(team.file), "--target", "jira", "--write")
+    code, out = run_cli(capsys, "pull", str(team.file), "--target", "jira", "--write")
     assert code == 0 and team.text() == before.replace(
         "**Story Points:** 13\n", "**Story Points:** 5\n"
     )
@@ -205,9 +189,9 @@ def test_conflicts_are_reported_left_alone_then_resolved_by_each_policy(
     team.edit_in_jira("US-001", **{team.points: 2})
     team.edit_file("Invoice list\n**Story Points:** 5", "Invoice list\n**Story Points:** 21")
     team.config.write_text('[sync]\nconflicts = "file-wins"\n', encoding="utf-8")
-    code, out = _run(capsys, "apply", str(team.file), "--target", "jira")
+    code, out = run_cli(capsys, "apply", str(team.file), "--target", "jira")
     assert code == 0 and team.jira_fields("US-001")[1] == 21
-    code, out = _run(capsys, "plan", str(team.file), "--target", "jira")
+    code, out = run_cli(capsys, "plan", str(team.file), "--target", "jira")
     assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
 
 
@@ -227,11 +211,11 @@ def test_after_a_pull_the_next_apply_writes_nothing(
     # the team edits the issues as Jira shows them (the summary keeps its "US-001 · " form)
     team.edit_in_jira("US-001", summary="US-001 · Invoice list with filters", **{team.points: 3})
     team.edit_in_jira("US-002", priority={"name": "Highest"})
-    code, _out = _run(capsys, "pull", str(team.file), "--target", "jira", "--write")
+    code, _out = run_cli(capsys, "pull", str(team.file), "--target", "jira", "--write")
     assert code == 0
 
     team.sandbox.clear_requests()
-    code, out = _run(capsys, "plan", str(team.file), "--target", "jira")
+    code, out = run_cli(capsys, "plan", str(team.file), "--target", "jira")
     assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
     assert not any(line.lstrip().startswith(("~ update", "+ create")) for line in out), out
     assert main(["apply", str(team.file), "--target", "jira"]) == 0
@@ -272,7 +256,7 @@ def test_a_conflict_names_who_changed_jira(team: Team, capsys: pytest.CaptureFix
     team.edit_in_jira("US-002", summary="US-002 · Invoice as PDF")  # Bob's account
     team.edit_file("**Story Points:** 8", "**Story Points:** 13")
 
-    code, out = _run(capsys, "plan", str(team.file), "--target", "jira")
+    code, out = run_cli(capsys, "plan", str(team.file), "--target", "jira")
     assert code == 1
     assert (
         f"  ! conflict US-001 {us1}: points: conflict — file 13, tracker 5 by Alice Devops (was 8)"
@@ -351,21 +335,21 @@ def test_a_story_moved_to_another_sprint_in_jira_moves_in_the_sprint_plan(
         client.close()  # type: ignore[no-untyped-call]
         capsys.readouterr()
 
-        code, out = _run(capsys, "plan", str(file), "--target", "jira")
+        code, out = run_cli(capsys, "plan", str(file), "--target", "jira")
         assert code == 0, out
         assert (
             f"  < pull     US-002 {key}: sprint 'Sprint 1' -> 'Sprint 2' (tracker, by Bob Backend)"
             in out
         )
 
-        code, out = _run(capsys, "pull", str(file), "--target", "jira", "--write")
+        code, out = run_cli(capsys, "pull", str(file), "--target", "jira", "--write")
         assert code == 0 and out[-1] == f"wrote {file}"
         assert file.read_text(encoding="utf-8") == _moved_us002(
             REFERENCE.read_text(encoding="utf-8")
         )
 
         sandbox.clear_requests()
-        code, out = _run(capsys, "plan", str(file), "--target", "jira")
+        code, out = run_cli(capsys, "plan", str(file), "--target", "jira")
         assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
         assert main(["apply", str(file), "--target", "jira"]) == 0
         assert sandbox.write_requests() == []
@@ -420,14 +404,14 @@ def test_a_story_sentence_edited_in_jira_is_pulled_and_a_file_edit_pushed(
     )
     before = team.text()
 
-    code, out = _run(capsys, "plan", str(team.file), "--target", "jira")
+    code, out = run_cli(capsys, "plan", str(team.file), "--target", "jira")
     assert code == 0
     assert (
         f"  < pull     US-001 {us1}: story {sentence!r} -> {new!r} (tracker, by Bob Backend)" in out
     )
     assert any(line.startswith("  ~ push     US-002") and " story " in line for line in out), out
 
-    code, out = _run(capsys, "pull", str(team.file), "--target", "jira", "--write")
+    code, out = run_cli(capsys, "pull", str(team.file), "--target", "jira", "--write")
     assert code == 0
     # in the file's Markdown, the asterisks are escaped so that they read as written
     written = new.replace("*", "\\*")
@@ -440,5 +424,5 @@ def test_a_story_sentence_edited_in_jira_is_pulled_and_a_file_edit_pushed(
     assert "download any invoice" in team.client.issue(team.key("US-002")).fields.description
     assert wiki_escape(new) in team.client.issue(us1).fields.description  # Bob's kept
     capsys.readouterr()
-    code, out = _run(capsys, "plan", str(team.file), "--target", "jira")
+    code, out = run_cli(capsys, "plan", str(team.file), "--target", "jira")
     assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)

@@ -21,49 +21,25 @@ from jira import JIRA
 from bot.cli.app import main
 from sandbox.github import GitHubSandbox
 from sandbox.jira import JiraSandbox
+from tests.twoway_support import (
+    BacklogFile,
+    assert_nothing_left,
+    changed_lines,
+    run_cli,
+)
 
 RELATIONS = Path(__file__).resolve().parent / "data" / "relations-backlog.md"
-DIFF = ("+++", "---")
-
-
-@dataclass
-class Backlog:
-    file: Path
-    config: Path
-
-    def text(self) -> str:
-        with open(self.file, encoding="utf-8", newline="") as handle:
-            return handle.read()
-
-    def edit(self, old: str, new: str) -> None:
-        text = self.text()
-        assert text.count(old) == 1, old
-        with open(self.file, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text.replace(old, new))
-
-    def policy(self, name: str) -> None:
-        self.config.write_text(f'[sync]\nconflicts = "{name}"\n', encoding="utf-8")
-
-
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
-    code = main(list(args))
-    return code, capsys.readouterr().out.splitlines()
-
-
-def _changed(out: list[str]) -> list[str]:
-    """The changed lines of a unified diff in ``out``."""
-    return [line for line in out if line[:1] in "+-" and line[:3] not in DIFF]
 
 
 @pytest.fixture
-def backlog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Backlog:
+def backlog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> BacklogFile:
     file = tmp_path / "backlog.md"
     file.write_bytes(RELATIONS.read_bytes())
     config = tmp_path / "backlog-bot.toml"
     config.write_text("", encoding="utf-8")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'state.db'}")
     monkeypatch.setenv("BACKLOG_BOT_CONFIG", str(config))
-    return Backlog(file, config)
+    return BacklogFile(file, config)
 
 
 # --- Jira ---------------------------------------------------------------------------------
@@ -73,6 +49,13 @@ def backlog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Backlog:
 class Jira:
     sandbox: JiraSandbox
     client: JIRA  # Bob's account
+    target: str = "jira"
+
+    def clear_requests(self) -> None:
+        self.sandbox.clear_requests()
+
+    def writes(self) -> list[object]:
+        return list(self.sandbox.write_requests())
 
     def key(self, item: str) -> str:
         [key] = self.sandbox.issues_by_label(f"backlog-id-{item}")
@@ -112,7 +95,7 @@ class Jira:
 
 @pytest.fixture
 def jira(
-    backlog: Backlog, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    backlog: BacklogFile, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Iterator[Jira]:
     with JiraSandbox() as sandbox:
         for key, value in sandbox.env().items():
@@ -126,7 +109,7 @@ def jira(
 
 
 def test_jira_dependencies_linked_and_unlinked_in_jira_are_pulled_in_the_files_style(
-    backlog: Backlog, jira: Jira, capsys: pytest.CaptureFixture[str]
+    backlog: BacklogFile, jira: Jira, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Bob links US-003 as blocked by US-002 and unlinks US-001 from US-002; plan shows both
     as Jira's, apply leaves them alone, pull --write changes the two Dependencies lines (the
@@ -136,7 +119,7 @@ def test_jira_dependencies_linked_and_unlinked_in_jira_are_pulled_in_the_files_s
     jira.unlink("US-001", "US-002")
     before = backlog.text()
 
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "jira")
     assert code == 0
     assert (
         f"  < pull     US-002 {us2}: dependencies US-001 -> (none) (tracker, by Bob Backend)" in out
@@ -146,7 +129,7 @@ def test_jira_dependencies_linked_and_unlinked_in_jira_are_pulled_in_the_files_s
     )
     assert not any(" unlink " in line or "+ create" in line for line in out), out
 
-    code, out = _run(capsys, "apply", str(backlog.file), "--target", "jira")
+    code, out = run_cli(capsys, "apply", str(backlog.file), "--target", "jira")
     assert code == 0
     assert (
         "left alone (changed on the tracker): US-003 dependencies (none) -> US-002 "
@@ -154,15 +137,15 @@ def test_jira_dependencies_linked_and_unlinked_in_jira_are_pulled_in_the_files_s
     )
     assert jira.blockers("US-003") == {us2} and jira.blockers("US-002") == set()
 
-    code, out = _run(capsys, "pull", str(backlog.file), "--target", "jira", "--diff")
+    code, out = run_cli(capsys, "pull", str(backlog.file), "--target", "jira", "--diff")
     assert code == 0 and backlog.text() == before
-    assert _changed(out) == [
+    assert changed_lines(out) == [
         "-**Dependencies:** US-001 (the invoice API)",
         "+**Dependencies:** —",
         "-**Dependencies:** —",
         "+**Dependencies:** US-002",
     ]
-    code, out = _run(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
+    code, out = run_cli(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
     assert code == 0
     assert backlog.text() == before.replace(
         "**Dependencies:** US-001 (the invoice API)\n", "**Dependencies:** —\n"
@@ -174,33 +157,29 @@ def test_jira_dependencies_linked_and_unlinked_in_jira_are_pulled_in_the_files_s
         "**Dependencies:** US-002\n",
     )
 
-    jira.sandbox.clear_requests()
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
-    assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
-    assert main(["apply", str(backlog.file), "--target", "jira"]) == 0
-    assert jira.sandbox.write_requests() == []
+    assert_nothing_left(capsys, backlog.file, jira)
     assert jira.blockers("US-003") == {us2} and jira.blockers("US-002") == set()
 
 
 def test_jira_dependencies_changed_in_the_file_are_linked_and_unlinked_by_apply(
-    backlog: Backlog, jira: Jira, capsys: pytest.CaptureFixture[str]
+    backlog: BacklogFile, jira: Jira, capsys: pytest.CaptureFixture[str]
 ) -> None:
     us2, us4, us5 = (jira.key(item) for item in ("US-002", "US-004", "US-005"))
     removed = jira.link_id("US-001", "US-004")
-    backlog.edit("**Dependencies:** US-001; US-002", "**Dependencies:** US-002")
+    backlog.edit_file("**Dependencies:** US-001; US-002", "**Dependencies:** US-002")
     text = backlog.text().replace(
         "**Epic:** EPIC-002 (Payments)\n**Dependencies:** —\n",
         "**Epic:** EPIC-002 (Payments)\n**Dependencies:** US-004\n",
     )
     backlog.file.write_text(text, encoding="utf-8")
 
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "jira")
     assert code == 0
     assert f"  ~ push     US-004 {us4}: dependencies 'US-001, US-002' -> US-002 (file)" in out
     assert f"  ~ push     US-005 {us5}: dependencies (none) -> US-004 (file)" in out
 
-    jira.sandbox.clear_requests()
-    code, out = _run(capsys, "apply", str(backlog.file), "--target", "jira")
+    jira.clear_requests()
+    code, out = run_cli(capsys, "apply", str(backlog.file), "--target", "jira")
     assert code == 0
     assert jira.blockers("US-004") == {us2} and jira.blockers("US-005") == {us4}
     writes = [(r.method, r.path.split("/rest/api/2/")[-1]) for r in jira.sandbox.write_requests()]
@@ -212,36 +191,32 @@ def test_jira_dependencies_changed_in_the_file_are_linked_and_unlinked_by_apply(
         ("PUT", f"issue/{us5}"),
     ]
 
-    jira.sandbox.clear_requests()
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
-    assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
-    assert main(["apply", str(backlog.file), "--target", "jira"]) == 0
-    assert jira.sandbox.write_requests() == []
+    assert_nothing_left(capsys, backlog.file, jira)
 
 
 def test_jira_dependencies_changed_on_both_sides_are_a_conflict_until_a_policy_decides(
-    backlog: Backlog, jira: Jira, capsys: pytest.CaptureFixture[str]
+    backlog: BacklogFile, jira: Jira, capsys: pytest.CaptureFixture[str]
 ) -> None:
     us1, us2, us3 = jira.key("US-001"), jira.key("US-002"), jira.key("US-003")
     jira.link("US-001", "US-003")
-    backlog.edit(
+    backlog.edit_file(
         "**Priority:** Low\n**Dependencies:** —\n", "**Priority:** Low\n**Dependencies:** US-002\n"
     )
     before = backlog.text()
 
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "jira")
     assert code == 1
     assert (
         f"  ! conflict US-003 {us3}: dependencies: conflict — file US-002, tracker US-001 "
         "by Bob Backend (was (none))"
     ) in out
-    code, out = _run(capsys, "apply", str(backlog.file), "--target", "jira")
+    code, out = run_cli(capsys, "apply", str(backlog.file), "--target", "jira")
     assert code == 1 and jira.blockers("US-003") == {us1}  # left alone
-    code, out = _run(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
+    code, out = run_cli(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
     assert code == 1 and backlog.text() == before
 
     backlog.policy("tracker-wins")
-    code, out = _run(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
+    code, out = run_cli(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
     assert code == 0
     assert backlog.text() == before.replace(
         "**Priority:** Low\n**Dependencies:** US-002\n",
@@ -249,47 +224,43 @@ def test_jira_dependencies_changed_on_both_sides_are_a_conflict_until_a_policy_d
     )
 
     jira.unlink("US-001", "US-003")  # and, on both sides again, the file wins this time
-    backlog.edit(
+    backlog.edit_file(
         "**Priority:** Low\n**Dependencies:** US-001\n",
         "**Priority:** Low\n**Dependencies:** US-001, US-002\n",
     )
     backlog.policy("file-wins")
-    code, out = _run(capsys, "apply", str(backlog.file), "--target", "jira")
+    code, out = run_cli(capsys, "apply", str(backlog.file), "--target", "jira")
     assert code == 0 and jira.blockers("US-003") == {us1, us2}
-    jira.sandbox.clear_requests()
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
-    assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
-    assert main(["apply", str(backlog.file), "--target", "jira"]) == 0
-    assert jira.sandbox.write_requests() == []
+    assert_nothing_left(capsys, backlog.file, jira)
 
 
 def test_jira_links_made_before_dependencies_were_two_way_are_their_own_base(
-    backlog: Backlog, jira: Jira, capsys: pytest.CaptureFixture[str]
+    backlog: BacklogFile, jira: Jira, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A state database from before (no merge base for dependencies): what apply linked is the
     base, so nothing shows as changed until someone changes it, then each side's change
     is told apart; nothing of Jira's is reverted."""
     _forget_base(backlog, "dependencies")
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "jira")
     assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
 
     _forget_base(backlog, "dependencies")
     us2, us3, us4 = jira.key("US-002"), jira.key("US-003"), jira.key("US-004")
     jira.link("US-002", "US-003")
-    backlog.edit("**Dependencies:** US-001; US-002", "**Dependencies:** US-001")
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
+    backlog.edit_file("**Dependencies:** US-001; US-002", "**Dependencies:** US-001")
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "jira")
     assert code == 0
     assert (
         f"  < pull     US-003 {us3}: dependencies (none) -> US-002 (tracker, by Bob Backend)" in out
     )
     assert f"  ~ push     US-004 {us4}: dependencies 'US-001, US-002' -> US-001 (file)" in out
-    code, out = _run(capsys, "apply", str(backlog.file), "--target", "jira")
+    code, out = run_cli(capsys, "apply", str(backlog.file), "--target", "jira")
     assert code == 0
     assert jira.blockers("US-003") == {us2} and jira.blockers("US-004") == {jira.key("US-001")}
 
 
 def test_a_jira_blocker_no_backlog_item_has_is_reported_not_dropped(
-    backlog: Backlog, jira: Jira, capsys: pytest.CaptureFixture[str]
+    backlog: BacklogFile, jira: Jira, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Bob links an issue made in Jira alone as blocking US-001: plan shows it by its key,
     pull writes nothing and says why, apply keeps the link."""
@@ -300,13 +271,13 @@ def test_a_jira_blocker_no_backlog_item_has_is_reported_not_dropped(
     us1 = jira.key("US-001")
     before = backlog.text()
 
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "jira")
     assert code == 0
     assert (
         f"  < pull     US-001 {us1}: dependencies (none) -> {other} (tracker, by Bob Backend)"
         in out
     )
-    code, out = _run(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
+    code, out = run_cli(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
     assert code == 0 and backlog.text() == before
     assert (
         f"  not written: US-001 dependencies: US-001 is blocked on the tracker by {other}, "
@@ -317,7 +288,7 @@ def test_a_jira_blocker_no_backlog_item_has_is_reported_not_dropped(
 
 
 def test_jira_epic_changed_in_jira_moves_the_story_to_that_epic_in_the_file(
-    backlog: Backlog, jira: Jira, capsys: pytest.CaptureFixture[str]
+    backlog: BacklogFile, jira: Jira, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Bob puts US-003 (under the Invoices heading) into Payments; plan shows it as Jira's,
     apply leaves it alone, pull --write moves the story's whole block to the end of the
@@ -326,29 +297,25 @@ def test_jira_epic_changed_in_jira_moves_the_story_to_that_epic_in_the_file(
     jira.reparent("US-003", "EPIC-002")
     before = backlog.text()
 
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "jira")
     assert code == 0
     assert f"  < pull     US-003 {us3}: epic EPIC-001 -> EPIC-002 (tracker, by Bob Backend)" in out
-    code, out = _run(capsys, "apply", str(backlog.file), "--target", "jira")
+    code, out = run_cli(capsys, "apply", str(backlog.file), "--target", "jira")
     assert code == 0 and jira.parent("US-003") == jira.key("EPIC-002")
     assert "left alone (changed on the tracker): US-003 epic EPIC-001 -> EPIC-002 " in "\n".join(
         out
     )
 
-    code, out = _run(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
+    code, out = run_cli(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
     assert code == 0
     assert backlog.text() == _moved_us003(before)
 
-    jira.sandbox.clear_requests()
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
-    assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
-    assert main(["apply", str(backlog.file), "--target", "jira"]) == 0
-    assert jira.sandbox.write_requests() == []
+    assert_nothing_left(capsys, backlog.file, jira)
     assert jira.parent("US-003") == jira.key("EPIC-002")
 
 
 def test_jira_epic_field_pulled_pushed_and_in_conflict(
-    backlog: Backlog, jira: Jira, capsys: pytest.CaptureFixture[str]
+    backlog: BacklogFile, jira: Jira, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """US-005 names its epic in an **Epic:** field: Jira's change rewrites the field (the
     epic's name too), the file's change re-parents the issue, both at once is a conflict
@@ -356,40 +323,40 @@ def test_jira_epic_field_pulled_pushed_and_in_conflict(
     us5 = jira.key("US-005")
     jira.reparent("US-005", "EPIC-003")
     before = backlog.text()
-    code, out = _run(capsys, "pull", str(backlog.file), "--target", "jira", "--diff")
-    assert _changed(out) == ["-**Epic:** EPIC-002 (Payments)", "+**Epic:** EPIC-003 (Reports)"]
-    code, out = _run(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
+    code, out = run_cli(capsys, "pull", str(backlog.file), "--target", "jira", "--diff")
+    assert changed_lines(out) == ["-**Epic:** EPIC-002 (Payments)", "+**Epic:** EPIC-003 (Reports)"]
+    code, out = run_cli(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
     assert code == 0
     assert backlog.text() == before.replace(
         "**Epic:** EPIC-002 (Payments)", "**Epic:** EPIC-003 (Reports)"
     )
 
-    backlog.edit("**Epic:** EPIC-003 (Reports)", "**Epic:** EPIC-001 (Invoices)")
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
+    backlog.edit_file("**Epic:** EPIC-003 (Reports)", "**Epic:** EPIC-001 (Invoices)")
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "jira")
     assert f"  ~ push     US-005 {us5}: epic EPIC-003 -> EPIC-001 (file)" in out
-    code, out = _run(capsys, "apply", str(backlog.file), "--target", "jira")
+    code, out = run_cli(capsys, "apply", str(backlog.file), "--target", "jira")
     assert code == 0 and jira.parent("US-005") == jira.key("EPIC-001")
 
     jira.reparent("US-005", "EPIC-002")
-    backlog.edit("**Epic:** EPIC-001 (Invoices)", "**Epic:** EPIC-003 (Reports)")
+    backlog.edit_file("**Epic:** EPIC-001 (Invoices)", "**Epic:** EPIC-003 (Reports)")
     before = backlog.text()
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "jira")
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "jira")
     assert code == 1
     assert (
         f"  ! conflict US-005 {us5}: epic: conflict — file EPIC-003, tracker EPIC-002 "
         "by Bob Backend (was EPIC-001)"
     ) in out
-    code, out = _run(capsys, "apply", str(backlog.file), "--target", "jira")
+    code, out = run_cli(capsys, "apply", str(backlog.file), "--target", "jira")
     assert code == 1 and jira.parent("US-005") == jira.key("EPIC-002")  # left alone
     backlog.policy("tracker-wins")
-    code, out = _run(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
+    code, out = run_cli(capsys, "pull", str(backlog.file), "--target", "jira", "--write")
     assert code == 0
     assert backlog.text() == before.replace(
         "**Epic:** EPIC-003 (Reports)", "**Epic:** EPIC-002 (Payments)"
     )
-    jira.sandbox.clear_requests()
+    jira.clear_requests()
     assert main(["apply", str(backlog.file), "--target", "jira"]) == 0
-    assert jira.sandbox.write_requests() == []
+    assert jira.writes() == []
 
 
 def _moved_us003(text: str) -> str:
@@ -405,7 +372,7 @@ def _moved_us003(text: str) -> str:
     return text.replace(last, last + "\n" + block)
 
 
-def _forget_base(backlog: Backlog, field: str) -> None:
+def _forget_base(backlog: BacklogFile, field: str) -> None:
     """The state database as an older version left it: no merge base for ``field``."""
     url = os.environ["DATABASE_URL"]
     with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
@@ -420,6 +387,19 @@ class GitHub:
     sandbox: GitHubSandbox
     client: Github  # Dave's account
     http: httpx.Client  # the endpoints PyGithub lacks (issue dependencies)
+    target: str = "github"
+
+    def clear_requests(self) -> None:
+        self.sandbox.clear_requests()
+
+    def writes(self) -> list[dict[str, object]]:
+        """The requests that changed something: every one but reads and GraphQL queries."""
+        return [
+            r
+            for r in self.sandbox.requests()
+            if r["method"] != "GET"
+            and not (r["path"] == "/graphql" and "mutation" not in str(r["body"]))
+        ]
 
     def number(self, item: str) -> int:
         return self.sandbox.issues_by_marker()[item][0]
@@ -457,7 +437,7 @@ class GitHub:
 
 @pytest.fixture
 def github(
-    backlog: Backlog, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    backlog: BacklogFile, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Iterator[GitHub]:
     with GitHubSandbox() as sandbox:
         for key, value in sandbox.env().items():
@@ -473,7 +453,7 @@ def github(
 
 
 def test_github_dependencies_changed_on_github_are_pulled_in_the_files_style(
-    backlog: Backlog, github: GitHub, capsys: pytest.CaptureFixture[str]
+    backlog: BacklogFile, github: GitHub, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Dave marks US-005 as blocked by US-004 and unblocks US-004 from US-001; plan shows both
     as GitHub's, apply leaves them alone, pull --write rewrites the two lines (the kept
@@ -483,25 +463,25 @@ def test_github_dependencies_changed_on_github_are_pulled_in_the_files_style(
     github.unblock("US-001", "US-004")
     before = backlog.text()
 
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "github")
     assert code == 0
     assert f"  < pull     US-004 #{n4}: dependencies 'US-001, US-002' -> US-002 (tracker)" in out
     assert f"  < pull     US-005 #{n5}: dependencies (none) -> US-004 (tracker)" in out
 
-    code, out = _run(capsys, "apply", str(backlog.file), "--target", "github")
+    code, out = run_cli(capsys, "apply", str(backlog.file), "--target", "github")
     assert code == 0
     assert github.blockers("US-005") == {n4}
     assert github.blockers("US-004") == {github.number("US-002")}
 
-    code, out = _run(capsys, "pull", str(backlog.file), "--target", "github", "--diff")
+    code, out = run_cli(capsys, "pull", str(backlog.file), "--target", "github", "--diff")
     assert code == 0 and backlog.text() == before
-    assert _changed(out) == [
+    assert changed_lines(out) == [
         "-**Dependencies:** US-001; US-002",
         "+**Dependencies:** US-002",
         "-**Dependencies:** —",
         "+**Dependencies:** US-004",
     ]
-    code, out = _run(capsys, "pull", str(backlog.file), "--target", "github", "--write")
+    code, out = run_cli(capsys, "pull", str(backlog.file), "--target", "github", "--write")
     assert code == 0
     expected = before.replace("**Dependencies:** US-001; US-002\n", "**Dependencies:** US-002\n")
     expected = expected.replace(
@@ -510,51 +490,45 @@ def test_github_dependencies_changed_on_github_are_pulled_in_the_files_style(
     )
     assert backlog.text() == expected
 
-    github.sandbox.clear_requests()
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
-    assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
-    assert main(["apply", str(backlog.file), "--target", "github"]) == 0
-    assert _writes(github.sandbox) == []
+    assert_nothing_left(capsys, backlog.file, github)
 
 
 def test_github_dependencies_changed_in_the_file_are_pushed_and_conflicts_reported(
-    backlog: Backlog, github: GitHub, capsys: pytest.CaptureFixture[str]
+    backlog: BacklogFile, github: GitHub, capsys: pytest.CaptureFixture[str]
 ) -> None:
     n1, n2, n3, n4 = (github.number(item) for item in ("US-001", "US-002", "US-003", "US-004"))
-    backlog.edit("**Dependencies:** US-001; US-002", "**Dependencies:** US-001; US-003")
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    backlog.edit_file("**Dependencies:** US-001; US-002", "**Dependencies:** US-001; US-003")
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "github")
     assert code == 0
     assert (
         f"  ~ push     US-004 #{n4}: dependencies 'US-001, US-002' -> 'US-001, US-003' (file)"
         in out
     )
-    code, out = _run(capsys, "apply", str(backlog.file), "--target", "github")
+    code, out = run_cli(capsys, "apply", str(backlog.file), "--target", "github")
     assert code == 0 and github.blockers("US-004") == {n1, n3}
 
     # both sides: Dave unblocks US-002 from US-001, the file adds US-003 to it
     github.unblock("US-001", "US-002")
-    backlog.edit("**Dependencies:** US-001 (the invoice API)", "**Dependencies:** US-001, US-003")
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    backlog.edit_file(
+        "**Dependencies:** US-001 (the invoice API)", "**Dependencies:** US-001, US-003"
+    )
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "github")
     assert code == 1
     assert (
         f"  ! conflict US-002 #{n2}: dependencies: conflict — file 'US-001, US-003', "
         "tracker (none) (was US-001)"
     ) in out
-    code, out = _run(capsys, "apply", str(backlog.file), "--target", "github")
+    code, out = run_cli(capsys, "apply", str(backlog.file), "--target", "github")
     assert code == 1 and github.blockers("US-002") == set()  # left alone
 
     backlog.policy("file-wins")
-    code, out = _run(capsys, "apply", str(backlog.file), "--target", "github")
+    code, out = run_cli(capsys, "apply", str(backlog.file), "--target", "github")
     assert code == 0 and github.blockers("US-002") == {n1, n3}
-    github.sandbox.clear_requests()
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
-    assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
-    assert main(["apply", str(backlog.file), "--target", "github"]) == 0
-    assert _writes(github.sandbox) == []
+    assert_nothing_left(capsys, backlog.file, github)
 
 
 def test_github_epic_changed_on_github_moves_the_story_and_the_files_change_is_pushed(
-    backlog: Backlog, github: GitHub, capsys: pytest.CaptureFixture[str]
+    backlog: BacklogFile, github: GitHub, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Dave makes US-003 a sub-issue of Payments: plan shows it as GitHub's, apply leaves it
     alone, pull --write moves the story's block; then the file moves US-005 (its **Epic:**
@@ -563,66 +537,52 @@ def test_github_epic_changed_on_github_moves_the_story_and_the_files_change_is_p
     github.reparent("US-003", "EPIC-002")
     before = backlog.text()
 
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "github")
     assert code == 0
     assert f"  < pull     US-003 #{n3}: epic EPIC-001 -> EPIC-002 (tracker)" in out
-    code, out = _run(capsys, "apply", str(backlog.file), "--target", "github")
+    code, out = run_cli(capsys, "apply", str(backlog.file), "--target", "github")
     assert code == 0 and github.parent("US-003") == github.number("EPIC-002")
-    code, out = _run(capsys, "pull", str(backlog.file), "--target", "github", "--write")
+    code, out = run_cli(capsys, "pull", str(backlog.file), "--target", "github", "--write")
     assert code == 0 and backlog.text() == _moved_us003(before)
-    github.sandbox.clear_requests()
+    github.clear_requests()
     assert main(["apply", str(backlog.file), "--target", "github"]) == 0
-    assert _writes(github.sandbox) == []
+    assert github.writes() == []
 
-    backlog.edit("**Epic:** EPIC-002 (Payments)", "**Epic:** EPIC-003 (Reports)")
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    backlog.edit_file("**Epic:** EPIC-002 (Payments)", "**Epic:** EPIC-003 (Reports)")
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "github")
     assert f"  ~ push     US-005 #{n5}: epic EPIC-002 -> EPIC-003 (file)" in out
-    code, out = _run(capsys, "apply", str(backlog.file), "--target", "github")
+    code, out = run_cli(capsys, "apply", str(backlog.file), "--target", "github")
     assert code == 0 and github.parent("US-005") == github.number("EPIC-003")
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "github")
     assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
 
 
 def test_github_epic_changed_on_both_sides_is_a_conflict_until_a_policy_decides(
-    backlog: Backlog, github: GitHub, capsys: pytest.CaptureFixture[str]
+    backlog: BacklogFile, github: GitHub, capsys: pytest.CaptureFixture[str]
 ) -> None:
     n5 = github.number("US-005")
     github.reparent("US-005", "EPIC-003")
-    backlog.edit("**Epic:** EPIC-002 (Payments)", "**Epic:** EPIC-001 (Invoices)")
+    backlog.edit_file("**Epic:** EPIC-002 (Payments)", "**Epic:** EPIC-001 (Invoices)")
     before = backlog.text()
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "github")
     assert code == 1
     assert (
         f"  ! conflict US-005 #{n5}: epic: conflict — file EPIC-001, tracker EPIC-003 "
         "(was EPIC-002)"
     ) in out
-    code, out = _run(capsys, "pull", str(backlog.file), "--target", "github", "--write")
+    code, out = run_cli(capsys, "pull", str(backlog.file), "--target", "github", "--write")
     assert code == 1 and backlog.text() == before
-    code, out = _run(capsys, "apply", str(backlog.file), "--target", "github")
+    code, out = run_cli(capsys, "apply", str(backlog.file), "--target", "github")
     assert code == 1 and github.parent("US-005") == github.number("EPIC-003")  # left alone
 
     backlog.policy("file-wins")
-    code, out = _run(capsys, "apply", str(backlog.file), "--target", "github")
+    code, out = run_cli(capsys, "apply", str(backlog.file), "--target", "github")
     assert code == 0 and github.parent("US-005") == github.number("EPIC-001")
-    github.sandbox.clear_requests()
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
-    assert code == 0 and "changed since the last apply or pull" not in "\n".join(out)
-    assert main(["apply", str(backlog.file), "--target", "github"]) == 0
-    assert _writes(github.sandbox) == []
-
-
-def _writes(sandbox: GitHubSandbox) -> list[dict[str, object]]:
-    """The requests that changed something: every one but reads and GraphQL queries."""
-    return [
-        r
-        for r in sandbox.requests()
-        if r["method"] != "GET"
-        and not (r["path"] == "/graphql" and "mutation" not in str(r["body"]))
-    ]
+    assert_nothing_left(capsys, backlog.file, github)
 
 
 def test_github_dependencies_are_read_again_only_where_they_may_have_changed(
-    backlog: Backlog, github: GitHub, capsys: pytest.CaptureFixture[str]
+    backlog: BacklogFile, github: GitHub, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """GitHub's published GraphQL schema has no field for an issue's dependencies: each issue
     with blockers costs a REST read. The blockers read are kept with the link, so a plan reads
@@ -640,18 +600,18 @@ def test_github_dependencies_are_read_again_only_where_they_may_have_changed(
     def path(item: str) -> str:
         return f"/repos/acme/bss/issues/{github.number(item)}/dependencies/blocked_by"
 
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "github")
     assert code == 0
-    github.sandbox.clear_requests()
-    code, quiet = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    github.clear_requests()
+    code, quiet = run_cli(capsys, "plan", str(backlog.file), "--target", "github")
     assert code == 0 and [line for line in quiet if not line.startswith("http calls")] == [
         line for line in out if not line.startswith("http calls")
     ]
     assert dependency_reads() == []
 
     github.block("US-004", "US-005")
-    github.sandbox.clear_requests()
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    github.clear_requests()
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "github")
     assert code == 0
     assert dependency_reads() == [path("US-005")]
     n5 = github.number("US-005")
@@ -661,8 +621,8 @@ def test_github_dependencies_are_read_again_only_where_they_may_have_changed(
     # one issue fewer, so the issues last seen blocked by it (US-002, US-004) are read again.
     github.unblock("US-001", "US-004")
     github.block("US-003", "US-004")
-    github.sandbox.clear_requests()
-    code, out = _run(capsys, "plan", str(backlog.file), "--target", "github")
+    github.clear_requests()
+    code, out = run_cli(capsys, "plan", str(backlog.file), "--target", "github")
     assert code == 0
     assert sorted(dependency_reads()) == sorted([path("US-002"), path("US-004")])
     n4 = github.number("US-004")
