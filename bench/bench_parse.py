@@ -19,7 +19,8 @@ wall time. A first run with bytecode writing on warms ``__pycache__``, as an ins
 package has it.
 
 Targets (issue 11): ``parse`` of 1,000 stories in-process under 0.5 s; 10k/1k time ratio
-<= 12 (in-process parse, both sizes measured in this run); ``backlog-bot parse FILE --format
+<= 12 (in-process parse; both sizes alternate in one child process, ``--repeat`` rounds,
+best time of each); ``backlog-bot parse FILE --format
 json`` of 1,000 stories as a whole process under 0.5 s; each real-world file as a whole
 process under 0.3 s (whole processes judged by their median CPU time). The last lines print
 PASS or MISS for each target; the exit status is 1 when a target is missed.
@@ -120,9 +121,33 @@ def _worker(name: str, stories: int, repeat: int, hostile: str | None) -> None:
     print(json.dumps({"seconds": min(times), "peak_kib": peak - before, "bytes": len(text)}))
 
 
-def _run_child(args: list[str]) -> dict[str, object]:
+def _scaling_worker(name: str, rounds: int) -> None:
+    """Child process: 1k and 10k stories parsed in alternation, best time of each, as JSON.
+
+    A time ratio of two separate processes swings by a quarter on a shared machine (either
+    process may meet a busy spell). Alternating the sizes in one process exposes both to the
+    same spells; each round parses the small backlog three times (a tenth of the work) and
+    the large one once.
+    """
+    function = _candidates()[name]
+    from bench.synthetic import make_backlog_markdown
+
+    texts = {stories: make_backlog_markdown(stories) for stories in (1000, 10000)}
+    function(make_backlog_markdown(3))
+    times: dict[int, list[float]] = {stories: [] for stories in texts}
+    for _ in range(rounds):
+        for stories, text in texts.items():
+            for _ in range(3 if stories == 1000 else 1):
+                start = time.process_time()
+                result = function(text)
+                times[stories].append(time.process_time() - start)
+                del result
+    print(json.dumps({str(stories): min(seconds) for stories, seconds in times.items()}))
+
+
+def _run_child(args: list[str], mode: str = "--worker") -> dict[str, object]:
     completed = subprocess.run(
-        [sys.executable, __file__, "--worker", *args],
+        [sys.executable, __file__, mode, *args],
         capture_output=True,
         text=True,
         timeout=900,
@@ -179,17 +204,17 @@ def _whole_processes(files: dict[str, Path], runs: int) -> dict[str, Process]:
 
 
 def _verdicts(
-    results: dict[tuple[str, int], float], processes: dict[str, Process]
+    results: dict[tuple[str, int], float], ratios: dict[str, float], processes: dict[str, Process]
 ) -> list[tuple[str, bool]]:
     """(label, met) for each target that this run measured."""
     checks = []
-    small, large = results.get((OURS, 1000)), results.get((OURS, 10000))
+    small = results.get((OURS, 1000))
     if small is not None:
         checks.append(
             (f"parse 1k stories {small:.3f} s CPU < {PARSE_1K_LIMIT_S} s", small < PARSE_1K_LIMIT_S)
         )
-    if small and large is not None:
-        ratio = large / small
+    ratio = ratios.get(OURS)
+    if ratio is not None:
         checks.append(
             (f"parse 10k/1k time ratio {ratio:.1f} <= {SCALING_LIMIT}", ratio <= SCALING_LIMIT)
         )
@@ -224,7 +249,11 @@ def main() -> int:
     parser.add_argument("--parsers", nargs="*", default=None, help="substring filter")
     parser.add_argument("--runs", type=int, default=7, help="whole-process runs per file")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--scaling-worker", help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.scaling_worker:
+        _scaling_worker(options.scaling_worker, options.repeat)
+        return 0
     if options.worker:
         name, stories = options.worker[0], int(options.worker[1])
         hostile = options.worker[2] if len(options.worker) > 2 else None
@@ -254,10 +283,20 @@ def main() -> int:
                 f"{float(row['seconds']):>8.3f} {int(row['peak_kib']) / 1024:>9.1f}"  # type: ignore[arg-type,call-overload]
             )
     print()
+    ratios: dict[str, float] = {}
     for name in names:
-        small, large = results.get((name, 1000)), results.get((name, 10000))
-        if small and large:
-            print(f"{name:28} 10k/1k time ratio {large / small:5.1f}")
+        if (name, 1000) not in results or (name, 10000) not in results:
+            continue
+        best = _run_child([name, "--repeat", str(options.repeat)], mode="--scaling-worker")
+        if "1000" not in best:
+            print(f"{name:28} 10k/1k time ratio: {best['outcome']}")
+            continue
+        small, large = float(best["1000"]), float(best["10000"])  # type: ignore[arg-type]
+        ratios[name] = large / small
+        print(
+            f"{name:28} 10k/1k time ratio {large / small:5.1f} (sizes alternating in one "
+            f"process, {options.repeat} rounds: 1k best {small:.3f} s, 10k best {large:.3f} s)"
+        )
     print()
     print("hostile inputs (each in its own process):")
     for name in names:
@@ -287,7 +326,7 @@ def main() -> int:
     ratio = statistics.median(ten.cpu) / statistics.median(one.cpu)
     print(f"  whole-process 10k/1k CPU ratio {ratio:.1f}")
     print()
-    checks = _verdicts(results, processes)
+    checks = _verdicts(results, ratios, processes)
     for label, met in checks:
         print(f"{'PASS' if met else 'MISS'}  {label}")
     return 0 if all(met for _, met in checks) else 1
