@@ -10,7 +10,6 @@ report the lines it did not understand.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -118,13 +117,6 @@ def test_epics_and_sprints(case: tuple[str, Backlog, dict[str, object]]) -> None
         assert {e.id: [s.id for s in e.stories] for e in epics} == EPICS[name]
     if name in SPRINTS:
         assert {s.number: list(s.committed_story_ids) for s in backlog.sprints} == SPRINTS[name]
-
-
-def test_fast_enough(case: tuple[str, Backlog, dict[str, object]]) -> None:
-    name = case[0]
-    started = time.perf_counter()
-    load_backlog(DATA / f"{name}.md")
-    assert time.perf_counter() - started < 0.3
 
 
 def test_points_come_from_the_summary_table() -> None:
