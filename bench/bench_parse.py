@@ -19,7 +19,7 @@ wall time. A first run with bytecode writing on warms ``__pycache__``, as an ins
 package has it.
 
 Targets (issue 11): ``parse`` of 1,000 stories in-process under 0.5 s; 10k/1k time ratio
-<= 12 (in-process parse; both sizes alternate in one child process, ``--repeat`` rounds,
+<= 12 (in-process parse; both sizes alternate in one child process, ``--rounds`` rounds,
 best time of each); ``backlog-bot parse FILE --format
 json`` of 1,000 stories as a whole process under 0.5 s; each real-world file as a whole
 process under 0.3 s (whole processes judged by their median CPU time). The last lines print
@@ -137,8 +137,8 @@ def _scaling_worker(name: str, rounds: int) -> None:
 
     A time ratio of two separate processes swings by a quarter on a shared machine (either
     process may meet a busy spell). Alternating the sizes in one process exposes both to the
-    same spells; each round parses the small backlog three times (a tenth of the work) and
-    the large one once.
+    same spells. Each size gets the same number of runs: the best of more runs is lower on a
+    noisy machine, which would bias the ratio.
     """
     function = _candidates()[name]
     from bench.synthetic import make_backlog_markdown
@@ -148,11 +148,10 @@ def _scaling_worker(name: str, rounds: int) -> None:
     times: dict[int, list[float]] = {stories: [] for stories in texts}
     for _ in range(rounds):
         for stories, text in texts.items():
-            for _ in range(3 if stories == 1000 else 1):
-                start = time.process_time()
-                result = function(text)
-                times[stories].append(time.process_time() - start)
-                del result
+            start = time.process_time()
+            result = function(text)
+            times[stories].append(time.process_time() - start)
+            del result
     print(json.dumps({str(stories): min(seconds) for stories, seconds in times.items()}))
 
 
@@ -262,6 +261,9 @@ def main() -> int:
     parser.add_argument("--parsers", nargs="*", default=None, help="substring filter")
     parser.add_argument("--runs", type=int, default=7, help="whole-process runs per file")
     parser.add_argument(
+        "--rounds", type=int, default=5, help="alternating 1k/10k rounds for the time ratio"
+    )
+    parser.add_argument(
         "--baseline",
         type=Path,
         help="a checkout of the commit issue 11 was filed against, with its own .venv: its "
@@ -271,7 +273,7 @@ def main() -> int:
     parser.add_argument("--scaling-worker", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.scaling_worker:
-        _scaling_worker(options.scaling_worker, options.repeat)
+        _scaling_worker(options.scaling_worker, options.rounds)
         return 0
     if options.worker:
         name, stories = options.worker[0], int(options.worker[1])
@@ -306,7 +308,7 @@ def main() -> int:
     for name in names:
         if (name, 1000) not in results or (name, 10000) not in results:
             continue
-        best = _run_child([name, "--repeat", str(options.repeat)], mode="--scaling-worker")
+        best = _run_child([name, "--rounds", str(options.rounds)], mode="--scaling-worker")
         if "1000" not in best:
             print(f"{name:28} 10k/1k time ratio: {best['outcome']}")
             continue
@@ -314,7 +316,7 @@ def main() -> int:
         ratios[name] = large / small
         print(
             f"{name:28} 10k/1k time ratio {large / small:5.1f} (sizes alternating in one "
-            f"process, {options.repeat} rounds: 1k best {small:.3f} s, 10k best {large:.3f} s)"
+            f"process, {options.rounds} rounds: 1k best {small:.3f} s, 10k best {large:.3f} s)"
         )
     print()
     print("hostile inputs (each in its own process):")
