@@ -91,24 +91,19 @@ def test_canonical_files_read_back(
 CONSOLE_SCRIPT = Path(sys.executable).parent / "backlog-bot"
 
 
-def test_console_entry_point_in_a_process(tmp_path: Path) -> None:
-    ok = subprocess.run(
-        [str(CONSOLE_SCRIPT), "parse", str(REFERENCE), "--format", "json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
+def run_console(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed ``backlog-bot`` in a process of its own, as a user runs it."""
+    return subprocess.run(
+        [str(CONSOLE_SCRIPT), *args], capture_output=True, text=True, cwd=ROOT, env=env, check=False
     )
+
+
+def test_console_entry_point_in_a_process(tmp_path: Path) -> None:
+    ok = run_console("parse", str(REFERENCE), "--format", "json")
     assert ok.returncode == 0, ok.stderr
     assert len(json.loads(ok.stdout)["epics"]) == 4
     missing = tmp_path / "missing.md"
-    bad = subprocess.run(
-        [str(CONSOLE_SCRIPT), "parse", str(missing)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    bad = run_console("parse", str(missing))
     assert bad.returncode == 2
     assert bad.stderr == f"error: {missing}: no such file\n"
     assert bad.stdout == ""
@@ -125,31 +120,16 @@ def test_one_shot_commands_end_fast_with_their_whole_output_and_exit_code(
     big.write_text(make_backlog_markdown(300), encoding="utf-8")
     # output to a pipe is block-buffered (as for any user) unless PYTHONUNBUFFERED says not
     buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    parsed = subprocess.run(
-        [str(CONSOLE_SCRIPT), "parse", str(big), "--format", "json"],
-        capture_output=True,
-        cwd=ROOT,
-        env=buffered,
-        check=False,
-    )
+    parsed = run_console("parse", str(big), "--format", "json", env=buffered)
     assert parsed.returncode == 0, parsed.stderr
     assert len(parsed.stdout) > 1_000_000
     assert len(json.loads(parsed.stdout)["epics"]) == 43
-    checked = subprocess.run(
-        [str(CONSOLE_SCRIPT), "validate", str(REFERENCE), "--format", "json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=buffered,
-        check=False,
-    )
+    checked = run_console("validate", str(REFERENCE), "--format", "json", env=buffered)
     assert checked.returncode == 1  # findings of severity error
     assert json.loads(checked.stdout)
     copy = tmp_path / "reference.md"
     copy.write_bytes(REFERENCE.read_bytes())
-    fixed = subprocess.run(
-        [str(CONSOLE_SCRIPT), "fix", str(copy)], capture_output=True, cwd=ROOT, check=False
-    )
+    fixed = run_console("fix", str(copy), env=buffered)
     assert fixed.returncode == 0, fixed.stderr
     assert copy.read_bytes() != REFERENCE.read_bytes()  # the certain fixes were written
 
